@@ -1,0 +1,37 @@
+# Front door. `make run` and `make test` each install what is missing, build, and go.
+# The real build is CMake; this file only strings the steps together.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+JOBS ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: run test build build-asan deps-run deps-test bench fuzz install clean
+
+run: deps-run build
+	$(BUILD)/relay/saltchat-relay --listen $(LISTEN) --www $(BUILD)/www
+
+test: deps-test build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L sanitize
+
+build:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc
+	cmake --build $(BUILD) -j$(JOBS)
+
+# clang with AddressSanitizer + UndefinedBehaviorSanitizer; also builds the libFuzzer targets.
+build-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+	    -DSALTCHAT_SANITIZE=ON -DSALTCHAT_FUZZ=ON -DSALTCHAT_WEB=OFF
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+deps-run:
+	scripts/deps.sh run
+
+deps-test:
+	scripts/deps.sh test
+
+install: build
+	cmake --install $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -16,7 +16,9 @@
 #define SC_INVITE_ROOM_KEY_BYTES 32u
 #define SC_INVITE_ROOM_ID_CHARS 43u /* base64url without padding, without NUL */
 #define SC_INVITE_CODE_CHARS 48u
-#define SC_INVITE_MAX_URL 1024u     /* longest base or WebSocket URL handled, with NUL */
+/* Every base, link and WebSocket URL handled fits in this many bytes with its NUL: a base
+ * longer than SC_INVITE_MAX_URL - 54 characters (in its http(s) form) is SC_INVITE_E_URL. */
+#define SC_INVITE_MAX_URL 1024u
 
 #define SC_INVITE_E_URL (-1)        /* base is not an http(s)/ws(s) URL with a host */
 #define SC_INVITE_E_NO_FRAGMENT (-2) /* link has no '#...' part */
@@ -64,5 +66,9 @@ const char *sc_invite_strerror(int err);
 
 size_t sc_invite_secretbytes(void);
 size_t sc_invite_room_id_chars(void);
+size_t sc_invite_room_id_bytes(void);
+size_t sc_invite_room_key_bytes(void);
+size_t sc_invite_code_chars(void);
+size_t sc_invite_max_url(void);
 
 #endif

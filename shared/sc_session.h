@@ -21,6 +21,11 @@
 #define SC_SESSION_MAX_NAME 64u      /* bytes of UTF-8 in a display name */
 #define SC_SESSION_HANDSHAKE_TIMEOUT_MS 15000u
 #define SC_SESSION_ROTATE_AFTER 1000u
+/* Bounds on what the relay or peers can make a session hold (docs/PROTOCOL.md 7.8). */
+#define SC_SESSION_MAX_MEMBERS 256u     /* members tracked per connection */
+#define SC_SESSION_MAX_HELD 64u         /* group messages held per member awaiting its keys */
+#define SC_SESSION_MAX_OUTBOX 1024u     /* unconfirmed user messages */
+#define SC_SESSION_DEDUPE_IDS 4096u     /* (identity, msg_id) pairs remembered */
 
 typedef struct sc_session sc_session;
 
@@ -48,8 +53,10 @@ enum sc_event_type {
     SC_EV_CONFIRMED,           /* msg_id accepted by the relay (SYNCED) */
     SC_EV_RELAY_ERROR,         /* code, reason: an ERROR envelope from the relay */
     SC_EV_PROTOCOL_ERROR,      /* reason: relay sent something invalid; reconnect */
-    SC_EV_WARNING              /* member, reason: rejected input that is not a message
+    SC_EV_WARNING,             /* member, reason: rejected input that is not a message
                                   (bad handshake or channel message, replayed control) */
+    SC_EV_SEND_FAILED          /* msg_id: removed from the outbox unsent; reason says why
+                                  (larger than this relay's max_payload) */
 };
 
 /* An event. Pointers refer to session memory valid until the next call on the session. */
@@ -86,8 +93,10 @@ int sc_session_receive(sc_session *s, const uint8_t *msg, size_t len, uint64_t n
 /*
  * Queues user text for sending; it is encrypted and sent once the session is connected
  * and its keys are ready, and resent after a reconnect until the relay confirms it.
- * Returns 0 and sets *msg_id (if not NULL), or -1 if len is 0 or over SC_SESSION_MAX_TEXT
- * or text is not valid UTF-8.
+ * Returns 0 and sets *msg_id (if not NULL), or -1 if len is 0 or over SC_SESSION_MAX_TEXT,
+ * text is not valid UTF-8, the outbox holds SC_SESSION_MAX_OUTBOX messages, or the session
+ * is connected and the sealed message exceeds the relay's max_payload. A message queued
+ * while disconnected that turns out too large for the next relay yields SC_EV_SEND_FAILED.
  */
 int sc_session_send(sc_session *s, const uint8_t *text, size_t len, uint64_t now_ms,
                     uint64_t *msg_id);

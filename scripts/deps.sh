@@ -21,6 +21,10 @@ esac
 command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
 command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 
+# Web client (webclient/ owns this step): libsodium's and libqrencode's C sources for the
+# Emscripten build, from Debian's source packages; it adds a deb-src entry when run as root.
+"$(dirname "$0")/../webclient/deps-web.sh"
+
 missing=()
 for p in "${pkgs[@]}"; do
     st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

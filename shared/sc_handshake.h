@@ -62,7 +62,9 @@ typedef struct sc_hs {
 /*
  * Starts a handshake between self_id and peer_id (both nonzero, different). The
  * initiator draws its ephemeral and writes HS1 into out (*out_len = SC_HS1_BYTES); the
- * responder writes nothing (*out_len = 0) and waits for HS1. Returns 0 or SC_HS_E_SPACE.
+ * responder writes nothing (*out_len = 0) and waits for HS1. Returns 0 or SC_HS_E_SPACE
+ * (hs untouched); or, with hs FAILED, SC_HS_E_STATE if the ids are zero or equal, or
+ * SC_HS_E_NAME if ctx's name fails sc_hs_name_valid.
  */
 int sc_hs_start(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, uint64_t self_id,
                 uint64_t peer_id, uint8_t *out, size_t cap, size_t *out_len);
@@ -71,10 +73,16 @@ int sc_hs_start(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, uint64_t self_id,
  * Processes one handshake message (an inner message of kind HS1, HS2 or HS3) from the
  * peer. May write the reply into out (*out_len, 0 if none). Returns 0 while in progress,
  * 1 when the handshake has just completed (state DONE), or SC_HS_E_* (state FAILED,
- * secrets wiped; except SC_HS_E_SPACE, which changes nothing).
+ * secrets wiped; except SC_HS_E_SPACE, which changes nothing). A handshake already DONE
+ * or FAILED returns SC_HS_E_STATE and is left as it was (a replayed handshake message
+ * cannot undo a completed one). cap >= SC_HS_MAX_BYTES always suffices.
  */
 int sc_hs_receive(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, const uint8_t *msg,
                   size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* Returns 1 if name[0..len) is acceptable as a display name: at most SC_HS_NAME_MAX bytes
+ * of UTF-8 without control characters (U+0000..U+001F, U+007F..U+009F), else 0. */
+int sc_hs_name_valid(const char *name, size_t len);
 
 /* Returns a static description of an SC_HS_E_* value. */
 const char *sc_hs_strerror(int err);
@@ -83,5 +91,8 @@ const char *sc_hs_strerror(int err);
 void sc_hs_wipe(sc_hs *hs);
 
 size_t sc_hs_max_bytes(void);
+size_t sc_hs1_bytes(void);
+size_t sc_hs_name_max(void);
+size_t sc_hs_key_bytes(void);
 
 #endif

@@ -26,8 +26,9 @@ typedef struct sc_chan {
 /* Sets up a channel from a DONE handshake's keys (copied). */
 void sc_chan_init(sc_chan *c, const uint8_t k_send[32], const uint8_t k_recv[32]);
 
-/* Seals ctype||body (body_len <= SC_CHAN_MAX_BODY) into out. Returns 0, or SC_CHAN_E_SPACE /
- * SC_CHAN_E_MALFORMED (body too long). */
+/* Seals ctype||body (body_len <= SC_CHAN_MAX_BODY) into out (SC_CHAN_OVERHEAD + body_len
+ * bytes; body may lie inside out). Returns 0, or SC_CHAN_E_SPACE / SC_CHAN_E_MALFORMED
+ * (body too long), with the channel unchanged. */
 int sc_chan_seal(sc_chan *c, uint8_t ctype, const uint8_t *body, size_t body_len, uint8_t *out,
                  size_t cap, size_t *out_len);
 
@@ -42,5 +43,6 @@ const char *sc_chan_strerror(int err);
 void sc_chan_wipe(sc_chan *c);
 
 size_t sc_chan_overhead(void);
+size_t sc_chan_max_body(void);
 
 #endif

@@ -82,7 +82,7 @@ struct opts {
     uint32_t conns, room_size, senders_per_room, stall, src_addrs, window, concurrency;
     uint32_t size;
     double rate, duration, warmup, timeout, settle, stall_max;
-    size_t inflight_bytes;
+    size_t inflight_bytes, total_inflight;
     int server_pid;
     bool idle, quiet;
 };
@@ -856,7 +856,10 @@ static void setup(void)
     if (O.window == 0) {
         size_t per = (size_t)(O.room_size > 1 ? O.room_size - 1 : 1) *
                      (O.size + SC_ENV_DATA_OVERHEAD + 4);
-        O.window = (uint32_t)(O.inflight_bytes / per);
+        size_t budget = O.inflight_bytes;
+        if (O.total_inflight / O.conns < budget)
+            budget = O.total_inflight / O.conns;
+        O.window = (uint32_t)(budget / per);
         if (O.window < 2)
             O.window = 2;
         if (O.window > 4096)
@@ -978,10 +981,12 @@ static void usage(FILE *f)
           "  --window W           flat out: frames in flight per sender (default: from\n"
           "                       --inflight-bytes)\n"
           "  --inflight-bytes B   bytes in flight towards each member (default 262144)\n"
+          "  --total-inflight B   ... and towards all members together (default 64 MiB)\n"
           "  --duration SEC       measured seconds (default 3)\n"
           "  --warmup SEC         unmeasured seconds before (default 0.5)\n"
           "  --idle               open, join and hold; measure the server's RSS only\n"
-          "  --settle SEC         idle: wait before reading RSS (default 1)\n"
+          "  --settle SEC         with --server-pid: wait after joining, then read the\n"
+          "                       server's RSS (idle memory per connection) (default 1)\n"
           "  --stall K            the last K members of room 0 stop reading (default 0)\n"
           "  --stall-max SEC      keep loading (and measuring) until the stalled member is\n"
           "                       cut off, at most this long from the first send (default 30)\n"
@@ -1000,7 +1005,7 @@ static void parse_args(int argc, char **argv)
         {"server", 1, 0, 's'},   {"conns", 1, 0, 'n'},       {"room-size", 1, 0, 'm'},
         {"size", 1, 0, 'b'},     {"rate", 1, 0, 'r'},        {"senders", 1, 0, 'k'},
         {"window", 1, 0, 'w'},   {"inflight-bytes", 1, 0, 'i'}, {"duration", 1, 0, 'd'},
-        {"warmup", 1, 0, 'u'},   {"idle", 0, 0, 'I'},        {"settle", 1, 0, 'e'},
+        {"warmup", 1, 0, 'u'},   {"total-inflight", 1, 0, 'T'},   {"idle", 0, 0, 'I'},        {"settle", 1, 0, 'e'},
         {"stall", 1, 0, 'S'},    {"stall-max", 1, 0, 'M'},   {"server-pid", 1, 0, 'p'},
         {"src-addrs", 1, 0, 'a'}, {"concurrency", 1, 0, 'c'}, {"timeout", 1, 0, 't'},
         {"label", 1, 0, 'l'},    {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
@@ -1014,6 +1019,7 @@ static void parse_args(int argc, char **argv)
     O.settle = 1;
     O.stall_max = 30;
     O.inflight_bytes = 256 * 1024;
+    O.total_inflight = 64u * 1024 * 1024;
     O.concurrency = 256;
     O.senders_per_room = UINT32_MAX;
     O.label = "server";
@@ -1037,6 +1043,7 @@ static void parse_args(int argc, char **argv)
         case 'k': O.senders_per_room = (uint32_t)v; break;
         case 'w': O.window = (uint32_t)v; break;
         case 'i': O.inflight_bytes = (size_t)v; break;
+        case 'T': O.total_inflight = (size_t)v; break;
         case 'd': O.duration = v; break;
         case 'u': O.warmup = v; break;
         case 'I': O.idle = true; break;
@@ -1135,7 +1142,7 @@ int main(int argc, char **argv)
                 O.conns, connect_s);
 
     long rss_idle = -1;
-    if (O.idle && !interrupted) {
+    if ((O.idle || O.server_pid) && !interrupted && !S.first_error[0]) {
         uint64_t end = now_ns() + (uint64_t)(O.settle * 1e9);
         while (now_ns() < end && !interrupted) {
             flush_dirty();
@@ -1143,8 +1150,6 @@ int main(int argc, char **argv)
         }
         if (O.server_pid)
             rss_idle = proc_rss_kib(O.server_pid);
-    } else if (O.server_pid) {
-        rss_idle = proc_rss_kib(O.server_pid);
     }
 
     /* stalled members stop reading */

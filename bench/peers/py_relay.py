@@ -5,11 +5,12 @@ LEFT, DATA broadcast and unicast, SYNCED, ERROR) with one envelope per WebSocket
 message, so sc_load drives it exactly like saltchat-relay.
 
 usage: py_relay.py [--listen 127.0.0.1:0] [--max-queue BYTES] [--fragment N] [--batch]
-                   [--ping-interval SEC] [--ping-timeout SEC]
+                   [--ping-interval SEC] [--ping-timeout SEC] [--drop-every N]
 Prints the bound address as one line on stdout.
 --fragment and --batch exist to test the load generator's receive path: every
 outgoing message is split into N fragments, or envelopes queued for one recipient
-in one loop iteration are packed into one message.
+in one loop iteration are packed into one message. --drop-every N silently drops
+every Nth broadcast DATA: a broken relay, to check that sc_load notices the loss.
 """
 import argparse
 import asyncio
@@ -36,6 +37,7 @@ class Relay:
         self.args = args
         self.rooms = {}  # room id -> {member id: Member}
         self.ids = itertools.count(1)
+        self.datas = 0
 
     def deliver(self, m, data):
         """Queues one envelope for member m; cuts m off if it cannot keep up."""
@@ -125,6 +127,9 @@ class Relay:
             out = env(DATA, struct.pack(">QB", m.id, 0) + msg[6:])
             for o in list(room.values()):
                 if o is not m:
+                    self.datas += 1
+                    if self.args.drop_every and self.datas % self.args.drop_every == 0:
+                        continue
                     self.deliver(o, out)
         elif t == SEND_TO and 9 <= n <= MAX_PAYLOAD + 8:
             (to,) = struct.unpack_from(">Q", msg, 6)
@@ -156,6 +161,7 @@ async def main():
     ap.add_argument("--batch", action="store_true")
     ap.add_argument("--ping-interval", type=float, default=20.0)
     ap.add_argument("--ping-timeout", type=float, default=20.0)
+    ap.add_argument("--drop-every", type=int, default=0)
     args = ap.parse_args()
     host, _, port = args.listen.rpartition(":")
     relay = Relay(args)

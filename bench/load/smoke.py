@@ -1,0 +1,161 @@
+#!/usr/bin/python3
+"""Seconds-long smoke run of the benchmark harness (CTest label "bench").
+
+Times nothing. It checks that the harness still measures what it claims to:
+  - sc_load against the Python peer, with the peer fragmenting every message,
+    packing envelopes into batches and pinging every 100 ms: every frame arrives
+    complete and in order, and deliveries are counted;
+  - the same peer dropping one DATA in 50: sc_load must fail and say frames were
+    lost (a harness that cannot see loss would report nonsense);
+  - a member that stops reading is cut off with close 4002 while the others
+    still receive everything;
+  - the same against the real saltchat-relay (--relay) and the Node ws peer when
+    its node_modules are installed (bench/run installs them; tests do not).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEERS = os.path.join(HERE, "..", "peers")
+failures = []
+
+
+def check(cond, what):
+    print(("ok    " if cond else "FAIL  ") + what, flush=True)
+    if not cond:
+        failures.append(what)
+
+
+class Server:
+    """Starts a server that prints its bound address as one line on stdout."""
+
+    def __init__(self, argv, name):
+        self.name = name
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line:
+            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"{name} printed no address: {err.strip()}")
+        self.addr = line.rsplit(" ", 1)[-1].replace("localhost", "127.0.0.1")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def load(sc_load, server, *args):
+    argv = [sc_load, "--server", server.addr, "--server-pid", str(server.proc.pid),
+            "--label", server.name, "--settle", "0", "--timeout", "10", *map(str, args)]
+    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    res = None
+    for line in p.stdout.splitlines():
+        if line.startswith("RESULT "):
+            res = json.loads(line[7:])
+    if res is None:
+        print(p.stderr, file=sys.stderr)
+        raise RuntimeError(f"sc_load printed no RESULT (exit {p.returncode})")
+    return p.returncode, res, p.stderr
+
+
+def expect_clean(name, rc, r, stderr):
+    check(rc == 0 and r["ok"], f"{name}: run passes (exit {rc}, first error: "
+          f"{r['first_error'] or 'none'})")
+    check(r["deliveries"] > 0 and r["deliveries_per_s"] > 0, f"{name}: deliveries counted "
+          f"({r['deliveries']})")
+    check(r["order_errors"] == 0 and r["missing_after_drain"] == 0 and r["bad_payload"] == 0,
+          f"{name}: every frame complete and in order")
+    if rc != 0:
+        print(stderr, file=sys.stderr)
+
+
+def suite(sc_load, server, stall_args):
+    n = server.name
+    rc, r, err = load(sc_load, server, "--conns", 30, "--room-size", 10, "--duration", 1,
+                      "--warmup", 0.2)
+    expect_clean(f"{n} flat out, 3 rooms of 10", rc, r, err)
+    rc, r, err = load(sc_load, server, "--conns", 20, "--room-size", 5, "--duration", 1,
+                      "--warmup", 0.2, "--rate", 2000, "--size", 1000)
+    expect_clean(f"{n} fixed rate, 4 rooms of 5", rc, r, err)
+    check(r["p50_us"] > 0 and r["p99_us"] >= r["p50_us"], f"{n}: latency percentiles "
+          f"recorded (p50 {r['p50_us']:.0f} us, p99 {r['p99_us']:.0f} us)")
+    rc, r, err = load(sc_load, server, "--conns", 12, "--room-size", 12, "--duration", 0.5,
+                      "--warmup", 0.1, "--stall", 1, *stall_args)
+    st = r.get("stall", {})
+    check(st.get("close_code") == 4002 and rc == 0 and r["ok"],
+          f"{n}: stalled member cut off with 4002 (got {st.get('close_code')}, "
+          f"after {st.get('left_after_s')} s), the others got everything")
+    if rc != 0:
+        print(err, file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sc-load", required=True)
+    ap.add_argument("--relay", help="saltchat-relay binary")
+    ap.add_argument("--relay-args", default="", help="extra relay flags, space separated")
+    args = ap.parse_args()
+    sc_load = args.sc_load
+    py = "/usr/bin/python3"
+    relay_script = os.path.join(PEERS, "py_relay.py")
+    # the stalled member sees big frames so kernel socket buffers fill within seconds
+    stall_args = ["--size", 16384, "--rate", 600, "--stall-max", 15]
+
+    s = Server([py, relay_script, "--fragment", "3", "--batch", "--ping-interval", "0.1",
+                "--ping-timeout", "1", "--max-queue", "65536"], "python-peer")
+    try:
+        suite(sc_load, s, stall_args)
+    finally:
+        s.stop()
+
+    s = Server([py, relay_script, "--drop-every", "50"], "lossy-peer")
+    try:
+        rc, r, _ = load(sc_load, s, "--conns", 10, "--room-size", 5, "--duration", 0.5,
+                        "--warmup", 0.1, "--rate", 500)
+        check(rc != 0 and not r["ok"] and (r["gap_frames"] > 0 or r["missing_after_drain"] > 0),
+              f"a relay that drops frames fails the run (exit {rc}, gaps {r['gap_frames']}, "
+              f"missing {r['missing_after_drain']})")
+    finally:
+        s.stop()
+
+    if args.relay:
+        s = Server([args.relay, "--listen", "127.0.0.1:0", *args.relay_args.split()],
+                   "saltchat-relay")
+        try:
+            suite(sc_load, s, stall_args)
+        finally:
+            s.stop()
+    else:
+        print("note  saltchat-relay not built: relay part not run")
+
+    node = shutil.which("node")
+    if node and os.path.isdir(os.path.join(PEERS, "node_modules", "ws")):
+        s = Server([node, os.path.join(PEERS, "node_relay.js"), "--max-queue", "65536"],
+                   "node-peer")
+        try:
+            suite(sc_load, s, stall_args)
+        finally:
+            s.stop()
+    else:
+        print("note  bench/peers/node_modules absent (bench/run installs it): Node part not run")
+
+    print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    t0 = time.monotonic()
+    rc = main()
+    print(f"smoke took {time.monotonic() - t0:.1f} s")
+    sys.exit(rc)

@@ -46,6 +46,7 @@ typedef struct sc_chain_in {
     uint8_t sign_pk[32];
     sc_chain_skipped *skipped; /* heap, at most SC_CHAIN_MAX_STORED, oldest first */
     size_t n_skipped;
+    uint32_t evicted_below; /* skipped keys below this index were evicted: "too old" */
 } sc_chain_in;
 
 /* Draws a new chain (random nonzero chain_id, CK and signing key; index 0). */
@@ -57,11 +58,15 @@ void sc_chain_out_skd(const sc_chain_out *c, uint8_t skd[SC_CHAIN_SKD_BYTES]);
 int sc_chain_out_step(sc_chain_out *c, uint8_t mk[SC_CHAIN_MK_BYTES], uint32_t *index);
 void sc_chain_out_wipe(sc_chain_out *c);
 
-/* Initialises c from an SKD. Returns 0 or SC_CHAIN_E_MALFORMED (zero chain_id, or a
- * sign_pk that is not a valid Ed25519 point). */
+/* Initialises c from an SKD (c is overwritten, not freed). Returns 0 or
+ * SC_CHAIN_E_MALFORMED (zero chain_id, or a sign_pk that is not a valid Ed25519 point),
+ * leaving c untouched. Free with sc_chain_in_free. */
 int sc_chain_in_init(sc_chain_in *c, const uint8_t skd[SC_CHAIN_SKD_BYTES]);
 
-/* Computes the message key for index without changing c. Returns 0 or SC_CHAIN_E_*. */
+/* Computes the message key for index without changing c. Returns 0 or SC_CHAIN_E_*:
+ * BEFORE_START (index < start), REPLAY (used), TOO_OLD (below evicted_below and not
+ * stored, so possibly a replay too), TOO_FAR (more than SC_CHAIN_MAX_SKIP past next, or
+ * UINT32_MAX, which no sender uses). */
 int sc_chain_in_key(const sc_chain_in *c, uint32_t index, uint8_t mk[SC_CHAIN_MK_BYTES]);
 
 /* Marks index used after its message was authenticated and opened: stores keys skipped
@@ -74,5 +79,7 @@ void sc_chain_in_free(sc_chain_in *c);
 
 const char *sc_chain_strerror(int err);
 size_t sc_chain_skdbytes(void);
+size_t sc_chain_mk_bytes(void);
+size_t sc_chain_key_bytes(void);
 
 #endif

@@ -1,0 +1,163 @@
+#include "cli_args.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: saltchat new RELAY-URL [--qr|--no-qr]\n"
+    "       saltchat join LINK [--name NAME] [--batch] [--ca FILE] [--config DIR]\n"
+    "                          [--retries N] [--wait SECONDS] [--verbose]\n"
+    "       saltchat --help | --version\n"
+    "\n"
+    "  new    create a room on the relay at RELAY-URL (ws://, wss://, http:// or https://)\n"
+    "         and print its invite link\n"
+    "  join   join the room of an invite link; interactive on a terminal, one JSON event\n"
+    "         per line otherwise (or with --batch)\n"
+    "\n"
+    "  --name NAME     display name shown to the others (default: $USER; up to 64 bytes)\n"
+    "  --batch         script mode: each input line is a message, events are JSON lines\n"
+    "  --ca FILE       trust this PEM certificate for wss:// (a self-signed relay)\n"
+    "  --config DIR    identity and verified keys (default $XDG_CONFIG_HOME/saltchat)\n"
+    "  --retries N     give up after N failed connection attempts in a row (0: never;\n"
+    "                  default 6 before the first join, never after it)\n"
+    "  --wait SECONDS  when leaving, wait this long for the relay to confirm sent messages\n"
+    "                  (default 30)\n"
+    "  --verbose       show libwebsockets warnings on stderr\n"
+    "\n"
+    "See docs/CLI.md for the JSON events and exit codes.\n";
+
+const char *cli_args_usage(void)
+{
+    return usage;
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Matches "--opt VALUE" and "--opt=VALUE". Returns 1 if matched (value set, index
+ * advanced), 0 if not this option, -1 if the value is missing. */
+static int opt_value(const char *opt, int argc, char **argv, int *i, const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(opt);
+    if (strncmp(arg, opt, n) != 0)
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
+{
+    static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait"};
+    memset(a, 0, sizeof *a);
+    a->retries = -1;
+    a->wait_s = CLI_ARGS_DEFAULT_WAIT_S;
+    const char *positional[2] = {NULL, NULL};
+    int npos = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i], *val = NULL;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            a->command = CLI_CMD_HELP;
+            return 0;
+        }
+        if (!strcmp(arg, "--version")) {
+            a->command = CLI_CMD_VERSION;
+            return 0;
+        }
+        if (!strcmp(arg, "--batch")) {
+            a->batch = 1;
+            continue;
+        }
+        if (!strcmp(arg, "--verbose")) {
+            a->verbose = 1;
+            continue;
+        }
+        if (!strcmp(arg, "--qr") || !strcmp(arg, "--no-qr")) {
+            a->qr = arg[2] == 'q' ? CLI_QR_ON : CLI_QR_OFF;
+            continue;
+        }
+        int matched = 0;
+        for (size_t k = 0; k < sizeof valued / sizeof valued[0] && !matched; k++) {
+            int r = opt_value(valued[k], argc, argv, &i, &val);
+            if (r < 0) {
+                snprintf(err, cap, "option %s needs a value", valued[k]);
+                return -1;
+            }
+            if (r == 0)
+                continue;
+            matched = 1;
+            unsigned long n;
+            switch (k) {
+            case 0: a->name = val; break;
+            case 1: a->ca_file = val; break;
+            case 2: a->config_dir = val; break;
+            case 3:
+                if (parse_uint(val, 1000000, &n)) {
+                    snprintf(err, cap, "--retries wants a whole number, not '%s'", val);
+                    return -1;
+                }
+                a->retries = (int)n;
+                break;
+            case 4:
+                if (parse_uint(val, 86400, &n)) {
+                    snprintf(err, cap, "--wait wants seconds (0..86400), not '%s'", val);
+                    return -1;
+                }
+                a->wait_s = (unsigned)n;
+                break;
+            }
+        }
+        if (matched)
+            continue;
+        if (arg[0] == '-' && arg[1] != '\0') {
+            snprintf(err, cap, "unknown option '%s'", arg);
+            return -1;
+        }
+        if (npos == 2) {
+            snprintf(err, cap, "unexpected argument '%s'", arg);
+            return -1;
+        }
+        positional[npos++] = arg;
+    }
+
+    if (npos == 0) {
+        snprintf(err, cap, "missing command: 'new' or 'join'");
+        return -1;
+    }
+    if (!strcmp(positional[0], "new"))
+        a->command = CLI_CMD_NEW;
+    else if (!strcmp(positional[0], "join"))
+        a->command = CLI_CMD_JOIN;
+    else {
+        snprintf(err, cap, "unknown command '%s': use 'new' or 'join'", positional[0]);
+        return -1;
+    }
+    if (npos < 2) {
+        snprintf(err, cap, a->command == CLI_CMD_NEW ? "'new' needs the relay URL, e.g. ws://localhost:8080"
+                                                     : "'join' needs an invite link");
+        return -1;
+    }
+    a->target = positional[1];
+    return 0;
+}

@@ -101,7 +101,8 @@ int cli_file_read_private(const char *path, cli_buf *out, size_t max, char *err,
         goto fail;
     }
     for (;;) {
-        if (cli_buf_reserve(out, 4096, max + 1)) {
+        size_t room = max + 1 - out->len;
+        if (cli_buf_reserve(out, room < 4096 ? room : 4096, max + 1)) {
             snprintf(err, cap, "%s is malformed: larger than %zu bytes", path, max);
             goto fail;
         }

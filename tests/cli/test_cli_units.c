@@ -1,0 +1,271 @@
+/* Unit tests of the client's pure modules: JSON, text sanitizing, backoff, arguments,
+ * private files, identity and verified-key stores. */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../unit/check.h"
+#include "cli_args.h"
+#include "cli_backoff.h"
+#include "cli_buf.h"
+#include "cli_file.h"
+#include "cli_identity.h"
+#include "cli_json.h"
+#include "cli_text.h"
+#include "cli_verified.h"
+
+static int buf_is(const cli_buf *b, const char *s)
+{
+    return b->len == strlen(s) && memcmp(b->data, s, b->len) == 0;
+}
+
+static void test_json(void)
+{
+    cli_buf b = {0};
+    CHECK_EQ(cli_json_escape(&b, (const uint8_t *)"a\"b\\c\n\t\x01", 8), 0);
+    CHECK(buf_is(&b, "\"a\\\"b\\\\c\\n\\t\\u0001\""));
+    cli_buf_clear(&b);
+    /* invalid UTF-8 (lone continuation, overlong, truncated) becomes U+FFFD */
+    CHECK_EQ(cli_json_escape(&b, (const uint8_t *)"x\x80y\xc0\xafz\xe2\x82", 8), 0);
+    CHECK(buf_is(&b, "\"x\\ufffdy\\ufffd\\ufffdz\\ufffd\\ufffd\""));
+    cli_buf_clear(&b);
+    CHECK_EQ(cli_json_escape(&b, (const uint8_t *)"\xc3\xa9\xe2\x80\xa8", 5), 0);
+    CHECK(buf_is(&b, "\"\xc3\xa9\\u2028\""));
+    cli_buf_clear(&b);
+    cli_json j;
+    cli_json_begin(&j, &b);
+    cli_json_str(&j, "type", "message");
+    cli_json_u64(&j, "time", 1234567890123ull);
+    cli_json_bool(&j, "verified", 0);
+    cli_json_int(&j, "code", -1);
+    CHECK_EQ(cli_json_end(&j), 0);
+    CHECK(buf_is(&b, "{\"type\":\"message\",\"time\":1234567890123,\"verified\":false,"
+                     "\"code\":-1}\n"));
+    cli_buf_free(&b);
+}
+
+static void test_text(void)
+{
+    cli_buf b = {0};
+    uint32_t cp;
+    CHECK_EQ(cli_utf8_decode((const uint8_t *)"\xf0\x9f\x98\x80", 4, &cp), 4);
+    CHECK_EQ(cp, 0x1f600);
+    CHECK_EQ(cli_utf8_decode((const uint8_t *)"\xed\xa0\x80", 3, &cp), 0); /* surrogate */
+    CHECK_EQ(cli_utf8_decode((const uint8_t *)"\xf4\x90\x80\x80", 4, &cp), 0); /* > 10FFFF */
+    CHECK(cli_utf8_valid((const uint8_t *)"h\xc3\xa9llo", 6));
+    CHECK(!cli_utf8_valid((const uint8_t *)"\xff", 1));
+    /* escape sequences, C1 controls and bidi overrides never reach the terminal */
+    const char *evil = "\x1b[2Jhi\xc2\x9b\xe2\x80\xaex\ty\nz";
+    CHECK_EQ(cli_text_sanitize(&b, (const uint8_t *)evil, strlen(evil), 0), 0);
+    CHECK(buf_is(&b, "\xef\xbf\xbd[2Jhi\xef\xbf\xbd\xef\xbf\xbdx y\xef\xbf\xbdz"));
+    cli_buf_clear(&b);
+    CHECK_EQ(cli_text_sanitize(&b, (const uint8_t *)"a\nb", 3, CLI_TEXT_KEEP_NEWLINES), 0);
+    CHECK(buf_is(&b, "a\n    b"));
+    cli_buf_free(&b);
+    char id[CLI_TEXT_ID_CHARS + 1];
+    cli_text_id(0x1a2bull, id);
+    CHECK(!strcmp(id, "0000000000001a2b"));
+    uint64_t v = 0;
+    CHECK_EQ(cli_text_parse_id("00001A2b", &v), 0);
+    CHECK_EQ(v, 0x1a2b);
+    CHECK_EQ(cli_text_parse_id("xyz", &v), -1);
+    CHECK_EQ(cli_text_parse_id("00000000000000001", &v), -1);
+    char groups[36];
+    cli_text_fingerprint_groups("123456789012345678901234567890", groups);
+    CHECK(!strcmp(groups, "12345 67890 12345 67890 12345 67890"));
+}
+
+static void test_backoff(void)
+{
+    /* attempt 1: 125..250 ms; doubles; capped at 30 s with jitter in [15, 30] s */
+    CHECK_EQ(cli_backoff_delay_ms(1, 250, 30000, 0), 125);
+    CHECK_EQ(cli_backoff_delay_ms(1, 250, 30000, 0xffffffffu), 249);
+    CHECK_EQ(cli_backoff_delay_ms(3, 250, 30000, 0), 500);
+    for (uint32_t a = 1; a < 100; a++) {
+        uint32_t lo = cli_backoff_delay_ms(a, 250, 30000, 0);
+        uint32_t hi = cli_backoff_delay_ms(a, 250, 30000, 0xffffffffu);
+        CHECK(lo <= hi && hi <= 30000 && lo >= 125);
+    }
+    CHECK_EQ(cli_backoff_delay_ms(1000, 250, 30000, 0), 15000);
+}
+
+static void test_args(void)
+{
+    cli_args a;
+    char err[256];
+    char *v1[] = {"saltchat", "join", "http://h/#sc1.x", "--name", "bob", "--batch",
+                  "--retries=3", "--wait", "5"};
+    CHECK_EQ(cli_args_parse(9, v1, &a, err, sizeof err), 0);
+    CHECK_EQ(a.command, CLI_CMD_JOIN);
+    CHECK(!strcmp(a.target, "http://h/#sc1.x"));
+    CHECK(!strcmp(a.name, "bob"));
+    CHECK(a.batch);
+    CHECK_EQ(a.retries, 3);
+    CHECK_EQ(a.wait_s, 5);
+    char *v2[] = {"saltchat", "new", "ws://h:1", "--no-qr"};
+    CHECK_EQ(cli_args_parse(4, v2, &a, err, sizeof err), 0);
+    CHECK_EQ(a.command, CLI_CMD_NEW);
+    CHECK_EQ(a.qr, CLI_QR_OFF);
+    char *v3[] = {"saltchat", "join"};
+    CHECK_EQ(cli_args_parse(2, v3, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "invite link") != NULL);
+    char *v4[] = {"saltchat", "join", "x", "--wait", "-1"};
+    CHECK_EQ(cli_args_parse(5, v4, &a, err, sizeof err), -1);
+    char *v5[] = {"saltchat", "join", "x", "--bogus"};
+    CHECK_EQ(cli_args_parse(4, v5, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "--bogus") != NULL);
+    char *v6[] = {"saltchat", "join", "x", "--name"};
+    CHECK_EQ(cli_args_parse(4, v6, &a, err, sizeof err), -1);
+    char *v7[] = {"saltchat", "frobnicate", "x"};
+    CHECK_EQ(cli_args_parse(3, v7, &a, err, sizeof err), -1);
+    char *v8[] = {"saltchat", "--help"};
+    CHECK_EQ(cli_args_parse(2, v8, &a, err, sizeof err), 0);
+    CHECK_EQ(a.command, CLI_CMD_HELP);
+}
+
+static void write_file(const char *path, const char *text, mode_t mode)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    chmod(path, mode);
+}
+
+static void test_files(const char *tmp)
+{
+    char dir[512], path[600], err[512];
+    cli_buf b = {0};
+    snprintf(dir, sizeof dir, "%s/a/b/saltchat", tmp);
+    CHECK_EQ(cli_file_private_dir(dir, err, sizeof err), CLI_FILE_OK);
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    chmod(dir, 0777);
+    CHECK_EQ(cli_file_private_dir(dir, err, sizeof err), CLI_FILE_ERROR);
+    CHECK(strstr(err, "too open") && strstr(err, "chmod 700"));
+    chmod(dir, 0700);
+
+    snprintf(path, sizeof path, "%s/f", dir);
+    CHECK_EQ(cli_file_read_private(path, &b, 100, err, sizeof err), CLI_FILE_MISSING);
+    CHECK_EQ(cli_file_write_private(path, "hello", 5, 0, err, sizeof err), CLI_FILE_OK);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CHECK_EQ(cli_file_write_private(path, "other", 5, 0, err, sizeof err), CLI_FILE_EXISTS);
+    CHECK_EQ(cli_file_read_private(path, &b, 100, err, sizeof err), CLI_FILE_OK);
+    CHECK(buf_is(&b, "hello"));
+    CHECK_EQ(cli_file_read_private(path, &b, 3, err, sizeof err), CLI_FILE_ERROR);
+    CHECK(strstr(err, "larger than") != NULL);
+    CHECK_EQ(cli_file_write_private(path, "bye", 3, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_file_read_private(path, &b, 100, err, sizeof err), CLI_FILE_OK);
+    CHECK(buf_is(&b, "bye"));
+    chmod(path, 0644);
+    CHECK_EQ(cli_file_read_private(path, &b, 100, err, sizeof err), CLI_FILE_ERROR);
+    CHECK(strstr(err, "too open") && strstr(err, "chmod 600"));
+    char link[600];
+    snprintf(link, sizeof link, "%s/l", dir);
+    CHECK_EQ(symlink(path, link), 0);
+    CHECK_EQ(cli_file_read_private(link, &b, 100, err, sizeof err), CLI_FILE_ERROR);
+    CHECK(strstr(err, "symbolic link") != NULL);
+    snprintf(path, sizeof path, "%s/d", dir);
+    mkdir(path, 0700);
+    CHECK_EQ(cli_file_read_private(path, &b, 100, err, sizeof err), CLI_FILE_ERROR);
+    CHECK(strstr(err, "cannot read") != NULL);
+    cli_buf_free(&b);
+}
+
+static void test_identity(const char *tmp)
+{
+    char dir[512], path[600], err[512];
+    cli_identity a, b;
+    int created = 0;
+    snprintf(dir, sizeof dir, "%s/id", tmp);
+    CHECK_EQ(cli_identity_load(dir, &a, &created, err, sizeof err), 0);
+    CHECK_EQ(created, 1);
+    CHECK_EQ(strlen(a.fingerprint), SC_IDENTITY_FINGERPRINT_CHARS);
+    CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), 0);
+    CHECK_EQ(created, 0);
+    CHECK_MEM(a.pk, b.pk, sizeof a.pk);
+    CHECK_MEM(a.sk, b.sk, sizeof a.sk);
+    snprintf(path, sizeof path, "%s/%s", dir, CLI_IDENTITY_FILE);
+    chmod(path, 0640);
+    CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), -1);
+    CHECK(strstr(err, "too open") != NULL);
+    /* a flipped hex digit in the secret key no longer matches its public half */
+    FILE *f = fopen(path, "r+");
+    char text[256];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    text[strlen(CLI_IDENTITY_HEADER) + 3] ^= 1;
+    rewind(f);
+    fwrite(text, 1, n, f);
+    fclose(f);
+    chmod(path, 0600);
+    CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), -1);
+    CHECK(strstr(err, "malformed") != NULL);
+    write_file(path, "not a key\n", 0600);
+    CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), -1);
+    CHECK(strstr(err, "malformed") != NULL);
+    cli_identity_wipe(&a);
+    cli_identity_wipe(&b);
+}
+
+static void test_verified(const char *tmp)
+{
+    char dir[512], path[600], err[512];
+    cli_verified v, w;
+    uint8_t pk1[32], pk2[32];
+    memset(pk1, 1, sizeof pk1);
+    memset(pk2, 2, sizeof pk2);
+    snprintf(dir, sizeof dir, "%s/v", tmp);
+    mkdir(dir, 0700);
+    CHECK_EQ(cli_verified_load(&v, dir, err, sizeof err), 0);
+    CHECK_EQ(v.n, 0);
+    CHECK(!cli_verified_has(&v, pk1));
+    CHECK_EQ(cli_verified_set(&v, pk1, "alice", 1, err, sizeof err), 0);
+    CHECK(cli_verified_has(&v, pk1));
+    CHECK(cli_verified_name_clash(&v, "alice", pk2) != NULL);
+    CHECK(cli_verified_name_clash(&v, "alice", pk1) == NULL);
+    CHECK(cli_verified_name_clash(&v, "bob", pk2) == NULL);
+    /* another process's store sees it, and adds its own without losing ours */
+    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), 0);
+    CHECK(cli_verified_has(&w, pk1));
+    CHECK_EQ(cli_verified_set(&w, pk2, "bob\x1b[31m", 1, err, sizeof err), 0);
+    CHECK_EQ(cli_verified_set(&v, pk1, "alice", 0, err, sizeof err), 0);
+    CHECK(!cli_verified_has(&v, pk1));
+    CHECK(cli_verified_has(&v, pk2));
+    cli_verified_free(&w);
+    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), 0);
+    CHECK_EQ(w.n, 1);
+    CHECK(strchr(w.items[0].name, '\x1b') == NULL);
+    cli_verified_free(&w);
+    snprintf(path, sizeof path, "%s/%s", dir, CLI_VERIFIED_FILE);
+    write_file(path, "# comment\n\nzz not hex\n", 0600);
+    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), -1);
+    CHECK(strstr(err, "line 3") != NULL);
+    cli_verified_free(&w);
+    chmod(path, 0666);
+    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), -1);
+    CHECK(strstr(err, "too open") != NULL);
+    cli_verified_free(&w);
+    cli_verified_free(&v);
+}
+
+int main(void)
+{
+    char tmp[] = "/tmp/saltchat-cli-unit-XXXXXX";
+    if (sodium_init() < 0 || !mkdtemp(tmp))
+        return 2;
+    test_json();
+    test_text();
+    test_backoff();
+    test_args();
+    test_files(tmp);
+    test_identity(tmp);
+    test_verified(tmp);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", tmp);
+    return check_finish("test_cli_units");
+}

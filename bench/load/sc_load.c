@@ -860,8 +860,8 @@ static void setup(void)
         if (O.total_inflight / O.conns < budget)
             budget = O.total_inflight / O.conns;
         O.window = (uint32_t)(budget / per);
-        if (O.window < 2)
-            O.window = 2;
+        if (O.window < 1)
+            O.window = 1;
         if (O.window > 4096)
             O.window = 4096;
     }
@@ -980,8 +980,8 @@ static void usage(FILE *f)
           "  --senders K          senders per room (default: all members)\n"
           "  --window W           flat out: frames in flight per sender (default: from\n"
           "                       --inflight-bytes)\n"
-          "  --inflight-bytes B   bytes in flight towards each member (default 262144)\n"
-          "  --total-inflight B   ... and towards all members together (default 64 MiB)\n"
+          "  --inflight-bytes B   bytes in flight towards each member (default 65536)\n"
+          "  --total-inflight B   ... and towards all members together (default 32 MiB)\n"
           "  --duration SEC       measured seconds (default 3)\n"
           "  --warmup SEC         unmeasured seconds before (default 0.5)\n"
           "  --idle               open, join and hold; measure the server's RSS only\n"
@@ -1018,8 +1018,8 @@ static void parse_args(int argc, char **argv)
     O.timeout = 60;
     O.settle = 1;
     O.stall_max = 30;
-    O.inflight_bytes = 256 * 1024;
-    O.total_inflight = 64u * 1024 * 1024;
+    O.inflight_bytes = 64 * 1024;
+    O.total_inflight = 32u * 1024 * 1024;
     O.concurrency = 256;
     O.senders_per_room = UINT32_MAX;
     O.label = "server";

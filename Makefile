@@ -30,6 +30,10 @@ deps-run:
 deps-test:
 	scripts/deps.sh test
 
+# All benchmarks (~10 minutes): rewrites docs/BENCHMARKS.md and docs/bench-fanout.png.
+bench: deps-test
+	bench/run --build $(BUILD)
+
 install: build
 	cmake --install $(BUILD)
 

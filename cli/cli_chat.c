@@ -24,6 +24,10 @@
 /* Failed attempts in a row before giving up, until the first successful join. */
 #define DEFAULT_RETRIES_BEFORE_JOIN 6u
 #define CLOSE_GRACE_MS 2000u
+/* After a reconnect, lines typed while offline wait this long at most for the members of
+ * before the drop to re-authenticate (the relay stores nothing: sending into a room
+ * they have not rejoined yet would reach nobody). */
+#define REJOIN_GRACE_MS 10000u
 
 struct cli_chat {
     cli_chat_config cfg;
@@ -35,7 +39,13 @@ struct cli_chat {
     cli_ui *ui;
     cli_cmd cmd;
     int sig_fd;
-    cli_timer deadline_t, retry_t, leave_t, close_t;
+    cli_timer deadline_t, retry_t, leave_t, close_t, grace_t;
+    /* Lines held while offline (see REJOIN_GRACE_MS), and who to wait for. */
+    cli_buf *held;
+    size_t n_held;
+    int holding;
+    uint8_t (*peers)[32];
+    size_t n_peers;
     unsigned failures; /* failed attempts in a row */
     int ever_joined;
     int joined;        /* WELCOME seen on the current connection */
@@ -92,6 +102,74 @@ static void fail(cli_chat *c, int code, const char *msg)
     if (c->cfg.batch)
         fprintf(stderr, "saltchat: %s\n", msg);
     stop_now(c, code);
+}
+
+static size_t pending(const cli_chat *c)
+{
+    return c->n_held + sc_session_outbox_len(c->s);
+}
+
+static void hand_over(cli_chat *c, const uint8_t *text, size_t len, int released);
+static void pump(cli_chat *c);
+
+/* Hands held lines to the session, in order. */
+static void release_held(cli_chat *c)
+{
+    c->holding = 0;
+    c->n_peers = 0;
+    cli_loop_timer_cancel(&c->grace_t);
+    for (size_t i = 0; i < c->n_held; i++) {
+        hand_over(c, c->held[i].data, c->held[i].len, 1);
+        cli_buf_free(&c->held[i]);
+    }
+    c->n_held = 0;
+}
+
+static void grace_expired(void *user)
+{
+    cli_chat *c = user;
+    release_held(c);
+    pump(c);
+}
+
+/* Remembers who is authenticated now, to wait for them after reconnecting. */
+static void snapshot_peers(cli_chat *c)
+{
+    uint64_t ids[SC_SESSION_MAX_MEMBERS];
+    size_t n = sc_session_members(c->s, ids, SC_SESSION_MAX_MEMBERS);
+    if (n > SC_SESSION_MAX_MEMBERS)
+        n = SC_SESSION_MAX_MEMBERS;
+    uint8_t(*p)[32] = realloc(c->peers, (c->n_peers + n + 1) * sizeof *p);
+    if (!p)
+        return;
+    c->peers = p;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *pk = sc_session_member_identity(c->s, ids[i]);
+        int known = 0;
+        for (size_t k = 0; pk && k < c->n_peers && !known; k++)
+            known = memcmp(c->peers[k], pk, 32) == 0;
+        if (pk && !known)
+            memcpy(c->peers[c->n_peers++], pk, 32);
+    }
+}
+
+/* 1 if every remembered peer has authenticated on this connection. */
+static int peers_back(cli_chat *c)
+{
+    uint64_t ids[SC_SESSION_MAX_MEMBERS];
+    size_t n = sc_session_members(c->s, ids, SC_SESSION_MAX_MEMBERS);
+    if (n > SC_SESSION_MAX_MEMBERS)
+        n = SC_SESSION_MAX_MEMBERS;
+    for (size_t k = 0; k < c->n_peers; k++) {
+        int back = 0;
+        for (size_t i = 0; i < n && !back; i++) {
+            const uint8_t *pk = sc_session_member_identity(c->s, ids[i]);
+            back = pk && memcmp(pk, c->peers[k], 32) == 0;
+        }
+        if (!back)
+            return 0;
+    }
+    return 1;
 }
 
 static void session_event(cli_chat *c, const sc_event *se)
@@ -151,6 +229,15 @@ static void session_event(cli_chat *c, const sc_event *se)
     report(c, &ev);
     if (se->type == SC_EV_JOINED_ROOM || se->type == SC_EV_MEMBER_LEFT)
         update_prompt(c);
+    if (c->holding && se->type == SC_EV_JOINED_ROOM) {
+        if (peers_back(c))
+            release_held(c);
+        else
+            cli_loop_timer_set(c->loop, &c->grace_t, REJOIN_GRACE_MS, grace_expired, c);
+    } else if (c->holding && c->joined && se->type == SC_EV_MEMBER_AUTHENTICATED &&
+               peers_back(c)) {
+        release_held(c);
+    }
 }
 
 static void on_deadline(void *user);
@@ -175,7 +262,7 @@ static void pump(cli_chat *c)
     if (c->ui->ops->status(c->ui) != 0) {
         fprintf(stderr, "saltchat: cannot write to standard output; leaving\n");
         stop_now(c, CLI_EXIT_ERROR);
-    } else if (c->leaving && sc_session_outbox_len(c->s) == 0) {
+    } else if (c->leaving && pending(c) == 0) {
         stop_now(c, CLI_EXIT_OK);
     }
 }
@@ -247,7 +334,7 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
     ev.reason = e->reason;
     ev.code = e->close_code;
     ev.attempt = c->failures;
-    ev.count = (uint32_t)sc_session_outbox_len(c->s);
+    ev.count = (uint32_t)pending(c);
     if (!code)
         ev.retry_ms = cli_backoff_delay_ms(c->failures, CLI_BACKOFF_BASE_MS, CLI_BACKOFF_CAP_MS,
                                            randombytes_random());
@@ -316,7 +403,13 @@ static void ws_end(void *user, const cli_ws_end *e)
     if (c->destroying)
         return;
     if (e->was_open && !c->detached) {
+        if (c->joined || c->holding) {
+            snapshot_peers(c);
+            c->holding = 1;
+            cli_loop_timer_cancel(&c->grace_t);
+        }
         sc_session_disconnected(c->s, now_ms());
+        c->joined = 0;
         pump(c);
     }
     c->joined = 0;
@@ -335,7 +428,7 @@ static void leave_expired(void *user)
 {
     cli_chat *c = user;
     char msg[200];
-    size_t n = sc_session_outbox_len(c->s);
+    size_t n = pending(c);
     snprintf(msg, sizeof msg,
              "%zu message%s not confirmed by the relay within %u s: %s may not have been "
              "delivered",
@@ -348,7 +441,7 @@ static void start_leave(cli_chat *c)
     if (c->leaving || c->stopping)
         return;
     c->leaving = 1;
-    size_t n = sc_session_outbox_len(c->s);
+    size_t n = pending(c);
     if (n == 0) {
         stop_now(c, CLI_EXIT_OK);
         return;
@@ -362,30 +455,61 @@ static void start_leave(cli_chat *c)
     cli_loop_timer_set(c->loop, &c->leave_t, ev.retry_ms, leave_expired, c);
 }
 
+static void hand_over(cli_chat *c, const uint8_t *text, size_t len, int released)
+{
+    uint64_t id = 0;
+    int rc = sc_session_send(c->s, text, len, now_ms(), &id);
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = rc == 0 ? CLI_EV_QUEUED : CLI_EV_REJECTED_INPUT;
+    ev.reason = rc == 0 ? NULL : "message too large for this relay's frame limit: not sent";
+    ev.msg_id = id;
+    ev.text = text;
+    ev.text_len = len;
+    ev.released = released;
+    ev.offline = !c->joined;
+    report(c, &ev);
+}
+
 int cli_chat_send(cli_chat *c, const char *text, size_t len)
 {
     const char *why = NULL;
-    uint64_t id = 0;
     if (len == 0)
         why = "empty line: nothing to send";
     else if (len > SC_SESSION_MAX_TEXT)
         why = "line longer than 32768 bytes: not sent";
     else if (!cli_utf8_valid((const uint8_t *)text, len))
         why = "line is not valid UTF-8: not sent";
-    else if (sc_session_outbox_len(c->s) >= SC_SESSION_MAX_OUTBOX)
+    else if (pending(c) >= SC_SESSION_MAX_OUTBOX)
         why = "1024 messages are already waiting for the relay: not sent";
-    else if (sc_session_send(c->s, (const uint8_t *)text, len, now_ms(), &id) != 0)
-        why = "message too large for this relay's frame limit: not sent";
-    cli_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = why ? CLI_EV_REJECTED_INPUT : CLI_EV_QUEUED;
-    ev.reason = why;
-    ev.msg_id = id;
-    ev.text = (const uint8_t *)text;
-    ev.text_len = len;
-    report(c, &ev);
+    if (why) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, why, 0);
+        return -1;
+    }
+    if (c->holding) {
+        cli_buf *h = realloc(c->held, (c->n_held + 1) * sizeof *h);
+        if (h) {
+            c->held = h;
+            memset(&h[c->n_held], 0, sizeof h[0]);
+        }
+        if (!h || cli_buf_append(&h[c->n_held], text, len) != 0) {
+            report_simple(c, CLI_EV_REJECTED_INPUT, "out of memory: not sent", 0);
+            return -1;
+        }
+        c->n_held++;
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_HELD;
+        ev.text = (const uint8_t *)text;
+        ev.text_len = len;
+        ev.count = (uint32_t)c->n_held;
+        ev.offline = 1;
+        report(c, &ev);
+        return 0;
+    }
+    hand_over(c, (const uint8_t *)text, len, 0);
     pump(c);
-    return why ? -1 : 0;
+    return 0;
 }
 
 static void on_line(void *user, const char *line, size_t len)
@@ -453,7 +577,7 @@ static int signal_readable(void *user)
             cli_loop_stop(c->loop);
             continue;
         }
-        size_t n = sc_session_outbox_len(c->s);
+        size_t n = pending(c);
         if (n) {
             char msg[160];
             snprintf(msg, sizeof msg, "interrupted: %zu message%s not confirmed by the relay", n,
@@ -541,6 +665,10 @@ void cli_chat_free(cli_chat *c)
         c->ui->ops->free(c->ui);
     cli_ws_free(c->ws);
     sc_session_free(c->s);
+    for (size_t i = 0; i < c->n_held; i++)
+        cli_buf_free(&c->held[i]);
+    free(c->held);
+    free(c->peers);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

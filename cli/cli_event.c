@@ -21,6 +21,7 @@ static const struct {
     [CLI_EV_UNDECRYPTABLE] = {"undecryptable", CLI_F_MEMBER | CLI_F_NAME | CLI_F_REASON},
     [CLI_EV_KEYS_ROTATED] = {"keys_rotated", CLI_F_REASON},
     [CLI_EV_PEER_KEYS] = {"peer_keys", CLI_F_MEMBER | CLI_F_NAME},
+    [CLI_EV_HELD] = {"held", CLI_F_TEXT | CLI_F_COUNT},
     [CLI_EV_QUEUED] = {"queued", CLI_F_MSG_ID | CLI_F_TEXT},
     [CLI_EV_SENT] = {"sent", CLI_F_MSG_ID},
     [CLI_EV_CONFIRMED] = {"confirmed", CLI_F_MSG_ID},

@@ -24,7 +24,10 @@ enum cli_ev_type {
     CLI_EV_UNDECRYPTABLE,       /* member, name, reason */
     CLI_EV_KEYS_ROTATED,        /* reason */
     CLI_EV_PEER_KEYS,           /* member, name */
-    CLI_EV_QUEUED,              /* msg_id, text: own message accepted for sending */
+    CLI_EV_HELD,                /* text, count: own message kept by the client until the
+                                   members of before a reconnect are back (count = held) */
+    CLI_EV_QUEUED,              /* msg_id, text: own message handed to the session, which
+                                   sends it once keys are ready (released: it was held) */
     CLI_EV_SENT,                /* msg_id */
     CLI_EV_CONFIRMED,           /* msg_id */
     CLI_EV_SEND_FAILED,         /* msg_id, reason: dropped from the outbox unsent */
@@ -48,6 +51,8 @@ typedef struct cli_event {
     const uint8_t *identity;  /* 32 bytes or NULL */
     int verified;
     int name_clash;           /* name belongs to a verified identity with another key */
+    int released;             /* QUEUED: the message was HELD before (already shown) */
+    int offline;              /* HELD, QUEUED: not in the room right now */
     uint64_t msg_id;
     uint64_t time_ms;         /* sender's clock (MESSAGE) */
     const uint8_t *text;

@@ -94,6 +94,9 @@ static void event(cli_ui *ui, const cli_event *ev)
         cli_json_u64(&j, "retry_ms", ev->retry_ms);
         cli_json_u64(&j, "pending", ev->count);
         break;
+    case CLI_EV_HELD:
+        cli_json_u64(&j, "held", ev->count);
+        break;
     case CLI_EV_LEAVING:
         cli_json_u64(&j, "pending", ev->count);
         cli_json_u64(&j, "wait_ms", ev->retry_ms);

@@ -158,13 +158,22 @@ static void event(cli_ui *ui, const cli_event *ev)
         cli_buf_puts(&u->out, ": ");
         put_text(u, ev->text, ev->text_len, CLI_TEXT_KEEP_NEWLINES);
         break;
+    case CLI_EV_HELD:
     case CLI_EV_QUEUED:
+        if (ev->released)
+            return;
         put_time(u, ev->ts_ms);
         sgr(u, SGR_BOLD);
         cli_buf_puts(&u->out, "you");
         sgr(u, SGR_RESET);
         cli_buf_puts(&u->out, ": ");
         put_text(u, ev->text, ev->text_len, CLI_TEXT_KEEP_NEWLINES);
+        if (ev->type == CLI_EV_HELD || ev->offline) {
+            sgr(u, SGR_DIM);
+            cli_buf_puts(&u->out, ev->type == CLI_EV_HELD
+                                      ? "  (offline: sent when the others are back)"
+                                      : "  (sent once connected)");
+        }
         break;
     case CLI_EV_CONNECTING:
         system_line(u, CLI_UI_INFO);

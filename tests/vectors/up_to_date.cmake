@@ -1,0 +1,20 @@
+# Runs the generator into OUT and fails if any vector file differs from the one in SRC.
+file(REMOVE_RECURSE ${OUT})
+file(MAKE_DIRECTORY ${OUT})
+execute_process(COMMAND ${GEN} ${OUT} RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "gen_vectors failed (${rc})")
+endif()
+file(GLOB generated RELATIVE ${OUT} ${OUT}/*.txt)
+if(NOT generated)
+  message(FATAL_ERROR "gen_vectors wrote no files")
+endif()
+foreach(f ${generated})
+  execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/${f} ${SRC}/${f}
+                  RESULT_VARIABLE diff)
+  if(NOT diff EQUAL 0)
+    message(FATAL_ERROR "tests/vectors/${f} is not what gen_vectors writes now: "
+                        "rebuild and run `cmake --build <build> --target regen_vectors`, "
+                        "review the diff, and commit it")
+  endif()
+endforeach()

@@ -52,6 +52,7 @@ struct conn {
     int fd;
     uint8_t state;
     bool welcomed, stalled, sender, dirty, in_sendq, out_armed, reading, expected_close;
+    bool eof_midframe; /* the server closed TCP inside a frame or fragmented message */
     uint32_t idx, room, slot;
     uint64_t member;
     uint32_t known; /* members this one has heard of: WELCOME list + JOINED - LEFT */
@@ -641,6 +642,7 @@ static void on_readable(struct conn *c, uint64_t now)
         if (n <= 0) {
             if (n < 0)
                 note_error("read on connection %u: %s", c->idx, strerror(errno));
+            c->eof_midframe = have > 0 || c->in_msg;
             conn_closed(c, 1006, false);
             return;
         }
@@ -911,12 +913,12 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
     double gen_cores = wall > 0 ? gen_cpu / wall : 0;
     double srv_cores = wall > 0 && srv_cpu >= 0 ? srv_cpu / wall : -1;
     bool gen_bound = !O.idle && gen_cores > 0.85;
-    bool ok = S.order_errors == 0 && S.bad_payload == 0 && S.proto_errors == 0 &&
-              S.connect_failures == 0 && S.handshake_failures == 0 && S.unexpected_closes == 0 &&
-              S.missing_after_drain == 0 && (O.stall == 0 || stall_ok) && !interrupted;
-    if (!O.idle && S.deliveries == 0)
-        ok = false;
-    printf("RESULT {\"label\":\"%s\",\"ok\":%s,\"conns\":%u,\"rooms\":%u,\"room_size\":%u,"
+    bool delivery_ok = S.order_errors == 0 && S.bad_payload == 0 && S.proto_errors == 0 &&
+                       S.connect_failures == 0 && S.handshake_failures == 0 &&
+                       S.unexpected_closes == 0 && S.missing_after_drain == 0 && !interrupted &&
+                       (O.idle || S.deliveries > 0);
+    bool ok = delivery_ok && (O.stall == 0 || stall_ok);
+    printf("RESULT {\"label\":\"%s\",\"ok\":%s,\"delivery_ok\":%s,\"conns\":%u,\"rooms\":%u,\"room_size\":%u,"
            "\"size\":%u,\"mode\":\"%s\",\"rate\":%.1f,\"window\":%u,\"seconds\":%.3f,"
            "\"connect_s\":%.3f,\"sent\":%" PRIu64 ",\"deliveries\":%" PRIu64
            ",\"deliveries_per_s\":%.1f,"
@@ -929,7 +931,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            ",\"connect_failures\":%" PRIu64 ",\"handshake_failures\":%" PRIu64
            ",\"unexpected_closes\":%" PRIu64 ",\"missing_after_drain\":%" PRIu64
            ",\"error_envelopes\":%" PRIu64 ",\"close_codes\":{",
-           O.label, ok ? "true" : "false", O.conns, n_rooms, O.room_size, O.size,
+           O.label, ok ? "true" : "false", delivery_ok ? "true" : "false", O.conns, n_rooms, O.room_size, O.size,
            O.idle ? "idle" : flat ? "flat" : "rate", O.rate, O.window, wall, connect_s,
            S.sent_frames, S.deliveries, dps, bl_hist_quantile(&H, 0.50) / 1e3,
            bl_hist_quantile(&H, 0.99) / 1e3, bl_hist_quantile(&H, 0.999) / 1e3, H.max / 1e3,
@@ -945,10 +947,11 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
     if (O.stall) {
         const struct conn *st = &C[R[0].first + R[0].n - 1];
         printf(",\"stall\":{\"cut_off\":%s,\"close_code\":%d,\"left_after_s\":%.3f,"
-               "\"frames_before_cut\":%" PRIu64 ",\"error_envelope_7\":%" PRIu64 "}",
-               stall_ok ? "true" : "false", stall_code,
+               "\"frames_before_cut\":%" PRIu64 ",\"error_envelope_7\":%" PRIu64
+               ",\"eof_midframe\":%s}",
+               stall_left_ns ? "true" : "false", stall_code,
                stall_left_ns ? (double)(stall_left_ns - t_send0) / 1e9 : -1.0, stall_got,
-               st->error_env[7]);
+               st->error_env[7], st->eof_midframe ? "true" : "false");
     }
     printf(",\"first_error\":\"");
     for (const char *p = S.first_error; *p; p++)

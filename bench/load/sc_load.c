@@ -99,6 +99,7 @@ struct stats {
 static struct opts O;
 static struct stats S;
 static bl_hist H;
+static bl_hist LAG; /* rate mode: how late the generator queued frames vs their schedule */
 static struct conn *C;
 static struct room *R;
 static uint32_t n_rooms;
@@ -796,6 +797,8 @@ static void produce(uint64_t now)
         uint64_t stamp = t_send0 + (uint64_t)((double)sched_sent * 1e9 / O.rate);
         if (now - stamp > max_lag_ns)
             max_lag_ns = now - stamp;
+        if (measuring)
+            bl_hist_add(&LAG, now > stamp ? now - stamp : 0);
         queue_data(s, stamp);
         sched_sent++;
     }
@@ -923,7 +926,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            "\"connect_s\":%.3f,\"sent\":%" PRIu64 ",\"deliveries\":%" PRIu64
            ",\"deliveries_per_s\":%.1f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
-           "\"max_lag_ms\":%.3f,\"gen_cores\":%.3f,\"generator_bound\":%s,\"server_cores\":%.3f,"
+           "\"max_lag_ms\":%.3f,\"lag_p99_us\":%.1f,\"gen_cores\":%.3f,\"generator_bound\":%s,\"server_cores\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_idle_kib\":%ld,\"rss_after_kib\":%ld,"
            "\"rss_per_conn_bytes\":%.1f,"
            "\"order_errors\":%" PRIu64 ",\"gap_frames\":%" PRIu64 ",\"dup_frames\":%" PRIu64
@@ -935,7 +938,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            O.idle ? "idle" : flat ? "flat" : "rate", O.rate, O.window, wall, connect_s,
            S.sent_frames, S.deliveries, dps, bl_hist_quantile(&H, 0.50) / 1e3,
            bl_hist_quantile(&H, 0.99) / 1e3, bl_hist_quantile(&H, 0.999) / 1e3, H.max / 1e3,
-           max_lag_ns / 1e6, gen_cores, gen_bound ? "true" : "false", srv_cores, rss0, rss_idle,
+           max_lag_ns / 1e6, bl_hist_quantile(&LAG, 0.99) / 1e3, gen_cores, gen_bound ? "true" : "false", srv_cores, rss0, rss_idle,
            rss1,
            rss_idle > 0 && rss0 > 0 ? (double)(rss_idle - rss0) * 1024.0 / O.conns : -1.0,
            S.order_errors, S.gap_frames, S.dup_frames, S.bad_payload, S.proto_errors,

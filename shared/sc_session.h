@@ -75,8 +75,9 @@ typedef struct sc_event {
     const char *reason;       /* short static or session string, "" if none */
 } sc_event;
 
-/* Returns a new session, or NULL if cfg is invalid (missing key or secret, name too long,
- * identity_pk not matching identity_sk) or memory is exhausted. Free with sc_session_free. */
+/* Returns a new session, or NULL if cfg is invalid (missing key or secret, name too long or
+ * failing sc_hs_name_valid, identity_pk not matching identity_sk) or memory is exhausted.
+ * Free with sc_session_free. */
 sc_session *sc_session_new(const sc_session_config *cfg);
 
 /* Wipes every secret and frees the session. NULL is allowed. */

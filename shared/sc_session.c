@@ -414,9 +414,9 @@ static const char *hs_reason(int rc)
     case SC_HS_E_KEY:
         return "invalid ephemeral key";
     case SC_HS_E_SIGNATURE:
-        return "bad identity signature";
+        return "invalid identity signature";
     case SC_HS_E_NAME:
-        return "invalid display name";
+        return "invalid name";
     case SC_HS_E_STATE:
         return "handshake message out of turn";
     default:

@@ -262,7 +262,7 @@ static void pump(cli_chat *c)
     if (c->ui->ops->status(c->ui) != 0) {
         fprintf(stderr, "saltchat: cannot write to standard output; leaving\n");
         stop_now(c, CLI_EXIT_ERROR);
-    } else if (c->leaving && pending(c) == 0) {
+    } else if (c->leaving && pending(c) == 0 && c->ever_joined) {
         stop_now(c, CLI_EXIT_OK);
     }
 }
@@ -307,8 +307,9 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
     } else if (e->tls_error && !c->ever_joined) {
         code = CLI_EXIT_TLS;
         snprintf(msg, sizeof msg,
-                 "TLS failed with %.1023s: %.300s (for a relay with a self-signed certificate, pass "
-                 "--ca FILE)",
+                 "TLS with %.1023s failed: the relay's certificate is not trusted or the TLS "
+                 "handshake broke (%.300s). For a relay with a self-signed certificate, pass "
+                 "--ca FILE",
                  c->ws_url, e->reason);
     } else if (e->http_status >= 400 && e->http_status < 500 && e->http_status != 429 &&
                !c->ever_joined) {
@@ -429,6 +430,11 @@ static void leave_expired(void *user)
     cli_chat *c = user;
     char msg[200];
     size_t n = pending(c);
+    if (!c->ever_joined) {
+        snprintf(msg, sizeof msg, "could not join the room within %u s", c->cfg.wait_s);
+        fail(c, CLI_EXIT_UNREACHABLE, msg);
+        return;
+    }
     snprintf(msg, sizeof msg,
              "%zu message%s not confirmed by the relay within %u s: %s may not have been "
              "delivered",
@@ -442,16 +448,18 @@ static void start_leave(cli_chat *c)
         return;
     c->leaving = 1;
     size_t n = pending(c);
-    if (n == 0) {
+    if (n == 0 && c->ever_joined) {
         stop_now(c, CLI_EXIT_OK);
         return;
     }
+    /* Not in the room yet: join first, so that connection errors are reported. */
     cli_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = CLI_EV_LEAVING;
     ev.count = (uint32_t)n;
     ev.retry_ms = (uint64_t)c->cfg.wait_s * 1000u;
-    report(c, &ev);
+    if (n)
+        report(c, &ev);
     cli_loop_timer_set(c->loop, &c->leave_t, ev.retry_ms, leave_expired, c);
 }
 

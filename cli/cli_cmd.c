@@ -29,7 +29,7 @@ static void display_name(cli_buf *b, const char *name, uint64_t id)
     if (name && *name)
         cli_text_sanitize(b, (const uint8_t *)name, strlen(name), 0);
     else
-        cli_buf_printf(b, "member-%.8s", hex);
+        cli_buf_printf(b, "member-%s", hex);
 }
 
 static void who(cli_cmd *c)

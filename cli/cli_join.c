@@ -14,6 +14,7 @@
 #include "cli_identity.h"
 #include "cli_text.h"
 #include "cli_verified.h"
+#include "sc_handshake.h"
 #include "sc_invite.h"
 #include "sc_session.h"
 
@@ -41,7 +42,7 @@ static int check_ca(const char *path, char *err, size_t cap)
 static const char *default_name(void)
 {
     const char *u = getenv("USER");
-    if (!u || strlen(u) > SC_SESSION_MAX_NAME || !cli_utf8_valid((const uint8_t *)u, strlen(u)))
+    if (!u || !sc_hs_name_valid(u, strlen(u)))
         return "";
     return u;
 }
@@ -69,9 +70,10 @@ int cli_join_run(const cli_args *a)
     }
     rc = CLI_EXIT_USAGE;
     const char *name = a->name ? a->name : default_name();
-    if (strlen(name) > SC_SESSION_MAX_NAME ||
-        !cli_utf8_valid((const uint8_t *)name, strlen(name))) {
-        fprintf(stderr, "saltchat: --name must be at most %u bytes of UTF-8\n",
+    if (strlen(name) > SC_SESSION_MAX_NAME || !sc_hs_name_valid(name, strlen(name))) {
+        fprintf(stderr,
+                "saltchat: --name must be at most %u bytes of UTF-8 without control "
+                "characters\n",
                 SC_SESSION_MAX_NAME);
         goto fail;
     }

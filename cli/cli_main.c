@@ -14,7 +14,7 @@ int main(int argc, char **argv)
     char err[256];
     setlocale(LC_ALL, "");
     if (cli_args_parse(argc, argv, &a, err, sizeof err) != 0) {
-        fprintf(stderr, "saltchat: %s\n%s", err, cli_args_usage());
+        fprintf(stderr, "saltchat: %s\nRun 'saltchat --help' for usage.\n", err);
         return CLI_EXIT_USAGE;
     }
     if (a.command == CLI_CMD_HELP) {

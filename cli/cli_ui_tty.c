@@ -114,7 +114,7 @@ static void put_name(tty_ui *u, const cli_event *ev)
     } else {
         char id[CLI_TEXT_ID_CHARS + 1];
         cli_text_id(ev->member, id);
-        cli_buf_printf(&u->out, "member-%.8s", id);
+        cli_buf_printf(&u->out, "member-%s", id);
     }
     sgr(u, SGR_RESET);
 }
@@ -203,7 +203,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_MEMBER_JOINED:
         system_line(u, CLI_UI_INFO);
-        cli_buf_printf(&u->out, "member-%.8s arrived, checking its keys", id);
+        cli_buf_printf(&u->out, "member-%s arrived, checking its keys", id);
         break;
     case CLI_EV_MEMBER_AUTHENTICATED:
         system_line(u, CLI_UI_GOOD);
@@ -223,7 +223,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_HANDSHAKE_FAILED:
         system_line(u, CLI_UI_WARN);
-        cli_buf_printf(&u->out, "could not authenticate member-%.8s: %s", id, reason);
+        cli_buf_printf(&u->out, "could not authenticate member-%s: %s", id, reason);
         break;
     case CLI_EV_MEMBER_LEFT:
         system_line(u, CLI_UI_INFO);
@@ -261,7 +261,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_WARNING:
         system_line(u, CLI_UI_WARN);
-        cli_buf_printf(&u->out, "rejected data from member-%.8s: %s", id, reason);
+        cli_buf_printf(&u->out, "rejected data from member-%s: %s", id, reason);
         break;
     case CLI_EV_VERIFIED:
         system_line(u, CLI_UI_GOOD);

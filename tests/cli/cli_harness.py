@@ -1,0 +1,543 @@
+#!/usr/bin/python3
+"""Integration tests of the saltchat terminal client (docs/CLI.md).
+
+Every scenario starts the real relay binary on a free loopback port and real `saltchat
+join --batch` processes (JSON events on stdout, one message per stdin line), plus, where a
+scenario needs one, raw WebSocket clients speaking the envelope of docs/PROTOCOL.md section 2
+and cli_test_peer (a member built from saltchat's own modules whose stdin takes commands).
+
+    test_cli.py --saltchat BIN --relay BIN --peer BIN SCENARIO
+
+Run with Debian's /usr/bin/python3 (python3-websockets 10.4).
+"""
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+import websockets
+
+SUBPROTOCOL = "saltchat.v1"
+
+# Exit codes (cli/cli_exit.h, docs/CLI.md).
+EXIT_OK, EXIT_USAGE, EXIT_BAD_LINK, EXIT_IDENTITY = 0, 2, 3, 4
+EXIT_UNREACHABLE, EXIT_ROOM_FULL, EXIT_UNDELIVERED, EXIT_TLS, EXIT_INTERRUPTED = 5, 6, 7, 8, 130
+
+# Envelope types (PROTOCOL.md section 2).
+SEND_ALL, SEND_TO, SYNC = 0x01, 0x02, 0x03
+WELCOME, JOINED, LEFT, DATA, SYNCED, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise TestFailure(what)
+
+
+def log(*args):
+    print(f"[{time.strftime('%H:%M:%S')}]", *args, flush=True)
+
+
+# ---------------------------------------------------------------------------- protocol
+
+
+def envelope(etype, body):
+    return struct.pack(">BBI", 1, etype, len(body)) + body
+
+
+def parse_envelopes(msg):
+    """Splits a relay message into (type, body) pairs; raises on a malformed one."""
+    out, off = [], 0
+    while off < len(msg):
+        check(len(msg) - off >= 6, "truncated envelope from the relay")
+        ver, etype, n = struct.unpack_from(">BBI", msg, off)
+        check(ver == 1 and len(msg) - off - 6 >= n, "bad envelope from the relay")
+        out.append((etype, msg[off + 6:off + 6 + n]))
+        off += 6 + n
+    return out
+
+
+def b64url(b):
+    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def room_id_of(link):
+    """The room id per PROTOCOL.md section 3 (crypto_kdf_derive_from_key, subkey 1)."""
+    code = link.split("#sc1.", 1)[1]
+    secret = b64url_decode(code)[:32]
+    rid = hashlib.blake2b(b"", digest_size=32, key=secret,
+                          salt=struct.pack("<Q", 1) + bytes(8), person=b"saltroom" + bytes(8))
+    return b64url(rid.digest())
+
+
+def ws_url_of(link, port=None):
+    base = link.split("#", 1)[0]
+    m = re.match(r"(https?)://([^/:]+):(\d+)/", base)
+    scheme = "wss" if m.group(1) == "https" else "ws"
+    return f"{scheme}://{m.group(2)}:{port or m.group(3)}/room/{room_id_of(link)}"
+
+
+def relink(link, port):
+    """The same invite (same secret) pointing at another port (a proxy)."""
+    return re.sub(r"://([^/:]+):\d+/", lambda m: f"://{m.group(1)}:{port}/", link, count=1)
+
+
+# ---------------------------------------------------------------------------- processes
+
+
+class Env:
+    """Paths, a temporary directory, and every process started, to clean up."""
+
+    def __init__(self, args):
+        self.saltchat = args.saltchat
+        self.relay_bin = args.relay
+        self.peer_bin = args.peer
+        self.tmp = tempfile.mkdtemp(prefix="saltchat-cli-test-")
+        self.www = os.path.join(self.tmp, "www")
+        os.makedirs(self.www)
+        with open(os.path.join(self.www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>test</title>\n")
+        self.procs = []
+        self.pids = []  # children started without asyncio (pseudo-terminals)
+        self.keep = args.keep
+
+    def path(self, *parts):
+        return os.path.join(self.tmp, *parts)
+
+    def cleanup(self):
+        for pid in self.pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+        for p in self.procs:
+            if p.returncode is None:
+                try:
+                    p.kill()
+                except ProcessLookupError:
+                    pass
+        if not self.keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class Relay:
+    def __init__(self, env, *extra):
+        self.env, self.extra, self.proc, self.port = env, extra, None, None
+        self.log = open(env.path(f"relay-{secrets.token_hex(3)}.log"), "wb")
+
+    async def start(self, port=0):
+        self.proc = await asyncio.create_subprocess_exec(
+            self.env.relay_bin, "--listen", f"127.0.0.1:{port}", "--www", self.env.www,
+            *self.extra, stdout=asyncio.subprocess.PIPE, stderr=self.log)
+        self.env.procs.append(self.proc)
+        line = await asyncio.wait_for(self.proc.stdout.readline(), 10)
+        m = re.search(rb"(\d+\.\d+\.\d+\.\d+):(\d+)", line)
+        check(m is not None, f"relay did not print its address (got {line!r})")
+        self.port = int(m.group(2))
+        check(port in (0, self.port), "relay bound another port")
+        asyncio.get_running_loop().create_task(self.proc.stdout.read())  # drain
+        return self
+
+    async def kill(self):
+        self.proc.kill()
+        await self.proc.wait()
+
+    async def stop(self):
+        if self.proc and self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except asyncio.TimeoutError:
+                self.proc.kill()
+
+
+class Member:
+    """A saltchat (or cli_test_peer) process and the JSON events it printed."""
+
+    def __init__(self, env, name, argv, config=None, extra_env=None):
+        self.env, self.name, self.argv = env, name, argv
+        self.config = config or env.path(f"config-{name}-{secrets.token_hex(2)}")
+        self.extra_env = extra_env or {}
+        self.events, self.bad_lines = [], []
+        self.cond = asyncio.Condition()
+        self.proc = None
+        self.stderr_path = env.path(f"{name}-{secrets.token_hex(2)}.stderr")
+
+    @classmethod
+    def saltchat(cls, env, name, link, *extra, config=None):
+        return cls(env, name, [env.saltchat, "join", link, "--batch", "--name", name,
+                               "--config", None, *extra], config)
+
+    @classmethod
+    def peer(cls, env, name, link, *extra, config=None):
+        return cls(env, name, [env.peer_bin, "--config", None, "--name", name, *extra, link],
+                   config)
+
+    async def start(self):
+        argv = [self.config if a is None else a for a in self.argv]
+        env = dict(os.environ, **self.extra_env)
+        self.stderr = open(self.stderr_path, "wb")
+        self.proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=self.stderr, env=env, limit=1 << 22)
+        self.env.procs.append(self.proc)
+        self.reader = asyncio.get_running_loop().create_task(self._read())
+        return self
+
+    async def _read(self):
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                break
+            try:
+                ev = json.loads(line.decode("utf-8", errors="strict"))
+                check(isinstance(ev, dict) and "type" in ev, "event without a type")
+            except (ValueError, TestFailure) as e:
+                self.bad_lines.append((line, str(e)))
+                continue
+            async with self.cond:
+                self.events.append(ev)
+                self.cond.notify_all()
+        async with self.cond:
+            self.cond.notify_all()
+
+    def find(self, pred):
+        return [e for e in self.events if pred(e)]
+
+    async def wait_for(self, pred, what, timeout=20.0, count=1):
+        """Waits until count events match pred; returns them."""
+        deadline = time.monotonic() + timeout
+        async with self.cond:
+            while True:
+                found = [e for e in self.events if pred(e)]
+                if len(found) >= count:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0 or self.reader.done():
+                    raise TestFailure(f"{self.name}: timed out waiting for {what} "
+                                      f"(have {len(found)} of {count}); last events: "
+                                      f"{self.events[-5:]}; stderr: {self.stderr_text()[-500:]}")
+                try:
+                    await asyncio.wait_for(self.cond.wait(), left)
+                except asyncio.TimeoutError:
+                    pass
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def send(self, line):
+        self.proc.stdin.write(line.encode() + b"\n")
+
+    async def close_input(self):
+        self.proc.stdin.close()
+
+    async def exit_code(self, timeout=20.0):
+        try:
+            rc = await asyncio.wait_for(self.proc.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise TestFailure(f"{self.name} did not exit within {timeout} s; last events "
+                              f"{self.events[-5:]}")
+        await self.reader
+        err = self.stderr_text()
+        check("Sanitizer" not in err and "runtime error:" not in err,
+              f"{self.name}: sanitizer report: {err[-1500:]}")
+        check(not self.bad_lines, f"{self.name} printed lines that are not JSON objects in "
+                                  f"valid UTF-8: {self.bad_lines[:3]}")
+        return rc
+
+    # Convenience queries.
+    def me(self):
+        return self.find(lambda e: e["type"] == "joined_room")[-1]
+
+    async def joined(self, timeout=20.0):
+        return (await self.wait_for(lambda e: e["type"] == "joined_room", "joined_room",
+                                    timeout))[-1]
+
+    async def authenticated(self, names, timeout=20.0):
+        for n in names:
+            await self.wait_for(lambda e, n=n: e["type"] == "member_authenticated" and
+                                e["name"] == n, f"member_authenticated {n}", timeout)
+
+    def messages(self):
+        return self.find(lambda e: e["type"] == "message")
+
+
+class Raw:
+    """A raw WebSocket client in the room: sees what the relay forwards, sends anything."""
+
+    def __init__(self, url):
+        self.url, self.frames, self.envs = url, [], []
+        self.welcome = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
+        self.close_code = None
+
+    async def connect(self):
+        self.ws = await websockets.connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None,
+                                           compression=None, ping_interval=None)
+        self.task = asyncio.get_running_loop().create_task(self._read())
+        await asyncio.wait_for(asyncio.shield(self.welcome), 10)
+        return self
+
+    async def _read(self):
+        try:
+            async for msg in self.ws:
+                self.frames.append(msg)
+                if isinstance(msg, str):
+                    continue
+                for etype, body in parse_envelopes(msg):
+                    self.envs.append((etype, body))
+                    if etype == WELCOME and not self.welcome.done():
+                        you, _maxp, n = struct.unpack_from(">QII", body)
+                        members = list(struct.unpack_from(f">{n}Q", body, 16))
+                        self.welcome.set_result((you, members))
+        except websockets.ConnectionClosed as e:
+            self.close_code = e.code
+        finally:
+            if not self.closed.done():
+                self.closed.set_result(self.close_code)
+
+    def data(self, sender=None, mode=None):
+        """(from, mode, payload) of every DATA envelope received."""
+        out = []
+        for etype, body in self.envs:
+            if etype == DATA:
+                frm, md = struct.unpack_from(">QB", body)
+                if (sender is None or frm == sender) and (mode is None or md == mode):
+                    out.append((frm, md, body[9:]))
+        return out
+
+    async def send(self, data):
+        await self.ws.send(data)
+
+    async def close(self):
+        await self.ws.close()
+
+
+async def new_link(env, port, scheme="http"):
+    p = await asyncio.create_subprocess_exec(env.saltchat, "new", f"{scheme}://127.0.0.1:{port}",
+                                             stdout=asyncio.subprocess.PIPE,
+                                             stderr=asyncio.subprocess.PIPE)
+    out, err = await p.communicate()
+    check(p.returncode == 0, f"saltchat new failed: {err!r}")
+    lines = out.decode().splitlines()
+    check(len(lines) == 1, f"saltchat new without a terminal prints only the link, got {lines}")
+    link = lines[0]
+    check(re.fullmatch(rf"{scheme}://127\.0\.0\.1:{port}/#sc1\.[A-Za-z0-9_-]{{48}}", link),
+          f"unexpected link {link}")
+    return link
+
+
+async def start_members(members, others_of=None):
+    """Starts members one by one (each joins before the next), then waits until each has
+    authenticated every other."""
+    for m in members:
+        await m.start()
+        await m.joined()
+    for m in members:
+        await m.authenticated([o.name for o in members if o is not m])
+
+
+def text_of(sender, i, token):
+    if i == 0:  # exercise JSON escaping and UTF-8 in every run
+        return f'{sender}-0-{token} h\u00e9llo "quoted" back\\slash \u2713 \u00e7a'
+    return f"{sender}-{i}-{token}"
+
+
+def assert_delivery(receivers, senders, sent, what):
+    """Every receiver got every other sender's texts exactly once, in order, under the
+    sender's name, fingerprint and member id."""
+    for r in receivers:
+        got = r.messages()
+        for s in senders:
+            if s is r:
+                continue
+            me = s.me()
+            texts = [e["text"] for e in got if e["name"] == s.name]
+            check(texts == sent[s.name],
+                  f"{what}: {r.name} got from {s.name} {len(texts)} messages "
+                  f"(expected {len(sent[s.name])}); first difference at "
+                  f"{next((i for i, (a, b) in enumerate(zip(texts, sent[s.name])) if a != b), min(len(texts), len(sent[s.name])))}")
+            for e in got:
+                if e["name"] == s.name:
+                    check(e["fingerprint"] == me["fingerprint"],
+                          f"{what}: {r.name} shows a wrong fingerprint for {s.name}")
+                    check(re.fullmatch(r"[0-9a-f]{16}", e["member"]) and
+                          re.fullmatch(r"[0-9a-f]{16}", e["msg_id"]), "ids are 16 hex digits")
+                    check(isinstance(e["time"], int) and abs(e["time"] / 1000 - time.time()) < 600,
+                          "message time is the sender's Unix ms")
+        names = {s.name for s in senders if s is not r}
+        stray = [e for e in got if e["name"] not in names]
+        check(not stray, f"{what}: {r.name} got messages from unexpected senders: {stray[:3]}")
+
+
+async def wait_messages(members, counts, what, timeout=30.0):
+    for m in members:
+        await m.wait_for(lambda e: e["type"] == "message", f"{what}: messages",
+                         timeout=timeout, count=counts[m.name])
+
+
+async def leave_all(members, what, timeout=20.0):
+    for m in members:
+        await m.close_input()
+    for m in members:
+        rc = await m.exit_code(timeout)
+        check(rc == EXIT_OK, f"{what}: {m.name} exited {rc}, not 0; "
+                             f"stderr {m.stderr_text()[-300:]}")
+        queued = {e["msg_id"] for e in m.find(lambda e: e["type"] == "queued")}
+        confirmed = {e["msg_id"] for e in m.find(lambda e: e["type"] == "confirmed")}
+        check(queued <= confirmed, f"{what}: {m.name} exited 0 with unconfirmed messages")
+        check(m.events[-1]["type"] == "exit" and m.events[-1]["code"] == 0,
+              f"{what}: {m.name}'s last event is not exit 0")
+
+
+class Mitm:
+    """A hostile relay path: a WebSocket proxy between clients and the relay that records
+    what the relay sends and can inject anything in its name."""
+
+    def __init__(self, relay_port):
+        self.relay_port, self.clients, self.from_relay = relay_port, [], []
+
+    async def start(self):
+        self.server = await websockets.serve(self._handler, "127.0.0.1", 0,
+                                             subprotocols=[SUBPROTOCOL], max_size=None,
+                                             compression=None, ping_interval=None)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def _handler(self, client, path):
+        up = await websockets.connect(f"ws://127.0.0.1:{self.relay_port}{path}",
+                                      subprotocols=[SUBPROTOCOL], max_size=None,
+                                      compression=None, ping_interval=None)
+        self.clients.append(client)
+
+        async def down():
+            async for msg in up:
+                self.from_relay.append(msg)
+                await client.send(msg)
+
+        async def upward():
+            async for msg in client:
+                await up.send(msg)
+
+        tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(upward())]
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except websockets.ConnectionClosed:
+            pass
+        finally:
+            for t in tasks:
+                t.cancel()
+            await up.close()
+            await client.close()
+
+    async def inject(self, msg):
+        """Sends msg to the most recent client connection as if the relay had."""
+        await self.clients[-1].send(msg)
+
+    def data(self, sender=None):
+        out = []
+        for msg in self.from_relay:
+            if isinstance(msg, bytes):
+                for etype, body in parse_envelopes(msg):
+                    if etype == DATA and (sender is None or
+                                          struct.unpack_from(">Q", body)[0] == sender):
+                        out.append(body)
+        return out
+
+    async def stop(self):
+        self.server.close()
+        await self.server.wait_closed()
+
+
+class Tty:
+    """saltchat in interactive mode on a pseudo-terminal, typed at like a user."""
+
+    def __init__(self, env, name, link, config, extra_env=None):
+        self.env, self.name, self.link, self.config = env, name, link, config
+        self.extra_env = extra_env or {}
+        self.out = b""
+        self.changed = asyncio.Event()
+
+    async def start(self):
+        import pty
+        pid, fd = pty.fork()
+        if pid == 0:  # child
+            os.environ.update({"TERM": "xterm", "LC_ALL": "C.UTF-8", "COLUMNS": "100"})
+            os.environ.pop("NO_COLOR", None)
+            os.environ.update(self.extra_env)
+            try:
+                os.execv(self.env.saltchat, ["saltchat", "join", self.link, "--name", self.name,
+                                             "--config", self.config])
+            finally:
+                os._exit(127)
+        self.pid, self.fd = pid, fd
+        self.env.pids.append(pid)
+        import fcntl
+        import termios
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+        asyncio.get_running_loop().add_reader(fd, self._readable)
+        return self
+
+    def _readable(self):
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:
+            data = b""
+        if not data:
+            asyncio.get_running_loop().remove_reader(self.fd)
+        self.out += data
+        self.changed.set()
+
+    async def expect(self, pattern, what, timeout=15.0, start=0):
+        """Waits until the output from offset start matches the regex (bytes); returns the
+        match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = re.search(pattern, self.out[start:], re.S)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"tty {self.name}: no {what} on screen; last output "
+                                  f"{self.out[-600:]!r}")
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), left)
+            except asyncio.TimeoutError:
+                pass
+
+    def type(self, text):
+        os.write(self.fd, text.encode() if isinstance(text, str) else text)
+
+    async def exit_code(self, timeout=15.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                return os.waitstatus_to_exitcode(status)
+            await asyncio.sleep(0.05)
+        os.kill(self.pid, 9)
+        raise TestFailure(f"tty {self.name} did not exit")

@@ -997,7 +997,7 @@ static void usage(FILE *f)
           "  --stall-max SEC      keep loading (and measuring) until the stalled member is\n"
           "                       cut off, at most this long from the first send (default 30)\n"
           "  --server-pid PID     read the server's CPU and RSS from /proc\n"
-          "  --src-addrs N        spread sources over 127.0.0.1..N (default: 1 per 20000)\n"
+          "  --src-addrs N        spread sources over 127.0.0.1..N (default: 1 per 5000)\n"
           "  --concurrency C      connection handshakes in flight (default 256)\n"
           "  --timeout SEC        setup and drain limit (default 60)\n"
           "  --label NAME         name in the result line\n"
@@ -1092,7 +1092,7 @@ static void parse_args(int argc, char **argv)
     if (O.concurrency < 1)
         O.concurrency = 1;
     if (O.src_addrs == 0)
-        O.src_addrs = 1 + O.conns / 20000;
+        O.src_addrs = (O.conns + 4999) / 5000;
     if (O.src_addrs > 250)
         die("--src-addrs at most 250");
 }

@@ -579,12 +579,19 @@ static bool on_frame(struct conn *c, const bl_ws_frame *f, const uint8_t *p, uin
             c->in_msg = false;
             return true;
         }
-        grow(&c->msg, &c->msg_cap, c->msg_len + f->len);
-        memcpy(c->msg + c->msg_len, p, f->len);
-        c->msg_len += f->len;
+        if (f->len) {
+            grow(&c->msg, &c->msg_cap, c->msg_len + f->len);
+            memcpy(c->msg + c->msg_len, p, f->len);
+            c->msg_len += f->len;
+        }
         if (f->fin) {
             c->in_msg = false;
-            on_message(c, c->msg, c->msg_len, now);
+            if (c->msg_len)
+                on_message(c, c->msg, c->msg_len, now);
+            else {
+                S.proto_errors++;
+                note_error("connection %u got an empty message (no envelope)", c->idx);
+            }
         }
         return true;
     case BL_WS_PING:
@@ -635,7 +642,8 @@ static void on_readable(struct conn *c, uint64_t now)
         size_t have = c->left_len;
         if (rx_cap < have + RX_CHUNK)
             grow(&rx, &rx_cap, have + RX_CHUNK);
-        memcpy(rx, c->left, have);
+        if (have)
+            memcpy(rx, c->left, have);
         size_t room = rx_cap - have;
         ssize_t n = read(c->fd, rx + have, room);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -677,8 +685,10 @@ static void on_readable(struct conn *c, uint64_t now)
         if (c->state != C_OPEN)
             return;
         c->left_len = len - off;
-        grow(&c->left, &c->left_cap, c->left_len);
-        memmove(c->left, rx + off, c->left_len);
+        if (c->left_len) {
+            grow(&c->left, &c->left_cap, c->left_len);
+            memcpy(c->left, rx + off, c->left_len);
+        }
         if ((size_t)n < room)
             return; /* drained the socket */
     }

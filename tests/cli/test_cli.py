@@ -618,6 +618,17 @@ async def scenario_tls(env):
                       env.path("cfg-notrust"), "--retries", "1")
     await leave_all([a, b], "tls")
     await relay.stop()
+    # The host name is checked too: a trusted certificate for another name is refused.
+    cert2, key2 = env.path("other.pem"), env.path("other-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key2, "-out", cert2,
+                    "-days", "1", "-subj", "/CN=example.com", "-addext",
+                    "subjectAltName=DNS:example.com"], check=True, capture_output=True)
+    relay2 = await Relay(env, "--tls-cert", cert2, "--tls-key", key2).start()
+    link2 = await new_link(env, relay2.port, scheme="https")
+    await expect_exit(env, EXIT_TLS, ["certificate"], "join", link2, "--batch", "--ca", cert2,
+                      "--config", env.path("cfg-notrust"), "--retries", "1")
+    await relay2.stop()
 
 
 SCENARIOS = {

@@ -530,6 +530,11 @@ static void on_envelope(struct conn *c, const sc_env *e, uint64_t now)
 static void on_message(struct conn *c, const uint8_t *m, size_t len, uint64_t now)
 {
     size_t off = 0;
+    if (len == 0) {
+        S.proto_errors++;
+        note_error("connection %u got an empty message (no envelope)", c->idx);
+        return;
+    }
     while (off < len) {
         sc_env e;
         int r = sc_env_parse(m + off, len - off, SC_ENV_FROM_RELAY, &e);
@@ -586,12 +591,7 @@ static bool on_frame(struct conn *c, const bl_ws_frame *f, const uint8_t *p, uin
         }
         if (f->fin) {
             c->in_msg = false;
-            if (c->msg_len)
-                on_message(c, c->msg, c->msg_len, now);
-            else {
-                S.proto_errors++;
-                note_error("connection %u got an empty message (no envelope)", c->idx);
-            }
+            on_message(c, c->msg, c->msg_len, now);
         }
         return true;
     case BL_WS_PING:

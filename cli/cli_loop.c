@@ -112,6 +112,10 @@ int cli_loop_watch(cli_loop *l, int fd, cli_loop_read_cb on_read, cli_loop_close
     w->on_read = on_read;
     w->on_close = on_close;
     w->user = user;
+    /* lws makes adopted descriptors non-blocking, and a dup shares that flag with the
+     * original: stdin is often the shell's terminal. Only readiness is needed from lws
+     * (reads happen after poll says so), so the flags are put back right away. */
+    int flags = fcntl(fd, F_GETFL);
     lws_adopt_desc_t ad;
     memset(&ad, 0, sizeof ad);
     ad.vh = lws_get_vhost_by_name(l->ctx, "default");
@@ -121,7 +125,10 @@ int cli_loop_watch(cli_loop *l, int fd, cli_loop_read_cb on_read, cli_loop_close
     ad.opaque = w;
     if (!ad.vh)
         goto fail;
-    if (!lws_adopt_descriptor_vhost_via_info(&ad))
+    struct lws *wsi = lws_adopt_descriptor_vhost_via_info(&ad);
+    if (flags >= 0)
+        fcntl(fd, F_SETFL, flags);
+    if (!wsi)
         goto fail_adopt; /* lws may already have closed dup_fd */
     return 0;
 fail:

@@ -559,6 +559,18 @@ static void gen_chain(const char *dir)
         sc_chain_out_skd(&c, skd);
         w_hex("skd3", skd, sizeof skd);
         corpus("chain", name, -1, skd, sizeof skd);
+        if (k == 0) {
+            /* fuzz_chain ops (op, u16 offset): skip far enough to evict, then probe the
+             * eviction boundary, replays and out-of-order keys */
+            static const uint8_t ops[][3] = {
+                {1, 0x03, 0xe8}, {1, 0x07, 0xd0}, {1, 0x0b, 0xb8}, {0, 0x03, 0xe5},
+                {0, 0x03, 0xe6}, {1, 0x03, 0xe6}, {0, 0x03, 0xe6}, {0, 0x03, 0xe8},
+                {1, 0x0b, 0xb7}, {2, 0x00, 0x01}, {0, 0x0f, 0xa0}, {0, 0x0f, 0xa1}};
+            uint8_t in[SC_CHAIN_SKD_BYTES + sizeof ops];
+            sc_chain_out_skd(&c, in); /* at index 3 */
+            memcpy(in + SC_CHAIN_SKD_BYTES, ops, sizeof ops);
+            corpus("chain", "evict-and-probe", -1, in, sizeof in);
+        }
         sc_chain_out_wipe(&c);
     }
     /* SKDs in CHAN messages at several counters */

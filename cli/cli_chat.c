@@ -11,6 +11,7 @@
 #include "cli_backoff.h"
 #include "cli_cmd.h"
 #include "cli_event.h"
+#include "cli_hold.h"
 #include "cli_exit.h"
 #include "cli_loop.h"
 #include "cli_signal.h"
@@ -40,12 +41,7 @@ struct cli_chat {
     cli_cmd cmd;
     int sig_fd;
     cli_timer deadline_t, retry_t, leave_t, close_t, grace_t;
-    /* Lines held while offline (see REJOIN_GRACE_MS), and who to wait for. */
-    cli_buf *held;
-    size_t n_held;
-    int holding;
-    uint8_t (*peers)[32];
-    size_t n_peers;
+    cli_hold hold; /* lines typed while offline (see REJOIN_GRACE_MS) */
     unsigned failures; /* failed attempts in a row */
     int ever_joined;
     int joined;        /* WELCOME seen on the current connection */
@@ -106,23 +102,21 @@ static void fail(cli_chat *c, int code, const char *msg)
 
 static size_t pending(const cli_chat *c)
 {
-    return c->n_held + sc_session_outbox_len(c->s);
+    return c->hold.n + sc_session_outbox_len(c->s);
 }
 
 static void hand_over(cli_chat *c, const uint8_t *text, size_t len, int released);
 static void pump(cli_chat *c);
 
-/* Hands held lines to the session, in order. */
+static void release_one(void *user, const uint8_t *text, size_t len)
+{
+    hand_over(user, text, len, 1);
+}
+
 static void release_held(cli_chat *c)
 {
-    c->holding = 0;
-    c->n_peers = 0;
     cli_loop_timer_cancel(&c->grace_t);
-    for (size_t i = 0; i < c->n_held; i++) {
-        hand_over(c, c->held[i].data, c->held[i].len, 1);
-        cli_buf_free(&c->held[i]);
-    }
-    c->n_held = 0;
+    cli_hold_release(&c->hold, release_one, c);
 }
 
 static void grace_expired(void *user)
@@ -130,46 +124,6 @@ static void grace_expired(void *user)
     cli_chat *c = user;
     release_held(c);
     pump(c);
-}
-
-/* Remembers who is authenticated now, to wait for them after reconnecting. */
-static void snapshot_peers(cli_chat *c)
-{
-    uint64_t ids[SC_SESSION_MAX_MEMBERS];
-    size_t n = sc_session_members(c->s, ids, SC_SESSION_MAX_MEMBERS);
-    if (n > SC_SESSION_MAX_MEMBERS)
-        n = SC_SESSION_MAX_MEMBERS;
-    uint8_t(*p)[32] = realloc(c->peers, (c->n_peers + n + 1) * sizeof *p);
-    if (!p)
-        return;
-    c->peers = p;
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *pk = sc_session_member_identity(c->s, ids[i]);
-        int known = 0;
-        for (size_t k = 0; pk && k < c->n_peers && !known; k++)
-            known = memcmp(c->peers[k], pk, 32) == 0;
-        if (pk && !known)
-            memcpy(c->peers[c->n_peers++], pk, 32);
-    }
-}
-
-/* 1 if every remembered peer has authenticated on this connection. */
-static int peers_back(cli_chat *c)
-{
-    uint64_t ids[SC_SESSION_MAX_MEMBERS];
-    size_t n = sc_session_members(c->s, ids, SC_SESSION_MAX_MEMBERS);
-    if (n > SC_SESSION_MAX_MEMBERS)
-        n = SC_SESSION_MAX_MEMBERS;
-    for (size_t k = 0; k < c->n_peers; k++) {
-        int back = 0;
-        for (size_t i = 0; i < n && !back; i++) {
-            const uint8_t *pk = sc_session_member_identity(c->s, ids[i]);
-            back = pk && memcmp(pk, c->peers[k], 32) == 0;
-        }
-        if (!back)
-            return 0;
-    }
-    return 1;
 }
 
 static void session_event(cli_chat *c, const sc_event *se)
@@ -229,13 +183,13 @@ static void session_event(cli_chat *c, const sc_event *se)
     report(c, &ev);
     if (se->type == SC_EV_JOINED_ROOM || se->type == SC_EV_MEMBER_LEFT)
         update_prompt(c);
-    if (c->holding && se->type == SC_EV_JOINED_ROOM) {
-        if (peers_back(c))
+    if (c->hold.active && se->type == SC_EV_JOINED_ROOM) {
+        if (cli_hold_peers_back(&c->hold, c->s))
             release_held(c);
         else
             cli_loop_timer_set(c->loop, &c->grace_t, REJOIN_GRACE_MS, grace_expired, c);
-    } else if (c->holding && c->joined && se->type == SC_EV_MEMBER_AUTHENTICATED &&
-               peers_back(c)) {
+    } else if (c->hold.active && c->joined && se->type == SC_EV_MEMBER_AUTHENTICATED &&
+               cli_hold_peers_back(&c->hold, c->s)) {
         release_held(c);
     }
 }
@@ -404,9 +358,8 @@ static void ws_end(void *user, const cli_ws_end *e)
     if (c->destroying)
         return;
     if (e->was_open && !c->detached) {
-        if (c->joined || c->holding) {
-            snapshot_peers(c);
-            c->holding = 1;
+        if (c->joined || c->hold.active) {
+            cli_hold_begin(&c->hold, c->s);
             cli_loop_timer_cancel(&c->grace_t);
         }
         sc_session_disconnected(c->s, now_ms());
@@ -494,23 +447,17 @@ int cli_chat_send(cli_chat *c, const char *text, size_t len)
         report_simple(c, CLI_EV_REJECTED_INPUT, why, 0);
         return -1;
     }
-    if (c->holding) {
-        cli_buf *h = realloc(c->held, (c->n_held + 1) * sizeof *h);
-        if (h) {
-            c->held = h;
-            memset(&h[c->n_held], 0, sizeof h[0]);
-        }
-        if (!h || cli_buf_append(&h[c->n_held], text, len) != 0) {
+    if (c->hold.active) {
+        if (cli_hold_push(&c->hold, text, len) != 0) {
             report_simple(c, CLI_EV_REJECTED_INPUT, "out of memory: not sent", 0);
             return -1;
         }
-        c->n_held++;
         cli_event ev;
         memset(&ev, 0, sizeof ev);
         ev.type = CLI_EV_HELD;
         ev.text = (const uint8_t *)text;
         ev.text_len = len;
-        ev.count = (uint32_t)c->n_held;
+        ev.count = (uint32_t)c->hold.n;
         ev.offline = 1;
         report(c, &ev);
         return 0;
@@ -673,10 +620,7 @@ void cli_chat_free(cli_chat *c)
         c->ui->ops->free(c->ui);
     cli_ws_free(c->ws);
     sc_session_free(c->s);
-    for (size_t i = 0; i < c->n_held; i++)
-        cli_buf_free(&c->held[i]);
-    free(c->held);
-    free(c->peers);
+    cli_hold_free(&c->hold);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

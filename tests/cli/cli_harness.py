@@ -417,8 +417,9 @@ class Mitm:
     """A hostile relay path: a WebSocket proxy between clients and the relay that records
     what the relay sends and can inject anything in its name."""
 
-    def __init__(self, relay_port):
+    def __init__(self, relay_port, fragment=0):
         self.relay_port, self.clients, self.from_relay = relay_port, [], []
+        self.fragment = fragment  # > 0: forward every message in frames of this many bytes
 
     async def start(self):
         self.server = await websockets.serve(self._handler, "127.0.0.1", 0,
@@ -436,7 +437,7 @@ class Mitm:
         async def down():
             async for msg in up:
                 self.from_relay.append(msg)
-                await client.send(msg)
+                await self._send(client, msg)
 
         async def upward():
             async for msg in client:
@@ -453,9 +454,16 @@ class Mitm:
             await up.close()
             await client.close()
 
+    async def _send(self, client, msg):
+        if self.fragment and isinstance(msg, bytes) and len(msg) > self.fragment:
+            await client.send([msg[i:i + self.fragment]
+                               for i in range(0, len(msg), self.fragment)])
+        else:
+            await client.send(msg)
+
     async def inject(self, msg):
         """Sends msg to the most recent client connection as if the relay had."""
-        await self.clients[-1].send(msg)
+        await self._send(self.clients[-1], msg)
 
     def data(self, sender=None):
         out = []

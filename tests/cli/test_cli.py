@@ -335,10 +335,12 @@ async def scenario_hostile(env):
 async def scenario_hostile_relay(env):
     """A hostile relay path (a proxy in front of bob) replays, tampers with, forges and
     truncates what the relay forwards in alice's name: bob reports each, never shows them,
-    reconnects after the malformed envelope and keeps chatting, with nothing shown twice."""
+    reconnects after the malformed envelope and keeps chatting, with nothing shown twice.
+    The proxy also splits every message into 7-byte WebSocket fragments (bob must
+    reassemble) and packs its injections into one batched message."""
     relay = await Relay(env).start()
     link = await new_link(env, relay.port)
-    mitm = await Mitm(relay.port).start()
+    mitm = await Mitm(relay.port, fragment=7).start()
     alice = Member.saltchat(env, "alice", link)
     bob = Member.saltchat(env, "bob", relink(link, mitm.port))
     await start_members([alice, bob])
@@ -359,8 +361,8 @@ async def scenario_hostile_relay(env):
     struct.pack_into(">I", forged, 9 + 6, last_index + 1)  # the next index, forged content
     sigless = bytearray(frames[0])
     sigless[-1] ^= 0x80               # signature byte
-    for body in (frames[0], bytes(tampered), bytes(forged), bytes(sigless)):
-        await mitm.inject(envelope(DATA, body))
+    await mitm.inject(b"".join(envelope(DATA, body) for body in
+                               (frames[0], bytes(tampered), bytes(forged), bytes(sigless))))
     await bob.wait_for(lambda e: e["type"] == "undecryptable", "reports", count=4)
     reasons = [e["reason"] for e in bob.find(lambda e: e["type"] == "undecryptable")]
     check(any("replay" in r for r in reasons), f"no replay reported: {reasons}")

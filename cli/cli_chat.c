@@ -1,5 +1,6 @@
 #include "cli_chat.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -587,9 +588,14 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, int *exit_code, char *err, si
     c->cmd.verified = cfg->verified;
     c->cmd.ui = c->ui;
     c->sig_fd = cli_signal_install();
-    if (c->sig_fd < 0 || cli_loop_watch(c->loop, c->sig_fd, signal_readable, NULL, c) != 0 ||
-        cli_loop_watch(c->loop, STDIN_FILENO, stdin_readable, stdin_closed, c) != 0) {
-        snprintf(err, cap, "cannot watch standard input or signals");
+    if (c->sig_fd < 0 || cli_loop_watch(c->loop, c->sig_fd, signal_readable, NULL, c) != 0) {
+        snprintf(err, cap, "cannot watch signals");
+        goto fail;
+    }
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
+        c->input_eof = 1; /* stdin closed: no input at all */
+    } else if (cli_loop_watch(c->loop, STDIN_FILENO, stdin_readable, stdin_closed, c) != 0) {
+        snprintf(err, cap, "cannot watch standard input");
         goto fail;
     }
     update_prompt(c);
@@ -602,6 +608,8 @@ fail:
 int cli_chat_run(cli_chat *c)
 {
     connect_now(c);
+    if (c->input_eof)
+        start_leave(c);
     if (cli_loop_run(c->loop) != 0 && !c->stopping) {
         report_simple(c, CLI_EV_ERROR, "the event loop failed", CLI_EXIT_ERROR);
         c->exit_code = CLI_EXIT_ERROR;

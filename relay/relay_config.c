@@ -1,0 +1,309 @@
+#include "relay_config.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay_log.h"
+#include "relay_origin.h"
+#include "relay_room.h"
+#include "sc_envelope.h"
+
+#define USAGE                                                                              \
+    "usage: saltchat-relay [options]\n"                                                    \
+    "\n"                                                                                   \
+    "Serves the saltchat web client over HTTP and relays end-to-end encrypted frames\n"    \
+    "between the members of each room over WebSocket (path /room/<id>, subprotocol\n"      \
+    "saltchat.v1). The relay never sees a key.\n"                                          \
+    "\n"                                                                                   \
+    "  --listen ADDR:PORT       address to listen on (default 127.0.0.1:8080); ADDR is an\n" \
+    "                           IP literal ([::1] for IPv6) or localhost; port 0 picks a\n" \
+    "                           free port. The bound ADDR:PORT is printed on stdout.\n"     \
+    "  --www DIR                web client files to serve (default " SALTCHAT_RELAY_WWW_DEFAULT ")\n" \
+    "  --tls-cert FILE          PEM certificate (chain): serve https and wss\n"           \
+    "  --tls-key FILE           PEM private key for --tls-cert\n"                         \
+    "  --max-frame BYTES        largest WebSocket message accepted (default 64K)\n"       \
+    "  --max-room-members N     members per room (default 1024)\n"                        \
+    "  --max-connections N      WebSocket connections (default 16384)\n"                  \
+    "  --max-queue BYTES        room backlog a member may fall behind before it is\n"     \
+    "                           disconnected as a slow consumer (default 1M)\n"           \
+    "  --rate-limit N           messages per second per connection, 0 = off (default 1000)\n" \
+    "  --rate-burst N           messages a connection may send at once (default 5000)\n" \
+    "  --ping-interval SECS     idle seconds before a WebSocket ping (default 30)\n"      \
+    "  --ping-timeout SECS      further seconds without a pong before hanging up\n"       \
+    "                           (default 10)\n"                                           \
+    "  --http-timeout SECS      seconds a client has to send its request headers\n"      \
+    "                           (default 10)\n"                                           \
+    "  --allow-origin URL       also accept WebSocket handshakes from this web origin,\n" \
+    "                           e.g. https://chat.example.org (repeatable); same-origin\n" \
+    "                           pages and clients sending no Origin are always accepted\n" \
+    "  --log-level LEVEL        error, warn, notice, info or debug (default notice)\n"    \
+    "  --help                   show this help\n"                                         \
+    "  --version                show the version\n"                                       \
+    "\n"                                                                                   \
+    "Sizes accept a K or M suffix (KiB, MiB). Exit status: 0 after a clean shutdown\n"     \
+    "(SIGINT/SIGTERM), 1 on a runtime error (port busy, unreadable certificate,\n"        \
+    "missing web root), 2 on bad flags.\n"
+
+enum {
+    OPT_LISTEN = 256,
+    OPT_WWW,
+    OPT_TLS_CERT,
+    OPT_TLS_KEY,
+    OPT_MAX_FRAME,
+    OPT_MAX_ROOM_MEMBERS,
+    OPT_MAX_CONNECTIONS,
+    OPT_MAX_QUEUE,
+    OPT_RATE_LIMIT,
+    OPT_RATE_BURST,
+    OPT_PING_INTERVAL,
+    OPT_PING_TIMEOUT,
+    OPT_HTTP_TIMEOUT,
+    OPT_ALLOW_ORIGIN,
+    OPT_LOG_LEVEL,
+    OPT_HELP,
+    OPT_VERSION
+};
+
+static const struct option options[] = {
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"www", required_argument, NULL, OPT_WWW},
+    {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+    {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+    {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
+    {"max-room-members", required_argument, NULL, OPT_MAX_ROOM_MEMBERS},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
+    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+    {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
+    {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
+    {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
+    {"ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT},
+    {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
+    {"allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN},
+    {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void defaults(relay_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->listen_host, "127.0.0.1");
+    cfg->listen_port = 8080;
+    cfg->www = SALTCHAT_RELAY_WWW_DEFAULT;
+    cfg->max_frame = 64 * 1024;
+    cfg->max_room_members = 1024;
+    cfg->max_connections = 16384;
+    cfg->max_queue = 1024 * 1024;
+    cfg->rate_limit = 1000;
+    cfg->rate_burst = 5000;
+    cfg->ping_interval = 30;
+    cfg->ping_timeout = 10;
+    cfg->http_timeout = 10;
+    cfg->log_level = RELAY_LOG_NOTICE;
+}
+
+/* Parses a decimal count, with a K/M (KiB/MiB) suffix if sizes is set, in [min, max]. */
+static int parse_uint(const char *s, int sizes, uint64_t min, uint64_t max, uint32_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        v = v * 10 + (uint64_t)(*p - '0');
+        if (v > UINT32_MAX)
+            return -1;
+    }
+    if (sizes && (*p == 'K' || *p == 'k')) {
+        v *= 1024;
+        p++;
+    } else if (sizes && (*p == 'M' || *p == 'm')) {
+        v *= 1024 * 1024;
+        p++;
+    }
+    if (*p || v < min || v > max)
+        return -1;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+static int parse_listen(relay_config *cfg, const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    char host[sizeof cfg->listen_host];
+    unsigned char addr[16];
+    uint32_t port;
+
+    if (!colon || parse_uint(colon + 1, 0, 0, 65535, &port))
+        return -1;
+    size_t len = (size_t)(colon - s);
+    if (len >= 2 && s[0] == '[' && s[len - 1] == ']') {
+        s++;
+        len -= 2;
+    }
+    if (!len || len >= sizeof host)
+        return -1;
+    memcpy(host, s, len);
+    host[len] = '\0';
+    if (!strcmp(host, "localhost"))
+        strcpy(host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, addr) == 1)
+        cfg->listen_ipv6 = 0;
+    else if (inet_pton(AF_INET6, host, addr) == 1)
+        cfg->listen_ipv6 = 1;
+    else
+        return -1;
+    strcpy(cfg->listen_host, host);
+    cfg->listen_port = port;
+    return 0;
+}
+
+static int add_origin(relay_config *cfg, const char *url)
+{
+    char norm[RELAY_ORIGIN_MAX];
+
+    if (relay_origin_normalize(url, norm, sizeof norm))
+        return -1;
+    char **o = realloc(cfg->origins, (cfg->n_origins + 1) * sizeof *o);
+    if (!o)
+        return -1;
+    cfg->origins = o;
+    o[cfg->n_origins] = strdup(norm);
+    if (!o[cfg->n_origins])
+        return -1;
+    cfg->n_origins++;
+    return 0;
+}
+
+static enum relay_config_result bad(relay_config *cfg, FILE *err, const char *flag,
+                                    const char *what, const char *got)
+{
+    if (got)
+        fprintf(err, "saltchat-relay: %s: %s, got '%s'\n\n%s", flag, what, got, USAGE);
+    else
+        fprintf(err, "saltchat-relay: %s: %s\n\n%s", flag, what, USAGE);
+    relay_config_free(cfg);
+    return RELAY_CONFIG_BAD;
+}
+
+void relay_config_free(relay_config *cfg)
+{
+    for (size_t i = 0; i < cfg->n_origins; i++)
+        free(cfg->origins[i]);
+    free(cfg->origins);
+    cfg->origins = NULL;
+    cfg->n_origins = 0;
+}
+
+enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **argv, FILE *out,
+                                            FILE *err)
+{
+    int c;
+
+    defaults(cfg);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+        const char *a = optarg;
+        switch (c) {
+        case OPT_LISTEN:
+            if (parse_listen(cfg, a))
+                return bad(cfg, err, "--listen",
+                           "expected ADDR:PORT with an IP address (e.g. 127.0.0.1:8080, "
+                           "[::1]:8080) and a port 0..65535",
+                           a);
+            break;
+        case OPT_WWW:
+            if (!*a)
+                return bad(cfg, err, "--www", "expected a directory", a);
+            cfg->www = a;
+            break;
+        case OPT_TLS_CERT:
+            cfg->tls_cert = a;
+            break;
+        case OPT_TLS_KEY:
+            cfg->tls_key = a;
+            break;
+        case OPT_MAX_FRAME:
+            if (parse_uint(a, 1, 64, SC_ENV_MAX_BODY, &cfg->max_frame))
+                return bad(cfg, err, "--max-frame",
+                           "expected a size from 64 to 16M bytes (e.g. 65536 or 64K)", a);
+            break;
+        case OPT_MAX_ROOM_MEMBERS:
+            if (parse_uint(a, 0, 1, SC_ENV_MAX_WELCOME_MEMBERS + 1, &cfg->max_room_members))
+                return bad(cfg, err, "--max-room-members", "expected a number from 1 to 65536",
+                           a);
+            break;
+        case OPT_MAX_CONNECTIONS:
+            if (parse_uint(a, 0, 1, 10000000, &cfg->max_connections))
+                return bad(cfg, err, "--max-connections",
+                           "expected a number from 1 to 10000000", a);
+            break;
+        case OPT_MAX_QUEUE:
+            if (parse_uint(a, 1, 16 * 1024, 1024u * 1024 * 1024, &cfg->max_queue))
+                return bad(cfg, err, "--max-queue", "expected a size from 16K to 1024M bytes",
+                           a);
+            break;
+        case OPT_RATE_LIMIT:
+            if (parse_uint(a, 0, 0, 100000000, &cfg->rate_limit))
+                return bad(cfg, err, "--rate-limit",
+                           "expected messages per second (0 turns the limit off)", a);
+            break;
+        case OPT_RATE_BURST:
+            if (parse_uint(a, 0, 1, 100000000, &cfg->rate_burst))
+                return bad(cfg, err, "--rate-burst", "expected a number of messages >= 1", a);
+            break;
+        case OPT_PING_INTERVAL:
+            if (parse_uint(a, 0, 1, 3600, &cfg->ping_interval))
+                return bad(cfg, err, "--ping-interval", "expected seconds from 1 to 3600", a);
+            break;
+        case OPT_PING_TIMEOUT:
+            if (parse_uint(a, 0, 1, 3600, &cfg->ping_timeout))
+                return bad(cfg, err, "--ping-timeout", "expected seconds from 1 to 3600", a);
+            break;
+        case OPT_HTTP_TIMEOUT:
+            if (parse_uint(a, 0, 1, 3600, &cfg->http_timeout))
+                return bad(cfg, err, "--http-timeout", "expected seconds from 1 to 3600", a);
+            break;
+        case OPT_ALLOW_ORIGIN:
+            if (add_origin(cfg, a))
+                return bad(cfg, err, "--allow-origin",
+                           "expected an http(s) origin such as https://chat.example.org "
+                           "(scheme, host, optional port; no path)",
+                           a);
+            break;
+        case OPT_LOG_LEVEL:
+            cfg->log_level = relay_log_level_parse(a);
+            if (cfg->log_level < 0)
+                return bad(cfg, err, "--log-level",
+                           "expected error, warn, notice, info or debug", a);
+            break;
+        case OPT_HELP:
+            fputs(USAGE, out);
+            relay_config_free(cfg);
+            return RELAY_CONFIG_DONE;
+        case OPT_VERSION:
+            fprintf(out, "saltchat-relay %s (protocol saltchat.v1)\n", SALTCHAT_VERSION);
+            relay_config_free(cfg);
+            return RELAY_CONFIG_DONE;
+        case ':':
+            return bad(cfg, err, argv[optind - 1], "this flag needs a value", NULL);
+        default:
+            return bad(cfg, err, argv[optind - 1], "unknown flag", NULL);
+        }
+    }
+    if (optind < argc)
+        return bad(cfg, err, argv[optind], "unexpected argument (all settings are flags)", NULL);
+    if (!cfg->tls_cert != !cfg->tls_key)
+        return bad(cfg, err, cfg->tls_cert ? "--tls-cert" : "--tls-key",
+                   "--tls-cert and --tls-key go together", NULL);
+    if (cfg->max_queue < 4u * cfg->max_frame)
+        return bad(cfg, err, "--max-queue",
+                   "must be at least 4 x --max-frame, so that whole frames fit in the backlog",
+                   NULL);
+    return RELAY_CONFIG_RUN;
+}

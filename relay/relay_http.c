@@ -1,0 +1,250 @@
+#include "relay_http.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "relay_files.h"
+#include "relay_log.h"
+#include "relay_origin.h"
+#include "relay_server.h"
+#include "relay_ws.h"
+
+/* Room for response headers in the scratch buffer; bodies go after it. */
+#define HEADER_SPACE 2048u
+
+static const struct {
+    const char *name;
+    const char *value;
+} security_headers[] = {
+    {"content-security-policy:", RELAY_HTTP_CSP},
+    {"x-content-type-options:", "nosniff"},
+    {"referrer-policy:", "no-referrer"},
+    {"x-frame-options:", "DENY"},
+    {"cross-origin-opener-policy:", "same-origin"},
+};
+
+/* The same headers as one raw HTTP/1.1 block, for lws_serve_http_file. */
+static const char file_headers[] =
+    "content-security-policy: " RELAY_HTTP_CSP "\x0d\x0a"
+    "x-content-type-options: nosniff\x0d\x0a"
+    "referrer-policy: no-referrer\x0d\x0a"
+    "x-frame-options: DENY\x0d\x0a"
+    "cross-origin-opener-policy: same-origin\x0d\x0a"
+    "cache-control: no-cache\x0d\x0a";
+
+static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
+                      unsigned char *end)
+{
+    return lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                       (const unsigned char *)value, (int)strlen(value), p,
+                                       end);
+}
+
+/* Where a response body of up to cap bytes may be built before calling respond(). */
+static char *body_area(struct relay *r, size_t *cap)
+{
+    *cap = r->scratch_cap - HEADER_SPACE - LWS_PRE;
+    return (char *)r->scratch + LWS_PRE + HEADER_SPACE + LWS_PRE;
+}
+
+/*
+ * Writes a complete response: status, type, security headers, then body[0..blen)
+ * unless head_only (HEAD: the headers announce blen). body must be NULL or lie
+ * in body_area(). Returns 0, or -1 if the connection must close.
+ */
+static int respond(struct relay *r, struct lws *wsi, unsigned code, const char *type,
+                   const char *body, size_t blen, const char *cache, const char *extra_name,
+                   const char *extra_value, int head_only)
+{
+    unsigned char *start = r->scratch + LWS_PRE;
+    unsigned char *p = start, *end = start + HEADER_SPACE;
+    size_t cap;
+    char *area = body_area(r, &cap);
+
+    if (body && body != area) {
+        if (blen > cap)
+            return -1;
+        memmove(area, body, blen);
+    }
+    if (lws_add_http_common_headers(wsi, code, type, blen, &p, end))
+        return -1;
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
+        if (add_header(wsi, security_headers[i].name, security_headers[i].value, &p, end))
+            return -1;
+    if (cache && add_header(wsi, "cache-control:", cache, &p, end))
+        return -1;
+    if (extra_name && add_header(wsi, extra_name, extra_value, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return -1;
+    if (blen && !head_only &&
+        lws_write(wsi, (unsigned char *)area, blen, LWS_WRITE_HTTP_FINAL) < (int)blen)
+        return -1;
+    return 0;
+}
+
+static int respond_text(struct relay *r, struct lws *wsi, unsigned code, const char *text,
+                        int head_only)
+{
+    return respond(r, wsi, code, "text/plain; charset=utf-8", text, strlen(text), "no-store",
+                   NULL, NULL, head_only);
+}
+
+/* Ends an HTTP transaction from the LWS_CALLBACK_HTTP handler. */
+static int done(struct lws *wsi, int rc)
+{
+    if (rc)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t cap)
+{
+    if (lws_hdr_total_length(wsi, h) <= 0)
+        return -1;
+    return lws_hdr_copy(wsi, buf, (int)cap, h) < 0 ? -1 : 0;
+}
+
+/* Returns 1 if the comma-separated list has the token want. */
+static int has_token(const char *list, const char *want)
+{
+    size_t wl = strlen(want);
+
+    for (const char *p = list; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *e = p;
+        while (*e && *e != ',')
+            e++;
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
+            t--;
+        if ((size_t)(t - p) == wl && !strncmp(p, want, wl))
+            return 1;
+        p = e;
+    }
+    return 0;
+}
+
+/*
+ * Vets a WebSocket upgrade. Returns 0 to let it proceed, 1 after answering with
+ * an HTTP error (lws then completes the transaction), -1 to hang up.
+ */
+static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade)
+{
+    char uri[512], proto[256], origin[RELAY_ORIGIN_MAX], host[300];
+
+    if (strcasecmp(upgrade, "websocket"))
+        return respond_text(r, wsi, 400, "only WebSocket upgrades are supported\n", 0) ? -1 : 1;
+    if (header(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) || strncmp(uri, "/room/", 6) ||
+        !relay_room_id_valid(uri + 6, strlen(uri + 6))) {
+        r->metrics.refused[RELAY_REFUSE_PATH]++;
+        return respond_text(r, wsi, 404,
+                            "no such WebSocket endpoint: use /room/<room-id>, the id being "
+                            "1..128 characters of A-Z a-z 0-9 _ -\n",
+                            0)
+                   ? -1
+                   : 1;
+    }
+    if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
+        !has_token(proto, RELAY_WS_SUBPROTOCOL)) {
+        r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
+        return respond_text(r, wsi, 400,
+                            "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
+                            "(Sec-WebSocket-Protocol)\n",
+                            0)
+                   ? -1
+                   : 1;
+    }
+    int has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
+    if (has_origin && header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
+        origin[0] = '\0'; /* too long: refused below */
+    int has_host = !header(wsi, WSI_TOKEN_HOST, host, sizeof host);
+    if (!relay_origin_allowed(has_origin ? origin : NULL, has_host ? host : NULL,
+                              (const char *const *)r->cfg->origins, r->cfg->n_origins)) {
+        r->metrics.refused[RELAY_REFUSE_ORIGIN]++;
+        relay_log(RELAY_LOG_INFO, "refused a WebSocket handshake from a foreign origin");
+        return respond_text(r, wsi, 403,
+                            "origin not allowed: this relay accepts its own pages, clients "
+                            "sending no Origin, and origins given with --allow-origin\n",
+                            0)
+                   ? -1
+                   : 1;
+    }
+    return 0;
+}
+
+static int serve_file(struct relay *r, struct lws *wsi, const char *uri, int head_only)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (relay_files_resolve(r->www_root, uri, path, sizeof path))
+        return done(wsi, respond_text(r, wsi, 404, "not found\n", head_only));
+    const char *type = relay_files_mime(path);
+    if (head_only) {
+        if (stat(path, &st))
+            return done(wsi, respond_text(r, wsi, 404, "not found\n", 1));
+        return done(wsi, respond(r, wsi, 200, type, NULL, (size_t)st.st_size, "no-cache", NULL,
+                                 NULL, 1));
+    }
+    int n = lws_serve_http_file(wsi, path, type, file_headers, (int)sizeof file_headers - 1);
+    if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+        return -1;
+    return 0;
+}
+
+static int serve(struct relay *r, struct lws *wsi, const char *uri)
+{
+    int head_only;
+    size_t cap;
+
+    r->metrics.http_requests++;
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0) {
+        head_only = 0;
+    } else if (lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0) {
+        head_only = 1;
+    } else {
+        static const char msg[] = "only GET and HEAD are supported\n";
+        respond(r, wsi, 405, "text/plain; charset=utf-8", msg, sizeof msg - 1, "no-store",
+                "allow:", "GET, HEAD", 0);
+        return -1; /* a request body may follow: do not try to parse it */
+    }
+    if (!strcmp(uri, "/healthz"))
+        return done(wsi, respond_text(r, wsi, 200, "ok\n", head_only));
+    if (!strcmp(uri, "/metrics")) {
+        relay_rooms_stats rs;
+        char *body = body_area(r, &cap);
+        relay_rooms_get_stats(r->rooms, &rs);
+        size_t n = relay_metrics_render(&r->metrics, &rs, body, cap);
+        if (!n)
+            return done(wsi, respond_text(r, wsi, 500, "metrics do not fit\n", head_only));
+        return done(wsi, respond(r, wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body,
+                                 n, "no-store", NULL, NULL, head_only));
+    }
+    if (!strncmp(uri, "/room/", 6))
+        return done(wsi, respond_text(r, wsi, 426,
+                                      "this is a WebSocket endpoint: connect with subprotocol "
+                                      RELAY_WS_SUBPROTOCOL "\n",
+                                      head_only));
+    return serve_file(r, wsi, uri, head_only);
+}
+
+int relay_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                        size_t len)
+{
+    struct relay *r = relay_of(wsi);
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(r, wsi, in);
+    case LWS_CALLBACK_HTTP:
+        return serve(r, wsi, in);
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}

@@ -1,0 +1,59 @@
+#include "relay_log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+static int log_level = RELAY_LOG_NOTICE;
+
+static const char *const names[] = {"error", "warn", "notice", "info", "debug"};
+
+int relay_log_level_parse(const char *s)
+{
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (!strcmp(s, names[i]))
+            return i;
+    return -1;
+}
+
+static void lws_emit(int level, const char *line)
+{
+    size_t n = strlen(line);
+    const char *tag = (level & LLL_ERR) ? "error" : (level & LLL_WARN) ? "warn" : "info";
+
+    /* lws lines carry their own newline and sometimes a timestamp prefix */
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    fprintf(stderr, "saltchat-relay: %s: lws: %.*s\n", tag, (int)n, line);
+}
+
+void relay_log_init(int level)
+{
+    int mask = LLL_ERR;
+
+    log_level = level;
+    if (level >= RELAY_LOG_WARN)
+        mask |= LLL_WARN;
+    if (level >= RELAY_LOG_INFO)
+        mask |= LLL_NOTICE | LLL_USER;
+    if (level >= RELAY_LOG_DEBUG)
+        mask |= LLL_INFO;
+    if (level < RELAY_LOG_ERROR)
+        mask = 0;
+    lws_set_log_level(mask, lws_emit);
+}
+
+void relay_log(int level, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level > log_level)
+        return;
+    fprintf(stderr, "saltchat-relay: %s: ", names[level]);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}

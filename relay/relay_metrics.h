@@ -1,0 +1,61 @@
+/*
+ * relay_metrics: the relay's counters and their Prometheus text rendering
+ * (GET /metrics). Plain integers, bumped by the modules that see the events;
+ * the relay is single-threaded.
+ */
+#ifndef RELAY_METRICS_H
+#define RELAY_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "relay_room.h"
+
+/* Why a WebSocket connection ended (label "reason" of saltchat_relay_closed_total). */
+enum relay_close_reason {
+    RELAY_CLOSE_PEER,          /* the client closed */
+    RELAY_CLOSE_GONE,          /* connection lost, or ping/pong timed out */
+    RELAY_CLOSE_TEXT,          /* 1003: text frame */
+    RELAY_CLOSE_TOO_BIG,       /* 1009 */
+    RELAY_CLOSE_MALFORMED,     /* 1008 */
+    RELAY_CLOSE_RATE_LIMITED,  /* 1008 */
+    RELAY_CLOSE_ROOM_FULL,     /* 4001 */
+    RELAY_CLOSE_RELAY_FULL,    /* 1013 */
+    RELAY_CLOSE_SLOW_CONSUMER, /* 4002 */
+    RELAY_CLOSE_SHUTDOWN,      /* 1001 */
+    RELAY_CLOSE_INTERNAL,      /* 1011: out of memory */
+    RELAY_CLOSE_COUNT_
+};
+
+/* Why a WebSocket handshake was refused (HTTP status instead of 101). */
+enum relay_refuse_reason {
+    RELAY_REFUSE_ORIGIN,      /* 403 */
+    RELAY_REFUSE_PATH,        /* 404: not /room/<valid id> */
+    RELAY_REFUSE_SUBPROTOCOL, /* 400: saltchat.v1 not offered */
+    RELAY_REFUSE_COUNT_
+};
+
+typedef struct relay_metrics {
+    uint64_t connections;       /* WebSocket connections open now */
+    uint64_t connections_total; /* WebSocket connections accepted since start */
+    uint64_t frames_in;         /* envelopes accepted from clients */
+    uint64_t bytes_in;          /* their bytes */
+    uint64_t frames_out;        /* envelopes delivered to clients */
+    uint64_t bytes_out;         /* their bytes */
+    uint64_t messages_out;      /* WebSocket messages written (a batch is one) */
+    uint64_t http_requests;     /* HTTP requests answered (not upgrades) */
+    uint64_t closed[RELAY_CLOSE_COUNT_];
+    uint64_t refused[RELAY_REFUSE_COUNT_];
+} relay_metrics;
+
+/* Returns the label value for reason ("peer", "slow_consumer", ...). */
+const char *relay_metrics_close_name(enum relay_close_reason reason);
+
+/*
+ * Writes the Prometheus text exposition of m and rooms into out[0..cap).
+ * Returns the length written (without a NUL), or 0 if cap is too small.
+ */
+size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *rooms, char *out,
+                            size_t cap);
+
+#endif

@@ -1,0 +1,548 @@
+#include "relay_room.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "sc_envelope.h"
+
+/* Default chunk size; a chunk is larger only to hold one larger record. */
+#define CHUNK_BYTES 16384u
+
+/* A record in a chunk: this header, then the envelope, padded to 8 bytes. */
+struct rec {
+    uint32_t len;  /* envelope bytes */
+    uint32_t pad_;
+    uint64_t from; /* member whose broadcast this is (never echoed to it); 0: relay */
+    uint64_t to;   /* the only recipient; 0: everyone but `from` */
+};
+
+struct relay_chunk {
+    struct relay_chunk *next; /* towards the head (newer) */
+    uint64_t base;            /* log offset of data[0] */
+    uint32_t cap, used;
+    lws_dll2_owner_t readers; /* members whose cursor is in this chunk */
+    uint64_t data[];          /* records; uint64_t keeps them 8-aligned */
+};
+
+struct relay_room {
+    relay_map_node node;       /* in rooms->names */
+    lws_dll2_owner_t members;  /* every member, in join order */
+    lws_dll2_owner_t idle;     /* members with nothing waiting */
+    struct relay_chunk *tail;  /* oldest chunk still needed */
+    struct relay_chunk *head;  /* chunk being appended to */
+    uint64_t end;              /* log offset just past the last record */
+    uint32_t id_len;
+    char id[];
+};
+
+struct relay_rooms {
+    relay_map names; /* relay_room by id, keyed SipHash (room ids are client-chosen) */
+    relay_map ids;   /* relay_member by member id */
+    relay_room_limits lim;
+    relay_room_ops ops;
+    uint64_t instance;
+    uint32_t counter;
+    unsigned char key[crypto_shorthash_KEYBYTES];
+    uint64_t *tmp; /* member ids for WELCOME */
+    size_t tmp_cap;
+    size_t max_env;
+    relay_rooms_stats st;
+};
+
+struct name_key {
+    const char *id;
+    size_t len;
+};
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+static size_t rec_size(size_t env_len)
+{
+    return sizeof(struct rec) + pad8(env_len);
+}
+
+static uint8_t *chunk_at(struct relay_chunk *c, uint32_t off)
+{
+    return (uint8_t *)c->data + off;
+}
+
+static uint64_t name_hash(const relay_rooms *rs, const char *id, size_t len)
+{
+    unsigned char h[crypto_shorthash_BYTES];
+    uint64_t v;
+
+    crypto_shorthash(h, (const unsigned char *)id, len, rs->key);
+    memcpy(&v, h, sizeof v);
+    return v;
+}
+
+static uint64_t id_hash(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static int name_eq(const relay_map_node *n, const void *key)
+{
+    const struct relay_room *r = lws_container_of(n, struct relay_room, node);
+    const struct name_key *k = key;
+    return r->id_len == k->len && !memcmp(r->id, k->id, k->len);
+}
+
+static int id_eq(const relay_map_node *n, const void *key)
+{
+    const relay_member *m = lws_container_of(n, relay_member, id_node);
+    return m->id == *(const uint64_t *)key;
+}
+
+relay_rooms *relay_rooms_new(const relay_room_limits *limits, const relay_room_ops *ops,
+                             uint32_t instance)
+{
+    relay_rooms *rs = calloc(1, sizeof *rs);
+
+    if (!rs || !instance)
+        goto fail;
+    if (relay_map_init(&rs->names, 6))
+        goto fail;
+    if (relay_map_init(&rs->ids, 6))
+        goto fail;
+    rs->lim = *limits;
+    rs->ops = *ops;
+    rs->instance = (uint64_t)instance << 32;
+    randombytes_buf(rs->key, sizeof rs->key);
+
+    size_t welcome = sc_env_welcome_size(limits->max_members ? limits->max_members - 1 : 0);
+    rs->max_env = SC_ENV_DATA_OVERHEAD + (size_t)limits->max_payload;
+    if (welcome > rs->max_env)
+        rs->max_env = welcome;
+    if (SC_ENV_HEADER_BYTES + 2 + SC_ENV_MAX_REASON > rs->max_env)
+        rs->max_env = SC_ENV_HEADER_BYTES + 2 + SC_ENV_MAX_REASON;
+    return rs;
+fail:
+    if (rs) {
+        relay_map_free(&rs->names);
+        relay_map_free(&rs->ids);
+        free(rs);
+    }
+    return NULL;
+}
+
+static void free_room(relay_rooms *rs, struct relay_room *r)
+{
+    struct relay_chunk *c = r->tail;
+
+    while (c) {
+        struct relay_chunk *next = c->next;
+        rs->st.log_bytes -= c->cap;
+        free(c);
+        c = next;
+    }
+    relay_map_remove(&rs->names, &r->node);
+    rs->st.rooms--;
+    free(r);
+}
+
+void relay_rooms_free(relay_rooms *rs)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i <= rs->names.mask; i++)
+        while (rs->names.buckets[i])
+            free_room(rs, lws_container_of(rs->names.buckets[i], struct relay_room, node));
+    relay_map_free(&rs->names);
+    relay_map_free(&rs->ids);
+    free(rs->tmp);
+    free(rs);
+}
+
+size_t relay_rooms_max_envelope(const relay_rooms *rs)
+{
+    return rs->max_env;
+}
+
+void relay_rooms_get_stats(const relay_rooms *rs, relay_rooms_stats *out)
+{
+    *out = rs->st;
+}
+
+int relay_room_id_valid(const char *id, size_t len)
+{
+    if (len < 1 || len > RELAY_ROOM_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        char ch = id[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+/* Frees chunks from the tail that no member still has to read. */
+static void free_tail(relay_rooms *rs, struct relay_room *r)
+{
+    while (r->tail && !r->tail->readers.count) {
+        struct relay_chunk *c = r->tail;
+        r->tail = c->next;
+        if (c == r->head)
+            r->head = NULL;
+        rs->st.log_bytes -= c->cap;
+        free(c);
+    }
+}
+
+/* Makes sure the head chunk has room for `need` more bytes. Returns 0 or -1. */
+static int log_ensure(relay_rooms *rs, struct relay_room *r, size_t need)
+{
+    struct relay_chunk *c = r->head;
+
+    if (c && c->cap - c->used >= need)
+        return 0;
+    size_t cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
+    if (cap > UINT32_MAX)
+        return -1;
+    c = malloc(sizeof *c + cap);
+    if (!c)
+        return -1;
+    c->next = NULL;
+    c->base = r->end;
+    c->cap = (uint32_t)cap;
+    c->used = 0;
+    memset(&c->readers, 0, sizeof c->readers);
+    if (r->head)
+        r->head->next = c;
+    else
+        r->tail = c;
+    r->head = c;
+    rs->st.log_bytes += cap;
+    return 0;
+}
+
+/*
+ * Appends a record for an envelope of len bytes and returns where to write the
+ * envelope, or NULL if out of memory. *c and *off locate the record for routing.
+ */
+static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, uint64_t from,
+                           uint64_t to, struct relay_chunk **c, uint32_t *off)
+{
+    size_t need = rec_size(len);
+
+    if (log_ensure(rs, r, need))
+        return NULL;
+    struct relay_chunk *h = r->head;
+    struct rec *rec = (struct rec *)chunk_at(h, h->used);
+    rec->len = (uint32_t)len;
+    rec->pad_ = 0;
+    rec->from = from;
+    rec->to = to;
+    *c = h;
+    *off = h->used;
+    h->used += (uint32_t)need;
+    r->end += need;
+    return (uint8_t *)(rec + 1);
+}
+
+static void make_pending(relay_rooms *rs, relay_member *m, struct relay_chunk *c, uint32_t off)
+{
+    lws_dll2_remove(&m->queue_node);
+    lws_dll2_add_tail(&m->queue_node, &c->readers);
+    m->chunk = c;
+    m->off = off;
+    m->pending = 1;
+    rs->ops.wake(m, rs->ops.arg);
+}
+
+/* Wakes the recipients of the record at c/off: `to` alone, or every idle member but `from`. */
+static void route(relay_rooms *rs, struct relay_room *r, struct relay_chunk *c, uint32_t off,
+                  uint64_t from, relay_member *to)
+{
+    if (to) {
+        if (!to->pending)
+            make_pending(rs, to, c, off);
+        return;
+    }
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&r->idle)) {
+        relay_member *m = lws_container_of(d, relay_member, queue_node);
+        if (m->id != from)
+            make_pending(rs, m, c, off);
+    } lws_end_foreach_dll_safe(d, d1);
+}
+
+static void detach(relay_rooms *rs, struct relay_room *r, relay_member *m)
+{
+    lws_dll2_remove(&m->queue_node);
+    lws_dll2_remove(&m->room_node);
+    relay_map_remove(&rs->ids, &m->id_node);
+    m->pending = 0;
+    m->chunk = NULL;
+    m->room = NULL;
+    rs->st.members--;
+    (void)r;
+}
+
+static void cut_all(relay_rooms *rs, struct relay_room *r);
+
+/* Tells the remaining members that `id` left. */
+static void announce_left(relay_rooms *rs, struct relay_room *r, uint64_t id)
+{
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!r->members.count)
+        return;
+    uint8_t *p = log_append(rs, r, SC_ENV_HEADER_BYTES + 8, id, 0, &c, &off);
+    if (!p) {
+        /* Members must never miss a LEFT: rather disconnect them all (they reconnect). */
+        cut_all(rs, r);
+        return;
+    }
+    sc_env_encode_left(p, SC_ENV_HEADER_BYTES + 8, id);
+    route(rs, r, c, off, id, NULL);
+}
+
+static void cut_member(relay_rooms *rs, struct relay_room *r, relay_member *m)
+{
+    detach(rs, r, m);
+    rs->st.cut++;
+    rs->ops.cut(m, rs->ops.arg);
+}
+
+static void cut_all(relay_rooms *rs, struct relay_room *r)
+{
+    struct lws_dll2 *d;
+
+    while ((d = lws_dll2_get_head(&r->members)))
+        cut_member(rs, r, lws_container_of(d, relay_member, room_node));
+    free_tail(rs, r);
+}
+
+/* Cuts the members still reading the oldest chunk while the log is over its bound. */
+static void enforce_bound(relay_rooms *rs, struct relay_room *r)
+{
+    while (r->tail && r->tail != r->head && r->end - r->tail->base > rs->lim.max_queue) {
+        struct lws_dll2 *d;
+        while ((d = lws_dll2_get_head(&r->tail->readers))) {
+            relay_member *m = lws_container_of(d, relay_member, queue_node);
+            uint64_t id = m->id;
+            cut_member(rs, r, m);
+            announce_left(rs, r, id);
+            if (!r->tail)
+                return; /* announce_left had to cut everyone */
+        }
+        free_tail(rs, r);
+    }
+}
+
+static void maybe_free_room(relay_rooms *rs, struct relay_room *r)
+{
+    if (!r->members.count)
+        free_room(rs, r);
+}
+
+int relay_room_join(relay_rooms *rs, const char *id, size_t len, relay_member *m)
+{
+    struct name_key key = {id, len};
+    struct relay_room *r;
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!relay_room_id_valid(id, len) || m->room)
+        return RELAY_ROOM_E_INVALID;
+    if (rs->counter == UINT32_MAX)
+        return RELAY_ROOM_E_IDS;
+    uint64_t h = name_hash(rs, id, len);
+    relay_map_node *n = relay_map_find(&rs->names, h, name_eq, &key);
+    if (n) {
+        r = lws_container_of(n, struct relay_room, node);
+    } else {
+        r = calloc(1, sizeof *r + len + 1);
+        if (!r)
+            return RELAY_ROOM_E_NOMEM;
+        memcpy(r->id, id, len);
+        r->id_len = (uint32_t)len;
+        relay_map_insert(&rs->names, &r->node, h);
+        rs->st.rooms++;
+    }
+
+    uint32_t n_members = r->members.count;
+    if (n_members >= rs->lim.max_members) {
+        maybe_free_room(rs, r);
+        return RELAY_ROOM_E_FULL;
+    }
+    if (n_members > rs->tmp_cap) {
+        uint64_t *t = realloc(rs->tmp, n_members * sizeof *t);
+        if (!t) {
+            maybe_free_room(rs, r);
+            return RELAY_ROOM_E_NOMEM;
+        }
+        rs->tmp = t;
+        rs->tmp_cap = n_members;
+    }
+    size_t wlen = sc_env_welcome_size(n_members);
+    size_t jlen = SC_ENV_HEADER_BYTES + 8;
+    /* WELCOME and JOINED go into one chunk so that neither can fail alone. */
+    if (log_ensure(rs, r, rec_size(wlen) + rec_size(jlen))) {
+        maybe_free_room(rs, r);
+        return RELAY_ROOM_E_NOMEM;
+    }
+
+    uint32_t i = 0;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&r->members)) {
+        rs->tmp[i++] = lws_container_of(d, relay_member, room_node)->id;
+    } lws_end_foreach_dll(d);
+
+    uint64_t mid = rs->instance | ++rs->counter;
+    uint8_t *p = log_append(rs, r, wlen, 0, mid, &c, &off);
+    sc_env_encode_welcome(p, wlen, mid, rs->lim.max_payload, rs->tmp, n_members);
+
+    memset(m, 0, sizeof *m);
+    m->id = mid;
+    m->room = r;
+    lws_dll2_add_tail(&m->room_node, &r->members);
+    relay_map_insert(&rs->ids, &m->id_node, id_hash(mid));
+    rs->st.members++;
+    make_pending(rs, m, c, off);
+
+    if (n_members) {
+        p = log_append(rs, r, jlen, mid, 0, &c, &off);
+        sc_env_encode_joined(p, jlen, mid);
+        route(rs, r, c, off, mid, NULL);
+    }
+    enforce_bound(rs, r);
+    return 0;
+}
+
+void relay_room_leave(relay_rooms *rs, relay_member *m)
+{
+    struct relay_room *r = m->room;
+
+    if (!r)
+        return;
+    detach(rs, r, m);
+    free_tail(rs, r);
+    announce_left(rs, r, m->id);
+    enforce_bound(rs, r);
+    maybe_free_room(rs, r);
+}
+
+static int send_data(relay_rooms *rs, relay_member *m, relay_member *to, const uint8_t *payload,
+                     size_t len)
+{
+    struct relay_room *r = m->room;
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!r)
+        return RELAY_ROOM_E_NOT_IN;
+    if (!len || len > rs->lim.max_payload)
+        return RELAY_ROOM_E_INVALID;
+    if (!to && r->members.count < 2)
+        return 0; /* accepted; nobody else to deliver it to */
+    size_t elen = SC_ENV_DATA_OVERHEAD + len;
+    uint8_t *p = log_append(rs, r, elen, m->id, to ? to->id : 0, &c, &off);
+    if (!p)
+        return RELAY_ROOM_E_NOMEM;
+    sc_env_write_data_header(p, m->id, to ? SC_ENV_MODE_UNICAST : SC_ENV_MODE_BROADCAST, len);
+    memcpy(p + SC_ENV_DATA_OVERHEAD, payload, len);
+    route(rs, r, c, off, m->id, to);
+    enforce_bound(rs, r);
+    maybe_free_room(rs, r);
+    return 0;
+}
+
+int relay_room_send_all(relay_rooms *rs, relay_member *m, const uint8_t *payload, size_t len)
+{
+    return send_data(rs, m, NULL, payload, len);
+}
+
+int relay_room_send_to(relay_rooms *rs, relay_member *m, uint64_t to, const uint8_t *payload,
+                       size_t len)
+{
+    if (!m->room)
+        return RELAY_ROOM_E_NOT_IN;
+    relay_map_node *n = relay_map_find(&rs->ids, id_hash(to), id_eq, &to);
+    relay_member *t = n ? lws_container_of(n, relay_member, id_node) : NULL;
+    if (!t || t->room != m->room)
+        return RELAY_ROOM_E_NO_MEMBER;
+    return send_data(rs, m, t, payload, len);
+}
+
+int relay_room_reply(relay_rooms *rs, relay_member *m, const uint8_t *env, size_t len)
+{
+    struct relay_room *r = m->room;
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!r)
+        return RELAY_ROOM_E_NOT_IN;
+    if (!len || len > rs->max_env)
+        return RELAY_ROOM_E_INVALID;
+    uint8_t *p = log_append(rs, r, len, 0, m->id, &c, &off);
+    if (!p)
+        return RELAY_ROOM_E_NOMEM;
+    memcpy(p, env, len);
+    route(rs, r, c, off, 0, m);
+    enforce_bound(rs, r);
+    maybe_free_room(rs, r);
+    return 0;
+}
+
+size_t relay_room_fill(relay_rooms *rs, relay_member *m, uint8_t *out, size_t cap,
+                       uint32_t *n_env, int *more)
+{
+    struct relay_room *r = m->room;
+    size_t len = 0;
+    uint32_t n = 0;
+
+    *n_env = 0;
+    *more = 0;
+    if (!r || !m->pending)
+        return 0;
+    struct relay_chunk *c = m->chunk;
+    uint32_t off = m->off;
+    for (;;) {
+        if (off >= c->used) {
+            if (c == r->head)
+                break;
+            struct relay_chunk *old = c;
+            c = c->next;
+            off = 0;
+            lws_dll2_remove(&m->queue_node);
+            lws_dll2_add_tail(&m->queue_node, &c->readers);
+            if (old == r->tail)
+                free_tail(rs, r);
+            continue;
+        }
+        const struct rec *h = (const struct rec *)chunk_at(c, off);
+        if (h->to == m->id || (!h->to && h->from != m->id)) {
+            /* cap >= max_env, so the first envelope always fits */
+            if (len + h->len > cap) {
+                m->chunk = c;
+                m->off = off;
+                *n_env = n;
+                *more = 1;
+                return len;
+            }
+            memcpy(out + len, h + 1, h->len);
+            len += h->len;
+            n++;
+        }
+        off += (uint32_t)rec_size(h->len);
+    }
+    /* caught up */
+    lws_dll2_remove(&m->queue_node);
+    lws_dll2_add_tail(&m->queue_node, &r->idle);
+    m->pending = 0;
+    m->chunk = NULL;
+    free_tail(rs, r);
+    *n_env = n;
+    return len;
+}

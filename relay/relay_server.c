@@ -1,0 +1,336 @@
+#include "relay_server.h"
+
+#include <arpa/inet.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "relay_http.h"
+#include "relay_log.h"
+#include "relay_ws.h"
+#include "sc_envelope.h"
+
+/* How long connections get to drain and close after SIGINT/SIGTERM. */
+#define SHUTDOWN_GRACE_US (1000 * LWS_US_PER_MS)
+/* File descriptors kept beyond --max-connections (HTTP, files, event loop). */
+#define FD_HEADROOM 1024u
+
+#define EVLIB_UV LWS_INSTALL_LIBDIR "/libwebsockets-evlib_uv.so"
+
+static struct relay *signal_target; /* the running relay, for the signal callback */
+
+struct relay *relay_of(struct lws *wsi)
+{
+    return lws_context_user(lws_get_context(wsi));
+}
+
+static int check_www(struct relay *r)
+{
+    struct stat st;
+
+    if (!realpath(r->cfg->www, r->www_root)) {
+        relay_log(RELAY_LOG_ERROR, "web root %s: %s (give the web client's directory with --www)",
+                  r->cfg->www, strerror(errno));
+        return -1;
+    }
+    if (stat(r->www_root, &st) || !S_ISDIR(st.st_mode)) {
+        relay_log(RELAY_LOG_ERROR, "web root %s is not a directory (give one with --www)",
+                  r->cfg->www);
+        return -1;
+    }
+    if (access(r->www_root, R_OK | X_OK)) {
+        relay_log(RELAY_LOG_ERROR, "web root %s: %s", r->cfg->www, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int check_readable(const char *what, const char *path)
+{
+    FILE *f = fopen(path, "r");
+
+    if (!f) {
+        relay_log(RELAY_LOG_ERROR, "cannot read the TLS %s %s: %s", what, path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    return 0;
+}
+
+/* lws loads its libuv support as a plugin; say clearly if it is missing. */
+static int check_evlib(void)
+{
+    void *h = dlopen(EVLIB_UV, RTLD_NOW | RTLD_LOCAL);
+
+    if (!h) {
+        relay_log(RELAY_LOG_ERROR,
+                  "cannot load the libwebsockets libuv event library (%s); install the Debian "
+                  "package libwebsockets-evlib-uv",
+                  dlerror());
+        return -1;
+    }
+    dlclose(h);
+    return 0;
+}
+
+/* Raises the open-file limit as far as allowed; returns the fd budget for lws. */
+static unsigned fd_budget(const relay_config *cfg)
+{
+    struct rlimit rl;
+    uint64_t want = (uint64_t)cfg->max_connections + FD_HEADROOM;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl))
+        return 0;
+    if (rl.rlim_cur < rl.rlim_max && rl.rlim_cur < want) {
+        rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        relay_log(RELAY_LOG_WARN,
+                  "open-file limit %llu is below --max-connections %u + %u: connections beyond "
+                  "the limit will be refused",
+                  (unsigned long long)rl.rlim_cur, cfg->max_connections, FD_HEADROOM);
+    return (unsigned)(rl.rlim_cur < want ? rl.rlim_cur : want);
+}
+
+/* After lws failed to listen: find out why, with a plain bind. */
+static void explain_listen_failure(const relay_config *cfg, int tls)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    int one = 1, err = 0;
+
+    memset(&ss, 0, sizeof ss);
+    if (cfg->listen_ipv6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)cfg->listen_port);
+        inet_pton(AF_INET6, cfg->listen_host, &a->sin6_addr);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)cfg->listen_port);
+        inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
+        sl = sizeof *a;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) {
+        err = errno;
+    } else {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&ss, sl))
+            err = errno;
+        close(fd);
+    }
+    char where[96];
+    snprintf(where, sizeof where, "%s%s%s:%u", cfg->listen_ipv6 ? "[" : "", cfg->listen_host,
+             cfg->listen_ipv6 ? "]" : "", cfg->listen_port);
+    if (err)
+        relay_log(RELAY_LOG_ERROR, "cannot listen on %s: %s", where, strerror(err));
+    else if (tls)
+        relay_log(RELAY_LOG_ERROR,
+                  "cannot start TLS on %s: the certificate %s or key %s is invalid, or they do "
+                  "not match",
+                  where, cfg->tls_cert, cfg->tls_key);
+    else
+        relay_log(RELAY_LOG_ERROR, "cannot listen on %s (see the messages above)", where);
+}
+
+static void stop_cb(lws_sorted_usec_list_t *sul)
+{
+    struct relay *r = lws_container_of(sul, struct relay, shutdown_sul);
+
+    relay_log(RELAY_LOG_NOTICE, "stopped");
+    lws_context_destroy(r->ctx);
+}
+
+/* Schedules stop_cb. lws (libuv) re-arms its timer only after servicing an fd, so
+ * wake the loop when called from outside lws (the signal callback). */
+static void schedule_stop(struct relay *r, lws_usec_t us)
+{
+    lws_sul_schedule(r->ctx, 0, &r->shutdown_sul, stop_cb, us);
+    lws_cancel_service(r->ctx);
+}
+
+void relay_server_sessions_gone(struct relay *r)
+{
+    schedule_stop(r, 1);
+}
+
+static void on_signal(void *handle, int signum)
+{
+    struct relay *r = signal_target;
+
+    (void)handle;
+    if (!r)
+        return;
+    if (r->shutting_down) {
+        relay_log(RELAY_LOG_NOTICE, "signal %d again: stopping now", signum);
+        relay_server_sessions_gone(r);
+        return;
+    }
+    relay_log(RELAY_LOG_NOTICE, "signal %d: closing %u connections and stopping", signum,
+              (unsigned)r->sessions.count);
+    r->shutting_down = 1;
+    relay_ws_shutdown(r);
+    schedule_stop(r, r->sessions.count ? SHUTDOWN_GRACE_US : 1);
+}
+
+static int create_context(struct relay *r, unsigned fds)
+{
+    struct lws_context_creation_info info;
+
+    memset(&info, 0, sizeof info);
+    info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBUV |
+                   LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    if (r->tls)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+    info.user = r;
+    info.signal_cb = on_signal;
+    info.count_threads = 1;
+    info.fd_limit_per_thread = fds;
+    /* Per-thread read and file-chunk buffer: big reads take many frames at once. */
+    info.pt_serv_buf_size = 64 * 1024;
+    info.max_http_header_data = 4096;
+    info.timeout_secs = r->cfg->http_timeout;
+    r->ctx = lws_create_context(&info);
+    if (!r->ctx) {
+        relay_log(RELAY_LOG_ERROR, "cannot create the libwebsockets context on libuv");
+        return -1;
+    }
+    return 0;
+}
+
+static int create_vhost(struct relay *r, struct lws_protocols *protocols,
+                        const lws_retry_bo_t *retry)
+{
+    const relay_config *cfg = r->cfg;
+    struct lws_context_creation_info info;
+
+    memset(&info, 0, sizeof info);
+    info.vhost_name = "saltchat";
+    info.port = (int)cfg->listen_port;
+    info.iface = cfg->listen_host;
+    info.protocols = protocols;
+    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (!cfg->listen_ipv6)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    if (r->tls) {
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
+    info.alpn = "http/1.1";
+    info.server_string = "saltchat-relay";
+    info.keepalive_timeout = (int)cfg->http_timeout;
+    info.timeout_secs_ah_idle = cfg->http_timeout;
+    info.retry_and_idle_policy = retry;
+    /* info.extensions stays NULL: permessage-deflate is never negotiated. */
+    r->vhost = lws_create_vhost(r->ctx, &info);
+    if (!r->vhost) {
+        explain_listen_failure(cfg, r->tls);
+        return -1;
+    }
+    return 0;
+}
+
+static void announce(struct relay *r)
+{
+    const relay_config *cfg = r->cfg;
+    int port = lws_get_vhost_listen_port(r->vhost);
+    /* The one line on stdout: tests and scripts read the bound address from it. */
+    printf("%s%s%s:%d\n", cfg->listen_ipv6 ? "[" : "", cfg->listen_host,
+           cfg->listen_ipv6 ? "]" : "", port);
+    fflush(stdout);
+    relay_log(RELAY_LOG_NOTICE, "serving %s://%s%s%s:%d/ from %s", r->tls ? "https" : "http",
+              cfg->listen_ipv6 ? "[" : "", cfg->listen_host, cfg->listen_ipv6 ? "]" : "", port,
+              r->www_root);
+}
+
+int relay_server_run(const relay_config *cfg)
+{
+    struct relay *r = calloc(1, sizeof *r);
+    struct lws_protocols protocols[3];
+    lws_retry_bo_t retry;
+    relay_room_limits limits;
+    uint32_t instance = 0;
+    int rc = 1;
+
+    if (!r) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        return 1;
+    }
+    r->cfg = cfg;
+    r->tls = cfg->tls_cert != NULL;
+    signal(SIGPIPE, SIG_IGN);
+    if (check_www(r))
+        goto fail;
+    if (r->tls && (check_readable("certificate", cfg->tls_cert) ||
+                   check_readable("key", cfg->tls_key)))
+        goto fail;
+    if (check_evlib())
+        goto fail;
+    if (sodium_init() < 0) {
+        relay_log(RELAY_LOG_ERROR, "libsodium failed to initialise");
+        goto fail;
+    }
+
+    while (!instance)
+        instance = randombytes_random();
+    limits.max_members = cfg->max_room_members;
+    limits.max_payload = cfg->max_frame - SC_ENV_SEND_TO_OVERHEAD;
+    limits.max_queue = cfg->max_queue;
+    relay_room_ops ops = relay_ws_room_ops(r);
+    r->rooms = relay_rooms_new(&limits, &ops, instance);
+    size_t cap = relay_rooms_max_envelope(r->rooms);
+    r->scratch_cap = cap > RELAY_BATCH_BYTES ? cap : RELAY_BATCH_BYTES;
+    r->scratch = malloc(LWS_PRE + r->scratch_cap);
+    if (!r->rooms || !r->scratch) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        goto fail;
+    }
+
+    memset(protocols, 0, sizeof protocols);
+    protocols[0].name = "http";
+    protocols[0].callback = relay_http_callback;
+    protocols[1].name = RELAY_WS_SUBPROTOCOL;
+    protocols[1].callback = relay_ws_callback;
+    protocols[1].per_session_data_size = relay_ws_session_size();
+    protocols[1].rx_buffer_size = RELAY_WS_RX_CHUNK;
+    /* lws cuts every socket write to tx_packet_size: make a whole batch one write. */
+    protocols[1].tx_packet_size = r->scratch_cap;
+
+    memset(&retry, 0, sizeof retry);
+    retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
+    retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
+
+    if (create_context(r, fd_budget(cfg)))
+        goto fail;
+    if (create_vhost(r, protocols, &retry))
+        goto fail;
+    announce(r);
+
+    signal_target = r;
+    while (lws_service(r->ctx, 0) >= 0 && !r->shutting_down)
+        ;
+    signal_target = NULL;
+    rc = 0;
+fail:
+    if (r->ctx)
+        lws_context_destroy(r->ctx);
+    relay_rooms_free(r->rooms);
+    free(r->scratch);
+    free(r);
+    return rc;
+}

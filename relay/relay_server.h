@@ -1,0 +1,55 @@
+/*
+ * relay_server: owns the running relay. Checks the environment (web root, TLS
+ * files, the libuv event library plugin), creates the libwebsockets context on
+ * libuv and the listening vhost, prints the bound address, runs the loop, and
+ * shuts down gracefully on SIGINT/SIGTERM.
+ */
+#ifndef RELAY_SERVER_H
+#define RELAY_SERVER_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "relay_config.h"
+#include "relay_metrics.h"
+#include "relay_room.h"
+
+/* Largest batch written to one member in one WebSocket message. */
+#define RELAY_BATCH_BYTES (256u * 1024u)
+
+/* The state every module of the running relay shares (lws_context_user()). */
+struct relay {
+    const relay_config *cfg;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    relay_rooms *rooms;
+    relay_metrics metrics;
+    char www_root[PATH_MAX]; /* realpath of cfg->www */
+    int tls;
+    /* One buffer for building outgoing messages, LWS_PRE bytes of headroom
+     * included: batches, ERROR envelopes, HTTP responses. */
+    uint8_t *scratch;
+    size_t scratch_cap; /* usable bytes after the LWS_PRE headroom */
+    lws_dll2_owner_t sessions; /* every WebSocket connection */
+    lws_dll2_owner_t kick;     /* sessions waiting for a deferred writeable request */
+    int shutting_down;
+    lws_sorted_usec_list_t shutdown_sul;
+};
+
+/* Returns the relay that owns wsi's context. */
+struct relay *relay_of(struct lws *wsi);
+
+/*
+ * Runs the relay until SIGINT/SIGTERM. Errors that stop it from starting
+ * (missing web root, unreadable certificate, busy port, ...) are printed as one
+ * line. Returns the process exit status: 0 after a clean shutdown, 1 on error.
+ */
+int relay_server_run(const relay_config *cfg);
+
+/* Called once no WebSocket connection remains during shutdown: stop now. */
+void relay_server_sessions_gone(struct relay *r);
+
+#endif

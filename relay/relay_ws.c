@@ -1,0 +1,424 @@
+#include "relay_ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "relay_bucket.h"
+#include "relay_log.h"
+#include "relay_server.h"
+#include "sc_envelope.h"
+
+enum session_state {
+    S_NEW = 0, /* lws zeroes the session: before ESTABLISHED */
+    S_ACTIVE,  /* in its room */
+    S_DRAIN,   /* shutting down: deliver what is queued, then close */
+    S_CLOSING, /* send the pending ERROR (if any), then close */
+    S_CUT,     /* slow consumer: close without writing more */
+    S_CLOSED   /* close frame queued: write nothing more */
+};
+
+struct session {
+    relay_member m;
+    struct lws *wsi;
+    lws_dll2_t node; /* relay->sessions */
+    uint8_t *frag;   /* message being reassembled; NULL when none */
+    uint32_t frag_len, frag_cap;
+    lws_dll2_t kick_node; /* relay->kick: needs a writeable callback requested later */
+    relay_bucket bucket;
+    uint8_t state;
+    uint8_t reason;     /* enum relay_close_reason, once decided */
+    uint8_t peer_closed;
+    uint16_t close_code;
+    uint16_t err_code;  /* ERROR envelope to send before closing; 0: none */
+    const char *err_text; /* static string, printable ASCII */
+};
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+size_t relay_ws_session_size(void)
+{
+    return sizeof(struct session);
+}
+
+static void drop_fragment(struct session *s)
+{
+    free(s->frag);
+    s->frag = NULL;
+    s->frag_len = s->frag_cap = 0;
+}
+
+/*
+ * Sends a close frame with the session's code and reason, then closes. Debian's
+ * lws 4.1.6 (built with _DEBUG, on libuv) closes a connection whose callback
+ * returned -1 twice in a row, and the second close kills the socket before the
+ * close frame goes out. An immediate timeout starts the close instead; lws
+ * treats every timeout but PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE as a violent
+ * death (no close frame), hence that reason. The peer then has 5 s to answer.
+ */
+static void close_politely(struct session *s, struct lws *wsi)
+{
+    const char *why = s->err_text ? s->err_text : "";
+
+    lws_close_reason(wsi, (enum lws_close_status)s->close_code, (unsigned char *)why,
+                     strlen(why));
+    lws_rx_flow_control(wsi, 1); /* to read the peer's closing handshake */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_KEEPALIVE_IDLE, LWS_TO_KILL_ASYNC);
+}
+
+/*
+ * Leaves the room and arranges for an ERROR (err_code, text; none if 0) and a
+ * close with code to be written at the next writeable callback. Input that
+ * still arrives is ignored.
+ */
+static void fail(struct relay *r, struct session *s, enum relay_close_reason reason,
+                 uint16_t code, uint16_t err_code, const char *text)
+{
+    if (s->state == S_CLOSING || s->state == S_CUT || s->state == S_CLOSED)
+        return;
+    relay_room_leave(r->rooms, &s->m);
+    drop_fragment(s);
+    s->state = S_CLOSING;
+    s->reason = (uint8_t)reason;
+    s->close_code = code;
+    s->err_code = err_code;
+    s->err_text = text;
+    lws_callback_on_writable(s->wsi);
+    relay_log(RELAY_LOG_INFO, "member %016llx: closing %u (%s)", (unsigned long long)s->m.id,
+              code, text);
+}
+
+static void room_wake(relay_member *m, void *arg)
+{
+    struct session *s = lws_container_of(m, struct session, m);
+
+    (void)arg;
+    if (s->state == S_ACTIVE || s->state == S_DRAIN)
+        lws_callback_on_writable(s->wsi);
+}
+
+/*
+ * lws 4.1.6 on libuv loses a writeable request made inside ESTABLISHED (the
+ * handshake's own bookkeeping resets the poll events afterwards), which would
+ * hold WELCOME back until the client sends something. Such requests are
+ * queued here and made from LWS_CALLBACK_EVENT_WAIT_CANCELLED instead.
+ */
+static void kick_later(struct relay *r, struct session *s)
+{
+    if (lws_dll2_is_detached(&s->kick_node))
+        lws_dll2_add_tail(&s->kick_node, &r->kick);
+    lws_cancel_service(r->ctx);
+}
+
+static void run_kicks(struct relay *r)
+{
+    struct lws_dll2 *d;
+
+    while ((d = lws_dll2_get_head(&r->kick))) {
+        struct session *s = lws_container_of(d, struct session, kick_node);
+        lws_dll2_remove(d);
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
+static void room_cut(relay_member *m, void *arg)
+{
+    struct session *s = lws_container_of(m, struct session, m);
+    static const char why[] = "slow consumer: queue over --max-queue";
+
+    (void)arg;
+    drop_fragment(s);
+    s->state = S_CUT;
+    s->reason = RELAY_CLOSE_SLOW_CONSUMER;
+    s->close_code = 4002;
+    relay_log(RELAY_LOG_INFO, "member %016llx: cut as a slow consumer",
+              (unsigned long long)m->id);
+    s->err_text = why;
+    /* Its socket is full, so a writeable callback may never come: close now.
+     * lws still queues the close frame (4002) behind what was already sent. */
+    close_politely(s, s->wsi);
+}
+
+relay_room_ops relay_ws_room_ops(struct relay *r)
+{
+    relay_room_ops ops = {room_wake, room_cut, r};
+    return ops;
+}
+
+static void join_room(struct relay *r, struct session *s, struct lws *wsi);
+
+static void on_established(struct relay *r, struct session *s, struct lws *wsi)
+{
+    join_room(r, s, wsi);
+    kick_later(r, s);
+}
+
+static void join_room(struct relay *r, struct session *s, struct lws *wsi)
+{
+    char uri[16 + RELAY_ROOM_ID_MAX];
+    const relay_config *cfg = r->cfg;
+
+    s->wsi = wsi;
+    lws_dll2_add_tail(&s->node, &r->sessions);
+    r->metrics.connections++;
+    r->metrics.connections_total++;
+    relay_bucket_init(&s->bucket, cfg->rate_burst, now_us());
+
+    if (r->shutting_down) {
+        fail(r, s, RELAY_CLOSE_SHUTDOWN, 1001, SC_ENV_ERR_SHUTDOWN, "relay is shutting down");
+        return;
+    }
+    if (r->metrics.connections > cfg->max_connections) {
+        fail(r, s, RELAY_CLOSE_RELAY_FULL, 1013, SC_ENV_ERR_RELAY_FULL,
+             "relay is at its connection limit; try again later");
+        return;
+    }
+    int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (n <= 6 || strncmp(uri, "/room/", 6)) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC_ENV_ERR_MALFORMED, "bad room path");
+        return;
+    }
+    switch (relay_room_join(r->rooms, uri + 6, (size_t)n - 6, &s->m)) {
+    case 0:
+        s->state = S_ACTIVE;
+        relay_log(RELAY_LOG_DEBUG, "member %016llx joined", (unsigned long long)s->m.id);
+        return;
+    case RELAY_ROOM_E_FULL:
+        fail(r, s, RELAY_CLOSE_ROOM_FULL, 4001, SC_ENV_ERR_ROOM_FULL, "room is full");
+        return;
+    case RELAY_ROOM_E_INVALID:
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC_ENV_ERR_MALFORMED, "bad room id");
+        return;
+    default:
+        fail(r, s, RELAY_CLOSE_RELAY_FULL, 1013, SC_ENV_ERR_RELAY_FULL,
+             "relay cannot take more members now; try again later");
+        return;
+    }
+}
+
+/* Routing failed for lack of memory: the frame was not accepted. */
+static void out_of_memory(struct relay *r, struct session *s)
+{
+    fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC_ENV_ERR_RELAY_FULL,
+         "relay out of memory; reconnect later");
+}
+
+/* Handles one complete client message buf[0..len). */
+static void on_message(struct relay *r, struct session *s, const uint8_t *buf, size_t len)
+{
+    const relay_config *cfg = r->cfg;
+    uint32_t max_payload = cfg->max_frame - SC_ENV_SEND_TO_OVERHEAD;
+    uint8_t reply[SC_ENV_HEADER_BYTES + 2 + SC_ENV_MAX_REASON];
+    size_t n;
+    sc_env env;
+    int rc;
+
+    if (len > cfg->max_frame) {
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC_ENV_ERR_TOO_BIG, "message too big");
+        return;
+    }
+    if (!relay_bucket_take(&s->bucket, cfg->rate_limit, cfg->rate_burst,
+                           now_us())) {
+        fail(r, s, RELAY_CLOSE_RATE_LIMITED, 1008, SC_ENV_ERR_RATE_LIMITED,
+             "rate limit exceeded; slow down");
+        return;
+    }
+    rc = sc_env_parse(buf, len, SC_ENV_FROM_CLIENT, &env);
+    if (rc < 0) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC_ENV_ERR_MALFORMED, sc_env_strerror(rc));
+        return;
+    }
+    if ((size_t)rc != len) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC_ENV_ERR_MALFORMED,
+             "one envelope per message: trailing bytes after the envelope");
+        return;
+    }
+    switch (env.type) {
+    case SC_ENV_T_SEND_ALL:
+    case SC_ENV_T_SEND_TO:
+        if (env.payload_len > max_payload) {
+            fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC_ENV_ERR_TOO_BIG,
+                 "payload larger than max_payload");
+            return;
+        }
+        if (env.type == SC_ENV_T_SEND_ALL)
+            rc = relay_room_send_all(r->rooms, &s->m, env.payload, env.payload_len);
+        else
+            rc = relay_room_send_to(r->rooms, &s->m, env.member, env.payload, env.payload_len);
+        if (rc == RELAY_ROOM_E_NO_MEMBER) {
+            n = sc_env_encode_error(reply, sizeof reply, SC_ENV_ERR_NO_SUCH_MEMBER,
+                                    "no such member in this room");
+            rc = relay_room_reply(r->rooms, &s->m, reply, n);
+        }
+        break;
+    case SC_ENV_T_SYNC:
+        n = sc_env_encode_synced(reply, sizeof reply, env.token);
+        rc = relay_room_reply(r->rooms, &s->m, reply, n);
+        break;
+    default:
+        rc = RELAY_ROOM_E_INVALID; /* the parser admits no other client types */
+        break;
+    }
+    if (rc == RELAY_ROOM_E_NOMEM) {
+        out_of_memory(r, s);
+        return;
+    }
+    if (rc == 0 || rc == RELAY_ROOM_E_NOT_IN) {
+        /* NOT_IN: this member was cut while routing its own frame */
+        r->metrics.frames_in++;
+        r->metrics.bytes_in += len;
+    }
+}
+
+static void on_receive(struct relay *r, struct session *s, struct lws *wsi, const uint8_t *in,
+                       size_t len)
+{
+    uint32_t max = r->cfg->max_frame;
+
+    if (s->state != S_ACTIVE)
+        return;
+    if (!lws_frame_is_binary(wsi)) {
+        fail(r, s, RELAY_CLOSE_TEXT, 1003, SC_ENV_ERR_MALFORMED,
+             "text frames are not accepted; send binary envelopes");
+        return;
+    }
+    int final = lws_is_final_fragment(wsi);
+    if (!s->frag && final) {
+        on_message(r, s, in, len);
+        return;
+    }
+    /* Reassembly: only messages lws delivers in pieces get a buffer, freed at the end. */
+    size_t want = (size_t)s->frag_len + len;
+    size_t rest = lws_remaining_packet_payload(wsi);
+    if (want > max || rest > max - want) {
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC_ENV_ERR_TOO_BIG, "message too big");
+        return;
+    }
+    if (want + rest > s->frag_cap) {
+        size_t cap = want + rest;
+        if (!final && !rest && cap < max) /* more frames follow: grow geometrically */
+            cap = cap * 2 < max ? cap * 2 : max;
+        uint8_t *p = realloc(s->frag, cap ? cap : 1);
+        if (!p) {
+            out_of_memory(r, s);
+            return;
+        }
+        s->frag = p;
+        s->frag_cap = (uint32_t)cap;
+    }
+    if (len)
+        memcpy(s->frag + s->frag_len, in, len);
+    s->frag_len = (uint32_t)want;
+    if (final) {
+        on_message(r, s, s->frag, s->frag_len);
+        drop_fragment(s);
+    }
+}
+
+/* Returns -1 to have lws drop the connection at once, 0 otherwise. */
+static int on_writeable(struct relay *r, struct session *s, struct lws *wsi)
+{
+    uint8_t *buf = r->scratch + LWS_PRE;
+    uint32_t n_env;
+    int more;
+
+    switch (s->state) {
+    case S_ACTIVE:
+    case S_DRAIN: {
+        size_t n = relay_room_fill(r->rooms, &s->m, buf, r->scratch_cap, &n_env, &more);
+        if (n) {
+            if (lws_write(wsi, buf, n, LWS_WRITE_BINARY) < (int)n) {
+                s->reason = RELAY_CLOSE_GONE;
+                return -1;
+            }
+            r->metrics.frames_out += n_env;
+            r->metrics.bytes_out += n;
+            r->metrics.messages_out++;
+        }
+        if (more) {
+            lws_callback_on_writable(wsi);
+        } else if (s->state == S_DRAIN) {
+            fail(r, s, RELAY_CLOSE_SHUTDOWN, 1001, SC_ENV_ERR_SHUTDOWN,
+                 "relay is shutting down");
+            if (!n)
+                return on_writeable(r, s, wsi);
+        }
+        return 0;
+    }
+    case S_CLOSING:
+        if (s->err_code) {
+            size_t n = sc_env_encode_error(buf, r->scratch_cap, s->err_code, s->err_text);
+            if (n && lws_write(wsi, buf, n, LWS_WRITE_BINARY) < (int)n)
+                return -1;
+        }
+        close_politely(s, wsi);
+        s->state = S_CLOSED;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void on_closed(struct relay *r, struct session *s)
+{
+    if (s->state == S_NEW)
+        return; /* never established */
+    relay_room_leave(r->rooms, &s->m);
+    drop_fragment(s);
+    if (s->state == S_ACTIVE || s->state == S_DRAIN)
+        s->reason = s->peer_closed ? RELAY_CLOSE_PEER : RELAY_CLOSE_GONE;
+    r->metrics.closed[s->reason]++;
+    r->metrics.connections--;
+    lws_dll2_remove(&s->node);
+    lws_dll2_remove(&s->kick_node);
+    s->state = S_NEW;
+    if (r->shutting_down && !r->sessions.count)
+        relay_server_sessions_gone(r);
+}
+
+int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len)
+{
+    struct session *s = user;
+    struct relay *r = relay_of(wsi);
+
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        on_established(r, s, wsi);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        on_receive(r, s, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return on_writeable(r, s, wsi);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        s->peer_closed = 1;
+        return 0;
+    case LWS_CALLBACK_CLOSED:
+        on_closed(r, s);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        run_kicks(r);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+void relay_ws_shutdown(struct relay *r)
+{
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&r->sessions)) {
+        struct session *s = lws_container_of(d, struct session, node);
+        if (s->state == S_ACTIVE) {
+            s->state = S_DRAIN;
+            lws_rx_flow_control(s->wsi, 0);
+            lws_callback_on_writable(s->wsi);
+        }
+    } lws_end_foreach_dll_safe(d, d1);
+}

@@ -1,0 +1,42 @@
+/*
+ * relay_ws: the WebSocket side of the relay (subprotocol saltchat.v1). One
+ * session per connection: it joins the room named in the path, checks and
+ * routes every incoming envelope through relay_room, writes what the room
+ * queued for it as batches, and closes with the protocol's close codes
+ * (docs/PROTOCOL.md section 2) on bad input.
+ */
+#ifndef RELAY_WS_H
+#define RELAY_WS_H
+
+#include <stddef.h>
+
+#include <libwebsockets.h>
+
+#include "relay_room.h"
+
+#define RELAY_WS_SUBPROTOCOL "saltchat.v1"
+
+/*
+ * Per-message input that lws hands over in one piece. Each connection owns an
+ * lws receive buffer of this size (plus LWS_PRE) for control frames; longer
+ * messages arrive in pieces and are reassembled on demand.
+ */
+#define RELAY_WS_RX_CHUNK 512u
+
+struct relay;
+
+/* Bytes of per-connection state (lws per_session_data_size). */
+size_t relay_ws_session_size(void);
+
+/* The lws protocol callback for RELAY_WS_SUBPROTOCOL. */
+int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                      size_t len);
+
+/* The callbacks relay_room uses to wake and cut members; arg is the relay. */
+relay_room_ops relay_ws_room_ops(struct relay *r);
+
+/* Starts the graceful shutdown of every connection: stop reading, deliver what is
+ * queued, send ERROR shutdown and close with 1001. */
+void relay_ws_shutdown(struct relay *r);
+
+#endif

@@ -110,3 +110,8 @@ size_t sc_chan_max_body(void)
 {
     return SC_CHAN_MAX_BODY;
 }
+
+size_t sc_chan_header_bytes(void)
+{
+    return SC_CHAN_HEADER_BYTES;
+}

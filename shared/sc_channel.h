@@ -44,5 +44,6 @@ void sc_chan_wipe(sc_chan *c);
 
 size_t sc_chan_overhead(void);
 size_t sc_chan_max_body(void);
+size_t sc_chan_header_bytes(void);
 
 #endif

@@ -15,6 +15,8 @@
 
 size_t sc_group_padded_len(size_t plain_len)
 {
+    if (plain_len > SC_GROUP_MAX_PLAIN)
+        return 0;
     size_t L = plain_len + 1;
     if (L <= SC_GROUP_MIN_PADDED)
         return SC_GROUP_MIN_PADDED;
@@ -216,4 +218,19 @@ size_t sc_group_max_text(void)
 size_t sc_group_min_bytes(void)
 {
     return SC_GROUP_MIN_BYTES;
+}
+
+size_t sc_group_header_bytes(void)
+{
+    return SC_GROUP_HEADER_BYTES;
+}
+
+size_t sc_group_max_plain(void)
+{
+    return SC_GROUP_MAX_PLAIN;
+}
+
+size_t sc_group_text_header_bytes(void)
+{
+    return SC_GROUP_TEXT_HEADER;
 }

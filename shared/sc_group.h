@@ -30,7 +30,8 @@
  * SC_GROUP_E_CHAIN_BASE + SC_CHAIN_E_NOMEM. */
 #define SC_GROUP_E_CHAIN_BASE (-100)
 
-/* Padded length P for a plaintext of len bytes (max(64, padme(len + 1))). */
+/* Padded length P for a plaintext of len bytes (max(64, padme(len + 1))), or 0 if len is
+ * over SC_GROUP_MAX_PLAIN. */
 size_t sc_group_padded_len(size_t plain_len);
 /* Total size of a sealed group message for a plaintext of len bytes (0 if len is over
  * SC_GROUP_MAX_PLAIN). */
@@ -68,5 +69,8 @@ const char *sc_group_strerror(int err);
 size_t sc_group_sealed_bytes(size_t plain_len);
 size_t sc_group_max_text(void);
 size_t sc_group_min_bytes(void);
+size_t sc_group_header_bytes(void);
+size_t sc_group_max_plain(void);
+size_t sc_group_text_header_bytes(void);
 
 #endif

@@ -370,6 +370,16 @@ size_t sc_hs1_bytes(void)
     return SC_HS1_BYTES;
 }
 
+size_t sc_hs2_max_bytes(void)
+{
+    return SC_HS2_MAX_BYTES;
+}
+
+size_t sc_hs3_max_bytes(void)
+{
+    return SC_HS3_MAX_BYTES;
+}
+
 size_t sc_hs_name_max(void)
 {
     return SC_HS_NAME_MAX;

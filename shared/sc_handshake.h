@@ -92,6 +92,8 @@ void sc_hs_wipe(sc_hs *hs);
 
 size_t sc_hs_max_bytes(void);
 size_t sc_hs1_bytes(void);
+size_t sc_hs2_max_bytes(void);
+size_t sc_hs3_max_bytes(void);
 size_t sc_hs_name_max(void);
 size_t sc_hs_key_bytes(void);
 

@@ -197,6 +197,7 @@ static void test_lengths(void)
     sc_chan_wipe(&r);
     CHECK_EQ(sc_chan_overhead(), 27);
     CHECK_EQ(sc_chan_max_body(), SC_CHAN_MAX_BODY);
+    CHECK_EQ(sc_chan_header_bytes(), 10);
     for (int e = SC_CHAN_E_SPACE; e <= SC_CHAN_E_MALFORMED; e++)
         CHECK(strcmp(sc_chan_strerror(e), sc_chan_strerror(-99)) != 0);
 }

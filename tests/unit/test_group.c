@@ -89,6 +89,11 @@ static void test_padding(void)
     CHECK_EQ(SC_GROUP_MIN_BYTES, 154);
     CHECK_EQ(sc_group_min_bytes(), 154);
     CHECK_EQ(sc_group_max_text(), 32768);
+    CHECK_EQ(sc_group_header_bytes(), 10);
+    CHECK_EQ(sc_group_max_plain(), SC_GROUP_MAX_PLAIN);
+    CHECK_EQ(sc_group_text_header_bytes(), 17);
+    CHECK_EQ(sc_group_padded_len(SC_GROUP_MAX_PLAIN + 1), 0);
+    CHECK_EQ(sc_group_padded_len((size_t)-1), 0);
 }
 
 static void test_golden(void)

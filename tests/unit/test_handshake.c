@@ -625,6 +625,8 @@ static void test_strerror_sizes(void)
     CHECK(strstr(sc_hs_strerror(SC_HS_E_ROOM), "room secret") != NULL);
     CHECK_EQ(sc_hs_max_bytes(), SC_HS_MAX_BYTES);
     CHECK_EQ(sc_hs1_bytes(), 66);
+    CHECK_EQ(sc_hs2_max_bytes(), 211);
+    CHECK_EQ(sc_hs3_max_bytes(), 179);
     CHECK_EQ(sc_hs_name_max(), 64);
     CHECK_EQ(sc_hs_key_bytes(), 32);
     CHECK_EQ(SC_HS2_MAX_BYTES, 211);

@@ -303,10 +303,8 @@ int sc_hs_receive(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, const uint8_t *m
     static const uint8_t expected[] = {[SC_HS_WAIT_HS1] = SC_KIND_HS1,
                                        [SC_HS_WAIT_HS2] = SC_KIND_HS2,
                                        [SC_HS_WAIT_HS3] = SC_KIND_HS3};
-    if (msg[1] != expected[hs->state]) {
-        rc = SC_HS_E_STATE;
-        goto fail;
-    }
+    if (msg[1] != expected[hs->state])
+        return SC_HS_E_STATE; /* out of turn: refused, the handshake goes on */
     size_t need = msg[1] == SC_KIND_HS1   ? HS2_FIXED + ctx->name_len
                   : msg[1] == SC_KIND_HS2 ? HS3_FIXED + ctx->name_len
                                           : 0;

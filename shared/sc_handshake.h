@@ -73,9 +73,10 @@ int sc_hs_start(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, uint64_t self_id,
  * Processes one handshake message (an inner message of kind HS1, HS2 or HS3) from the
  * peer. May write the reply into out (*out_len, 0 if none). Returns 0 while in progress,
  * 1 when the handshake has just completed (state DONE), or SC_HS_E_* (state FAILED,
- * secrets wiped; except SC_HS_E_SPACE, which changes nothing). A handshake already DONE
- * or FAILED returns SC_HS_E_STATE and is left as it was (a replayed handshake message
- * cannot undo a completed one). cap >= SC_HS_MAX_BYTES always suffices.
+ * secrets wiped), except two that change nothing: SC_HS_E_SPACE, and SC_HS_E_STATE for a
+ * message of a kind the handshake is not waiting for (a duplicate HS1, a reordered or
+ * replayed message, anything after DONE or FAILED), so a replayed frame can neither end a
+ * running handshake nor undo a completed one. cap >= SC_HS_MAX_BYTES always suffices.
  */
 int sc_hs_receive(sc_hs *hs, const sc_hs_ctx *ctx, sc_rng *rng, const uint8_t *msg,
                   size_t len, uint8_t *out, size_t cap, size_t *out_len);

@@ -108,6 +108,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* completed handshakes refuse everything and keep their keys */
         FUZZ_ASSERT(rc == SC_HS_E_STATE && n == 0);
         FUZZ_ASSERT(memcmp(&s.hs, &st[target].hs, sizeof s.hs) == 0);
+    } else if (rc == SC_HS_E_STATE) {
+        /* another kind than the one awaited: refused without effect */
+        FUZZ_ASSERT(n == 0 && len >= 2 && in[1] != (target == 0 ? 1 : target == 1 ? 2 : 3));
+        FUZZ_ASSERT(memcmp(&s.hs, &st[target].hs, sizeof s.hs) == 0);
     } else if (rc < 0) {
         FUZZ_ASSERT(rc != SC_HS_E_SPACE);
         FUZZ_ASSERT(s.hs.state == SC_HS_FAILED && n == 0 && secrets_wiped(&s.hs));

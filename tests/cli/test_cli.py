@@ -313,8 +313,9 @@ async def scenario_hostile(env):
     for m in (alice, bob):
         rejected = lambda e: e.get("member") == eid and e["type"] in (  # noqa: E731
             "undecryptable", "warning", "handshake_failed")
+        # One report per injected frame: the 9 broadcasts and the 4 unicasts.
         await m.wait_for(rejected, "reports of rejected input", timeout=20,
-                         count=len(attacks) + 1)
+                         count=len(attacks) + 4)
         check(m.proc.returncode is None, f"{m.name} died")
         check(not [e for e in m.messages() if e["member"] == eid], "forged text shown")
         reports = m.find(rejected)

@@ -56,10 +56,11 @@ async def scenario_chat(env):
                          "the observer's arrival")
 
     n = 25
-    sent = {m.name: [] for m in members}
+    sent, tokens = {m.name: [] for m in members}, []
     for i in range(n):
         for m in members:
-            text = text_of(m.name, i, secrets.token_hex(8))
+            tokens.append(secrets.token_hex(8))
+            text = text_of(m.name, i, tokens[-1])
             sent[m.name].append(text)
             m.send(text)
     await wait_messages(members, {m.name: 2 * n for m in members}, "chat")
@@ -76,8 +77,7 @@ async def scenario_chat(env):
         got = group_payloads(observer, member_id(m))
         check(len(got) >= n, f"observer saw only {len(got)} group messages from {m.name}")
     secrets_seen = [t.encode() for ts in sent.values() for t in ts]
-    secrets_seen += [t.split("-")[2].split(" ")[0].encode() for ts in sent.values() for t in ts]
-    secrets_seen += [m.name.encode() for m in members]
+    secrets_seen += [t.encode() for t in tokens] + [m.name.encode() for m in members]
     for f in frames:
         for s in secrets_seen:
             check(s not in f, f"plaintext {s[:40]!r} visible to the relay in a frame")

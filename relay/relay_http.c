@@ -92,6 +92,39 @@ static int respond_text(struct relay *r, struct lws *wsi, unsigned code, const c
                    NULL, NULL, head_only);
 }
 
+/*
+ * Refuses a WebSocket upgrade with an HTTP error. At this point lws has not yet
+ * recorded the request's HTTP version and would write an "HTTP/1.0" status line,
+ * which WebSocket clients reject as malformed, so the whole response is built
+ * here. Returns 1 (lws then ends the transaction and closes) or -1.
+ */
+static int refuse_upgrade(struct relay *r, struct lws *wsi, unsigned code, const char *phrase,
+                          const char *text)
+{
+    char *buf = (char *)r->scratch + LWS_PRE;
+    size_t cap = r->scratch_cap, len = 0;
+    int n = snprintf(buf, cap, "HTTP/1.1 %u %s\r\n", code, phrase);
+
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    len = (size_t)n;
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
+        n = snprintf(buf + len, cap - len, "%s %s\r\n", security_headers[i].name,
+                     security_headers[i].value);
+        if (n < 0 || (size_t)n >= cap - len)
+            return -1;
+        len += (size_t)n;
+    }
+    n = snprintf(buf + len, cap - len,
+                 "content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n"
+                 "connection: close\r\ncontent-length: %zu\r\n\r\n%s",
+                 strlen(text), text);
+    if (n < 0 || (size_t)n >= cap - len)
+        return -1;
+    len += (size_t)n;
+    return lws_write(wsi, (unsigned char *)buf, len, LWS_WRITE_HTTP_HEADERS) < (int)len ? -1 : 1;
+}
+
 /* Ends an HTTP transaction from the LWS_CALLBACK_HTTP handler. */
 static int done(struct lws *wsi, int rc)
 {
@@ -137,26 +170,20 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
     char uri[512], proto[256], origin[RELAY_ORIGIN_MAX], host[300];
 
     if (strcasecmp(upgrade, "websocket"))
-        return respond_text(r, wsi, 400, "only WebSocket upgrades are supported\n", 0) ? -1 : 1;
+        return refuse_upgrade(r, wsi, 400, "Bad Request", "only WebSocket upgrades are supported\n");
     if (header(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) || strncmp(uri, "/room/", 6) ||
         !relay_room_id_valid(uri + 6, strlen(uri + 6))) {
         r->metrics.refused[RELAY_REFUSE_PATH]++;
-        return respond_text(r, wsi, 404,
-                            "no such WebSocket endpoint: use /room/<room-id>, the id being "
-                            "1..128 characters of A-Z a-z 0-9 _ -\n",
-                            0)
-                   ? -1
-                   : 1;
+        return refuse_upgrade(r, wsi, 404, "Not Found",
+                              "no such WebSocket endpoint: use /room/<room-id>, the id being "
+                              "1..128 characters of A-Z a-z 0-9 _ -\n");
     }
     if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
         !has_token(proto, RELAY_WS_SUBPROTOCOL)) {
         r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
-        return respond_text(r, wsi, 400,
-                            "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
-                            "(Sec-WebSocket-Protocol)\n",
-                            0)
-                   ? -1
-                   : 1;
+        return refuse_upgrade(r, wsi, 400, "Bad Request",
+                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
+                              "(Sec-WebSocket-Protocol)\n");
     }
     int has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
     if (has_origin && header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
@@ -166,12 +193,9 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
                               (const char *const *)r->cfg->origins, r->cfg->n_origins)) {
         r->metrics.refused[RELAY_REFUSE_ORIGIN]++;
         relay_log(RELAY_LOG_INFO, "refused a WebSocket handshake from a foreign origin");
-        return respond_text(r, wsi, 403,
-                            "origin not allowed: this relay accepts its own pages, clients "
-                            "sending no Origin, and origins given with --allow-origin\n",
-                            0)
-                   ? -1
-                   : 1;
+        return refuse_upgrade(r, wsi, 403, "Forbidden",
+                              "origin not allowed: this relay accepts its own pages, clients "
+                              "sending no Origin, and origins given with --allow-origin\n");
     }
     return 0;
 }

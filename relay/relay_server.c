@@ -13,6 +13,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <sodium.h>
 
 #include "relay_http.h"
@@ -65,6 +68,42 @@ static int check_readable(const char *what, const char *path)
     }
     fclose(f);
     return 0;
+}
+
+/* lws 4.1.6 starts even with an unusable certificate; load it here first. */
+static int check_tls(const relay_config *cfg)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    const char *what = NULL;
+    int rc = -1;
+
+    if (!ctx) {
+        relay_log(RELAY_LOG_ERROR, "cannot start TLS: OpenSSL failed to initialise");
+        return -1;
+    }
+    EVP_PKEY *key = NULL;
+    FILE *f = NULL;
+
+    if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1)
+        what = "the certificate is not a PEM certificate (chain)";
+    else if (!(f = fopen(cfg->tls_key, "r")) || !(key = PEM_read_PrivateKey(f, NULL, NULL, NULL)))
+        what = "the key is not an unencrypted PEM private key";
+    else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+        what = "the key does not belong to the certificate";
+    else
+        rc = 0;
+    if (f)
+        fclose(f);
+    EVP_PKEY_free(key);
+    if (what) {
+        unsigned long e = ERR_peek_last_error();
+        relay_log(RELAY_LOG_ERROR, "cannot start TLS with --tls-cert %s --tls-key %s: %s (%s)",
+                  cfg->tls_cert, cfg->tls_key, what,
+                  e ? ERR_reason_error_string(e) : "no detail");
+    }
+    ERR_clear_error();
+    SSL_CTX_free(ctx);
+    return rc;
 }
 
 /* lws loads its libuv support as a plugin; say clearly if it is missing. */
@@ -228,6 +267,8 @@ static int create_vhost(struct relay *r, struct lws_protocols *protocols,
     if (!cfg->listen_ipv6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (r->tls) {
+        /* lws reads this option from the vhost's info too, or serves plain HTTP */
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }
@@ -277,7 +318,7 @@ int relay_server_run(const relay_config *cfg)
     if (check_www(r))
         goto fail;
     if (r->tls && (check_readable("certificate", cfg->tls_cert) ||
-                   check_readable("key", cfg->tls_key)))
+                   check_readable("key", cfg->tls_key) || check_tls(cfg)))
         goto fail;
     if (check_evlib())
         goto fail;

@@ -1,0 +1,209 @@
+/* Unit tests of the relay's small policies: Origin, web-root paths, MIME types,
+ * the token bucket, the Prometheus rendering and flag parsing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../unit/check.h"
+#include "relay_bucket.h"
+#include "relay_config.h"
+#include "relay_files.h"
+#include "relay_metrics.h"
+#include "relay_origin.h"
+
+static void test_origin(void)
+{
+    char n[RELAY_ORIGIN_MAX];
+    const char *allowed[] = {"https://chat.example.org:443"};
+
+    CHECK_EQ(relay_origin_normalize("https://Chat.Example.org/", n, sizeof n), 0);
+    CHECK(!strcmp(n, "https://chat.example.org:443"));
+    CHECK_EQ(relay_origin_normalize("http://[::1]:8080", n, sizeof n), 0);
+    CHECK(!strcmp(n, "http://[::1]:8080"));
+    CHECK_EQ(relay_origin_normalize("ftp://x", n, sizeof n), -1);
+    CHECK_EQ(relay_origin_normalize("https://x/path", n, sizeof n), -1);
+    CHECK_EQ(relay_origin_normalize("https://user@x", n, sizeof n), -1);
+    CHECK_EQ(relay_origin_normalize("https://x:99999", n, sizeof n), -1);
+    CHECK_EQ(relay_origin_normalize("https://", n, sizeof n), -1);
+
+    CHECK(relay_origin_allowed(NULL, "127.0.0.1:8080", NULL, 0));   /* native client */
+    CHECK(relay_origin_allowed("http://127.0.0.1:8080", "127.0.0.1:8080", NULL, 0));
+    CHECK(relay_origin_allowed("http://LOCALHOST:8080", "localhost:8080", NULL, 0));
+    CHECK(relay_origin_allowed("https://chat.example.org", "chat.example.org", NULL, 0));
+    CHECK(relay_origin_allowed("http://h", "h:80", NULL, 0));
+    CHECK(!relay_origin_allowed("http://127.0.0.1:8081", "127.0.0.1:8080", NULL, 0));
+    CHECK(!relay_origin_allowed("http://evil.example", "127.0.0.1:8080", NULL, 0));
+    CHECK(!relay_origin_allowed("null", "127.0.0.1:8080", NULL, 0));
+    CHECK(!relay_origin_allowed("", "127.0.0.1:8080", NULL, 0));
+    CHECK(!relay_origin_allowed("http://127.0.0.1:8080", NULL, NULL, 0));
+    CHECK(relay_origin_allowed("https://chat.example.org", "127.0.0.1:8080", allowed, 1));
+    CHECK(relay_origin_allowed("https://chat.example.org:443/", "x", allowed, 1));
+    CHECK(!relay_origin_allowed("http://chat.example.org", "127.0.0.1:8080", allowed, 1));
+}
+
+static void put_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs(text, f);
+        fclose(f);
+    }
+}
+
+static void test_files(void)
+{
+    char root[] = "/tmp/relay-files-XXXXXX", path[256], p[512], outside[512];
+
+    CHECK(mkdtemp(root) != NULL);
+    snprintf(path, sizeof path, "%s/www", root);
+    CHECK_EQ(mkdir(path, 0755), 0);
+    snprintf(p, sizeof p, "%s/index.html", path);
+    put_file(p, "hi");
+    snprintf(p, sizeof p, "%s/app.wasm", path);
+    put_file(p, "w");
+    snprintf(p, sizeof p, "%s/.secret", path);
+    put_file(p, "s");
+    snprintf(p, sizeof p, "%s/sub", path);
+    CHECK_EQ(mkdir(p, 0755), 0);
+    snprintf(p, sizeof p, "%s/sub/index.html", path);
+    put_file(p, "sub");
+    snprintf(outside, sizeof outside, "%s/outside.txt", root);
+    put_file(outside, "no");
+    snprintf(p, sizeof p, "%s/out-link", path);
+    CHECK_EQ(symlink(outside, p), 0);
+    snprintf(p, sizeof p, "%s/in-link.wasm", path);
+    CHECK_EQ(symlink("app.wasm", p), 0);
+    snprintf(p, sizeof p, "%s/dot-link", path);
+    CHECK_EQ(symlink(".secret", p), 0);
+
+    char out[4096], want[512];
+    CHECK_EQ(relay_files_resolve(path, "/", out, sizeof out), 0);
+    snprintf(want, sizeof want, "%s/index.html", path);
+    CHECK(!strcmp(out, want));
+    CHECK_EQ(relay_files_resolve(path, "/sub", out, sizeof out), 0);
+    CHECK_EQ(relay_files_resolve(path, "/sub/", out, sizeof out), 0);
+    CHECK_EQ(relay_files_resolve(path, "//app.wasm", out, sizeof out), 0);
+    CHECK_EQ(relay_files_resolve(path, "/in-link.wasm", out, sizeof out), 0);
+    CHECK_EQ(relay_files_resolve(path, "/missing", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/.secret", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/dot-link", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/out-link", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/../outside.txt", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/sub/../../outside.txt", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/sub/..", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "relative", out, sizeof out), -1);
+    CHECK_EQ(relay_files_resolve(path, "/a\\b", out, sizeof out), -1);
+
+    CHECK(!strcmp(relay_files_mime("/x/app.wasm"), "application/wasm"));
+    CHECK(!strcmp(relay_files_mime("/x/INDEX.HTML"), "text/html; charset=utf-8"));
+    CHECK(!strcmp(relay_files_mime("/x/a.js"), "text/javascript; charset=utf-8"));
+    CHECK(!strcmp(relay_files_mime("/x/a.css"), "text/css; charset=utf-8"));
+    CHECK(!strcmp(relay_files_mime("/x.d/noext"), "application/octet-stream"));
+
+    char cmd[4200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    CHECK_EQ(system(cmd), 0);
+}
+
+static void test_bucket(void)
+{
+    relay_bucket b;
+
+    relay_bucket_init(&b, 3, 1000000);
+    CHECK(relay_bucket_take(&b, 10, 3, 1000000));
+    CHECK(relay_bucket_take(&b, 10, 3, 1000000));
+    CHECK(relay_bucket_take(&b, 10, 3, 1000000));
+    CHECK(!relay_bucket_take(&b, 10, 3, 1000000));
+    CHECK(!relay_bucket_take(&b, 10, 3, 1050000)); /* half a token back */
+    CHECK(relay_bucket_take(&b, 10, 3, 1100000));
+    CHECK(relay_bucket_take(&b, 10, 3, 9000000) && relay_bucket_take(&b, 10, 3, 9000000));
+    CHECK(relay_bucket_take(&b, 10, 3, 9000000));
+    CHECK(!relay_bucket_take(&b, 10, 3, 9000000)); /* refill capped at the burst */
+    for (int i = 0; i < 1000; i++)
+        CHECK(relay_bucket_take(&b, 0, 3, 9000000)); /* rate 0: no limit */
+}
+
+static void test_metrics(void)
+{
+    relay_metrics m;
+    relay_rooms_stats rs = {2, 5, 4096, 1};
+    char out[8192];
+
+    memset(&m, 0, sizeof m);
+    m.frames_in = 42;
+    m.closed[RELAY_CLOSE_SLOW_CONSUMER] = 3;
+    size_t n = relay_metrics_render(&m, &rs, out, sizeof out);
+    CHECK(n > 0 && n < sizeof out);
+    out[n] = '\0';
+    CHECK(strstr(out, "\nsaltchat_relay_frames_in_total 42\n") != NULL);
+    CHECK(strstr(out, "saltchat_relay_closed_total{reason=\"slow_consumer\"} 3\n") != NULL);
+    CHECK(strstr(out, "\nsaltchat_relay_slow_consumer_disconnects_total 3\n") != NULL);
+    CHECK(strstr(out, "\nsaltchat_relay_rooms 2\n") != NULL);
+    CHECK_EQ(relay_metrics_render(&m, &rs, out, 100), 0);
+}
+
+static int parse(int argc, const char **argv, relay_config *cfg)
+{
+    FILE *devnull = fopen("/dev/null", "w");
+    int rc = relay_config_parse(cfg, argc, (char **)argv, devnull, devnull);
+    fclose(devnull);
+    return rc;
+}
+
+static void test_config(void)
+{
+    relay_config c;
+    const char *ok[] = {"relay", "--listen", "[::1]:0", "--max-frame", "1K", "--max-queue", "1M",
+                        "--allow-origin", "https://a.example", "--allow-origin",
+                        "http://b.example:81", "--rate-limit", "0", "--log-level", "debug"};
+    CHECK_EQ(parse(15, ok, &c), RELAY_CONFIG_RUN);
+    CHECK(c.listen_ipv6 && !strcmp(c.listen_host, "::1") && c.listen_port == 0);
+    CHECK_EQ(c.max_frame, 1024);
+    CHECK_EQ(c.max_queue, 1024 * 1024);
+    CHECK_EQ(c.n_origins, 2);
+    CHECK(!strcmp(c.origins[0], "https://a.example:443"));
+    CHECK_EQ(c.rate_limit, 0);
+    relay_config_free(&c);
+
+    const char *defaults[] = {"relay"};
+    CHECK_EQ(parse(1, defaults, &c), RELAY_CONFIG_RUN);
+    CHECK(!strcmp(c.listen_host, "127.0.0.1") && c.listen_port == 8080);
+    CHECK_EQ(c.max_frame, 65536);
+    CHECK(!strcmp(c.www, SALTCHAT_RELAY_WWW_DEFAULT));
+    relay_config_free(&c);
+
+    const char *bad[][3] = {
+        {"relay", "--listen", "localhost"},   {"relay", "--listen", "host.example:80"},
+        {"relay", "--listen", "1.2.3.4:70000"}, {"relay", "--max-frame", "12"},
+        {"relay", "--max-frame", "1G"},       {"relay", "--max-frame", "64x"},
+        {"relay", "--bogus", "1"},            {"relay", "--allow-origin", "null"},
+        {"relay", "--log-level", "loud"},     {"relay", "--tls-cert", "a.pem"},
+        {"relay", "--max-room-members", "0"}, {"relay", "--max-queue", "64K"},
+        {"relay", "extra", "args"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = parse(3, bad[i], &c);
+        CHECK_EQ(rc, RELAY_CONFIG_BAD);
+        if (rc != RELAY_CONFIG_BAD) {
+            fprintf(stderr, "accepted: %s %s\n", bad[i][1], bad[i][2]);
+            relay_config_free(&c);
+        }
+    }
+    const char *help[] = {"relay", "--help"};
+    CHECK_EQ(parse(2, help, &c), RELAY_CONFIG_DONE);
+    const char *missing[] = {"relay", "--www"};
+    CHECK_EQ(parse(2, missing, &c), RELAY_CONFIG_BAD);
+}
+
+int main(void)
+{
+    test_origin();
+    test_files();
+    test_bucket();
+    test_metrics();
+    test_config();
+    return check_finish("test_relay_policy");
+}

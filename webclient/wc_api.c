@@ -154,6 +154,9 @@ const char *wc_room_ws_url(const wc_room *r) { return r->ws_url; }
 const char *wc_room_id(const wc_room *r) { return r->room_id; }
 const char *wc_room_link(const wc_room *r) { return r->link; }
 
+/* Member ids cross to JavaScript as 16 hex digits, as the CLI prints them. */
+static void member_hex(char out[17], uint64_t id) { snprintf(out, 17, "%016llx", (unsigned long long)id); }
+
 static uint64_t ms(double now_ms) { return now_ms > 0 ? (uint64_t)now_ms : 0; }
 
 int wc_room_receive(wc_room *r, const uint8_t *msg, size_t len, double now_ms)
@@ -223,13 +226,14 @@ const char *wc_room_next_event(wc_room *r)
     sc_event ev;
     if (!sc_session_next_event(r->s, &ev))
         return NULL;
-    char id[17];
+    char id[17], member[17];
     snprintf(id, sizeof id, "%016llx", (unsigned long long)ev.msg_id);
+    member_hex(member, ev.member);
     wc_json *j = &r->json;
     wc_json_reset(j);
     wc_json_object(j, NULL);
     wc_json_str(j, "type", event_name(ev.type));
-    wc_json_u64_str(j, "member", ev.member);
+    wc_json_str(j, "member", member);
     wc_json_str(j, "msg_id", id);
     wc_json_num(j, "time_ms", (double)ev.time_ms);
     wc_json_num(j, "count", ev.count);
@@ -246,8 +250,7 @@ const char *wc_room_next_event(wc_room *r)
 
 const char *wc_room_member_id(wc_room *r)
 {
-    snprintf(r->member_id, sizeof r->member_id, "%llu",
-             (unsigned long long)sc_session_member_id(r->s));
+    member_hex(r->member_id, sc_session_member_id(r->s));
     return r->member_id;
 }
 
@@ -265,8 +268,10 @@ const char *wc_room_members(wc_room *r)
     wc_json_reset(j);
     wc_json_array(j, NULL);
     for (size_t i = 0; i < n; i++) {
+        char id[17];
+        member_hex(id, ids[i]);
         wc_json_object(j, NULL);
-        wc_json_u64_str(j, "id", ids[i]);
+        wc_json_str(j, "id", id);
         wc_json_str(j, "name", sc_session_member_name(r->s, ids[i]));
         wc_json_hex(j, "identity", sc_session_member_identity(r->s, ids[i]),
                     SC_IDENTITY_PK_BYTES);
@@ -280,8 +285,8 @@ const char *wc_room_members(wc_room *r)
 const char *wc_room_safety_number(wc_room *r, const char *member)
 {
     char *end = NULL;
-    unsigned long long id = strtoull(member, &end, 10);
-    if (!*member || *end || !id)
+    unsigned long long id = strtoull(member, &end, 16);
+    if (strlen(member) != 16 || *end || !id)
         return NULL;
     if (sc_session_safety_number(r->s, (uint64_t)id, r->safety, sizeof r->safety) < 0)
         return NULL;

@@ -3,9 +3,8 @@
  * cryptography stays on this side: JavaScript hands in bytes received from the WebSocket,
  * user text and stored key bytes, and takes out bytes to send and JSON events to show.
  *
- * Conventions: strings are NUL-terminated UTF-8 in module memory; 64-bit member ids cross
- * the boundary as decimal strings and msg_ids as 16 hex digits (JavaScript numbers cannot
- * hold them); times are milliseconds as doubles. Pointers returned from a wc_room stay
+ * Conventions: strings are NUL-terminated UTF-8 in module memory; 64-bit member ids and
+ * msg_ids cross the boundary as 16 hex digits (JavaScript numbers cannot hold them); times are milliseconds as doubles. Pointers returned from a wc_room stay
  * valid until the next call on that room unless said otherwise.
  */
 #ifndef WC_API_H
@@ -86,9 +85,9 @@ void wc_room_output_pop(wc_room *r);
  * code, identity (hex or null), name, fingerprint, text, reason. */
 const char *wc_room_next_event(wc_room *r);
 
-/* Queries. member_id is "0" when not connected. members: a JSON array of
+/* Queries. member_id is all zeros when not connected. members: a JSON array of
  * {"id","name","identity"} for every member present. safety_number: 71 chars, or NULL if
- * the member (decimal id) is unknown or not authenticated. */
+ * the member (16 hex digits) is unknown or not authenticated. */
 const char *wc_room_member_id(wc_room *r);
 size_t wc_room_outbox_len(const wc_room *r);
 int wc_room_connected(const wc_room *r);

@@ -1,0 +1,445 @@
+// End-to-end test of the web client: Debian's Chromium (headless, driven by playwright-core)
+// against the real relay binary on a free port, with a real native client (saltchat --batch)
+// in the same room. Run by CTest (label "browser"); see docs/WEB.md.
+//
+// Environment: SALTCHAT_RELAY, SALTCHAT_CLI, SALTCHAT_WWW (the built page), SALTCHAT_ARTIFACTS
+// (screenshots and logs), SALTCHAT_PYTHON (Debian's python3 with websockets), CHROMIUM.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k, d) => process.env[k] || d || assert.fail(`set ${k}`);
+const RELAY = env('SALTCHAT_RELAY');
+const CLI = env('SALTCHAT_CLI');
+const WWW = env('SALTCHAT_WWW');
+const ARTIFACTS = env('SALTCHAT_ARTIFACTS');
+const PYTHON = env('SALTCHAT_PYTHON', '/usr/bin/python3');
+const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync'];
+const T = 20000; // per wait
+
+mkdirSync(ARTIFACTS, { recursive: true });
+const tmp = mkdtempSync(join(tmpdir(), 'saltchat-browser-'));
+const cleanups = [];
+const relayLogs = [];
+
+function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+// --- the relay -------------------------------------------------------------------------
+async function startRelay(port = 0) {
+  const n = relayLogs.length;
+  const logPath = join(ARTIFACTS, `relay-${n}.log`);
+  const log = createWriteStream(logPath);
+  const entry = { text: '' };
+  relayLogs.push(entry);
+  const proc = spawn(RELAY, ['--listen', `127.0.0.1:${port}`, '--www', WWW, '--log-level', 'info'],
+                     { stdio: ['ignore', 'pipe', 'pipe'] });
+  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
+  proc.stderr.on('data', (d) => { entry.text += d; log.write(d); });
+  const addr = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error('relay printed no address')), 10000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      entry.text += d;
+      const m = out.match(/(\d+\.\d+\.\d+\.\d+):(\d+)/);
+      if (m) { clearTimeout(timer); resolve({ host: m[1], port: Number(m[2]) }); }
+    });
+    proc.on('exit', (code) => reject(new Error(`relay exited ${code}: ${entry.text}`)));
+  });
+  return { proc, ...addr, base: `http://${addr.host}:${addr.port}/` };
+}
+
+async function stopRelay(relay) {
+  const exited = new Promise((r) => relay.proc.once('exit', r));
+  relay.proc.kill('SIGTERM');
+  await exited;
+}
+
+// --- the native client (batch mode: JSON events on stdout, one message per stdin line) --
+function startCli(link, name) {
+  const proc = spawn(CLI, ['join', link, '--batch', '--name', name, '--config', join(tmp, `cli-${name}`)],
+                     { stdio: ['pipe', 'pipe', 'pipe'] });
+  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
+  const cli = { proc, events: [], stderr: '', waiters: [] };
+  let buf = '';
+  proc.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      cli.events.push(JSON.parse(line));
+    }
+    for (const w of cli.waiters.slice()) w();
+  });
+  proc.stderr.on('data', (d) => { cli.stderr += d; });
+  cli.waitFor = (pred, what) => new Promise((resolve, reject) => {
+    const check = () => {
+      const ev = cli.events.find(pred);
+      if (ev) { clearTimeout(timer); cli.waiters.splice(cli.waiters.indexOf(check), 1); resolve(ev); }
+    };
+    const timer = setTimeout(() => reject(new Error(
+      `CLI ${name}: no ${what}; events: ${JSON.stringify(cli.events.slice(-6))} stderr: ${cli.stderr}`)), T);
+    cli.waiters.push(check);
+    check();
+  });
+  return cli;
+}
+
+// --- browsers: each profile is a fresh --user-data-dir; every page is watched ------------
+const network = { urls: [], headers: [], framesSent: [], framesReceived: [] };
+const pageProblems = [];
+const contexts = [];
+
+async function newProfile(name) {
+  const dir = mkdtempSync(join(tmp, `chromium-${name}-`));
+  const ctx = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
+    viewport: { width: 1100, height: 760 },
+  });
+  contexts.push(ctx);
+  await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+  ctx.on('request', (req) => {
+    network.urls.push(req.url());
+    network.headers.push(JSON.stringify(req.headers()));
+    if (req.postData()) network.headers.push(req.postData());
+  });
+  const watch = (page) => {
+    page.on('pageerror', (e) => pageProblems.push(`${name}: page error: ${e.message}`));
+    page.on('console', (m) => {
+      const t = m.text();
+      if (/Content Security Policy|Refused to/i.test(t)) pageProblems.push(`${name}: CSP: ${t}`);
+      else if (m.type() === 'error' && !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(t)) {
+        pageProblems.push(`${name}: console error: ${t}`);
+      }
+    });
+    page.on('websocket', (ws) => {
+      network.urls.push(ws.url());
+      ws.on('framesent', (f) => network.framesSent.push(Buffer.from(f.payload)));
+      ws.on('framereceived', (f) => network.framesReceived.push(Buffer.from(f.payload)));
+    });
+  };
+  ctx.pages().forEach(watch);
+  ctx.on('page', watch);
+  const first = ctx.pages()[0] || await ctx.newPage();
+  return { ctx, page: first };
+}
+
+const online = (page) => page.waitForSelector('#conn[data-state="online"]', { timeout: T });
+const messageFrom = (page, sender, text) => page.waitForSelector(
+  `#messages li[data-kind="message"]:has(.sender:text-is("${sender}")):has(.text:text-is("${text}"))`,
+  { timeout: T });
+const systemLine = (page, re) => page.waitForFunction(
+  (src) => [...document.querySelectorAll('#messages li.system .text')]
+    .some((e) => new RegExp(src).test(e.textContent)), re.source, { timeout: T });
+const authenticated = (page, name) => page.waitForSelector(
+  `#members li.member:has(.name:text-is("${name}")) .fp`, { timeout: T });
+
+async function send(page, text) {
+  await page.focus('#text');
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+// --- the scenario ------------------------------------------------------------------------
+test('web client end to end: pages, native client, relay', { timeout: 110000 }, async (t) => {
+  const texts = [];
+  let relay, link, alice, bob, carol, roomWsUrl;
+  try {
+    relay = await startRelay();
+
+    await t.test('relay serves the page under a CSP without unsafe-eval', async () => {
+      const res = await fetch(relay.base);
+      assert.equal(res.status, 200);
+      const csp = res.headers.get('content-security-policy') || '';
+      const scriptSrc = (csp.split(';').find((d) => d.trim().startsWith('script-src')) || '').trim();
+      assert.match(scriptSrc, /'wasm-unsafe-eval'/);
+      assert.doesNotMatch(csp, /'unsafe-eval'|'unsafe-inline'/);
+      const wasm = await fetch(relay.base + 'saltchat-core.wasm');
+      assert.equal(wasm.headers.get('content-type'), 'application/wasm');
+    });
+
+    await t.test('Alice creates a room: invite link, copy button, QR code', async () => {
+      alice = await newProfile('alice');
+      await alice.page.goto(relay.base);
+      await alice.page.waitForSelector('#my-fp:not([hidden])', { timeout: T });
+      await alice.page.fill('#name-create', 'Alice');
+      await alice.page.click('#create-form button[type=submit]');
+      await online(alice.page);
+      link = await alice.page.inputValue('#invite-link');
+      assert.match(link, new RegExp(`^${relay.base.replace(/[.]/g, '\\.')}#sc1\\.[A-Za-z0-9_-]{48}$`));
+      assert.equal(alice.page.url(), link, 'the page keeps the invite in its own fragment');
+      const width = Number(await alice.page.getAttribute('#qr', 'data-width'));
+      assert.ok(width >= 21 && (width - 17) % 4 === 0, `QR code width ${width}`);
+      assert.equal(await alice.page.locator('#qr svg path').count(), 1);
+      await alice.page.click('#copy');
+      await alice.page.waitForSelector('#copy-status:text-is("Copied.")', { timeout: T });
+      assert.equal(await alice.page.evaluate(() => navigator.clipboard.readText()), link);
+      roomWsUrl = network.urls.find((u) => u.startsWith('ws://'));
+      assert.ok(roomWsUrl && /\/room\/[A-Za-z0-9_-]{43}$/.test(roomWsUrl), `ws url ${roomWsUrl}`);
+    });
+
+    await t.test('Bob joins by keyboard alone; Carol joins with the native client', async () => {
+      bob = await newProfile('bob');
+      await bob.page.goto(link);
+      await bob.page.waitForSelector('#join:not([hidden])', { timeout: T });
+      // focus starts in the name field: type, Enter; focus then moves to the message box
+      await bob.page.keyboard.type('Bob');
+      await bob.page.keyboard.press('Enter');
+      await online(bob.page);
+      assert.equal(await bob.page.evaluate(() => document.activeElement.id), 'text');
+      carol = startCli(link, 'Carol');
+      await carol.waitFor((e) => e.type === 'joined_room', 'joined_room');
+      await carol.waitFor((e) => e.type === 'member_authenticated' && e.name === 'Alice', 'Alice');
+      await carol.waitFor((e) => e.type === 'member_authenticated' && e.name === 'Bob', 'Bob');
+      for (const p of [alice.page, bob.page]) await authenticated(p, 'Carol');
+      await authenticated(alice.page, 'Bob');
+      await authenticated(bob.page, 'Alice');
+    });
+
+    await t.test('messages flow in every direction', async () => {
+      const a = 'hello from Alice 🌶 <b>not bold</b>';
+      const b = 'Bob here, typing only with the keyboard';
+      const c = 'Carol from the terminal';
+      texts.push(a, b, c);
+      await send(alice.page, a);
+      await messageFrom(bob.page, 'Alice', a);
+      await carol.waitFor((e) => e.type === 'message' && e.name === 'Alice' && e.text === a, 'Alice msg');
+      await send(bob.page, b);
+      await messageFrom(alice.page, 'Bob', b);
+      await carol.waitFor((e) => e.type === 'message' && e.name === 'Bob' && e.text === b, 'Bob msg');
+      carol.proc.stdin.write(c + '\n');
+      await messageFrom(alice.page, 'Carol', c);
+      await messageFrom(bob.page, 'Carol', c);
+      // own messages end confirmed by the relay; other members show their verification state
+      for (const p of [alice.page, bob.page]) {
+        await p.waitForSelector('#messages li[data-kind="own"] .status[data-status="confirmed"]', { timeout: T });
+      }
+      const li = await messageFrom(alice.page, 'Bob', b);
+      assert.equal(await li.$eval('.badge', (e) => e.textContent), 'unverified');
+      assert.match(await li.$eval('time', (e) => e.textContent), /\d/);
+      // markup in a message is text, never HTML
+      assert.equal(await bob.page.locator('#messages b').count(), 0);
+      await shot(alice.page, 'chat-alice');
+    });
+
+    await t.test('safety numbers match; verification is shown and remembered', async () => {
+      const reveal = async (page, name) => {
+        const row = page.locator(`#members li.member:has(.name:text-is("${name}"))`);
+        await row.locator('button:text-is("Compare safety number")').click();
+        return row.locator('.safety-number').textContent();
+      };
+      const snA = await reveal(alice.page, 'Bob');
+      const snB = await reveal(bob.page, 'Alice');
+      assert.match(snA, /^(\d{5} ){11}\d{5}$/);
+      assert.equal(snA, snB, 'both sides compute the same safety number');
+      const row = alice.page.locator('#members li.member:has(.name:text-is("Bob"))');
+      await row.locator('button:text-is("Mark as verified")').click();
+      await alice.page.waitForSelector(
+        '#messages li[data-kind="message"]:has(.sender:text-is("Bob")) .badge.verified', { timeout: T });
+      // reload: the page rejoins from its fragment (new member id) and still trusts Bob's key
+      await alice.page.reload();
+      await alice.page.waitForSelector('#join:not([hidden])', { timeout: T });
+      assert.equal(await alice.page.inputValue('#name-join'), 'Alice', 'display name remembered');
+      await alice.page.keyboard.press('Enter');
+      await online(alice.page);
+      await authenticated(alice.page, 'Bob');
+      await alice.page.waitForSelector(
+        '#members li.member:has(.name:text-is("Bob")) .badge.verified', { timeout: T });
+      const again = 'after the reload';
+      texts.push(again);
+      await send(bob.page, again);
+      const li = await messageFrom(alice.page, 'Bob', again);
+      assert.equal(await li.$eval('.badge', (e) => e.textContent), 'verified');
+      await authenticated(alice.page, 'Carol');
+      assert.equal(await alice.page.locator(
+        '#members li.member:has(.name:text-is("Carol")) .badge').textContent(), 'unverified');
+    });
+
+    await t.test('two tabs of one browser share one identity, each its own member', async () => {
+      const dave = await newProfile('dave');
+      const second = await dave.ctx.newPage();
+      // both tabs start at once on an empty profile: the identity is created exactly once
+      await Promise.all([dave.page.goto(relay.base), second.goto(relay.base)]);
+      const fp = (p) => p.waitForSelector('#my-fp:not([hidden])', { timeout: T })
+        .then(() => p.textContent('#my-fp'));
+      const [f1, f2] = await Promise.all([fp(dave.page), fp(second)]);
+      assert.equal(f1, f2, 'both tabs use the same identity key');
+      for (const p of [dave.page, second]) {
+        await p.goto(link);
+        await p.fill('#name-join', 'Dave');
+        await p.press('#name-join', 'Enter');
+        await online(p);
+      }
+      // Alice sees two Dave members with one fingerprint; a message reaches both tabs
+      await alice.page.waitForFunction(() => document.querySelectorAll(
+        '#members li.member .fp').length >= 4, null, { timeout: T });
+      const fps = await alice.page.$$eval('#members li.member:has(.name:text-is("Dave")) .fp',
+                                          (els) => els.map((e) => e.textContent));
+      assert.equal(fps.length, 2);
+      assert.equal(fps[0], fps[1]);
+      const m = 'to both of Dave\'s tabs';
+      texts.push(m);
+      await send(alice.page, m);
+      await messageFrom(dave.page, 'Alice', m);
+      await messageFrom(second, 'Alice', m);
+      const m2 = 'from Dave\'s second tab';
+      texts.push(m2);
+      await send(second, m2);
+      await messageFrom(dave.page, 'Dave', m2); // the other tab is another member
+      await messageFrom(alice.page, 'Dave', m2);
+      await dave.ctx.close();
+      contexts.splice(contexts.indexOf(dave.ctx), 1);
+      await systemLine(alice.page, /^Dave left\.$/);
+    });
+
+    await t.test('a member leaving makes the page rotate its keys', async () => {
+      carol.proc.stdin.end();
+      const code = await new Promise((r) => carol.proc.once('exit', r));
+      assert.equal(code, 0, carol.stderr);
+      for (const p of [alice.page, bob.page]) {
+        await systemLine(p, /^Carol left\.$/);
+        await systemLine(p, /^Your sending key was rotated: member left\.$/);
+      }
+      const m = 'after Carol left';
+      texts.push(m);
+      await send(alice.page, m);
+      await messageFrom(bob.page, 'Alice', m);
+    });
+
+    await t.test('undecryptable input is shown with its reason', async () => {
+      // A raw client in the room broadcasts a forged group message (no keys) and a
+      // truncated one, then leaves: the pages must say so, not drop them silently.
+      const script = `
+import asyncio, os, struct, sys, websockets
+def env(t, body): return struct.pack(">BBI", 1, t, len(body)) + body
+async def main():
+    async with websockets.connect(sys.argv[1], subprotocols=["saltchat.v1"]) as ws:
+        await ws.recv()
+        forged = bytes([1, 5]) + struct.pack(">II", 77, 0) + os.urandom(16 + 64 + 64)
+        await ws.send(env(1, forged))
+        await ws.send(env(1, bytes([1, 5, 0, 0])))
+        await ws.send(env(3, struct.pack(">Q", 1)))
+        while True:
+            for (t, _) in [(m[1], m) for m in [await ws.recv()]]:
+                if t == 0x85: return
+asyncio.run(main())`;
+      const proc = spawn(PYTHON, ['-c', script, roomWsUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
+      cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
+      let err = '';
+      proc.stderr.on('data', (d) => { err += d; });
+      const code = await new Promise((r) => proc.once('exit', r));
+      assert.equal(code, 0, `injector failed: ${err}`);
+      for (const p of [alice.page, bob.page]) {
+        await p.waitForFunction(() => document.querySelectorAll(
+          '#messages li[data-kind="undecryptable"]').length >= 2, null, { timeout: T });
+        const reasons = await p.$$eval('#messages li[data-kind="undecryptable"] .text',
+                                       (els) => els.map((e) => e.textContent));
+        for (const r of reasons) assert.match(r, /^A message could not be decrypted: \S.+\.$/);
+      }
+      await shot(bob.page, 'undecryptable-bob');
+    });
+
+    await t.test('relay restart: pages reconnect and send what was typed offline', async () => {
+      const port = relay.port;
+      await stopRelay(relay);
+      for (const p of [alice.page, bob.page]) {
+        await p.waitForSelector('#conn[data-state="offline"]', { timeout: T });
+      }
+      const m = 'typed while the relay was down';
+      texts.push(m);
+      await send(bob.page, m);
+      const own = bob.page.locator(`#messages li[data-kind="own"]:has(.text:text-is("${m}")) .status`);
+      assert.equal(await own.getAttribute('data-status'), 'queued');
+      assert.match(await bob.page.textContent('#conn'), /1 message waiting/);
+      await shot(bob.page, 'offline-bob');
+      relay = await startRelay(port);
+      for (const p of [alice.page, bob.page]) {
+        await online(p);
+        await systemLine(p, /^Reconnected\.$/);
+      }
+      await messageFrom(alice.page, 'Bob', m);
+      await bob.page.waitForSelector(
+        `#messages li[data-kind="own"]:has(.text:text-is("${m}")) .status[data-status="confirmed"]`,
+        { timeout: T });
+      assert.equal(await alice.page.locator(
+        `#messages li[data-kind="message"]:has(.text:text-is("${m}"))`).count(), 1, 'shown once');
+    });
+
+    await t.test('bad or truncated links show a clear error and open no connection', async () => {
+      const page = await bob.ctx.newPage();
+      const code = link.split('#sc1.')[1];
+      const flip = code[5] === 'A' ? 'B' : 'A';
+      const cases = [
+        [`#sc1.${code.slice(0, 40)}`, /wrong length.*cut off/],
+        ['#hello', /does not start with 'sc1\.'/],
+        [`#sc1.${code.slice(0, 5)}${flip}${code.slice(6)}`, /checksum|mistyped/],
+        [`#sc1.${code.slice(0, 47)}*`, /characters that cannot be in it/],
+      ];
+      let sockets = 0;
+      page.on('websocket', () => { sockets++; });
+      for (const [frag, re] of cases) {
+        await page.goto('about:blank');
+        await page.goto(relay.base + frag);
+        await page.waitForSelector('#link-error:not([hidden])', { timeout: T });
+        assert.match(await page.textContent('#link-error-text'), re, frag);
+      }
+      await shot(page, 'bad-link');
+      // the "open a link" form says the same before navigating anywhere
+      await page.goto(relay.base);
+      await page.fill('#link-input', `${relay.base}#sc1.${code.slice(0, 30)}`);
+      await page.press('#link-input', 'Enter');
+      await page.waitForSelector('#open-error:not([hidden])', { timeout: T });
+      assert.match(await page.textContent('#open-error'), /wrong length/);
+      assert.equal(sockets, 0);
+      await page.close();
+    });
+
+    await t.test('phone width: no horizontal scrolling, everything reachable', async () => {
+      await bob.page.setViewportSize({ width: 375, height: 740 });
+      const overflow = await bob.page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.ok(overflow <= 0, `page is ${overflow}px wider than a phone screen`);
+      await shot(bob.page, 'chat-bob-phone');
+    });
+
+    await t.test('no request carried the room secret or any plaintext', async () => {
+      const code = link.split('#sc1.')[1];
+      const secret = Buffer.from(code, 'base64url').subarray(0, 32);
+      // Playwright reports a navigation's URL with the page's fragment; the fragment is never
+      // part of the HTTP request line, so what went on the wire is the URL without it.
+      const wire = network.urls.map((u) => u.split('#')[0]);
+      const textual = [...wire, ...network.headers, ...relayLogs.map((l) => l.text)];
+      for (const s of textual) {
+        assert.ok(!s.includes(code) && !s.includes(code.slice(0, 42)), `secret in: ${s.slice(0, 200)}`);
+        for (const m of texts) assert.ok(!s.includes(m), `plaintext in: ${s.slice(0, 200)}`);
+      }
+      const frames = [...network.framesSent, ...network.framesReceived];
+      assert.ok(network.framesSent.length > 20, 'frames were captured');
+      for (const f of frames) {
+        assert.ok(f.indexOf(secret) < 0, 'raw room secret in a WebSocket frame');
+        assert.ok(f.indexOf(Buffer.from(code)) < 0, 'invite code in a WebSocket frame');
+        for (const m of texts) assert.ok(f.indexOf(Buffer.from(m)) < 0, `plaintext "${m}" in a frame`);
+      }
+      assert.ok(network.urls.some((u) => u.includes('/room/')), 'the WebSocket requests were seen');
+    });
+
+    assert.deepEqual(pageProblems, [], 'page errors or CSP violations');
+  } finally {
+    for (const ctx of contexts) await ctx.close().catch(() => {});
+    for (const c of cleanups) c();
+    writeFileSync(join(ARTIFACTS, 'page-problems.txt'), pageProblems.join('\n'));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,106 @@
+// Owns the WebSocket for one room: connects, feeds received messages to the wasm session,
+// writes what the session produces, drives its timers, and reconnects with exponential
+// backoff and jitter. Messages the user typed stay in the session's outbox until the relay
+// confirms them, so a reconnect loses none (the session resends; receivers drop duplicates).
+const SUBPROTOCOL = 'saltchat.v1';
+const BACKOFF_FIRST_MS = 500;
+const BACKOFF_MAX_MS = 15000;
+
+export class RoomClient {
+  // onEvent(ev) for each session event; onState({state, retryAt, attempt, detail}).
+  constructor(room, { onEvent, onState }) {
+    this.room = room;
+    this.onEvent = onEvent;
+    this.onState = onState;
+    this.ws = null;
+    this.attempt = 0;
+    this.retryTimer = 0;
+    this.tickTimer = 0;
+    this.stopped = false;
+    this.onOnline = () => { if (!this.ws) this.connectNow(); };
+    globalThis.addEventListener('online', this.onOnline);
+  }
+
+  start() { this.connectNow(); }
+
+  stop() {
+    this.stopped = true;
+    globalThis.removeEventListener('online', this.onOnline);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.tickTimer);
+    if (this.ws) this.ws.close(1000);
+    this.ws = null;
+  }
+
+  // Queues text; returns its msg_id or null if the session refused it.
+  send(text) {
+    const id = this.room.send(text);
+    this.pump();
+    return id;
+  }
+
+  // Connect at once (also the "retry now" button).
+  connectNow() {
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = 0;
+    if (this.ws) return;
+    let ws;
+    try {
+      ws = new WebSocket(this.room.wsUrl, SUBPROTOCOL);
+    } catch (e) {
+      this.onState({ state: 'failed', detail: String(e.message || e) });
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.onState({ state: 'connecting', attempt: this.attempt });
+    ws.onopen = () => this.onState({ state: 'joining' });
+    ws.onmessage = (e) => {
+      if (ws !== this.ws) return;
+      if (!(e.data instanceof ArrayBuffer)) {
+        this.onEvent({ type: 'protocol_error', reason: 'the relay sent a text frame' });
+        ws.close(3000);
+        return;
+      }
+      const ok = this.room.receive(new Uint8Array(e.data));
+      this.pump();
+      if (!ok) ws.close(3000);
+    };
+    ws.onclose = (e) => {
+      if (ws !== this.ws) return;
+      this.ws = null;
+      this.room.disconnected();
+      this.pump();
+      if (this.stopped) return;
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+      const delay = Math.round(base / 2 + Math.random() * (base / 2));
+      this.attempt = Math.min(this.attempt + 1, 10);
+      this.onState({ state: 'offline', retryAt: Date.now() + delay, code: e.code,
+                     detail: e.reason || '' });
+      this.retryTimer = setTimeout(() => this.connectNow(), delay);
+    };
+  }
+
+  // Writes pending output, delivers events, and re-arms the session's timer.
+  pump() {
+    for (const bytes of this.room.takeOutput()) {
+      if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+    }
+    for (const ev of this.room.takeEvents()) {
+      if (ev.type === 'joined_room') {
+        this.attempt = 0;
+        this.onState({ state: 'online' });
+      }
+      this.onEvent(ev);
+    }
+    clearTimeout(this.tickTimer);
+    const deadline = this.room.deadline();
+    if (deadline > 0) {
+      this.tickTimer = setTimeout(() => {
+        this.room.tick();
+        this.pump();
+      }, Math.max(0, deadline - Date.now()));
+    }
+  }
+}

@@ -49,6 +49,8 @@ static void finish(cli_ws *w, struct lws *wsi, int was_open, const char *why)
     e.close_code = w->peer_code;
     if (!was_open && wsi)
         e.http_status = (int)lws_http_client_http_response(wsi);
+    if (e.http_status < 300) /* 101 with a bad handshake: lws's reason says more */
+        e.http_status = 0;
     if (w->peer_code)
         snprintf(reason, sizeof reason, "closed by the relay (%u%s%s)", (unsigned)w->peer_code,
                  w->peer_reason[0] ? ": " : "", w->peer_reason);

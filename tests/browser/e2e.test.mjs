@@ -270,12 +270,24 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
     await t.test('two tabs of one browser share one identity, each its own member', async () => {
       const dave = await newProfile('dave');
       const second = await dave.ctx.newPage();
-      // both tabs start at once on an empty profile: the identity is created exactly once
+      // Both tabs start at once on an empty profile, held at a barrier until both have asked
+      // for the wasm module so that they reach the identity store together: the identity
+      // must still be created exactly once.
+      let release;
+      const barrier = new Promise((r) => { release = r; });
+      let waiting = 0;
+      await dave.ctx.route('**/saltchat-core.wasm', async (route) => {
+        if (++waiting === 2) release();
+        await barrier;
+        await route.continue();
+      });
       await Promise.all([dave.page.goto(relay.base), second.goto(relay.base)]);
       const fp = (p) => p.waitForSelector('#my-fp:not([hidden])', { timeout: T })
         .then(() => p.textContent('#my-fp'));
       const [f1, f2] = await Promise.all([fp(dave.page), fp(second)]);
+      assert.equal(waiting, 2);
       assert.equal(f1, f2, 'both tabs use the same identity key');
+      await dave.ctx.unroute('**/saltchat-core.wasm');
       for (const p of [dave.page, second]) {
         await p.goto(link);
         await p.fill('#name-join', 'Dave');
@@ -364,11 +376,16 @@ asyncio.run(main())`;
       assert.equal(await own.getAttribute('data-status'), 'queued');
       assert.match(await bob.page.textContent('#conn'), /1 message waiting/);
       await shot(bob.page, 'offline-bob');
+      // The relay stores nothing: Alice must be back before Bob's message goes out, so Bob's
+      // browser stays offline until she is (and its 'online' event then reconnects it).
+      await bob.ctx.setOffline(true);
       relay = await startRelay(port);
-      for (const p of [alice.page, bob.page]) {
-        await online(p);
-        await systemLine(p, /^Reconnected\.$/);
-      }
+      await online(alice.page);
+      await systemLine(alice.page, /^Reconnected\.$/);
+      assert.equal(await bob.page.getAttribute('#conn', 'data-state'), 'offline');
+      await bob.ctx.setOffline(false);
+      await online(bob.page);
+      await systemLine(bob.page, /^Reconnected\.$/);
       await messageFrom(alice.page, 'Bob', m);
       await bob.page.waitForSelector(
         `#messages li[data-kind="own"]:has(.text:text-is("${m}")) .status[data-status="confirmed"]`,

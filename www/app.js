@@ -308,6 +308,7 @@ function onEvent(ev) {
   }
   if (['joined_room', 'member_joined', 'member_authenticated', 'member_left',
        'handshake_failed'].includes(ev.type)) renderMembersSoon();
+  if (['sent', 'confirmed', 'send_failed', 'joined_room'].includes(ev.type)) renderState();
 }
 
 // --- connection state ----------------------------------------------------------------

@@ -149,7 +149,7 @@ async function send(page, text) {
 }
 
 async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
 // --- the scenario ------------------------------------------------------------------------
@@ -209,7 +209,7 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
     });
 
     await t.test('messages flow in every direction', async () => {
-      const a = 'hello from Alice 🌶 <b>not bold</b>';
+      const a = 'Grüße from Alice — <b>not bold</b>';
       const b = 'Bob here, typing only with the keyboard';
       const c = 'Carol from the terminal';
       texts.push(a, b, c);
@@ -248,6 +248,7 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
       await row.locator('button:text-is("Mark as verified")').click();
       await alice.page.waitForSelector(
         '#messages li[data-kind="message"]:has(.sender:text-is("Bob")) .badge.verified', { timeout: T });
+      await shot(alice.page, 'chat-alice-verified'); // docs/screenshot.png comes from this one
       // reload: the page rejoins from its fragment (new member id) and still trusts Bob's key
       await alice.page.reload();
       await alice.page.waitForSelector('#join:not([hidden])', { timeout: T });
@@ -265,6 +266,11 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
       await authenticated(alice.page, 'Carol');
       assert.equal(await alice.page.locator(
         '#members li.member:has(.name:text-is("Carol")) .badge').textContent(), 'unverified');
+      const reply = 'Verified you, Bob. Carol, let us compare numbers too.';
+      texts.push(reply);
+      await send(alice.page, reply);
+      await messageFrom(bob.page, 'Alice', reply);
+
     });
 
     await t.test('two tabs of one browser share one identity, each its own member', async () => {

@@ -73,6 +73,9 @@ size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *roo
     metric(&o, "saltchat_relay_slow_consumer_disconnects_total", "counter",
            "Members disconnected (4002) because their queue exceeded --max-queue.",
            m->closed[RELAY_CLOSE_SLOW_CONSUMER]);
+    metric(&o, "saltchat_relay_sender_pauses_total", "counter",
+           "Times a sender's input was paused because most of its room lagged (backpressure).",
+           rooms->throttled);
     metric(&o, "saltchat_relay_http_requests_total", "counter", "HTTP requests answered.",
            m->http_requests);
     put(&o, "# HELP saltchat_relay_closed_total WebSocket connections closed, by reason.\n"

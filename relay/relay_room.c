@@ -33,6 +33,12 @@ struct relay_room {
     struct relay_chunk *tail;  /* oldest chunk still needed */
     struct relay_chunk *head;  /* chunk being appended to */
     uint64_t end;              /* log offset just past the last record */
+    /* Backlog accounting: chunks from lag_edge to head are "recent" (they start
+     * less than backlog_bytes before end); readers elsewhere are backlogged. */
+    struct relay_chunk *lag_edge;
+    uint32_t pending;          /* members with a cursor */
+    uint32_t recent;           /* of them, those with the cursor in a recent chunk */
+    lws_dll2_owner_t throttled; /* members whose input is paused */
     uint32_t id_len;
     char id[];
 };
@@ -48,6 +54,7 @@ struct relay_rooms {
     uint64_t *tmp; /* member ids for WELCOME */
     size_t tmp_cap;
     size_t max_env;
+    uint64_t backlog_bytes; /* lag that makes a member backlogged */
     relay_rooms_stats st;
 };
 
@@ -117,6 +124,7 @@ relay_rooms *relay_rooms_new(const relay_room_limits *limits, const relay_room_o
     rs->lim = *limits;
     rs->ops = *ops;
     rs->instance = (uint64_t)instance << 32;
+    rs->backlog_bytes = limits->max_queue / 4;
     randombytes_buf(rs->key, sizeof rs->key);
 
     size_t welcome = sc_env_welcome_size(limits->max_members ? limits->max_members - 1 : 0);
@@ -194,6 +202,8 @@ static void free_tail(relay_rooms *rs, struct relay_room *r)
         r->tail = c->next;
         if (c == r->head)
             r->head = NULL;
+        if (c == r->lag_edge)
+            r->lag_edge = c->next;
         rs->st.log_bytes -= c->cap;
         free(c);
     }
@@ -222,8 +232,51 @@ static int log_ensure(relay_rooms *rs, struct relay_room *r, size_t need)
     else
         r->tail = c;
     r->head = c;
+    if (!r->lag_edge)
+        r->lag_edge = c;
     rs->st.log_bytes += cap;
     return 0;
+}
+
+/* Moves lag_edge up after the log grew; the head chunk always counts as recent. */
+static void advance_lag_edge(relay_rooms *rs, struct relay_room *r)
+{
+    uint64_t edge = r->end > rs->backlog_bytes ? r->end - rs->backlog_bytes : 0;
+
+    while (r->lag_edge && r->lag_edge != r->head && r->lag_edge->base < edge) {
+        r->recent -= r->lag_edge->readers.count;
+        r->lag_edge = r->lag_edge->next;
+    }
+}
+
+static int is_recent(const struct relay_room *r, const struct relay_chunk *c)
+{
+    return r->lag_edge && c->base >= r->lag_edge->base;
+}
+
+static uint32_t backlogged(const struct relay_room *r)
+{
+    return r->pending - r->recent;
+}
+
+/* Puts pending member m's cursor into chunk c (it must not be in a chunk now). */
+static void reader_enter(struct relay_room *r, relay_member *m, struct relay_chunk *c,
+                         uint32_t off)
+{
+    lws_dll2_add_tail(&m->queue_node, &c->readers);
+    m->chunk = c;
+    m->off = off;
+    if (is_recent(r, c))
+        r->recent++;
+}
+
+/* Takes pending member m's cursor out of its chunk. */
+static void reader_leave(struct relay_room *r, relay_member *m)
+{
+    lws_dll2_remove(&m->queue_node);
+    if (is_recent(r, m->chunk))
+        r->recent--;
+    m->chunk = NULL;
 }
 
 /*
@@ -247,16 +300,17 @@ static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, ui
     *off = h->used;
     h->used += (uint32_t)need;
     r->end += need;
+    advance_lag_edge(rs, r);
     return (uint8_t *)(rec + 1);
 }
 
-static void make_pending(relay_rooms *rs, relay_member *m, struct relay_chunk *c, uint32_t off)
+static void make_pending(relay_rooms *rs, struct relay_room *r, relay_member *m,
+                         struct relay_chunk *c, uint32_t off)
 {
-    lws_dll2_remove(&m->queue_node);
-    lws_dll2_add_tail(&m->queue_node, &c->readers);
-    m->chunk = c;
-    m->off = off;
+    lws_dll2_remove(&m->queue_node); /* from idle */
+    reader_enter(r, m, c, off);
     m->pending = 1;
+    r->pending++;
     rs->ops.wake(m, rs->ops.arg);
 }
 
@@ -266,26 +320,59 @@ static void route(relay_rooms *rs, struct relay_room *r, struct relay_chunk *c, 
 {
     if (to) {
         if (!to->pending)
-            make_pending(rs, to, c, off);
+            make_pending(rs, r, to, c, off);
         return;
     }
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&r->idle)) {
         relay_member *m = lws_container_of(d, relay_member, queue_node);
         if (m->id != from)
-            make_pending(rs, m, c, off);
+            make_pending(rs, r, m, c, off);
     } lws_end_foreach_dll_safe(d, d1);
+}
+
+/* Resumes the throttled senders once at most a quarter of the room lags. */
+static void maybe_unthrottle(relay_rooms *rs, struct relay_room *r)
+{
+    struct lws_dll2 *d;
+
+    if (!r->throttled.count || 4 * backlogged(r) > r->members.count)
+        return;
+    while ((d = lws_dll2_get_head(&r->throttled))) {
+        relay_member *m = lws_container_of(d, relay_member, throttle_node);
+        lws_dll2_remove(d);
+        m->throttled = 0;
+        rs->ops.throttle(m, 0, rs->ops.arg);
+    }
+}
+
+/* Pauses m's input if more than half of its room is backlogged. */
+static void maybe_throttle(relay_rooms *rs, struct relay_room *r, relay_member *m)
+{
+    if (m->room != r || m->throttled || 2 * backlogged(r) <= r->members.count)
+        return;
+    m->throttled = 1;
+    lws_dll2_add_tail(&m->throttle_node, &r->throttled);
+    rs->st.throttled++;
+    rs->ops.throttle(m, 1, rs->ops.arg);
 }
 
 static void detach(relay_rooms *rs, struct relay_room *r, relay_member *m)
 {
-    lws_dll2_remove(&m->queue_node);
+    if (m->throttled) {
+        m->throttled = 0;
+        lws_dll2_remove(&m->throttle_node);
+    }
+    if (m->pending) {
+        reader_leave(r, m);
+        m->pending = 0;
+        r->pending--;
+    } else {
+        lws_dll2_remove(&m->queue_node); /* from idle */
+    }
     lws_dll2_remove(&m->room_node);
     relay_map_remove(&rs->ids, &m->id_node);
-    m->pending = 0;
-    m->chunk = NULL;
     m->room = NULL;
     rs->st.members--;
-    (void)r;
 }
 
 static void cut_all(relay_rooms *rs, struct relay_room *r);
@@ -409,7 +496,7 @@ int relay_room_join(relay_rooms *rs, const char *id, size_t len, relay_member *m
     lws_dll2_add_tail(&m->room_node, &r->members);
     relay_map_insert(&rs->ids, &m->id_node, id_hash(mid));
     rs->st.members++;
-    make_pending(rs, m, c, off);
+    make_pending(rs, r, m, c, off);
 
     if (n_members) {
         p = log_append(rs, r, jlen, mid, 0, &c, &off);
@@ -417,6 +504,7 @@ int relay_room_join(relay_rooms *rs, const char *id, size_t len, relay_member *m
         route(rs, r, c, off, mid, NULL);
     }
     enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
     return 0;
 }
 
@@ -430,6 +518,7 @@ void relay_room_leave(relay_rooms *rs, relay_member *m)
     free_tail(rs, r);
     announce_left(rs, r, m->id);
     enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
     maybe_free_room(rs, r);
 }
 
@@ -454,6 +543,8 @@ static int send_data(relay_rooms *rs, relay_member *m, relay_member *to, const u
     memcpy(p + SC_ENV_DATA_OVERHEAD, payload, len);
     route(rs, r, c, off, m->id, to);
     enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
+    maybe_throttle(rs, r, m);
     maybe_free_room(rs, r);
     return 0;
 }
@@ -491,6 +582,7 @@ int relay_room_reply(relay_rooms *rs, relay_member *m, const uint8_t *env, size_
     memcpy(p, env, len);
     route(rs, r, c, off, 0, m);
     enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
     maybe_free_room(rs, r);
     return 0;
 }
@@ -512,23 +604,23 @@ size_t relay_room_fill(relay_rooms *rs, relay_member *m, uint8_t *out, size_t ca
         if (off >= c->used) {
             if (c == r->head)
                 break;
-            struct relay_chunk *old = c;
-            c = c->next;
-            off = 0;
-            lws_dll2_remove(&m->queue_node);
-            lws_dll2_add_tail(&m->queue_node, &c->readers);
-            if (old == r->tail)
+            struct relay_chunk *next = c->next;
+            reader_leave(r, m);
+            reader_enter(r, m, next, 0);
+            if (c == r->tail)
                 free_tail(rs, r);
+            c = next;
+            off = 0;
             continue;
         }
         const struct rec *h = (const struct rec *)chunk_at(c, off);
         if (h->to == m->id || (!h->to && h->from != m->id)) {
             /* cap >= max_env, so the first envelope always fits */
             if (len + h->len > cap) {
-                m->chunk = c;
                 m->off = off;
                 *n_env = n;
                 *more = 1;
+                maybe_unthrottle(rs, r);
                 return len;
             }
             memcpy(out + len, h + 1, h->len);
@@ -538,11 +630,12 @@ size_t relay_room_fill(relay_rooms *rs, relay_member *m, uint8_t *out, size_t ca
         off += (uint32_t)rec_size(h->len);
     }
     /* caught up */
-    lws_dll2_remove(&m->queue_node);
+    reader_leave(r, m);
     lws_dll2_add_tail(&m->queue_node, &r->idle);
     m->pending = 0;
-    m->chunk = NULL;
+    r->pending--;
     free_tail(rs, r);
+    maybe_unthrottle(rs, r);
     *n_env = n;
     return len;
 }

@@ -20,6 +20,15 @@
  * room (ops.cut; others receive LEFT) and the chunk is freed. Memory per room is
  * thus at most max_queue plus one chunk, whatever the members do.
  *
+ * Backpressure: a member is "backlogged" when its cursor lies in a chunk that
+ * starts more than max_queue / 4 before the end of the log. While more than
+ * half of a room's members are backlogged the room as a whole is not keeping
+ * up, so a member that sends is throttled (ops.throttle: stop reading it) until
+ * at most a quarter are. A minority of stalled members never throttles anyone:
+ * they reach the bound and are cut, so one stalled member never stalls the
+ * room, and a flooding sender is slowed to the pace of its room instead of
+ * getting its readers cut.
+ *
  * Member ids are (instance << 32) | counter: unique across relays that draw
  * distinct random instance ids, never reused while the relay runs.
  */
@@ -56,6 +65,8 @@ typedef struct relay_member {
     struct relay_chunk *chunk; /* cursor; valid while pending */
     uint32_t off;
     uint8_t pending;          /* 1: something may be waiting for it in the log */
+    uint8_t throttled;        /* 1: its input is paused (in room->throttled) */
+    lws_dll2_t throttle_node;
 } relay_member;
 
 typedef struct relay_room_ops {
@@ -65,6 +76,8 @@ typedef struct relay_room_ops {
      * id are already cleared). Close its connection; do not call back into
      * the room module from here. */
     void (*cut)(relay_member *m, void *arg);
+    /* Stop (on = 1) or resume (on = 0) reading m's input: backpressure. */
+    void (*throttle)(relay_member *m, int on, void *arg);
     void *arg;
 } relay_room_ops;
 
@@ -81,6 +94,7 @@ typedef struct relay_rooms_stats {
     uint64_t members;   /* members in rooms now */
     uint64_t log_bytes; /* bytes held by room logs now */
     uint64_t cut;       /* members cut for falling behind, since start */
+    uint64_t throttled; /* times a sender was paused for backpressure, since start */
 } relay_rooms_stats;
 
 /*

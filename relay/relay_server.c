@@ -239,7 +239,10 @@ static int create_context(struct relay *r, unsigned fds)
     info.user = r;
     info.signal_cb = on_signal;
     info.count_threads = 1;
-    info.fd_limit_per_thread = fds;
+    /* No fd_limit_per_thread: with it lws 4.1.6 looks sockets up by a linear
+     * scan of its fd table on every event. It sizes the table from the
+     * open-file limit instead, which fd_budget() raised. */
+    (void)fds;
     /* Per-thread read and file-chunk buffer: big reads take many frames at once. */
     info.pt_serv_buf_size = 64 * 1024;
     info.max_http_header_data = 4096;

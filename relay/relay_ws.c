@@ -145,9 +145,18 @@ static void room_cut(relay_member *m, void *arg)
     close_politely(s, s->wsi);
 }
 
+static void room_throttle(relay_member *m, int on, void *arg)
+{
+    struct session *s = lws_container_of(m, struct session, m);
+
+    (void)arg;
+    if (s->state == S_ACTIVE)
+        lws_rx_flow_control(s->wsi, !on);
+}
+
 relay_room_ops relay_ws_room_ops(struct relay *r)
 {
-    relay_room_ops ops = {room_wake, room_cut, r};
+    relay_room_ops ops = {room_wake, room_cut, room_throttle, r};
     return ops;
 }
 

@@ -844,6 +844,52 @@ def case_slow_consumer():
               "slow-consumer disconnect counted once")
 
 
+def case_flood_backpressure():
+    """A sender flooding faster than its room can read is slowed down (its input
+    paused) instead of its readers being cut as slow consumers."""
+    with Relay("--rate-limit", "0", "--max-queue", "256K") as relay:
+        async def go():
+            flooder = await Member.join(relay, "flood")
+            readers = []
+            for _ in range(2):
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+                s.connect(("127.0.0.1", relay.port))
+                ws = await websockets.connect(relay.url("flood"), sock=s,
+                                              subprotocols=[SUBPROTOCOL], max_queue=4)
+                m = Member(ws)
+                check((await m.next()).type == WELCOME, "WELCOME")
+                readers.append(m)
+            await flooder.expect(JOINED)
+            await flooder.expect(JOINED)
+            await readers[0].expect(JOINED)
+            n = 3000
+
+            async def flood():
+                for k in range(n):
+                    await flooder.ws.send(send_all(struct.pack(">I", k) + b"f" * 2000))
+
+            async def read(m):
+                for k in range(n):
+                    d = await m.expect(DATA, timeout=30)
+                    check(struct.unpack_from(">I", d.payload)[0] == k, "in order")
+                    if k % 8 == 0:
+                        await asyncio.sleep(0.001)  # a reader slower than the flood
+
+            await asyncio.gather(flood(), *[read(m) for m in readers])
+            for m in [flooder] + readers:
+                check(await m.sync(1) == [], "nobody left, nothing extra")
+            for m in [flooder] + readers:
+                await m.close()
+
+        run(go())
+        m = metrics(relay)
+        check(m["saltchat_relay_slow_consumer_disconnects_total"] == 0, "nobody was cut")
+        check(m["saltchat_relay_sender_pauses_total"] > 0, "the flooder was paused")
+        print("flood_backpressure: flooder paused %d times, nobody cut" %
+              m["saltchat_relay_sender_pauses_total"])
+
+
 def case_text_frame():
     with Relay() as relay:
         run(expect_refusal(relay, "hello as text", 1003, ERR_MALFORMED))

@@ -10,7 +10,7 @@
 
 struct member {
     relay_member m;
-    int woken, cut;
+    int woken, cut, paused;
 };
 
 static struct member mem[MAXM];
@@ -27,10 +27,16 @@ static void on_cut(relay_member *m, void *arg)
     ((struct member *)m)->cut++;
 }
 
+static void on_throttle(relay_member *m, int on, void *arg)
+{
+    (void)arg;
+    ((struct member *)m)->paused += on ? 1 : -1;
+}
+
 static relay_rooms *make(uint32_t max_members, size_t max_queue)
 {
     relay_room_limits lim = {max_members, 1000, max_queue};
-    relay_room_ops ops = {on_wake, on_cut, NULL};
+    relay_room_ops ops = {on_wake, on_cut, on_throttle, NULL};
     memset(mem, 0, sizeof mem);
     return relay_rooms_new(&lim, &ops, 0x01020304u);
 }
@@ -309,6 +315,68 @@ static void test_sender_alone_and_self(void)
     relay_rooms_free(rs);
 }
 
+static void test_backpressure(void)
+{
+    size_t bound = 256 * 1024; /* backlogged beyond 64 KiB */
+    relay_rooms *rs = make(8, bound);
+    static uint8_t buf[1 << 20];
+    static sc_env e[8192];
+    uint8_t p[1000];
+    relay_rooms_stats st;
+
+    memset(p, 2, sizeof p);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(relay_room_join(rs, "bp", 2, &mem[i].m), 0);
+    for (int i = 0; i < 4; i++)
+        drain(rs, i, e, 8192, buf, sizeof buf);
+    /* 0 floods; 1, 2, 3 read nothing: they fall behind together */
+    int sent = 0;
+    while (!mem[0].paused && sent < 1000) {
+        CHECK_EQ(relay_room_send_all(rs, &mem[0].m, p, sizeof p), 0);
+        sent++;
+    }
+    CHECK_EQ(mem[0].paused, 1);
+    CHECK(mem[0].m.throttled);
+    /* each record takes 1040 log bytes: paused just past the 64 KiB backlog mark */
+    CHECK(sent * 1040 > 64 * 1024 && sent * 1040 < 64 * 1024 + 16384 + 2 * 1040);
+    relay_rooms_get_stats(rs, &st);
+    CHECK_EQ(st.cut, 0);
+    CHECK_EQ(st.throttled, 1);
+    CHECK_EQ(relay_room_send_all(rs, &mem[0].m, p, sizeof p), 0);
+    CHECK_EQ(mem[0].paused, 1); /* paused once, not again */
+    drain(rs, 1, e, 8192, buf, sizeof buf);
+    CHECK_EQ(mem[0].paused, 1); /* 2 of 4 still behind */
+    drain(rs, 2, e, 8192, buf, sizeof buf);
+    CHECK_EQ(mem[0].paused, 0); /* 1 of 4: resumed */
+    CHECK(!mem[0].m.throttled);
+    /* a single stalled member (3) never throttles the sender: it is cut */
+    for (int k = 0; k < 2000 && !mem[3].cut; k++) {
+        CHECK_EQ(relay_room_send_all(rs, &mem[0].m, p, sizeof p), 0);
+        CHECK_EQ(mem[0].paused, 0);
+        drain(rs, 1, e, 8192, buf, sizeof buf);
+        drain(rs, 2, e, 8192, buf, sizeof buf);
+    }
+    CHECK_EQ(mem[3].cut, 1);
+    relay_rooms_get_stats(rs, &st);
+    CHECK_EQ(st.throttled, 1);
+    /* two of three behind in a room of three: throttled again */
+    sent = 0;
+    while (!mem[0].paused && sent < 1000) {
+        CHECK_EQ(relay_room_send_all(rs, &mem[0].m, p, sizeof p), 0);
+        sent++;
+    }
+    CHECK_EQ(mem[0].paused, 1);
+    /* a throttled member that leaves is simply forgotten */
+    relay_room_leave(rs, &mem[0].m);
+    CHECK(!mem[0].m.throttled);
+    for (int i = 1; i < 3; i++)
+        relay_room_leave(rs, &mem[i].m);
+    relay_rooms_get_stats(rs, &st);
+    CHECK_EQ(st.log_bytes, 0);
+    CHECK_EQ(st.rooms, 0);
+    relay_rooms_free(rs);
+}
+
 int main(void)
 {
     test_join_welcome_joined_left();
@@ -317,5 +385,6 @@ int main(void)
     test_batches_respect_cap();
     test_slow_consumer_cut();
     test_sender_alone_and_self();
+    test_backpressure();
     return check_finish("test_relay_room");
 }

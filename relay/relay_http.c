@@ -1,5 +1,6 @@
 #include "relay_http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -262,6 +263,13 @@ int relay_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
     struct relay *r = relay_of(wsi);
 
     switch (reason) {
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        /* fds are allocated lowest first: a high one means few are left */
+        if ((intptr_t)in >= (intptr_t)r->fd_limit) {
+            r->metrics.refused[RELAY_REFUSE_FDS]++;
+            return 1;
+        }
+        return 0;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(r, wsi, in);
     case LWS_CALLBACK_HTTP:

@@ -18,14 +18,33 @@ int relay_log_level_parse(const char *s)
     return -1;
 }
 
+/* The last lws line and how often it repeated: lws can repeat one error at a
+ * high rate (accept failing while the process is out of file descriptors). */
+static char last_line[160];
+static unsigned long repeats;
+
+static void flush_repeats(void)
+{
+    if (repeats)
+        fprintf(stderr, "saltchat-relay: lws: previous message repeated %lu times\n", repeats);
+    repeats = 0;
+}
+
 static void lws_emit(int level, const char *line)
 {
     size_t n = strlen(line);
     const char *tag = (level & LLL_ERR) ? "error" : (level & LLL_WARN) ? "warn" : "info";
 
-    /* lws lines carry their own newline and sometimes a timestamp prefix */
+    /* lws lines carry their own newline */
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         n--;
+    if (n < sizeof last_line && !strncmp(line, last_line, n) && !last_line[n]) {
+        if (++repeats % 100000 == 0)
+            flush_repeats();
+        return;
+    }
+    flush_repeats();
+    snprintf(last_line, sizeof last_line, "%.*s", (int)n, line);
     fprintf(stderr, "saltchat-relay: %s: lws: %.*s\n", tag, (int)n, line);
 }
 

@@ -9,7 +9,8 @@ static const char *const close_names[RELAY_CLOSE_COUNT_] = {
     "room_full",    "relay_full", "slow_consumer", "shutdown", "internal",
 };
 
-static const char *const refuse_names[RELAY_REFUSE_COUNT_] = {"origin", "path", "subprotocol"};
+static const char *const refuse_names[RELAY_REFUSE_COUNT_] = {"origin", "path", "subprotocol",
+                                                                "fds"};
 
 const char *relay_metrics_close_name(enum relay_close_reason reason)
 {
@@ -83,8 +84,9 @@ size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *roo
     for (int i = 0; i < RELAY_CLOSE_COUNT_; i++)
         put(&o, "saltchat_relay_closed_total{reason=\"%s\"} %" PRIu64 "\n", close_names[i],
             m->closed[i]);
-    put(&o, "# HELP saltchat_relay_handshakes_refused_total WebSocket handshakes refused, by "
-            "reason.\n# TYPE saltchat_relay_handshakes_refused_total counter\n");
+    put(&o, "# HELP saltchat_relay_handshakes_refused_total Connections refused before they "
+            "became WebSockets, by reason.\n"
+            "# TYPE saltchat_relay_handshakes_refused_total counter\n");
     for (int i = 0; i < RELAY_REFUSE_COUNT_; i++)
         put(&o, "saltchat_relay_handshakes_refused_total{reason=\"%s\"} %" PRIu64 "\n",
             refuse_names[i], m->refused[i]);

@@ -32,6 +32,7 @@ enum relay_refuse_reason {
     RELAY_REFUSE_ORIGIN,      /* 403 */
     RELAY_REFUSE_PATH,        /* 404: not /room/<valid id> */
     RELAY_REFUSE_SUBPROTOCOL, /* 400: saltchat.v1 not offered */
+    RELAY_REFUSE_FDS,         /* TCP connection closed at once: file descriptors running out */
     RELAY_REFUSE_COUNT_
 };
 

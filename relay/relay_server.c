@@ -27,6 +27,8 @@
 #define SHUTDOWN_GRACE_US (1000 * LWS_US_PER_MS)
 /* File descriptors kept beyond --max-connections (HTTP, files, event loop). */
 #define FD_HEADROOM 1024u
+/* Descriptors never handed to connections: files being served, lws internals. */
+#define FD_SPARE 32u
 
 #define EVLIB_UV LWS_INSTALL_LIBDIR "/libwebsockets-evlib_uv.so"
 
@@ -122,7 +124,7 @@ static int check_evlib(void)
     return 0;
 }
 
-/* Raises the open-file limit as far as allowed; returns the fd budget for lws. */
+/* Raises the open-file limit as far as useful; returns the limit now in force. */
 static unsigned fd_budget(const relay_config *cfg)
 {
     struct rlimit rl;
@@ -140,7 +142,7 @@ static unsigned fd_budget(const relay_config *cfg)
                   "open-file limit %llu is below --max-connections %u + %u: connections beyond "
                   "the limit will be refused",
                   (unsigned long long)rl.rlim_cur, cfg->max_connections, FD_HEADROOM);
-    return (unsigned)(rl.rlim_cur < want ? rl.rlim_cur : want);
+    return rl.rlim_cur > UINT32_MAX ? UINT32_MAX : (unsigned)rl.rlim_cur;
 }
 
 /* After lws failed to listen: find out why, with a plain bind. */
@@ -241,8 +243,10 @@ static int create_context(struct relay *r, unsigned fds)
     info.count_threads = 1;
     /* No fd_limit_per_thread: with it lws 4.1.6 looks sockets up by a linear
      * scan of its fd table on every event. It sizes the table from the
-     * open-file limit instead, which fd_budget() raised. */
-    (void)fds;
+     * open-file limit instead, which fd_budget() raised. New sockets whose fd
+     * number comes close to the limit are refused at once (relay_http), so
+     * accept() never fails for lack of descriptors (lws would spin on it). */
+    r->fd_limit = fds > FD_SPARE ? fds - FD_SPARE : 1;
     /* Per-thread read and file-chunk buffer: big reads take many frames at once. */
     info.pt_serv_buf_size = 64 * 1024;
     info.max_http_header_data = 4096;

@@ -29,6 +29,7 @@ struct relay {
     relay_metrics metrics;
     char www_root[PATH_MAX]; /* realpath of cfg->www */
     int tls;
+    unsigned fd_limit; /* refuse new sockets with an fd number at or above this */
     /* One buffer for building outgoing messages, LWS_PRE bytes of headroom
      * included: batches, ERROR envelopes, HTTP responses. */
     uint8_t *scratch;

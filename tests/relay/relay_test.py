@@ -137,7 +137,7 @@ def make_www(root):
 class Relay:
     """The relay binary, started on a free loopback port, stopped on exit."""
 
-    def __init__(self, *args, www=None, tls=None):
+    def __init__(self, *args, www=None, tls=None, nofile=None):
         self.tmp = tempfile.mkdtemp(prefix="relay-test-")
         self.www = www or make_www(self.tmp)
         self.args = list(args)
@@ -147,7 +147,12 @@ class Relay:
             cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
         self.errpath = os.path.join(self.tmp, "stderr")
         self.err = open(self.errpath, "w")
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err)
+        limit = None
+        if nofile:
+            import resource
+            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err,
+                                     preexec_fn=limit)
         ready, _, _ = select.select([self.proc.stdout], [], [], 15)
         line = self.proc.stdout.readline().decode() if ready else ""
         if not re.fullmatch(r"127\.0\.0\.1:\d+\n", line):
@@ -1076,6 +1081,33 @@ def case_slowloris():
         silent.close()
         status, _, _ = http_get(relay, "/healthz")
         check(status == 200, "relay still serves")
+
+
+def case_fd_limit():
+    """Out of file descriptors, the relay refuses new sockets at once instead of
+    failing accept() in a loop, and recovers when they are closed."""
+    def cpu_seconds(pid):
+        usage = open("/proc/%d/stat" % pid).read().split()
+        return (int(usage[13]) + int(usage[14])) / os.sysconf("SC_CLK_TCK")
+
+    with Relay("--max-connections", "8", nofile=64) as relay:
+        cpu0 = cpu_seconds(relay.proc.pid)
+        held = []
+        for _ in range(100):
+            try:
+                held.append(socket.create_connection(("127.0.0.1", relay.port), timeout=2))
+            except OSError:
+                break
+        time.sleep(1.0)
+        cpu = cpu_seconds(relay.proc.pid) - cpu0
+        check(cpu < 0.5, "no busy loop while descriptors run out (%.2f s CPU in 1 s)" % cpu)
+        for s in held:
+            s.close()
+        time.sleep(0.3)
+        m = metrics(relay)
+        check(m['saltchat_relay_handshakes_refused_total{reason="fds"}'] > 0,
+              "sockets refused for lack of descriptors are counted")
+        check("errno 24" not in relay.stderr(), "accept() never ran out of descriptors")
 
 
 def case_tls():

@@ -511,6 +511,11 @@ function wire() {
     }
   };
   $('copy').onclick = copyLink;
+  // The fragment holds the invite: in-page links must not replace it.
+  $('skip').onclick = (e) => {
+    e.preventDefault();
+    if (!$('chat').hidden) $('text').focus();
+  };
   $('retry').onclick = () => app.client && app.client.connectNow();
   window.addEventListener('hashchange', () => {
     if (app.room) location.reload();

@@ -472,6 +472,7 @@ function route() {
 function wire() {
   $('create-form').onsubmit = async (e) => {
     e.preventDefault();
+    if (!nameOk($('name-create'))) return;
     const name = $('name-create').value.trim();
     let link;
     try {
@@ -499,6 +500,7 @@ function wire() {
   };
   $('join-form').onsubmit = async (e) => {
     e.preventDefault();
+    if (!nameOk($('name-join'))) return;
     const name = $('name-join').value.trim();
     await saveName(name);
     enterRoom(location.href, name);
@@ -510,6 +512,7 @@ function wire() {
       sendFromComposer();
     }
   };
+  for (const id of ['name-create', 'name-join']) $(id).oninput = () => $(id).setCustomValidity('');
   $('copy').onclick = copyLink;
   // The fragment holds the invite: in-page links must not replace it.
   $('skip').onclick = (e) => {
@@ -521,6 +524,13 @@ function wire() {
     if (app.room) location.reload();
     else route();
   });
+}
+
+// The protocol allows 64 bytes of UTF-8; maxlength counts UTF-16 units, so check bytes here.
+function nameOk(input) {
+  const bytes = new TextEncoder().encode(input.value.trim()).length;
+  input.setCustomValidity(bytes > 64 ? `This name is ${bytes} bytes long; at most 64 bytes of UTF-8 fit.` : '');
+  return input.reportValidity();
 }
 
 async function saveName(name) {

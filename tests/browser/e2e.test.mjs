@@ -425,6 +425,12 @@ asyncio.run(main())`;
       await page.press('#link-input', 'Enter');
       await page.waitForSelector('#open-error:not([hidden])', { timeout: T });
       assert.match(await page.textContent('#open-error'), /wrong length/);
+      // a display name over 64 bytes of UTF-8 (but under 64 UTF-16 units) is refused up front
+      await page.goto(link);
+      await page.fill('#name-join', '🙂'.repeat(20));
+      await page.press('#name-join', 'Enter');
+      assert.match(await page.$eval('#name-join', (e) => e.validationMessage), /80 bytes.*at most 64/);
+      assert.equal(await page.isVisible('#join'), true);
       assert.equal(sockets, 0);
       await page.close();
     });

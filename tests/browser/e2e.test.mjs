@@ -19,6 +19,7 @@ const WWW = env('SALTCHAT_WWW');
 const ARTIFACTS = env('SALTCHAT_ARTIFACTS');
 const PYTHON = env('SALTCHAT_PYTHON', '/usr/bin/python3');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const ZBARIMG = env('ZBARIMG', '/usr/bin/zbarimg'); // QR decoder (Debian zbar-tools)
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
   '--disable-sync'];
@@ -183,6 +184,17 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
       const width = Number(await alice.page.getAttribute('#qr', 'data-width'));
       assert.ok(width >= 21 && (width - 17) % 4 === 0, `QR code width ${width}`);
       assert.equal(await alice.page.locator('#qr svg path').count(), 1);
+      // the QR code decodes (with zbar, an independent decoder) to exactly the invite link
+      const png = join(ARTIFACTS, 'invite-qr.png');
+      await alice.page.locator('#qr svg').screenshot({ path: png });
+      const decoded = await new Promise((resolve, reject) => {
+        const z = spawn(ZBARIMG, ['--quiet', '--raw', png], { stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        z.stdout.on('data', (d) => { out += d; });
+        z.on('error', reject);
+        z.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`zbarimg exit ${code}`))));
+      });
+      assert.equal(decoded, link);
       await alice.page.click('#copy');
       await alice.page.waitForSelector('#copy-status:text-is("Copied.")', { timeout: T });
       assert.equal(await alice.page.evaluate(() => navigator.clipboard.readText()), link);

@@ -329,6 +329,12 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
       await send(second, m2);
       await messageFrom(dave.page, 'Dave', m2); // the other tab is another member
       await messageFrom(alice.page, 'Dave', m2);
+      // a verification made in one tab shows in the other at once (shared store + broadcast)
+      const row = dave.page.locator('#members li.member:has(.name:text-is("Alice"))');
+      await row.locator('button:text-is("Compare safety number")').click();
+      await row.locator('button:text-is("Mark as verified")').click();
+      await second.waitForSelector(
+        '#messages li[data-kind="message"]:has(.sender:text-is("Alice")) .badge.verified', { timeout: T });
       await dave.ctx.close();
       contexts.splice(contexts.indexOf(dave.ctx), 1);
       await systemLine(alice.page, /^Dave left\.$/);

@@ -5,8 +5,8 @@
 #include <stdio.h>
 
 static const char *const close_names[RELAY_CLOSE_COUNT_] = {
-    "peer",         "gone",       "text",          "too_big",  "malformed", "rate_limited",
-    "room_full",    "relay_full", "slow_consumer", "shutdown", "internal",
+    "peer",      "gone",       "timeout",       "text",     "too_big",  "malformed",
+    "rate_limited", "room_full", "relay_full", "slow_consumer", "shutdown", "internal",
 };
 
 static const char *const refuse_names[RELAY_REFUSE_COUNT_] = {"origin", "path", "subprotocol",

@@ -14,7 +14,8 @@
 /* Why a WebSocket connection ended (label "reason" of saltchat_relay_closed_total). */
 enum relay_close_reason {
     RELAY_CLOSE_PEER,          /* the client closed */
-    RELAY_CLOSE_GONE,          /* connection lost, or ping/pong timed out */
+    RELAY_CLOSE_GONE,          /* connection lost */
+    RELAY_CLOSE_TIMEOUT,       /* no pong (nor anything else) within the ping timeout */
     RELAY_CLOSE_TEXT,          /* 1003: text frame */
     RELAY_CLOSE_TOO_BIG,       /* 1009 */
     RELAY_CLOSE_MALFORMED,     /* 1008 */

@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -189,6 +190,22 @@ static void explain_listen_failure(const relay_config *cfg, int tls)
         relay_log(RELAY_LOG_ERROR, "cannot listen on %s (see the messages above)", where);
 }
 
+uint32_t relay_now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint32_t)ts.tv_sec;
+}
+
+static void keepalive_cb(lws_sorted_usec_list_t *sul)
+{
+    struct relay *r = lws_container_of(sul, struct relay, ka_sul);
+
+    relay_ka_tick(&r->ka, relay_now_s());
+    lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
+}
+
 static void stop_cb(lws_sorted_usec_list_t *sul)
 {
     struct relay *r = lws_container_of(sul, struct relay, shutdown_sul);
@@ -359,15 +376,17 @@ int relay_server_run(const relay_config *cfg)
     /* lws cuts every socket write to tx_packet_size: make a whole batch one write. */
     protocols[1].tx_packet_size = r->scratch_cap;
 
+    /* An all-zero policy turns lws's own validity pings off (its timer list is
+     * O(n) per re-arm); relay_keepalive does that job in O(1). */
     memset(&retry, 0, sizeof retry);
-    retry.secs_since_valid_ping = (uint16_t)cfg->ping_interval;
-    retry.secs_since_valid_hangup = (uint16_t)(cfg->ping_interval + cfg->ping_timeout);
+    relay_ws_keepalive_init(r);
 
     if (create_context(r, fd_budget(cfg)))
         goto fail;
     if (create_vhost(r, protocols, &retry))
         goto fail;
     announce(r);
+    lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
 
     signal_target = r;
     while (lws_service(r->ctx, 0) >= 0 && !r->shutting_down)

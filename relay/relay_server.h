@@ -14,6 +14,7 @@
 #include <libwebsockets.h>
 
 #include "relay_config.h"
+#include "relay_keepalive.h"
 #include "relay_metrics.h"
 #include "relay_room.h"
 
@@ -36,6 +37,8 @@ struct relay {
     size_t scratch_cap; /* usable bytes after the LWS_PRE headroom */
     lws_dll2_owner_t sessions; /* every WebSocket connection */
     lws_dll2_owner_t kick;     /* sessions waiting for a deferred writeable request */
+    relay_keepalive ka; /* ping/pong of every WebSocket connection */
+    lws_sorted_usec_list_t ka_sul;
     int shutting_down;
     lws_sorted_usec_list_t shutdown_sul;
 };
@@ -49,6 +52,9 @@ struct relay *relay_of(struct lws *wsi);
  * line. Returns the process exit status: 0 after a clean shutdown, 1 on error.
  */
 int relay_server_run(const relay_config *cfg);
+
+/* Returns the relay's clock in whole seconds (monotonic). */
+uint32_t relay_now_s(void);
 
 /* Called once no WebSocket connection remains during shutdown: stop now. */
 void relay_server_sessions_gone(struct relay *r);

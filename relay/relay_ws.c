@@ -25,6 +25,8 @@ struct session {
     uint8_t *frag;   /* message being reassembled; NULL when none */
     uint32_t frag_len, frag_cap;
     lws_dll2_t kick_node; /* relay->kick: needs a writeable callback requested later */
+    relay_ka_entry ka;    /* relay->ka: ping/pong */
+    uint8_t ping_due;     /* write a ping at the next writeable callback */
     relay_bucket bucket;
     uint8_t state;
     uint8_t reason;     /* enum relay_close_reason, once decided */
@@ -154,6 +156,41 @@ static void room_throttle(relay_member *m, int on, void *arg)
         lws_rx_flow_control(s->wsi, !on);
 }
 
+static void ka_ping(relay_ka_entry *e, void *arg)
+{
+    struct session *s = lws_container_of(e, struct session, ka);
+
+    (void)arg;
+    if (s->state == S_ACTIVE || s->state == S_DRAIN) {
+        s->ping_due = 1;
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
+static void ka_dead(relay_ka_entry *e, void *arg)
+{
+    struct session *s = lws_container_of(e, struct session, ka);
+    struct relay *r = arg;
+
+    relay_log(RELAY_LOG_INFO, "member %016llx: no answer to ping, dropping it",
+              (unsigned long long)s->m.id);
+    relay_room_leave(r->rooms, &s->m);
+    drop_fragment(s);
+    if (s->state != S_CLOSED && s->state != S_CUT)
+        s->reason = RELAY_CLOSE_TIMEOUT;
+    s->state = S_CLOSED;
+    /* a dead peer reads no close frame: drop the socket */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+}
+
+void relay_ws_keepalive_init(struct relay *r)
+{
+    relay_ka_init(&r->ka, r->cfg->ping_interval, r->cfg->ping_timeout, relay_now_s());
+    r->ka.ping = ka_ping;
+    r->ka.dead = ka_dead;
+    r->ka.arg = r;
+}
+
 relay_room_ops relay_ws_room_ops(struct relay *r)
 {
     relay_room_ops ops = {room_wake, room_cut, room_throttle, r};
@@ -178,6 +215,7 @@ static void join_room(struct relay *r, struct session *s, struct lws *wsi)
     r->metrics.connections++;
     r->metrics.connections_total++;
     relay_bucket_init(&s->bucket, cfg->rate_burst, now_us());
+    relay_ka_add(&r->ka, &s->ka, r->ka.last_tick);
 
     if (r->shutting_down) {
         fail(r, s, RELAY_CLOSE_SHUTDOWN, 1001, SC_ENV_ERR_SHUTDOWN, "relay is shutting down");
@@ -292,6 +330,7 @@ static void on_receive(struct relay *r, struct session *s, struct lws *wsi, cons
 
     if (s->state != S_ACTIVE)
         return;
+    relay_ka_alive(&s->ka, r->ka.last_tick);
     if (!lws_frame_is_binary(wsi)) {
         fail(r, s, RELAY_CLOSE_TEXT, 1003, SC_ENV_ERR_MALFORMED,
              "text frames are not accepted; send binary envelopes");
@@ -340,6 +379,16 @@ static int on_writeable(struct relay *r, struct session *s, struct lws *wsi)
     switch (s->state) {
     case S_ACTIVE:
     case S_DRAIN: {
+        if (s->ping_due) {
+            /* lws 4.1.6 hides pongs with an empty payload: give the ping one */
+            s->ping_due = 0;
+            memcpy(buf, "ka", 2);
+            if (lws_write(wsi, buf, 2, LWS_WRITE_PING) < 0)
+                return -1;
+            if (s->m.pending || s->state == S_DRAIN)
+                lws_callback_on_writable(wsi);
+            return 0;
+        }
         size_t n = relay_room_fill(r->rooms, &s->m, buf, r->scratch_cap, &n_env, &more);
         if (n) {
             if (lws_write(wsi, buf, n, LWS_WRITE_BINARY) < (int)n) {
@@ -386,6 +435,7 @@ static void on_closed(struct relay *r, struct session *s)
     r->metrics.connections--;
     lws_dll2_remove(&s->node);
     lws_dll2_remove(&s->kick_node);
+    relay_ka_remove(&s->ka);
     s->state = S_NEW;
     if (r->shutting_down && !r->sessions.count)
         relay_server_sessions_gone(r);
@@ -406,6 +456,9 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return on_writeable(r, s, wsi);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        relay_ka_alive(&s->ka, r->ka.last_tick);
+        return 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
         s->peer_closed = 1;
         return 0;

@@ -35,6 +35,9 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
 /* The callbacks relay_room uses to wake and cut members; arg is the relay. */
 relay_room_ops relay_ws_room_ops(struct relay *r);
 
+/* Sets up r->ka (ping interval and timeout from the config) to ping sessions. */
+void relay_ws_keepalive_init(struct relay *r);
+
 /* Starts the graceful shutdown of every connection: stop reading, deliver what is
  * queued, send ERROR shutdown and close with 1001. */
 void relay_ws_shutdown(struct relay *r);

@@ -31,6 +31,7 @@ import websockets
 
 SUBPROTOCOL = "saltchat.v1"
 RELAY = None
+INSTALL = {}
 
 # --- envelope codec (PROTOCOL.md section 2) ---------------------------------
 
@@ -1043,11 +1044,14 @@ def case_idle_timeout():
             ops = [op for op, _ in raw_frames(data)]
             check(9 in ops, "the relay pinged it first")
             dead.close()
+            await asyncio.sleep(3)  # several ping rounds
             check(await good.sync(1) == [], "a client answering pings stays connected")
             print("idle_timeout: half-open connection dropped after %.2f s" % elapsed)
             await good.close()
 
         run(go())
+        m = metrics(relay)
+        check(m['saltchat_relay_closed_total{reason="timeout"}'] == 1, "counted as a timeout")
 
 
 def case_slowloris():
@@ -1184,6 +1188,40 @@ def case_graceful_shutdown():
         relay.__exit__(None, None, None)
 
 
+def case_install():
+    """`cmake --install` of relay/ puts the binary and the systemd unit in place,
+    and the installed relay looks for the web client in DATADIR/saltchat/www."""
+    check(INSTALL, "run with --install-script, --cmake and --datadir")
+    dest = tempfile.mkdtemp(prefix="relay-install-")
+    try:
+        env = dict(os.environ, DESTDIR=dest)
+        r = subprocess.run([INSTALL["cmake"], "-P", INSTALL["script"]], env=env,
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode == 0, "install succeeds: %s" % r.stderr)
+        files = {os.path.relpath(os.path.join(d, f), dest)
+                 for d, _, fs in os.walk(dest) for f in fs}
+        binary = [f for f in files if f.endswith("bin/saltchat-relay")]
+        unit = [f for f in files if f.endswith("systemd/system/saltchat-relay.service")]
+        check(len(binary) == 1 and len(unit) == 1, "binary and unit installed: %s" % files)
+        exe = os.path.join(dest, binary[0])
+        check(os.access(exe, os.X_OK), "binary is executable")
+        with open(os.path.join(dest, unit[0])) as f:
+            text = f.read()
+        exec_start = [l for l in text.splitlines() if l.startswith("ExecStart=")]
+        check(exec_start == ["ExecStart=/" + binary[0] + " --listen 127.0.0.1:8080"],
+              "the unit starts the installed binary without --www: %r" % exec_start)
+        www = os.path.join(INSTALL["datadir"], "saltchat", "www")
+        r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=10)
+        check("(default %s)" % www in r.stdout, "default web root is %s" % www)
+        if not os.path.isdir(www):
+            r = subprocess.run([exe, "--listen", "127.0.0.1:0"], capture_output=True, text=True,
+                               timeout=10)
+            check(r.returncode == 1 and www in r.stderr,
+                  "without --www it looks in %s: %r" % (www, r.stderr))
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
 CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
 
 
@@ -1193,6 +1231,9 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--relay", help="path to saltchat-relay")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--install-script", help="relay/cmake_install.cmake (case install)")
+    ap.add_argument("--cmake", help="cmake executable (case install)")
+    ap.add_argument("--datadir", help="CMAKE_INSTALL_FULL_DATADIR (case install)")
     ap.add_argument("case", nargs="?")
     a = ap.parse_args()
     if a.list:
@@ -1201,7 +1242,11 @@ def main():
     if not a.relay or not a.case or (a.case != "all" and a.case not in CASES):
         ap.error("give --relay PATH and a case: all, " + ", ".join(CASES))
     RELAY = os.path.abspath(a.relay)
+    if a.install_script:
+        INSTALL.update(script=a.install_script, cmake=a.cmake, datadir=a.datadir)
     names = list(CASES) if a.case == "all" else [a.case]
+    if a.case == "all" and not INSTALL:
+        names.remove("install")
     failed = 0
     for name in names:
         t0 = time.monotonic()

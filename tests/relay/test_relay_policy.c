@@ -10,6 +10,7 @@
 #include "relay_bucket.h"
 #include "relay_config.h"
 #include "relay_files.h"
+#include "relay_keepalive.h"
 #include "relay_metrics.h"
 #include "relay_origin.h"
 
@@ -126,6 +127,74 @@ static void test_bucket(void)
         CHECK(relay_bucket_take(&b, 0, 3, 9000000)); /* rate 0: no limit */
 }
 
+static int pings, deaths;
+
+static void ka_ping(relay_ka_entry *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    pings++;
+}
+
+static void ka_dead(relay_ka_entry *e, void *arg)
+{
+    (void)e;
+    (void)arg;
+    deaths++;
+}
+
+static void test_keepalive(void)
+{
+    relay_keepalive ka;
+    relay_ka_entry a, b, c;
+
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    memset(&c, 0, sizeof c);
+    relay_ka_init(&ka, 5, 3, 100);
+    ka.ping = ka_ping;
+    ka.dead = ka_dead;
+    relay_ka_add(&ka, &a, 100);
+    relay_ka_add(&ka, &b, 100);
+    relay_ka_tick(&ka, 104);
+    CHECK_EQ(pings, 0);
+    relay_ka_alive(&b, 103); /* b speaks: no ping for it at 105 */
+    relay_ka_tick(&ka, 105);
+    CHECK_EQ(pings, 1);
+    CHECK(a.awaiting && !b.awaiting);
+    relay_ka_alive(&a, 106); /* a answers */
+    relay_ka_tick(&ka, 107);
+    CHECK_EQ(deaths, 0);
+    CHECK(!a.awaiting);
+    relay_ka_tick(&ka, 108);
+    CHECK_EQ(pings, 2); /* b, quiet since 103 */
+    relay_ka_tick(&ka, 110);
+    CHECK_EQ(deaths, 0);
+    relay_ka_tick(&ka, 111);
+    CHECK_EQ(deaths, 1); /* b: pinged at 108, silent until 111 */
+    CHECK_EQ(pings, 3);  /* a: quiet since 106 */
+    relay_ka_remove(&a);
+    relay_ka_tick(&ka, 200);
+    CHECK_EQ(deaths, 1); /* removed entries are forgotten */
+    /* a long stall of the loop: catches up without visiting 10^6 seconds */
+    relay_ka_add(&ka, &c, 200);
+    relay_ka_tick(&ka, 1000000);
+    CHECK_EQ(pings, 4);
+    relay_ka_tick(&ka, 1000003);
+    CHECK_EQ(deaths, 2);
+    /* long intervals wrap around the wheel */
+    relay_ka_init(&ka, 200, 10, 0);
+    ka.ping = ka_ping;
+    ka.dead = ka_dead;
+    memset(&a, 0, sizeof a);
+    relay_ka_add(&ka, &a, 0);
+    relay_ka_tick(&ka, 199);
+    CHECK_EQ(pings, 4);
+    relay_ka_tick(&ka, 200);
+    CHECK_EQ(pings, 5);
+    relay_ka_remove(&a);
+}
+
 static void test_metrics(void)
 {
     relay_metrics m;
@@ -203,6 +272,7 @@ int main(void)
     test_origin();
     test_files();
     test_bucket();
+    test_keepalive();
     test_metrics();
     test_config();
     return check_finish("test_relay_policy");

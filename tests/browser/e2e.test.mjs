@@ -253,9 +253,32 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
         return row.locator('.safety-number').textContent();
       };
       const snA = await reveal(alice.page, 'Bob');
-      const snB = await reveal(bob.page, 'Alice');
+      // Bob does it by keyboard alone: Tab from the message box to Alice's button, Enter,
+      // then Tab to "Mark as verified" (focus survives the member list being redrawn).
+      const focused = () => bob.page.evaluate(() => {
+        const e = document.activeElement;
+        const row = e && e.closest('li.member');
+        return { text: e ? e.textContent : '', who: row ? row.querySelector('.name').textContent : '' };
+      });
+      await bob.page.focus('#text');
+      let f;
+      for (let i = 0; i < 12; i++) {
+        await bob.page.keyboard.press('Tab');
+        f = await focused();
+        if (f.who === 'Alice' && f.text === 'Compare safety number') break;
+      }
+      assert.deepEqual(f, { who: 'Alice', text: 'Compare safety number' });
+      await bob.page.keyboard.press('Enter');
+      assert.deepEqual(await focused(), { who: 'Alice', text: 'Hide safety number' });
+      const snB = await bob.page.locator(
+        '#members li.member:has(.name:text-is("Alice")) .safety-number').textContent();
       assert.match(snA, /^(\d{5} ){11}\d{5}$/);
       assert.equal(snA, snB, 'both sides compute the same safety number');
+      await bob.page.keyboard.press('Tab');
+      assert.deepEqual(await focused(), { who: 'Alice', text: 'Mark as verified' });
+      await bob.page.keyboard.press('Enter');
+      await bob.page.waitForSelector(
+        '#members li.member:has(.name:text-is("Alice")) .badge.verified', { timeout: T });
       const row = alice.page.locator('#members li.member:has(.name:text-is("Bob"))');
       await row.locator('button:text-is("Mark as verified")').click();
       await alice.page.waitForSelector(

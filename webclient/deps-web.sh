@@ -2,12 +2,13 @@
 # Fetches the C sources the WebAssembly build compiles with emcc (libsodium 1.0.18,
 # libqrencode 4.1.1) from Debian's source packages, offline-friendly: only Debian's mirror.
 # Called by scripts/deps.sh; webclient/sources.cmake checks every tarball's SHA-256.
-#   webclient/deps-web.sh [DIR]     DIR defaults to $HOME/.cache/saltchat/sources
+#   webclient/deps-web.sh [DIR]     DIR defaults to ${XDG_CACHE_HOME:-~/.cache}/saltchat/sources
 # As root it adds a deb-src entry for bookworm main when none exists (otherwise it prints the
 # entry to add). Without it the CMake build falls back to upstream downloads when online.
 set -euo pipefail
 
-dir=${1:-${SALTCHAT_WEB_SOURCES_DIR:-$HOME/.cache/saltchat/sources}}
+cache=${XDG_CACHE_HOME:-${HOME:-/root}/.cache}
+dir=${1:-${SALTCHAT_WEB_SOURCES_DIR:-$cache/saltchat/sources}}
 files=(libsodium_1.0.18.orig.tar.gz qrencode_4.1.1.orig.tar.bz2)
 pkgs=(libsodium qrencode)
 

@@ -10,7 +10,15 @@
 #
 # Sets SALTCHAT_LIBSODIUM_SOURCE_TARBALL and SALTCHAT_QRENCODE_SOURCE_TARBALL.
 
-set(SALTCHAT_WEB_SOURCES_DIR "$ENV{HOME}/.cache/saltchat/sources" CACHE PATH
+# Same default as webclient/deps-web.sh, which fills it.
+if(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
+  set(_sc_cache "$ENV{XDG_CACHE_HOME}")
+elseif(DEFINED ENV{HOME} AND NOT "$ENV{HOME}" STREQUAL "")
+  set(_sc_cache "$ENV{HOME}/.cache")
+else()
+  set(_sc_cache "/root/.cache")
+endif()
+set(SALTCHAT_WEB_SOURCES_DIR "${_sc_cache}/saltchat/sources" CACHE PATH
     "Where the web build keeps the libsodium and libqrencode source tarballs")
 option(SALTCHAT_WEB_DOWNLOAD "Fall back to downloading upstream source releases (checked by SHA-256)" ON)
 set(SALTCHAT_LIBSODIUM_TARBALL "" CACHE FILEPATH "Local libsodium 1.0.18 source tarball")

@@ -260,8 +260,10 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
 int relay_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len)
 {
-    struct relay *r = relay_of(wsi);
+    struct relay *r = wsi ? relay_of(wsi) : NULL;
 
+    if (!r)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
     case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
         /* fds are allocated lowest first: a high one means few are left */

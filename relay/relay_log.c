@@ -53,14 +53,11 @@ void relay_log_init(int level)
     int mask = LLL_ERR;
 
     log_level = level;
-    if (level >= RELAY_LOG_WARN)
-        mask |= LLL_WARN;
+    /* lws warns about every malformed packet a peer sends: only from info up */
     if (level >= RELAY_LOG_INFO)
-        mask |= LLL_NOTICE | LLL_USER;
+        mask |= LLL_WARN | LLL_NOTICE | LLL_USER;
     if (level >= RELAY_LOG_DEBUG)
         mask |= LLL_INFO;
-    if (level < RELAY_LOG_ERROR)
-        mask = 0;
     lws_set_log_level(mask, lws_emit);
 }
 

@@ -445,8 +445,10 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
                       size_t len)
 {
     struct session *s = user;
-    struct relay *r = relay_of(wsi);
+    struct relay *r = wsi ? relay_of(wsi) : NULL;
 
+    if (!r)
+        return 0;
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED:
         on_established(r, s, wsi);

@@ -115,6 +115,11 @@ struct sc_session {
     size_t n_events, ev_text_bytes, ev_dropped;
     seen_id *seen;
     size_t n_seen, seen_pos;
+    /* identities authenticated when a connection was lost and not yet back: the outbox
+     * waits for them after the next WELCOME, until rejoin_deadline (0: not started) */
+    uint8_t rejoin_ik[SC_SESSION_MAX_MEMBERS][SC_IDENTITY_PK_BYTES];
+    size_t n_rejoin;
+    uint64_t rejoin_deadline;
 
     uint8_t *plainbuf, *sealbuf; /* max_group bytes each */
     uint8_t chanbuf[SC_CHAN_MAX_BODY];
@@ -380,6 +385,48 @@ static void send_skd(sc_session *s, member *m, const uint8_t skd[SC_CHAIN_SKD_BY
         warn(s, m, 0, "could not seal sender key for member");
 }
 
+/* ---- waiting for the members of before a reconnect ---- */
+
+static size_t rejoin_find(const sc_session *s, const uint8_t ik[SC_IDENTITY_PK_BYTES])
+{
+    for (size_t i = 0; i < s->n_rejoin; i++)
+        if (memcmp(s->rejoin_ik[i], ik, SC_IDENTITY_PK_BYTES) == 0)
+            return i;
+    return s->n_rejoin;
+}
+
+static void rejoin_clear(sc_session *s)
+{
+    sodium_memzero(s->rejoin_ik, s->n_rejoin * sizeof s->rejoin_ik[0]);
+    s->n_rejoin = 0;
+    s->rejoin_deadline = 0;
+}
+
+/* The connection is ending: adds every authenticated member's identity to those still
+ * awaited (a drop during the wait keeps waiting for the ones not back yet). */
+static void rejoin_remember(sc_session *s)
+{
+    for (size_t i = 0; i < s->n_members && s->n_rejoin < SC_SESSION_MAX_MEMBERS; i++) {
+        const member *m = s->members[i];
+        if (m->authed && rejoin_find(s, m->ik) == s->n_rejoin)
+            memcpy(s->rejoin_ik[s->n_rejoin++], m->ik, SC_IDENTITY_PK_BYTES);
+    }
+    s->rejoin_deadline = 0;
+}
+
+/* An identity authenticated on this connection: it no longer holds the outbox. */
+static void rejoin_returned(sc_session *s, const uint8_t ik[SC_IDENTITY_PK_BYTES])
+{
+    size_t i = rejoin_find(s, ik);
+    if (i == s->n_rejoin)
+        return;
+    s->n_rejoin--;
+    memcpy(s->rejoin_ik[i], s->rejoin_ik[s->n_rejoin], SC_IDENTITY_PK_BYTES);
+    sodium_memzero(s->rejoin_ik[s->n_rejoin], SC_IDENTITY_PK_BYTES);
+    if (s->n_rejoin == 0)
+        s->rejoin_deadline = 0;
+}
+
 static void hs_fail(sc_session *s, member *m, const char *reason)
 {
     sc_hs_wipe(&m->hs);
@@ -400,6 +447,7 @@ static void hs_done(sc_session *s, member *m, uint64_t now)
     sc_hs_wipe(&m->hs);
     m->authed = 1;
     m->deadline = now + SC_SESSION_HANDSHAKE_TIMEOUT_MS; /* now waiting for its sender key */
+    rejoin_returned(s, m->ik);
     ev_add(s, SC_EV_MEMBER_AUTHENTICATED, m, 0);
     for (unsigned i = 0; i < m->n_pending; i++)
         send_skd(s, m, m->pending[i]);
@@ -747,7 +795,7 @@ static void on_data(sc_session *s, const sc_env *e, uint64_t now)
 
 static void check_initial_sync(sc_session *s)
 {
-    if (!s->initial_sync)
+    if (!s->initial_sync || s->n_rejoin)
         return;
     for (size_t i = 0; i < s->n_members; i++) {
         const member *m = s->members[i];
@@ -765,6 +813,8 @@ static void on_welcome(sc_session *s, const sc_env *e, uint64_t now)
     sc_chain_out_new(&s->chain, &s->rng);
     s->have_chain = 1;
     s->initial_sync = 1;
+    if (s->n_rejoin)
+        s->rejoin_deadline = now + SC_SESSION_REJOIN_WAIT_MS;
     ev_node *j = ev_add(s, SC_EV_JOINED_ROOM, NULL, s->self_id);
     if (j)
         j->ev.count = e->n_members;
@@ -927,6 +977,8 @@ static void flush(sc_session *s)
 
 static void run_timers(sc_session *s, uint64_t now)
 {
+    if (s->rejoin_deadline && now >= s->rejoin_deadline)
+        rejoin_clear(s); /* those not back by now are not waited for */
     for (size_t i = 0; i < s->n_members; i++) {
         member *m = s->members[i];
         if (!member_active_timer(m) || now < m->deadline)
@@ -990,6 +1042,7 @@ void sc_session_free(sc_session *s)
     if (!s)
         return;
     sc_session_disconnected(s, 0);
+    rejoin_clear(s);
     while (s->n_outbox)
         outbox_remove(s, s->n_outbox - 1);
     release_cur(s);
@@ -1131,7 +1184,7 @@ void sc_session_tick(sc_session *s, uint64_t now_ms)
 
 uint64_t sc_session_deadline(const sc_session *s)
 {
-    uint64_t d = 0;
+    uint64_t d = s->rejoin_deadline;
     for (size_t i = 0; i < s->n_members; i++) {
         const member *m = s->members[i];
         if (member_active_timer(m) && (d == 0 || m->deadline < d))
@@ -1144,6 +1197,8 @@ void sc_session_disconnected(sc_session *s, uint64_t now_ms)
 {
     (void)now_ms;
     release_cur(s);
+    if (s->connected)
+        rejoin_remember(s);
     while (s->n_members)
         member_remove(s, s->members[s->n_members - 1], "disconnected before keys arrived");
     s->held_total = s->held_bytes = 0;

@@ -7,9 +7,10 @@
  * (sc_session_output / sc_session_output_pop) and events for the UI
  * (sc_session_next_event). No call blocks, reads a clock, touches a file or prints.
  *
- * A session outlives connections: the identity, the outbox of unsent user messages and
- * the de-duplication set survive sc_session_disconnected; member state, channels and
- * chains are rebuilt from the next WELCOME. See docs/PROTOCOL.md section 7.
+ * A session outlives connections: the identity, the outbox of unsent user messages, the
+ * de-duplication set and the identity keys of the members authenticated at the drop survive
+ * sc_session_disconnected; member state, channels and chains are rebuilt from the next
+ * WELCOME. See docs/PROTOCOL.md section 7.
  */
 #ifndef SC_SESSION_H
 #define SC_SESSION_H
@@ -20,6 +21,9 @@
 #define SC_SESSION_MAX_TEXT 32768u   /* bytes of UTF-8 per user message */
 #define SC_SESSION_MAX_NAME 64u      /* bytes of UTF-8 in a display name */
 #define SC_SESSION_HANDSHAKE_TIMEOUT_MS 15000u
+/* After a reconnect the outbox waits at most this long (from WELCOME) for the members that
+ * were authenticated when the connection was lost (docs/PROTOCOL.md 7.4). */
+#define SC_SESSION_REJOIN_WAIT_MS 10000u
 #define SC_SESSION_ROTATE_AFTER 1000u
 /* Bounds on what the relay or peers can make a session hold (docs/PROTOCOL.md 7.8). */
 #define SC_SESSION_MAX_MEMBERS 256u     /* members tracked per connection */
@@ -102,14 +106,18 @@ int sc_session_receive(sc_session *s, const uint8_t *msg, size_t len, uint64_t n
 int sc_session_send(sc_session *s, const uint8_t *text, size_t len, uint64_t now_ms,
                     uint64_t *msg_id);
 
-/* Advances timers (handshake timeouts). Call at or after sc_session_deadline. */
+/* Advances timers (handshake timeouts, the rejoin wait). Call at or after
+ * sc_session_deadline. */
 void sc_session_tick(sc_session *s, uint64_t now_ms);
 
 /* Returns the time (ms) at which sc_session_tick must next be called, or 0 if none. */
 uint64_t sc_session_deadline(const sc_session *s);
 
 /* The connection is gone: drops member state and requeues unconfirmed messages. Pending
- * output is discarded. The next sc_session_receive must start with a WELCOME. */
+ * output is discarded. The identity keys of the members authenticated right now are
+ * remembered: after the next WELCOME the outbox is held until each has authenticated again
+ * or SC_SESSION_REJOIN_WAIT_MS has passed (docs/PROTOCOL.md 7.4). The next
+ * sc_session_receive must start with a WELCOME. */
 void sc_session_disconnected(sc_session *s, uint64_t now_ms);
 
 /* Returns the next WebSocket binary message to write and sets *len, or NULL if none.

@@ -295,6 +295,251 @@ static void test_reconnect_resend(void)
     r_free(&r);
 }
 
+/* ---- reconnect after a relay restart: the outbox waits for the members of before ---- */
+
+static const uint8_t OTHER_SECRET[32] = {9, 9, 9, 9};
+
+/* The relay goes away: every connection drops at once and nothing queued is delivered. */
+static void relay_restart(r_router *r)
+{
+    for (int i = 0; i < r->n; i++)
+        if (r->c[i].in_room)
+            r_leave(r, i, 0);
+}
+
+/* Texts client x showed from client from, compared with want[0..n). */
+static void check_texts_from(const r_client *x, const r_client *from, const char *const *want,
+                             size_t n)
+{
+    const char *t[32];
+    size_t got = r_texts_from(x, from, t, 32);
+    CHECK_EQ(got, n);
+    for (size_t k = 0; k < n && k < got; k++)
+        CHECK(strcmp(t[k], want[k]) == 0);
+}
+
+/* The relay restarts and the sender is back first: its WELCOME lists nobody, so its outbox
+ * (a message the relay got but never confirmed, one still unwritten at the drop, two typed
+ * offline, one typed while waiting) is held until the member of before the drop has
+ * authenticated again; then it reaches that member, in order, each message exactly once. */
+static void test_rejoin_sender_first(void)
+{
+    r_router r;
+    r_init(&r, BIG_PAYLOAD);
+    int a = r_add(&r, "alice", 1, SECRET, 0);
+    int b = r_add(&r, "bob", 2, SECRET, 0);
+    join_all(&r, 2);
+    r_send(&r, a, "seen 1");
+    r_pump(&r);
+    r.drop_sync_of = a;
+    r_send(&r, a, "unconfirmed 2");
+    r_pump(&r);
+    r_send(&r, a, "unwritten 3");
+    CHECK_EQ(r_count_text(&r.c[b], "unconfirmed 2"), 1);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_CONFIRMED, NULL), 1);
+    relay_restart(&r);
+    r.drop_sync_of = -1;
+    r_send(&r, a, "offline 4");
+    r_send(&r, a, "offline 5");
+    CHECK_EQ(sc_session_outbox_len(r.c[a].s), 4);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0); /* offline: nothing to time yet */
+    size_t sent0 = r_count(&r.c[a], SC_EV_SENT, NULL);
+    uint64_t welcome_at = r.now;
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK(sc_session_connected(r.c[a].s));
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), sent0); /* not into the empty room */
+    CHECK_EQ(sc_session_deadline(r.c[a].s), welcome_at + SC_SESSION_REJOIN_WAIT_MS);
+    r_send(&r, a, "waiting 6");
+    r_advance(&r, SC_SESSION_REJOIN_WAIT_MS / 2);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), sent0);
+    CHECK_EQ(sc_session_outbox_len(r.c[a].s), 5);
+    r_connect(&r, b);
+    r_pump(&r);
+    CHECK(r.now < welcome_at + SC_SESSION_REJOIN_WAIT_MS); /* bob ended the wait, not time */
+    /* alice's first broadcast on the new connection came after bob's second authentication */
+    CHECK_EQ(r.c[a].min_auth_at_sendall, 2);
+    static const char *const want[] = {"seen 1",    "unconfirmed 2", "unwritten 3",
+                                       "offline 4", "offline 5",     "waiting 6"};
+    check_texts_from(&r.c[b], &r.c[a], want, 6);
+    CHECK_EQ(r_count(&r.c[b], SC_EV_UNDECRYPTABLE, "duplicate"), 1); /* unconfirmed 2 again */
+    CHECK_EQ(r_count(&r.c[b], SC_EV_UNDECRYPTABLE, NULL), 1);
+    CHECK_EQ(sc_session_outbox_len(r.c[a].s), 0);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_CONFIRMED, NULL), 6);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    /* and the room works as before */
+    r_send(&r, b, "bob after");
+    r_pump(&r);
+    CHECK_EQ(r_count_text(&r.c[a], "bob after"), 1);
+    r_free(&r);
+}
+
+/* A member of before the drop that never comes back holds the outbox for
+ * SC_SESSION_REJOIN_WAIT_MS after WELCOME and no longer. Members that are not awaited
+ * neither end nor extend the wait: one listed in WELCOME whose handshake fails at once, and
+ * a new identity that joins and authenticates meanwhile (it gets the messages after). */
+static void test_rejoin_wait_bound(void)
+{
+    r_router r;
+    r_init(&r, BIG_PAYLOAD);
+    int a = r_add(&r, "alice", 1, SECRET, 0);
+    int b = r_add(&r, "bob", 2, SECRET, 0);
+    int c = r_add(&r, "carol", 3, SECRET, 0);
+    int w = r_add(&r, "mallory", 4, OTHER_SECRET, 0);
+    join_all(&r, 2);
+    relay_restart(&r);
+    r_send(&r, a, "to whoever is back");
+    r_connect(&r, w); /* first after the restart: its HS1 fails at alice at once */
+    r_pump(&r);
+    uint64_t welcome_at = r.now;
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_HANDSHAKE_FAILED, "wrong room secret"), 1);
+    size_t sent0 = r_count(&r.c[a], SC_EV_SENT, NULL);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), welcome_at + SC_SESSION_REJOIN_WAIT_MS);
+    r_advance(&r, 1000);
+    r_connect(&r, c);
+    r_pump(&r);
+    CHECK_EQ(sc_session_member_identity(r.c[a].s, r.c[c].id) != NULL, 1);
+    r_send(&r, a, "during the wait");
+    r_advance(&r, SC_SESSION_REJOIN_WAIT_MS - 1000 - 1);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), sent0);
+    CHECK_EQ(r_count(&r.c[c], SC_EV_MESSAGE, NULL), 0);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), welcome_at + SC_SESSION_REJOIN_WAIT_MS);
+    r_advance(&r, 1);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), sent0 + 2);
+    static const char *const want[] = {"to whoever is back", "during the wait"};
+    check_texts_from(&r.c[c], &r.c[a], want, 2);
+    CHECK_EQ(r_count(&r.c[w], SC_EV_MESSAGE, NULL), 0);
+    CHECK_EQ(sc_session_outbox_len(r.c[a].s), 0);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    /* over: the next message goes out at once */
+    r_send(&r, a, "now");
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), sent0 + 3);
+    r_pump(&r);
+    CHECK_EQ(r_count_text(&r.c[c], "now"), 1);
+    /* bob, back after the wait, reads what is sent from then on */
+    r_connect(&r, b);
+    r_pump(&r);
+    r_send(&r, a, "welcome back");
+    r_pump(&r);
+    CHECK_EQ(r_count_text(&r.c[b], "welcome back"), 1);
+    r_free(&r);
+}
+
+/* No wait when there is nobody to wait for: a first connection (alone, and with a member
+ * whose handshake fails), and a reconnect after a connection on which no member was
+ * authenticated. */
+static void test_rejoin_no_wait(void)
+{
+    r_router r;
+    r_init(&r, BIG_PAYLOAD);
+    int a = r_add(&r, "alice", 1, SECRET, 0);
+    int b = r_add(&r, "bob", 2, SECRET, 0);
+    int w = r_add(&r, "mallory", 3, OTHER_SECRET, 0);
+    r_send(&r, a, "first");
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 1);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_CONFIRMED, NULL), 1);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    /* alone on that connection: after a drop nobody is awaited */
+    r_leave(&r, a, 0);
+    r_send(&r, a, "second");
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 2);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    /* a member whose handshake failed is not awaited either */
+    r_connect(&r, w);
+    r_pump(&r);
+    r_advance(&r, SC_SESSION_HANDSHAKE_TIMEOUT_MS);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_HANDSHAKE_FAILED, NULL), 1);
+    r_leave(&r, a, 0);
+    r_send(&r, a, "third");
+    r_connect(&r, a); /* mallory, listed in WELCOME, fails at once */
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_HANDSHAKE_FAILED, "wrong room secret"), 1);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 3);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    /* bob's first connection, into a room with alice: only the WELCOME handshake holds */
+    r_send(&r, b, "bob first");
+    r_connect(&r, b);
+    r_pump(&r);
+    CHECK_EQ(r_count_text(&r.c[a], "bob first"), 1);
+    CHECK_EQ(sc_session_deadline(r.c[b].s), 0);
+    CHECK_EQ(r_count(&r.c[b], SC_EV_CONFIRMED, NULL), 1);
+    r_free(&r);
+}
+
+/* The member of before the drop comes back as a new session (a reloaded page or a
+ * restarted client: the same identity key, a new member id, empty state): its
+ * authentication ends the wait. */
+static void test_rejoin_same_identity_new_session(void)
+{
+    r_router r;
+    r_init(&r, BIG_PAYLOAD);
+    int a = r_add(&r, "alice", 1, SECRET, 0);
+    int b = r_add(&r, "bob", 2, SECRET, 0);
+    join_all(&r, 2);
+    uint64_t old_b = r.c[b].id;
+    relay_restart(&r);
+    sc_session_free(r.c[b].s);
+    r_log_free(&r.c[b]);
+    r.c[b].seed[2] ^= 0x77; /* other randomness, same identity key */
+    sc_session_config cfg = {r.c[b].pk, r.c[b].sk, SECRET, "bob", r.c[b].seed, 0};
+    r.c[b].s = sc_session_new(&cfg);
+    CHECK(r.c[b].s != NULL);
+    r_send(&r, a, "for bob's new session");
+    uint64_t welcome_at = r.now;
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 0);
+    r_advance(&r, 2000);
+    r_connect(&r, b);
+    r_pump(&r);
+    CHECK(r.c[b].id != old_b);
+    CHECK(r.now < welcome_at + SC_SESSION_REJOIN_WAIT_MS);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 1);
+    static const char *const want[] = {"for bob's new session"};
+    check_texts_from(&r.c[b], &r.c[a], want, 1);
+    CHECK_EQ(r_count(&r.c[b], SC_EV_UNDECRYPTABLE, NULL), 0);
+    CHECK_EQ(sc_session_outbox_len(r.c[a].s), 0);
+    r_free(&r);
+}
+
+/* The wait survives further drops: a connection lost during the wait (or one that never
+ * got its WELCOME) still waits, on the next one, for the members not back yet. */
+static void test_rejoin_wait_survives_drop(void)
+{
+    r_router r;
+    r_init(&r, BIG_PAYLOAD);
+    int a = r_add(&r, "alice", 1, SECRET, 0);
+    int b = r_add(&r, "bob", 2, SECRET, 0);
+    join_all(&r, 2);
+    relay_restart(&r);
+    r_send(&r, a, "kept");
+    r_connect(&r, a);
+    r_pump(&r);
+    r_advance(&r, 3000);
+    r_leave(&r, a, 0);                    /* lost again during the wait */
+    sc_session_disconnected(r.c[a].s, r.now); /* and an attempt that got no WELCOME */
+    CHECK_EQ(sc_session_deadline(r.c[a].s), 0);
+    r_advance(&r, 2000);
+    uint64_t welcome_at = r.now;
+    r_connect(&r, a);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 0);
+    CHECK_EQ(sc_session_deadline(r.c[a].s), welcome_at + SC_SESSION_REJOIN_WAIT_MS);
+    r_advance(&r, SC_SESSION_REJOIN_WAIT_MS - 1000);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 0);
+    r_connect(&r, b);
+    r_pump(&r);
+    CHECK_EQ(r_count(&r.c[a], SC_EV_SENT, NULL), 1);
+    CHECK_EQ(r_count_text(&r.c[b], "kept"), 1);
+    r_free(&r);
+}
+
 static r_router *g_drop_router;
 static int g_drop_a, g_drop_b;
 
@@ -776,6 +1021,11 @@ int main(void)
     test_leave_rotation();
     test_outbox_waits_for_keys();
     test_reconnect_resend();
+    test_rejoin_sender_first();
+    test_rejoin_wait_bound();
+    test_rejoin_no_wait();
+    test_rejoin_same_identity_new_session();
+    test_rejoin_wait_survives_drop();
     test_handshake_timeout();
     test_rotate_after_n();
     test_max_payload();

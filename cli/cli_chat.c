@@ -12,7 +12,6 @@
 #include "cli_backoff.h"
 #include "cli_cmd.h"
 #include "cli_event.h"
-#include "cli_hold.h"
 #include "cli_exit.h"
 #include "cli_loop.h"
 #include "cli_signal.h"
@@ -26,10 +25,6 @@
 /* Failed attempts in a row before giving up, until the first successful join. */
 #define DEFAULT_RETRIES_BEFORE_JOIN 6u
 #define CLOSE_GRACE_MS 2000u
-/* After a reconnect, lines typed while offline wait this long at most for the members of
- * before the drop to re-authenticate (the relay stores nothing: sending into a room
- * they have not rejoined yet would reach nobody). */
-#define REJOIN_GRACE_MS 10000u
 
 struct cli_chat {
     cli_chat_config cfg;
@@ -41,8 +36,7 @@ struct cli_chat {
     cli_ui *ui;
     cli_cmd cmd;
     int sig_fd;
-    cli_timer deadline_t, retry_t, leave_t, close_t, grace_t;
-    cli_hold hold; /* lines typed while offline (see REJOIN_GRACE_MS) */
+    cli_timer deadline_t, retry_t, leave_t, close_t;
     unsigned failures; /* failed attempts in a row */
     int ever_joined;
     int joined;        /* WELCOME seen on the current connection */
@@ -103,28 +97,7 @@ static void fail(cli_chat *c, int code, const char *msg)
 
 static size_t pending(const cli_chat *c)
 {
-    return c->hold.n + sc_session_outbox_len(c->s);
-}
-
-static void hand_over(cli_chat *c, const uint8_t *text, size_t len, int released);
-static void pump(cli_chat *c);
-
-static void release_one(void *user, const uint8_t *text, size_t len)
-{
-    hand_over(user, text, len, 1);
-}
-
-static void release_held(cli_chat *c)
-{
-    cli_loop_timer_cancel(&c->grace_t);
-    cli_hold_release(&c->hold, release_one, c);
-}
-
-static void grace_expired(void *user)
-{
-    cli_chat *c = user;
-    release_held(c);
-    pump(c);
+    return sc_session_outbox_len(c->s);
 }
 
 static void session_event(cli_chat *c, const sc_event *se)
@@ -184,15 +157,6 @@ static void session_event(cli_chat *c, const sc_event *se)
     report(c, &ev);
     if (se->type == SC_EV_JOINED_ROOM || se->type == SC_EV_MEMBER_LEFT)
         update_prompt(c);
-    if (c->hold.active && se->type == SC_EV_JOINED_ROOM) {
-        if (cli_hold_peers_back(&c->hold, c->s))
-            release_held(c);
-        else
-            cli_loop_timer_set(c->loop, &c->grace_t, REJOIN_GRACE_MS, grace_expired, c);
-    } else if (c->hold.active && c->joined && se->type == SC_EV_MEMBER_AUTHENTICATED &&
-               cli_hold_peers_back(&c->hold, c->s)) {
-        release_held(c);
-    }
 }
 
 static void on_deadline(void *user);
@@ -359,10 +323,6 @@ static void ws_end(void *user, const cli_ws_end *e)
     if (c->destroying)
         return;
     if (e->was_open && !c->detached) {
-        if (c->joined || c->hold.active) {
-            cli_hold_begin(&c->hold, c->s);
-            cli_loop_timer_cancel(&c->grace_t);
-        }
         sc_session_disconnected(c->s, now_ms());
         c->joined = 0;
         pump(c);
@@ -417,18 +377,31 @@ static void start_leave(cli_chat *c)
     cli_loop_timer_set(c->loop, &c->leave_t, ev.retry_ms, leave_expired, c);
 }
 
-static void hand_over(cli_chat *c, const uint8_t *text, size_t len, int released)
+/* Hands a line to the session. Typed offline after having been in the room, it is also
+ * reported as held: the session keeps it until the members of before the drop are back
+ * (docs/PROTOCOL.md 7.4). */
+static void hand_over(cli_chat *c, const uint8_t *text, size_t len)
 {
     uint64_t id = 0;
     int rc = sc_session_send(c->s, text, len, now_ms(), &id);
+    int held = rc == 0 && c->ever_joined && !c->joined;
     cli_event ev;
     memset(&ev, 0, sizeof ev);
+    if (held) {
+        ev.type = CLI_EV_HELD;
+        ev.text = text;
+        ev.text_len = len;
+        ev.count = (uint32_t)sc_session_outbox_len(c->s);
+        ev.offline = 1;
+        report(c, &ev);
+        memset(&ev, 0, sizeof ev);
+    }
     ev.type = rc == 0 ? CLI_EV_QUEUED : CLI_EV_REJECTED_INPUT;
     ev.reason = rc == 0 ? NULL : "message too large for this relay's frame limit: not sent";
     ev.msg_id = id;
     ev.text = text;
     ev.text_len = len;
-    ev.released = released;
+    ev.released = held;
     ev.offline = !c->joined;
     report(c, &ev);
 }
@@ -448,22 +421,7 @@ int cli_chat_send(cli_chat *c, const char *text, size_t len)
         report_simple(c, CLI_EV_REJECTED_INPUT, why, 0);
         return -1;
     }
-    if (c->hold.active) {
-        if (cli_hold_push(&c->hold, text, len) != 0) {
-            report_simple(c, CLI_EV_REJECTED_INPUT, "out of memory: not sent", 0);
-            return -1;
-        }
-        cli_event ev;
-        memset(&ev, 0, sizeof ev);
-        ev.type = CLI_EV_HELD;
-        ev.text = (const uint8_t *)text;
-        ev.text_len = len;
-        ev.count = (uint32_t)c->hold.n;
-        ev.offline = 1;
-        report(c, &ev);
-        return 0;
-    }
-    hand_over(c, (const uint8_t *)text, len, 0);
+    hand_over(c, (const uint8_t *)text, len);
     pump(c);
     return 0;
 }
@@ -628,7 +586,6 @@ void cli_chat_free(cli_chat *c)
         c->ui->ops->free(c->ui);
     cli_ws_free(c->ws);
     sc_session_free(c->s);
-    cli_hold_free(&c->hold);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

@@ -24,10 +24,13 @@ enum cli_ev_type {
     CLI_EV_UNDECRYPTABLE,       /* member, name, reason */
     CLI_EV_KEYS_ROTATED,        /* reason */
     CLI_EV_PEER_KEYS,           /* member, name */
-    CLI_EV_HELD,                /* text, count: own message kept by the client until the
-                                   members of before a reconnect are back (count = held) */
+    CLI_EV_HELD,                /* text, count: own message typed offline after having been
+                                   in the room; the session sends it once the members of
+                                   before the drop are back (count = messages waiting).
+                                   A QUEUED with released set follows at once */
     CLI_EV_QUEUED,              /* msg_id, text: own message handed to the session, which
-                                   sends it once keys are ready (released: it was held) */
+                                   sends it once keys are ready (released: already shown
+                                   as HELD) */
     CLI_EV_SENT,                /* msg_id */
     CLI_EV_CONFIRMED,           /* msg_id */
     CLI_EV_SEND_FAILED,         /* msg_id, reason: dropped from the outbox unsent */
@@ -51,7 +54,7 @@ typedef struct cli_event {
     const uint8_t *identity;  /* 32 bytes or NULL */
     int verified;
     int name_clash;           /* name belongs to a verified identity with another key */
-    int released;             /* QUEUED: the message was HELD before (already shown) */
+    int released;             /* QUEUED: just reported as HELD (already shown) */
     int offline;              /* HELD, QUEUED: not in the room right now */
     uint64_t msg_id;
     uint64_t time_ms;         /* sender's clock (MESSAGE) */

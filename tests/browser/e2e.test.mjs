@@ -423,16 +423,19 @@ asyncio.run(main())`;
       assert.equal(await own.getAttribute('data-status'), 'queued');
       assert.match(await bob.page.textContent('#conn'), /1 message waiting/);
       await shot(bob.page, 'offline-bob');
-      // The relay stores nothing: Alice must be back before Bob's message goes out, so Bob's
-      // browser stays offline until she is (and its 'online' event then reconnects it).
-      await bob.ctx.setOffline(true);
+      // The relay stores nothing. Bob comes back first, to an empty room: his session must
+      // hold the message until Alice (a member of before the drop) is back, not send it into
+      // the empty room. Alice's browser stays offline until then.
+      await alice.ctx.setOffline(true);
       relay = await startRelay(port);
-      await online(alice.page);
-      await systemLine(alice.page, /^Reconnected\.$/);
-      assert.equal(await bob.page.getAttribute('#conn', 'data-state'), 'offline');
-      await bob.ctx.setOffline(false);
       await online(bob.page);
       await systemLine(bob.page, /^Reconnected\.$/);
+      await bob.page.waitForTimeout(1500);
+      assert.equal(await own.getAttribute('data-status'), 'queued', 'held while Alice is away');
+      assert.equal(await alice.page.getAttribute('#conn', 'data-state'), 'offline');
+      await alice.ctx.setOffline(false);
+      await online(alice.page);
+      await systemLine(alice.page, /^Reconnected\.$/);
       await messageFrom(alice.page, 'Bob', m);
       await bob.page.waitForSelector(
         `#messages li[data-kind="own"]:has(.text:text-is("${m}")) .status[data-status="confirmed"]`,

@@ -38,6 +38,16 @@
     "  --allow-origin URL       also accept WebSocket handshakes from this web origin,\n" \
     "                           e.g. https://chat.example.org (repeatable); same-origin\n" \
     "                           pages and clients sending no Origin are always accepted\n" \
+    "  --cluster nats://HOST:PORT  share rooms with other relays through this NATS\n"    \
+    "                           broker (repeatable: servers of one NATS cluster); see\n"   \
+    "                           docs/CLUSTER.md. Without it rooms are served in-process.\n" \
+    "  --cluster-max-lag BYTES  broker traffic that may wait for this relay before the\n"  \
+    "                           rooms affected are dropped with close 4003 (default 64M)\n" \
+    "  --peer-url URL           another relay of the cluster (e.g. https://relay2.example\n" \
+    "                           .org, repeatable): its pages may connect here, and this\n" \
+    "                           relay's page lists it (/cluster.json) to fail over to it\n" \
+    "  --reuse-port             let other relays on this host listen on the same port\n"  \
+    "                           (SO_REUSEPORT): the kernel spreads connections over them\n" \
     "  --log-level LEVEL        error, warn, notice, info or debug (default notice)\n"    \
     "  --help                   show this help\n"                                         \
     "  --version                show the version\n"                                       \
@@ -61,6 +71,10 @@ enum {
     OPT_PING_TIMEOUT,
     OPT_HTTP_TIMEOUT,
     OPT_ALLOW_ORIGIN,
+    OPT_CLUSTER,
+    OPT_CLUSTER_MAX_LAG,
+    OPT_PEER_URL,
+    OPT_REUSE_PORT,
     OPT_LOG_LEVEL,
     OPT_HELP,
     OPT_VERSION
@@ -81,6 +95,10 @@ static const struct option options[] = {
     {"ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT},
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
     {"allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN},
+    {"cluster", required_argument, NULL, OPT_CLUSTER},
+    {"cluster-max-lag", required_argument, NULL, OPT_CLUSTER_MAX_LAG},
+    {"peer-url", required_argument, NULL, OPT_PEER_URL},
+    {"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -103,6 +121,7 @@ static void defaults(relay_config *cfg)
     cfg->ping_timeout = 10;
     cfg->http_timeout = 10;
     cfg->log_level = RELAY_LOG_NOTICE;
+    cfg->cluster_max_lag = 64 * 1024 * 1024;
 }
 
 /* Parses a decimal count, with a K/M (KiB/MiB) suffix if sizes is set, in [min, max]. */
@@ -179,6 +198,39 @@ static int add_origin(relay_config *cfg, const char *url)
     return 0;
 }
 
+static int push(char ***list, size_t *n, const char *v)
+{
+    char **l = realloc(*list, (*n + 1) * sizeof *l);
+    if (!l)
+        return -1;
+    *list = l;
+    if (!(l[*n] = strdup(v)))
+        return -1;
+    (*n)++;
+    return 0;
+}
+
+/* nats://HOST:PORT (or tls://): scheme, a host, a port 1..65535, nothing else. */
+static int valid_nats_url(const char *u)
+{
+    const char *p;
+    uint32_t port;
+
+    if (!strncmp(u, "nats://", 7))
+        p = u + 7;
+    else if (!strncmp(u, "tls://", 6))
+        p = u + 6;
+    else
+        return 0;
+    const char *colon = strrchr(p, ':');
+    if (!colon || colon == p || strlen(u) > 255)
+        return 0;
+    for (const char *q = p; q < colon; q++)
+        if (*q == '/' || *q == '@' || *q == ' ' || (unsigned char)*q < 0x21 || *q == 0x7f)
+            return 0;
+    return !parse_uint(colon + 1, 0, 1, 65535, &port);
+}
+
 static enum relay_config_result bad(relay_config *cfg, FILE *err, const char *flag,
                                     const char *what, const char *got)
 {
@@ -190,13 +242,20 @@ static enum relay_config_result bad(relay_config *cfg, FILE *err, const char *fl
     return RELAY_CONFIG_BAD;
 }
 
+static void free_list(char ***list, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free((*list)[i]);
+    free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
 void relay_config_free(relay_config *cfg)
 {
-    for (size_t i = 0; i < cfg->n_origins; i++)
-        free(cfg->origins[i]);
-    free(cfg->origins);
-    cfg->origins = NULL;
-    cfg->n_origins = 0;
+    free_list(&cfg->origins, &cfg->n_origins);
+    free_list(&cfg->cluster_urls, &cfg->n_cluster_urls);
+    free_list(&cfg->peer_urls, &cfg->n_peer_urls);
 }
 
 enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **argv, FILE *out,
@@ -276,6 +335,35 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
                            "(scheme, host, optional port; no path)",
                            a);
             break;
+        case OPT_CLUSTER:
+            if (!valid_nats_url(a))
+                return bad(cfg, err, "--cluster",
+                           "expected a NATS server URL nats://HOST:PORT (e.g. "
+                           "nats://127.0.0.1:4222)",
+                           a);
+            if (push(&cfg->cluster_urls, &cfg->n_cluster_urls, a))
+                return bad(cfg, err, "--cluster", "out of memory", NULL);
+            break;
+        case OPT_CLUSTER_MAX_LAG:
+            if (parse_uint(a, 1, 1024 * 1024, 1024u * 1024 * 1024, &cfg->cluster_max_lag))
+                return bad(cfg, err, "--cluster-max-lag",
+                           "expected a size from 1M to 1024M bytes", a);
+            break;
+        case OPT_PEER_URL: {
+            char norm[RELAY_ORIGIN_MAX];
+            if (relay_origin_normalize(a, norm, sizeof norm))
+                return bad(cfg, err, "--peer-url",
+                           "expected another relay's http(s) address such as "
+                           "https://relay2.example.org (scheme, host, optional port; no path)",
+                           a);
+            if (push(&cfg->peer_urls, &cfg->n_peer_urls, norm) ||
+                push(&cfg->origins, &cfg->n_origins, norm))
+                return bad(cfg, err, "--peer-url", "out of memory", NULL);
+            break;
+        }
+        case OPT_REUSE_PORT:
+            cfg->reuse_port = 1;
+            break;
         case OPT_LOG_LEVEL:
             cfg->log_level = relay_log_level_parse(a);
             if (cfg->log_level < 0)
@@ -301,6 +389,9 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
     if (!cfg->tls_cert != !cfg->tls_key)
         return bad(cfg, err, cfg->tls_cert ? "--tls-cert" : "--tls-key",
                    "--tls-cert and --tls-key go together", NULL);
+    if (cfg->n_peer_urls && !cfg->n_cluster_urls)
+        return bad(cfg, err, "--peer-url",
+                   "only makes sense with --cluster (relays that share rooms)", NULL);
     if (cfg->max_queue < 4u * cfg->max_frame)
         return bad(cfg, err, "--max-queue",
                    "must be at least 4 x --max-frame, so that whole frames fit in the backlog",

@@ -29,8 +29,14 @@ typedef struct relay_config {
     uint32_t ping_interval;    /* seconds without a pong before a ping */
     uint32_t ping_timeout;     /* further seconds before hanging up */
     uint32_t http_timeout;     /* seconds to receive HTTP request headers */
-    char **origins;            /* normalized --allow-origin values */
+    char **origins;            /* normalized --allow-origin values (and --peer-url origins) */
     size_t n_origins;
+    char **cluster_urls;       /* --cluster nats://HOST:PORT values; none: no cluster */
+    size_t n_cluster_urls;
+    char **peer_urls;          /* --peer-url origins (other relays of the cluster) */
+    size_t n_peer_urls;
+    uint32_t cluster_max_lag;  /* bytes from the broker waiting for the loop, at most */
+    int reuse_port;            /* --reuse-port: SO_REUSEPORT on the listening socket */
     int log_level;             /* enum relay_log_level */
 } relay_config;
 

@@ -2,6 +2,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -15,25 +16,93 @@
 /* Room for response headers in the scratch buffer; bodies go after it. */
 #define HEADER_SPACE 2048u
 
+/* Every response's security headers after the CSP (which is built at start). */
 static const struct {
     const char *name;
     const char *value;
 } security_headers[] = {
-    {"content-security-policy:", RELAY_HTTP_CSP},
     {"x-content-type-options:", "nosniff"},
     {"referrer-policy:", "no-referrer"},
     {"x-frame-options:", "DENY"},
     {"cross-origin-opener-policy:", "same-origin"},
 };
 
-/* The same headers as one raw HTTP/1.1 block, for lws_serve_http_file. */
-static const char file_headers[] =
-    "content-security-policy: " RELAY_HTTP_CSP "\x0d\x0a"
-    "x-content-type-options: nosniff\x0d\x0a"
-    "referrer-policy: no-referrer\x0d\x0a"
-    "x-frame-options: DENY\x0d\x0a"
-    "cross-origin-opener-policy: same-origin\x0d\x0a"
-    "cache-control: no-cache\x0d\x0a";
+struct text {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void append(struct text *t, const char *s)
+{
+    size_t n = strlen(s);
+
+    if (t->oom)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t cap = (t->len + n + 1) * 2;
+        char *p = realloc(t->p, cap);
+        if (!p) {
+            t->oom = 1;
+            return;
+        }
+        t->p = p;
+        t->cap = cap;
+    }
+    memcpy(t->p + t->len, s, n + 1);
+    t->len += n;
+}
+
+int relay_http_init(struct relay *r)
+{
+    const relay_config *cfg = r->cfg;
+    struct text csp = {0}, fh = {0}, js = {0};
+
+    append(&csp, RELAY_HTTP_CSP);
+    if (cfg->n_peer_urls) {
+        /* the page may open WebSockets to the other relays of its cluster */
+        append(&csp, "; connect-src 'self'");
+        for (size_t i = 0; i < cfg->n_peer_urls; i++) {
+            const char *o = cfg->peer_urls[i];
+            append(&csp, strncmp(o, "https://", 8) ? " ws://" : " wss://");
+            append(&csp, strchr(o, ':') + 3);
+        }
+    }
+    append(&fh, "content-security-policy: ");
+    append(&fh, csp.p ? csp.p : "");
+    append(&fh, "\x0d\x0a");
+    for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
+        append(&fh, security_headers[i].name);
+        append(&fh, " ");
+        append(&fh, security_headers[i].value);
+        append(&fh, "\x0d\x0a");
+    }
+    append(&fh, "cache-control: no-cache\x0d\x0a");
+    append(&js, "{\"relays\":[");
+    for (size_t i = 0; i < cfg->n_peer_urls; i++) {
+        append(&js, i ? ",\"" : "\"");
+        append(&js, cfg->peer_urls[i]); /* normalized origins: no quote or backslash */
+        append(&js, "/\"");
+    }
+    append(&js, "]}\n");
+    r->csp = csp.p;
+    r->file_headers = fh.p;
+    r->file_headers_len = fh.len;
+    r->cluster_json = js.p;
+    if (csp.oom || fh.oom || js.oom) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+void relay_http_free(struct relay *r)
+{
+    free(r->csp);
+    free(r->file_headers);
+    free(r->cluster_json);
+    r->csp = r->file_headers = r->cluster_json = NULL;
+}
 
 static int add_header(struct lws *wsi, const char *name, const char *value, unsigned char **p,
                       unsigned char *end)
@@ -70,6 +139,8 @@ static int respond(struct relay *r, struct lws *wsi, unsigned code, const char *
         memmove(area, body, blen);
     }
     if (lws_add_http_common_headers(wsi, code, type, blen, &p, end))
+        return -1;
+    if (add_header(wsi, "content-security-policy:", r->csp, &p, end))
         return -1;
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++)
         if (add_header(wsi, security_headers[i].name, security_headers[i].value, &p, end))
@@ -109,6 +180,10 @@ static int refuse_upgrade(struct relay *r, struct lws *wsi, unsigned code, const
     if (n < 0 || (size_t)n >= cap)
         return -1;
     len = (size_t)n;
+    n = snprintf(buf + len, cap - len, "content-security-policy: %s\r\n", r->csp);
+    if (n < 0 || (size_t)n >= cap - len)
+        return -1;
+    len += (size_t)n;
     for (size_t i = 0; i < sizeof security_headers / sizeof security_headers[0]; i++) {
         n = snprintf(buf + len, cap - len, "%s %s\r\n", security_headers[i].name,
                      security_headers[i].value);
@@ -215,7 +290,7 @@ static int serve_file(struct relay *r, struct lws *wsi, const char *uri, int hea
         return done(wsi, respond(r, wsi, 200, type, NULL, (size_t)st.st_size, "no-cache", NULL,
                                  NULL, 1));
     }
-    int n = lws_serve_http_file(wsi, path, type, file_headers, (int)sizeof file_headers - 1);
+    int n = lws_serve_http_file(wsi, path, type, r->file_headers, (int)r->file_headers_len);
     if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
         return -1;
     return 0;
@@ -239,11 +314,24 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
     }
     if (!strcmp(uri, "/healthz"))
         return done(wsi, respond_text(r, wsi, 200, "ok\n", head_only));
+    if (!strcmp(uri, "/cluster.json"))
+        return done(wsi, respond(r, wsi, 200, "application/json", r->cluster_json,
+                                 strlen(r->cluster_json), "no-store", NULL, NULL, head_only));
     if (!strcmp(uri, "/metrics")) {
         relay_rooms_stats rs;
         char *body = body_area(r, &cap);
         relay_rooms_get_stats(r->rooms, &rs);
         size_t n = relay_metrics_render(&r->metrics, &rs, body, cap);
+        if (n && r->cluster) {
+            relay_cluster_stats cs;
+            relay_nats_stats ns;
+            relay_cluster_get_stats(r->cluster, &cs);
+            relay_nats_get_stats(r->nats, &ns);
+            relay_metrics_lag lag = {ns.queued, ns.queued_bytes, ns.max_queued_bytes, ns.dropped,
+                                     ns.flushes};
+            size_t m = relay_metrics_render_cluster(&cs, &lag, rs.remote, body + n, cap - n);
+            n = m ? n + m : 0;
+        }
         if (!n)
             return done(wsi, respond_text(r, wsi, 500, "metrics do not fit\n", head_only));
         return done(wsi, respond(r, wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body,

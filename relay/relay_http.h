@@ -16,7 +16,15 @@
 int relay_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                         size_t len);
 
-/* The Content-Security-Policy sent with every HTTP response. */
+struct relay;
+
+/* Builds the response headers and /cluster.json for r's config (--peer-url adds the
+ * other relays' WebSocket origins to connect-src). Returns 0, or -1 (out of memory,
+ * logged). relay_http_free releases them. */
+int relay_http_init(struct relay *r);
+void relay_http_free(struct relay *r);
+
+/* The Content-Security-Policy sent with every HTTP response (without --peer-url). */
 #define RELAY_HTTP_CSP                                                                      \
     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; object-src 'none'; "       \
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "relay_cluster.h"
 #include "relay_room.h"
 
 /* Why a WebSocket connection ended (label "reason" of saltchat_relay_closed_total). */
@@ -25,6 +26,7 @@ enum relay_close_reason {
     RELAY_CLOSE_SLOW_CONSUMER, /* 4002 */
     RELAY_CLOSE_SHUTDOWN,      /* 1001 */
     RELAY_CLOSE_INTERNAL,      /* 1011: out of memory */
+    RELAY_CLOSE_CLUSTER,       /* 4003: cluster sync lost, or no broker */
     RELAY_CLOSE_COUNT_
 };
 
@@ -59,5 +61,17 @@ const char *relay_metrics_close_name(enum relay_close_reason reason);
  */
 size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *rooms, char *out,
                             size_t cap);
+
+/* The transport's side of the cluster figures (relay_nats). */
+typedef struct relay_metrics_lag {
+    uint64_t queued, queued_bytes, max_queued_bytes, dropped, flushes;
+} relay_metrics_lag;
+
+/*
+ * Writes the cluster figures (saltchat_relay_cluster_*) into out[0..cap), as
+ * relay_metrics_render does. remote_members comes from the rooms' stats.
+ */
+size_t relay_metrics_render_cluster(const relay_cluster_stats *c, const relay_metrics_lag *lag,
+                                    uint64_t remote_members, char *out, size_t cap);
 
 #endif

@@ -13,7 +13,7 @@
 /* A record in a chunk: this header, then the envelope, padded to 8 bytes. */
 struct rec {
     uint32_t len;  /* envelope bytes */
-    uint32_t pad_;
+    uint32_t gen;  /* only for members whose join generation is at most this */
     uint64_t from; /* member whose broadcast this is (never echoed to it); 0: relay */
     uint64_t to;   /* the only recipient; 0: everyone but `from` */
 };
@@ -39,6 +39,11 @@ struct relay_room {
     uint32_t pending;          /* members with a cursor */
     uint32_t recent;           /* of them, those with the cursor in a recent chunk */
     lws_dll2_owner_t throttled; /* members whose input is paused */
+    lws_dll2_owner_t waiting;   /* local members waiting for release (held room) */
+    uint32_t local;             /* local members welcomed */
+    uint32_t gen;               /* last join generation given out */
+    uint8_t held;
+    void *bus;                  /* the bus's state for this room */
     uint32_t id_len;
     char id[];
 };
@@ -48,6 +53,8 @@ struct relay_rooms {
     relay_map ids;   /* relay_member by member id */
     relay_room_limits lim;
     relay_room_ops ops;
+    relay_room_bus bus;
+    int has_bus;
     uint64_t instance;
     uint32_t counter;
     unsigned char key[crypto_shorthash_KEYBYTES];
@@ -194,6 +201,78 @@ int relay_room_id_valid(const char *id, size_t len)
     return 1;
 }
 
+void relay_rooms_set_bus(relay_rooms *rs, const relay_room_bus *bus)
+{
+    rs->has_bus = bus != NULL;
+    if (bus)
+        rs->bus = *bus;
+}
+
+void relay_rooms_set_instance(relay_rooms *rs, uint32_t instance)
+{
+    if (instance)
+        rs->instance = (uint64_t)instance << 32;
+}
+
+struct relay_room *relay_rooms_find(relay_rooms *rs, const char *id, size_t len)
+{
+    struct name_key key = {id, len};
+    relay_map_node *n = relay_map_find(&rs->names, name_hash(rs, id, len), name_eq, &key);
+    return n ? lws_container_of(n, struct relay_room, node) : NULL;
+}
+
+relay_member *relay_rooms_member(const relay_rooms *rs, uint64_t id)
+{
+    relay_map_node *n = relay_map_find(&rs->ids, id_hash(id), id_eq, &id);
+    return n ? lws_container_of(n, relay_member, id_node) : NULL;
+}
+
+const char *relay_room_name(const struct relay_room *r, size_t *len)
+{
+    *len = r->id_len;
+    return r->id;
+}
+
+void *relay_room_bus_state(const struct relay_room *r)
+{
+    return r->bus;
+}
+
+void relay_room_set_bus_state(struct relay_room *r, void *state)
+{
+    r->bus = state;
+}
+
+uint32_t relay_room_local(const struct relay_room *r)
+{
+    return r->local;
+}
+
+uint32_t relay_room_gen(const struct relay_room *r)
+{
+    return r->gen;
+}
+
+int relay_room_held(const struct relay_room *r)
+{
+    return r->held;
+}
+
+size_t relay_room_local_ids(const struct relay_room *r, uint64_t *out, size_t cap)
+{
+    size_t n = 0;
+
+    lws_start_foreach_dll(struct lws_dll2 *, d, r->members.head) {
+        const relay_member *m = lws_container_of(d, relay_member, room_node);
+        if (!m->remote) {
+            if (n < cap)
+                out[n] = m->id;
+            n++;
+        }
+    } lws_end_foreach_dll(d);
+    return n;
+}
+
 /* Frees chunks from the tail that no member still has to read. */
 static void free_tail(relay_rooms *rs, struct relay_room *r)
 {
@@ -283,8 +362,9 @@ static void reader_leave(struct relay_room *r, relay_member *m)
  * Appends a record for an envelope of len bytes and returns where to write the
  * envelope, or NULL if out of memory. *c and *off locate the record for routing.
  */
-static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, uint64_t from,
-                           uint64_t to, struct relay_chunk **c, uint32_t *off)
+static uint8_t *log_append_gen(relay_rooms *rs, struct relay_room *r, size_t len,
+                               uint64_t from, uint64_t to, uint32_t gen, struct relay_chunk **c,
+                               uint32_t *off)
 {
     size_t need = rec_size(len);
 
@@ -293,7 +373,7 @@ static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, ui
     struct relay_chunk *h = r->head;
     struct rec *rec = (struct rec *)chunk_at(h, h->used);
     rec->len = (uint32_t)len;
-    rec->pad_ = 0;
+    rec->gen = gen;
     rec->from = from;
     rec->to = to;
     *c = h;
@@ -302,6 +382,12 @@ static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, ui
     r->end += need;
     advance_lag_edge(rs, r);
     return (uint8_t *)(rec + 1);
+}
+
+static uint8_t *log_append(relay_rooms *rs, struct relay_room *r, size_t len, uint64_t from,
+                           uint64_t to, struct relay_chunk **c, uint32_t *off)
+{
+    return log_append_gen(rs, r, len, from, to, UINT32_MAX, c, off);
 }
 
 static void make_pending(relay_rooms *rs, struct relay_room *r, relay_member *m,
@@ -335,7 +421,7 @@ static void maybe_unthrottle(relay_rooms *rs, struct relay_room *r)
 {
     struct lws_dll2 *d;
 
-    if (!r->throttled.count || 4 * backlogged(r) > r->members.count)
+    if (!r->throttled.count || 4 * backlogged(r) > r->local)
         return;
     while ((d = lws_dll2_get_head(&r->throttled))) {
         relay_member *m = lws_container_of(d, relay_member, throttle_node);
@@ -348,7 +434,7 @@ static void maybe_unthrottle(relay_rooms *rs, struct relay_room *r)
 /* Pauses m's input if more than half of its room is backlogged. */
 static void maybe_throttle(relay_rooms *rs, struct relay_room *r, relay_member *m)
 {
-    if (m->room != r || m->throttled || 2 * backlogged(r) <= r->members.count)
+    if (m->room != r || m->throttled || 2 * backlogged(r) <= r->local)
         return;
     m->throttled = 1;
     lws_dll2_add_tail(&m->throttle_node, &r->throttled);
@@ -358,6 +444,14 @@ static void maybe_throttle(relay_rooms *rs, struct relay_room *r, relay_member *
 
 static void detach(relay_rooms *rs, struct relay_room *r, relay_member *m)
 {
+    if (m->remote) {
+        lws_dll2_remove(&m->room_node);
+        relay_map_remove(&rs->ids, &m->id_node);
+        m->room = NULL;
+        rs->st.remote--;
+        return;
+    }
+    r->local--;
     if (m->throttled) {
         m->throttled = 0;
         lws_dll2_remove(&m->throttle_node);
@@ -383,7 +477,7 @@ static void announce_left(relay_rooms *rs, struct relay_room *r, uint64_t id)
     struct relay_chunk *c;
     uint32_t off;
 
-    if (!r->members.count)
+    if (!r->local)
         return;
     uint8_t *p = log_append(rs, r, SC_ENV_HEADER_BYTES + 8, id, 0, &c, &off);
     if (!p) {
@@ -395,19 +489,50 @@ static void announce_left(relay_rooms *rs, struct relay_room *r, uint64_t id)
     route(rs, r, c, off, id, NULL);
 }
 
+static void bus_left(relay_rooms *rs, struct relay_room *r, uint64_t id)
+{
+    if (rs->has_bus)
+        rs->bus.left(r, id, rs->bus.arg);
+}
+
 static void cut_member(relay_rooms *rs, struct relay_room *r, relay_member *m)
 {
+    uint64_t id = m->id;
+
     detach(rs, r, m);
     rs->st.cut++;
+    bus_left(rs, r, id);
     rs->ops.cut(m, rs->ops.arg);
 }
 
+/* Takes m out (welcomed or waiting) and reports it through ops.lost. */
+static void lose_member(relay_rooms *rs, struct relay_room *r, relay_member *m, int why)
+{
+    uint64_t id = m->id;
+
+    if (m->waiting) {
+        lws_dll2_remove(&m->queue_node);
+        m->waiting = 0;
+        m->room = NULL;
+        rs->st.members--;
+    } else {
+        detach(rs, r, m);
+        bus_left(rs, r, id);
+    }
+    if (rs->ops.lost)
+        rs->ops.lost(m, why, rs->ops.arg);
+    else
+        rs->ops.cut(m, rs->ops.arg);
+}
+
+/* Cuts every local member (the remote ones stay until the room is freed). */
 static void cut_all(relay_rooms *rs, struct relay_room *r)
 {
-    struct lws_dll2 *d;
-
-    while ((d = lws_dll2_get_head(&r->members)))
-        cut_member(rs, r, lws_container_of(d, relay_member, room_node));
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&r->members)) {
+        relay_member *m = lws_container_of(d, relay_member, room_node);
+        if (!m->remote)
+            cut_member(rs, r, m);
+    } lws_end_foreach_dll_safe(d, d1);
     free_tail(rs, r);
 }
 
@@ -428,18 +553,80 @@ static void enforce_bound(relay_rooms *rs, struct relay_room *r)
     }
 }
 
+/* Frees r once no local member is left (welcomed or waiting). */
 static void maybe_free_room(relay_rooms *rs, struct relay_room *r)
 {
-    if (!r->members.count)
-        free_room(rs, r);
+    struct lws_dll2 *d;
+
+    if (r->local || r->waiting.count)
+        return;
+    while ((d = lws_dll2_get_head(&r->members)))
+        detach(rs, r, lws_container_of(d, relay_member, room_node)); /* remote ones */
+    if (rs->has_bus)
+        rs->bus.close(r, rs->bus.arg);
+    free_room(rs, r);
+}
+
+/*
+ * Welcomes m (not in a room's lists) into r: id, generation, WELCOME listing the
+ * members present, JOINED for the local ones, the bus told. Returns 0,
+ * RELAY_ROOM_E_FULL, RELAY_ROOM_E_IDS or RELAY_ROOM_E_NOMEM (m unchanged, r kept).
+ */
+static int welcome(relay_rooms *rs, struct relay_room *r, relay_member *m)
+{
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (rs->counter == UINT32_MAX || r->gen == UINT32_MAX - 1)
+        return RELAY_ROOM_E_IDS;
+    uint32_t n_members = r->members.count;
+    if (n_members >= rs->lim.max_members)
+        return RELAY_ROOM_E_FULL;
+    if (n_members > rs->tmp_cap) {
+        uint64_t *t = realloc(rs->tmp, n_members * sizeof *t);
+        if (!t)
+            return RELAY_ROOM_E_NOMEM;
+        rs->tmp = t;
+        rs->tmp_cap = n_members;
+    }
+    size_t wlen = sc_env_welcome_size(n_members);
+    size_t jlen = SC_ENV_HEADER_BYTES + 8;
+    /* WELCOME and JOINED go into one chunk so that neither can fail alone. */
+    if (log_ensure(rs, r, rec_size(wlen) + rec_size(jlen)))
+        return RELAY_ROOM_E_NOMEM;
+
+    uint32_t i = 0;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&r->members)) {
+        rs->tmp[i++] = lws_container_of(d, relay_member, room_node)->id;
+    } lws_end_foreach_dll(d);
+
+    uint64_t mid = rs->instance | ++rs->counter;
+    uint8_t *p = log_append(rs, r, wlen, 0, mid, &c, &off);
+    sc_env_encode_welcome(p, wlen, mid, rs->lim.max_payload, rs->tmp, n_members);
+
+    memset(m, 0, sizeof *m);
+    m->id = mid;
+    m->room = r;
+    m->gen = ++r->gen;
+    lws_dll2_add_tail(&m->room_node, &r->members);
+    relay_map_insert(&rs->ids, &m->id_node, id_hash(mid));
+    r->local++;
+    make_pending(rs, r, m, c, off);
+
+    if (r->local > 1) {
+        p = log_append(rs, r, jlen, mid, 0, &c, &off);
+        sc_env_encode_joined(p, jlen, mid);
+        route(rs, r, c, off, mid, NULL);
+    }
+    if (rs->has_bus)
+        rs->bus.joined(r, mid, m->gen, rs->bus.arg);
+    return 0;
 }
 
 int relay_room_join(relay_rooms *rs, const char *id, size_t len, relay_member *m)
 {
     struct name_key key = {id, len};
     struct relay_room *r;
-    struct relay_chunk *c;
-    uint32_t off;
 
     if (!relay_room_id_valid(id, len) || m->room)
         return RELAY_ROOM_E_INVALID;
@@ -457,55 +644,62 @@ int relay_room_join(relay_rooms *rs, const char *id, size_t len, relay_member *m
         r->id_len = (uint32_t)len;
         relay_map_insert(&rs->names, &r->node, h);
         rs->st.rooms++;
-    }
-
-    uint32_t n_members = r->members.count;
-    if (n_members >= rs->lim.max_members) {
-        maybe_free_room(rs, r);
-        return RELAY_ROOM_E_FULL;
-    }
-    if (n_members > rs->tmp_cap) {
-        uint64_t *t = realloc(rs->tmp, n_members * sizeof *t);
-        if (!t) {
-            maybe_free_room(rs, r);
+        int hold = rs->has_bus ? rs->bus.open(r, rs->bus.arg) : 0;
+        if (hold < 0) {
+            free_room(rs, r);
             return RELAY_ROOM_E_NOMEM;
         }
-        rs->tmp = t;
-        rs->tmp_cap = n_members;
+        r->held = (uint8_t)hold;
     }
-    size_t wlen = sc_env_welcome_size(n_members);
-    size_t jlen = SC_ENV_HEADER_BYTES + 8;
-    /* WELCOME and JOINED go into one chunk so that neither can fail alone. */
-    if (log_ensure(rs, r, rec_size(wlen) + rec_size(jlen))) {
+
+    if (r->held) {
+        if (r->members.count + r->waiting.count >= rs->lim.max_members) {
+            maybe_free_room(rs, r);
+            return RELAY_ROOM_E_FULL;
+        }
+        memset(m, 0, sizeof *m);
+        m->room = r;
+        m->waiting = 1;
+        lws_dll2_add_tail(&m->queue_node, &r->waiting);
+        rs->st.members++;
+        return RELAY_ROOM_HELD;
+    }
+    int rc = welcome(rs, r, m);
+    if (rc) {
         maybe_free_room(rs, r);
-        return RELAY_ROOM_E_NOMEM;
+        return rc;
     }
-
-    uint32_t i = 0;
-    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&r->members)) {
-        rs->tmp[i++] = lws_container_of(d, relay_member, room_node)->id;
-    } lws_end_foreach_dll(d);
-
-    uint64_t mid = rs->instance | ++rs->counter;
-    uint8_t *p = log_append(rs, r, wlen, 0, mid, &c, &off);
-    sc_env_encode_welcome(p, wlen, mid, rs->lim.max_payload, rs->tmp, n_members);
-
-    memset(m, 0, sizeof *m);
-    m->id = mid;
-    m->room = r;
-    lws_dll2_add_tail(&m->room_node, &r->members);
-    relay_map_insert(&rs->ids, &m->id_node, id_hash(mid));
     rs->st.members++;
-    make_pending(rs, r, m, c, off);
-
-    if (n_members) {
-        p = log_append(rs, r, jlen, mid, 0, &c, &off);
-        sc_env_encode_joined(p, jlen, mid);
-        route(rs, r, c, off, mid, NULL);
-    }
     enforce_bound(rs, r);
     maybe_unthrottle(rs, r);
     return 0;
+}
+
+void relay_room_release(relay_rooms *rs, struct relay_room *r)
+{
+    struct lws_dll2 *d;
+
+    r->held = 0;
+    while ((d = lws_dll2_get_head(&r->waiting))) {
+        relay_member *m = lws_container_of(d, relay_member, queue_node);
+        lws_dll2_remove(d);
+        m->waiting = 0;
+        int rc = welcome(rs, r, m);
+        if (rc) {
+            m->room = NULL;
+            rs->st.members--;
+            int why = rc == RELAY_ROOM_E_NOMEM ? RELAY_ROOM_LOST_NOMEM : RELAY_ROOM_LOST_FULL;
+            if (rs->ops.lost)
+                rs->ops.lost(m, why, rs->ops.arg);
+            else
+                rs->ops.cut(m, rs->ops.arg);
+            continue;
+        }
+        rs->ops.throttle(m, 0, rs->ops.arg);
+    }
+    enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
+    maybe_free_room(rs, r);
 }
 
 void relay_room_leave(relay_rooms *rs, relay_member *m)
@@ -514,9 +708,18 @@ void relay_room_leave(relay_rooms *rs, relay_member *m)
 
     if (!r)
         return;
+    if (m->waiting) {
+        lws_dll2_remove(&m->queue_node);
+        m->waiting = 0;
+        m->room = NULL;
+        rs->st.members--;
+        maybe_free_room(rs, r);
+        return;
+    }
     detach(rs, r, m);
     free_tail(rs, r);
     announce_left(rs, r, m->id);
+    bus_left(rs, r, m->id);
     enforce_bound(rs, r);
     maybe_unthrottle(rs, r);
     maybe_free_room(rs, r);
@@ -529,12 +732,17 @@ static int send_data(relay_rooms *rs, relay_member *m, relay_member *to, const u
     struct relay_chunk *c;
     uint32_t off;
 
-    if (!r)
+    if (!r || m->waiting)
         return RELAY_ROOM_E_NOT_IN;
     if (!len || len > rs->lim.max_payload)
         return RELAY_ROOM_E_INVALID;
-    if (!to && r->members.count < 2)
-        return 0; /* accepted; nobody else to deliver it to */
+    if (rs->has_bus && (!to || to->remote)) {
+        rs->bus.data(r, m->id, to ? to->id : 0, payload, len, rs->bus.arg);
+        if (to)
+            return 0; /* it travels on the bus only */
+    }
+    if (!to && r->local < 2)
+        return 0; /* accepted; nobody else here to deliver it to */
     size_t elen = SC_ENV_DATA_OVERHEAD + len;
     uint8_t *p = log_append(rs, r, elen, m->id, to ? to->id : 0, &c, &off);
     if (!p)
@@ -557,13 +765,116 @@ int relay_room_send_all(relay_rooms *rs, relay_member *m, const uint8_t *payload
 int relay_room_send_to(relay_rooms *rs, relay_member *m, uint64_t to, const uint8_t *payload,
                        size_t len)
 {
-    if (!m->room)
+    if (!m->room || m->waiting)
         return RELAY_ROOM_E_NOT_IN;
-    relay_map_node *n = relay_map_find(&rs->ids, id_hash(to), id_eq, &to);
-    relay_member *t = n ? lws_container_of(n, relay_member, id_node) : NULL;
+    relay_member *t = relay_rooms_member(rs, to);
     if (!t || t->room != m->room)
         return RELAY_ROOM_E_NO_MEMBER;
     return send_data(rs, m, t, payload, len);
+}
+
+int relay_room_sync(relay_rooms *rs, relay_member *m, uint64_t token)
+{
+    uint8_t env[SC_ENV_HEADER_BYTES + 8];
+
+    if (!m->room || m->waiting)
+        return RELAY_ROOM_E_NOT_IN;
+    if (rs->has_bus) {
+        rs->bus.sync(m->room, m->id, token, rs->bus.arg);
+        return 0;
+    }
+    size_t n = sc_env_encode_synced(env, sizeof env, token);
+    return relay_room_reply(rs, m, env, n);
+}
+
+int relay_room_reply_to(relay_rooms *rs, uint64_t id, const uint8_t *env, size_t len)
+{
+    relay_member *m = relay_rooms_member(rs, id);
+
+    if (!m || m->remote || !m->room)
+        return RELAY_ROOM_E_NO_MEMBER;
+    return relay_room_reply(rs, m, env, len);
+}
+
+int relay_room_add_remote(relay_rooms *rs, struct relay_room *r, relay_member *m, uint64_t id)
+{
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!id || relay_rooms_member(rs, id))
+        return RELAY_ROOM_E_INVALID;
+    if (r->local) {
+        uint8_t *p = log_append(rs, r, SC_ENV_HEADER_BYTES + 8, id, 0, &c, &off);
+        if (!p)
+            return RELAY_ROOM_E_NOMEM;
+        sc_env_encode_joined(p, SC_ENV_HEADER_BYTES + 8, id);
+        route(rs, r, c, off, id, NULL);
+    }
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    m->room = r;
+    m->remote = 1;
+    lws_dll2_add_tail(&m->room_node, &r->members);
+    relay_map_insert(&rs->ids, &m->id_node, id_hash(id));
+    rs->st.remote++;
+    enforce_bound(rs, r);
+    return 0;
+}
+
+void relay_room_remove_remote(relay_rooms *rs, relay_member *m)
+{
+    struct relay_room *r = m->room;
+
+    if (!r || !m->remote)
+        return;
+    detach(rs, r, m);
+    announce_left(rs, r, m->id);
+    enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
+}
+
+int relay_room_deliver(relay_rooms *rs, relay_member *from, uint64_t to, uint32_t gen,
+                       const uint8_t *payload, size_t len)
+{
+    struct relay_room *r = from->room;
+    relay_member *t = NULL;
+    struct relay_chunk *c;
+    uint32_t off;
+
+    if (!r || !from->remote || !len || len > rs->lim.max_payload)
+        return RELAY_ROOM_E_INVALID;
+    if (to) {
+        t = relay_rooms_member(rs, to);
+        if (!t || t->room != r || t->remote || t->gen > gen)
+            return RELAY_ROOM_E_NO_MEMBER;
+    } else if (!r->local) {
+        return 0;
+    }
+    size_t elen = SC_ENV_DATA_OVERHEAD + len;
+    uint8_t *p = log_append_gen(rs, r, elen, from->id, to, gen, &c, &off);
+    if (!p)
+        return RELAY_ROOM_E_NOMEM;
+    sc_env_write_data_header(p, from->id, t ? SC_ENV_MODE_UNICAST : SC_ENV_MODE_BROADCAST, len);
+    memcpy(p + SC_ENV_DATA_OVERHEAD, payload, len);
+    route(rs, r, c, off, from->id, t);
+    enforce_bound(rs, r);
+    maybe_unthrottle(rs, r);
+    return 0;
+}
+
+void relay_room_lose(relay_rooms *rs, struct relay_room *r, int why)
+{
+    struct lws_dll2 *d;
+
+    r->held = 0;
+    while ((d = lws_dll2_get_head(&r->waiting)))
+        lose_member(rs, r, lws_container_of(d, relay_member, queue_node), why);
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d1, d2, lws_dll2_get_head(&r->members)) {
+        relay_member *m = lws_container_of(d1, relay_member, room_node);
+        if (!m->remote)
+            lose_member(rs, r, m, why);
+    } lws_end_foreach_dll_safe(d1, d2);
+    maybe_free_room(rs, r);
 }
 
 int relay_room_reply(relay_rooms *rs, relay_member *m, const uint8_t *env, size_t len)
@@ -572,7 +883,7 @@ int relay_room_reply(relay_rooms *rs, relay_member *m, const uint8_t *env, size_
     struct relay_chunk *c;
     uint32_t off;
 
-    if (!r)
+    if (!r || m->waiting)
         return RELAY_ROOM_E_NOT_IN;
     if (!len || len > rs->max_env)
         return RELAY_ROOM_E_INVALID;
@@ -614,7 +925,7 @@ size_t relay_room_fill(relay_rooms *rs, relay_member *m, uint8_t *out, size_t ca
             continue;
         }
         const struct rec *h = (const struct rec *)chunk_at(c, off);
-        if (h->to == m->id || (!h->to && h->from != m->id)) {
+        if ((h->to == m->id || (!h->to && h->from != m->id)) && m->gen <= h->gen) {
             /* cap >= max_env, so the first envelope always fits */
             if (len + h->len > cap) {
                 m->off = off;

@@ -190,6 +190,14 @@ static void explain_listen_failure(const relay_config *cfg, int tls)
         relay_log(RELAY_LOG_ERROR, "cannot listen on %s (see the messages above)", where);
 }
 
+uint64_t relay_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 uint32_t relay_now_s(void)
 {
     struct timespec ts;
@@ -206,11 +214,39 @@ static void keepalive_cb(lws_sorted_usec_list_t *sul)
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
 }
 
+/* The cluster's clock: heartbeats, dead relays, held rooms. */
+#define CLUSTER_TICK_US (100 * LWS_US_PER_MS)
+
+static void cluster_cb(lws_sorted_usec_list_t *sul)
+{
+    struct relay *r = lws_container_of(sul, struct relay, cluster_sul);
+
+    relay_cluster_tick(r->cluster, relay_now_ms());
+    lws_sul_schedule(r->ctx, 0, &r->cluster_sul, cluster_cb, CLUSTER_TICK_US);
+}
+
+void relay_server_cluster_wake(struct relay *r)
+{
+    if (r->nats && r->cluster)
+        relay_nats_drain(r->nats, r->cluster);
+}
+
+/* Stops the broker connection before lws goes: no thread wakes a dead context, and
+ * the connections that lws closes publish nothing any more. */
+static void stop_cluster(struct relay *r)
+{
+    if (r->cluster)
+        relay_cluster_stop(r->cluster);
+    if (r->nats)
+        relay_nats_stop(r->nats);
+}
+
 static void stop_cb(lws_sorted_usec_list_t *sul)
 {
     struct relay *r = lws_container_of(sul, struct relay, shutdown_sul);
 
     relay_log(RELAY_LOG_NOTICE, "stopped");
+    stop_cluster(r);
     lws_context_destroy(r->ctx);
 }
 
@@ -244,6 +280,41 @@ static void on_signal(void *handle, int signum)
     r->shutting_down = 1;
     relay_ws_shutdown(r);
     schedule_stop(r, r->sessions.count ? SHUTDOWN_GRACE_US : 1);
+}
+
+/* Connects to the broker (retrying in the background) and plugs the cluster into
+ * the rooms. Returns 0, or -1 after logging why. */
+static int start_cluster(struct relay *r, uint32_t instance, const relay_room_limits *lim)
+{
+    const relay_config *cfg = r->cfg;
+    char err[256];
+    relay_cluster_config cc = {1000, 3000, 2000, 1500, lim->max_payload, lim->max_members};
+    uint32_t nonce = 0;
+
+    r->nats = relay_nats_new(cfg->cluster_urls, cfg->n_cluster_urls, r->ctx,
+                             cfg->cluster_max_lag, err, sizeof err);
+    if (!r->nats) {
+        relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
+        return -1;
+    }
+    while (!nonce)
+        nonce = randombytes_random();
+    relay_cluster_transport t = relay_nats_transport(r->nats);
+    r->cluster = relay_cluster_new(r->rooms, &cc, &t, instance, nonce);
+    if (!r->cluster) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    if (relay_nats_start(r->nats, err, sizeof err)) {
+        relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
+        return -1;
+    }
+    relay_log(RELAY_LOG_NOTICE,
+              "cluster: instance %08x; members are refused (4003) until the broker %s%s "
+              "answers",
+              instance, cfg->cluster_urls[0], cfg->n_cluster_urls > 1 ? " (or another)" : "");
+    lws_sul_schedule(r->ctx, 0, &r->cluster_sul, cluster_cb, CLUSTER_TICK_US);
+    return 0;
 }
 
 static int create_context(struct relay *r, unsigned fds)
@@ -288,6 +359,8 @@ static int create_vhost(struct relay *r, struct lws_protocols *protocols,
     info.iface = cfg->listen_host;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+    if (cfg->reuse_port) /* SO_REUSEPORT: relays on one host share the port */
+        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
     if (!cfg->listen_ipv6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (r->tls) {
@@ -381,12 +454,16 @@ int relay_server_run(const relay_config *cfg)
     memset(&retry, 0, sizeof retry);
     relay_ws_keepalive_init(r);
 
+    if (relay_http_init(r))
+        goto fail;
     if (create_context(r, fd_budget(cfg)))
         goto fail;
     if (create_vhost(r, protocols, &retry))
         goto fail;
     announce(r);
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
+    if (cfg->n_cluster_urls && start_cluster(r, instance, &limits))
+        goto fail;
 
     signal_target = r;
     while (lws_service(r->ctx, 0) >= 0 && !r->shutting_down)
@@ -394,9 +471,14 @@ int relay_server_run(const relay_config *cfg)
     signal_target = NULL;
     rc = 0;
 fail:
-    if (r->ctx)
+    if (r->ctx) {
+        stop_cluster(r);
         lws_context_destroy(r->ctx);
+    }
+    relay_nats_free(r->nats);
+    relay_cluster_free(r->cluster);
     relay_rooms_free(r->rooms);
+    relay_http_free(r);
     free(r->scratch);
     free(r);
     return rc;

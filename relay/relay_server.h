@@ -13,9 +13,11 @@
 
 #include <libwebsockets.h>
 
+#include "relay_cluster.h"
 #include "relay_config.h"
 #include "relay_keepalive.h"
 #include "relay_metrics.h"
+#include "relay_nats.h"
 #include "relay_room.h"
 
 /* Largest batch written to one member in one WebSocket message. */
@@ -41,6 +43,17 @@ struct relay {
     lws_sorted_usec_list_t ka_sul;
     int shutting_down;
     lws_sorted_usec_list_t shutdown_sul;
+    /* With --cluster (docs/CLUSTER.md); NULL without. */
+    relay_cluster *cluster;
+    relay_nats *nats;
+    lws_sorted_usec_list_t cluster_sul;
+    /* HTTP: the Content-Security-Policy (connect-src lists --peer-url relays), the
+     * same security headers as one block for lws_serve_http_file, and the body of
+     * GET /cluster.json. Built once at start. */
+    char *csp;
+    char *file_headers;
+    size_t file_headers_len;
+    char *cluster_json;
 };
 
 /* Returns the relay that owns wsi's context. */
@@ -58,5 +71,11 @@ uint32_t relay_now_s(void);
 
 /* Called once no WebSocket connection remains during shutdown: stop now. */
 void relay_server_sessions_gone(struct relay *r);
+
+/* The relay's clock in milliseconds (monotonic). */
+uint64_t relay_now_ms(void);
+
+/* On the loop thread after lws_cancel_service: hands what the broker sent to the cluster. */
+void relay_server_cluster_wake(struct relay *r);
 
 #endif

@@ -147,6 +147,35 @@ static void room_cut(relay_member *m, void *arg)
     close_politely(s, s->wsi);
 }
 
+/* relay_room took m out of its room: cluster sync lost (4003), or the room filled up
+ * (4001) or memory ran out (1011) while m waited for its WELCOME. */
+static void room_lost(relay_member *m, int why, void *arg)
+{
+    struct session *s = lws_container_of(m, struct session, m);
+    struct relay *r = arg;
+    static const char sync_lost[] = "cluster sync lost: reconnect";
+
+    if (why == RELAY_ROOM_LOST_FULL) {
+        fail(r, s, RELAY_CLOSE_ROOM_FULL, 4001, SC_ENV_ERR_ROOM_FULL, "room is full");
+        return;
+    }
+    if (why == RELAY_ROOM_LOST_NOMEM) {
+        fail(r, s, RELAY_CLOSE_RELAY_FULL, 1013, SC_ENV_ERR_RELAY_FULL,
+             "relay cannot take more members now; try again later");
+        return;
+    }
+    if (s->state != S_ACTIVE && s->state != S_DRAIN)
+        return;
+    drop_fragment(s);
+    s->state = S_CUT;
+    s->reason = RELAY_CLOSE_CLUSTER;
+    s->close_code = 4003;
+    s->err_text = sync_lost;
+    relay_log(RELAY_LOG_INFO, "member %016llx: %s", (unsigned long long)m->id, sync_lost);
+    /* as for a slow consumer: what was written stays, the close frame follows it */
+    close_politely(s, s->wsi);
+}
+
 static void room_throttle(relay_member *m, int on, void *arg)
 {
     struct session *s = lws_container_of(m, struct session, m);
@@ -193,7 +222,7 @@ void relay_ws_keepalive_init(struct relay *r)
 
 relay_room_ops relay_ws_room_ops(struct relay *r)
 {
-    relay_room_ops ops = {room_wake, room_cut, room_throttle, r};
+    relay_room_ops ops = {room_wake, room_cut, room_throttle, r, room_lost};
     return ops;
 }
 
@@ -231,10 +260,20 @@ static void join_room(struct relay *r, struct session *s, struct lws *wsi)
         fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC_ENV_ERR_MALFORMED, "bad room path");
         return;
     }
+    if (r->cluster && !relay_cluster_ready(r->cluster)) {
+        fail(r, s, RELAY_CLOSE_CLUSTER, 4003, 0,
+             "relay has no connection to its cluster broker: try again or another relay");
+        return;
+    }
     switch (relay_room_join(r->rooms, uri + 6, (size_t)n - 6, &s->m)) {
     case 0:
         s->state = S_ACTIVE;
         relay_log(RELAY_LOG_DEBUG, "member %016llx joined", (unsigned long long)s->m.id);
+        return;
+    case RELAY_ROOM_HELD:
+        /* the cluster is collecting the room's members: no input before WELCOME */
+        s->state = S_ACTIVE;
+        lws_rx_flow_control(wsi, 0);
         return;
     case RELAY_ROOM_E_FULL:
         fail(r, s, RELAY_CLOSE_ROOM_FULL, 4001, SC_ENV_ERR_ROOM_FULL, "room is full");
@@ -305,8 +344,7 @@ static void on_message(struct relay *r, struct session *s, const uint8_t *buf, s
         }
         break;
     case SC_ENV_T_SYNC:
-        n = sc_env_encode_synced(reply, sizeof reply, env.token);
-        rc = relay_room_reply(r->rooms, &s->m, reply, n);
+        rc = relay_room_sync(r->rooms, &s->m, env.token);
         break;
     default:
         rc = RELAY_ROOM_E_INVALID; /* the parser admits no other client types */
@@ -469,6 +507,7 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         run_kicks(r);
+        relay_server_cluster_wake(r);
         return 0;
     default:
         return 0;

@@ -198,7 +198,7 @@ static void test_keepalive(void)
 static void test_metrics(void)
 {
     relay_metrics m;
-    relay_rooms_stats rs = {2, 5, 4096, 1, 0};
+    relay_rooms_stats rs = {2, 5, 4096, 1, 0, 0};
     char out[8192];
 
     memset(&m, 0, sizeof m);

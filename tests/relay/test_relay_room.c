@@ -36,7 +36,7 @@ static void on_throttle(relay_member *m, int on, void *arg)
 static relay_rooms *make(uint32_t max_members, size_t max_queue)
 {
     relay_room_limits lim = {max_members, 1000, max_queue};
-    relay_room_ops ops = {on_wake, on_cut, on_throttle, NULL};
+    relay_room_ops ops = {on_wake, on_cut, on_throttle, NULL, NULL};
     memset(mem, 0, sizeof mem);
     return relay_rooms_new(&lim, &ops, 0x01020304u);
 }

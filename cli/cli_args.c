@@ -8,7 +8,7 @@
 static const char usage[] =
     "usage: saltchat new RELAY-URL [--qr|--no-qr]\n"
     "       saltchat join LINK [--name NAME] [--batch] [--ca FILE] [--config DIR]\n"
-    "                          [--retries N] [--wait SECONDS] [--verbose]\n"
+    "                          [--relay URL]... [--retries N] [--wait SECONDS] [--verbose]\n"
     "       saltchat --help | --version\n"
     "\n"
     "  new    create a room on the relay at RELAY-URL (ws://, wss://, http:// or https://)\n"
@@ -20,6 +20,9 @@ static const char usage[] =
     "  --batch         script mode: each input line is a message, events are JSON lines\n"
     "  --ca FILE       trust this PEM certificate for wss:// (a self-signed relay)\n"
     "  --config DIR    identity and verified keys (default $XDG_CONFIG_HOME/saltchat)\n"
+    "  --relay URL     another relay of the same cluster (ws://, wss://, http://, https://),\n"
+    "                  repeatable: when the link's relay cannot be reached or drops the\n"
+    "                  connection, the next one in turn is tried (the link's relay first)\n"
     "  --retries N     retry a failed connection at most N times in a row (default: 6\n"
     "                  before the first join, without limit after it)\n"
     "  --wait SECONDS  when leaving, wait this long for the relay to confirm sent messages\n"
@@ -68,7 +71,8 @@ static int opt_value(const char *opt, int argc, char **argv, int *i, const char 
 
 int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
 {
-    static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait"};
+    static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait",
+                                         "--relay"};
     memset(a, 0, sizeof *a);
     a->retries = -1;
     a->wait_s = CLI_ARGS_DEFAULT_WAIT_S;
@@ -126,6 +130,17 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
                 }
                 a->wait_s = (unsigned)n;
                 break;
+            case 5:
+                if (a->n_relays == CLI_ARGS_MAX_RELAYS) {
+                    snprintf(err, cap, "at most %u --relay alternatives", CLI_ARGS_MAX_RELAYS);
+                    return -1;
+                }
+                if (!*val) {
+                    snprintf(err, cap, "--relay wants a relay URL such as ws://relay2:8080");
+                    return -1;
+                }
+                a->relays[a->n_relays++] = val;
+                break;
             }
         }
         if (matched)
@@ -159,5 +174,9 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
         return -1;
     }
     a->target = positional[1];
+    if (a->n_relays && a->command != CLI_CMD_JOIN) {
+        snprintf(err, cap, "--relay only goes with 'join'");
+        return -1;
+    }
     return 0;
 }

@@ -19,9 +19,13 @@ typedef struct cli_args {
     unsigned wait_s;        /* --wait: seconds to wait for confirmations when leaving */
     enum cli_qr_mode qr;    /* new: --qr / --no-qr */
     int verbose;            /* --verbose: libwebsockets warnings on stderr */
+    const char *relays[8];  /* join: --relay alternatives, in order (argv memory) */
+    size_t n_relays;
 } cli_args;
 
 #define CLI_ARGS_DEFAULT_WAIT_S 30u
+/* At most this many --relay alternatives. */
+#define CLI_ARGS_MAX_RELAYS 8u
 
 /* Parses argv. Returns 0, or -1 with a one-line message in err[cap] (usage error).
  * Pointers in *a alias argv. */

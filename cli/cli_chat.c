@@ -24,11 +24,15 @@
 
 /* Failed attempts in a row before giving up, until the first successful join. */
 #define DEFAULT_RETRIES_BEFORE_JOIN 6u
+/* Relay URLs: the link's, then --relay alternatives. */
+#define MAX_URLS 9u
 #define CLOSE_GRACE_MS 2000u
 
 struct cli_chat {
     cli_chat_config cfg;
-    char ws_url[1024];
+    char ws_url[1024];          /* the one in use: urls[url_idx] */
+    char urls[MAX_URLS][1024];
+    size_t n_urls, url_idx;
     char name[SC_SESSION_MAX_NAME + 1];
     sc_session *s;
     cli_loop *loop;
@@ -263,6 +267,11 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
     if (code) {
         fail(c, code, msg);
         return;
+    }
+    /* fail over: the next relay of the cluster in turn */
+    if (c->n_urls > 1) {
+        c->url_idx = (c->url_idx + 1) % c->n_urls;
+        memcpy(c->ws_url, c->urls[c->url_idx], sizeof c->ws_url);
     }
     cli_loop_timer_set(c->loop, &c->retry_t, ev.retry_ms, connect_now, c);
 }
@@ -515,9 +524,15 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, int *exit_code, char *err, si
     }
     c->cfg = *cfg;
     c->sig_fd = -1;
-    snprintf(c->ws_url, sizeof c->ws_url, "%s", cfg->ws_url);
+    snprintf(c->urls[0], sizeof c->urls[0], "%s", cfg->ws_url);
+    c->n_urls = 1;
+    for (size_t i = 0; i < cfg->n_alt_urls && c->n_urls < MAX_URLS; i++)
+        snprintf(c->urls[c->n_urls++], sizeof c->urls[0], "%s", cfg->alt_urls[i]);
+    memcpy(c->ws_url, c->urls[0], sizeof c->ws_url);
     snprintf(c->name, sizeof c->name, "%s", cfg->name ? cfg->name : "");
     c->cfg.ws_url = c->ws_url;
+    c->cfg.alt_urls = NULL;
+    c->cfg.n_alt_urls = 0;
     c->cfg.name = c->name;
 
     sc_session_config sc;

@@ -16,6 +16,10 @@ typedef struct cli_chat cli_chat;
 
 typedef struct cli_chat_config {
     const char *ws_url;         /* ws(s)://.../room/<room-id> */
+    /* Alternatives tried in turn after ws_url when a connection fails or drops (other
+     * relays of the same cluster); may be NULL with n_alt_urls 0. */
+    const char *const *alt_urls;
+    size_t n_alt_urls;
     const uint8_t *room_secret; /* 32 bytes; copied into the session */
     const cli_identity *identity;
     cli_verified *verified;

@@ -51,6 +51,8 @@ int cli_join_run(const cli_args *a)
 {
     uint8_t secret[SC_INVITE_SECRET_BYTES];
     char base[SC_INVITE_MAX_URL], ws_url[SC_INVITE_MAX_URL], dir[PATH_MAX], err[1024];
+    char alt[CLI_ARGS_MAX_RELAYS][SC_INVITE_MAX_URL];
+    const char *alt_ptr[CLI_ARGS_MAX_RELAYS];
     cli_identity id;
     cli_verified verified;
     cli_chat *chat = NULL;
@@ -69,6 +71,18 @@ int cli_join_run(const cli_args *a)
         goto fail;
     }
     rc = CLI_EXIT_USAGE;
+    /* --relay alternatives: the same room on other relays of the cluster */
+    for (size_t i = 0; i < a->n_relays; i++) {
+        r = sc_invite_ws_url(a->relays[i], secret, alt[i], sizeof alt[i]);
+        if (r < 0) {
+            fprintf(stderr,
+                    "saltchat: --relay %s: not a relay URL; give one like "
+                    "ws://relay2.example.org:8080 (ws://, wss://, http:// or https://)\n",
+                    a->relays[i]);
+            goto fail;
+        }
+        alt_ptr[i] = alt[i];
+    }
     const char *name = a->name ? a->name : default_name();
     if (strlen(name) > SC_SESSION_MAX_NAME || !sc_hs_name_valid(name, strlen(name))) {
         fprintf(stderr,
@@ -97,6 +111,8 @@ int cli_join_run(const cli_args *a)
     const char *term = getenv("TERM");
     cli_chat_config cfg = {
         .ws_url = ws_url,
+        .alt_urls = alt_ptr,
+        .n_alt_urls = a->n_relays,
         .room_secret = secret,
         .identity = &id,
         .verified = &verified,
@@ -121,5 +137,6 @@ fail:
     sodium_memzero(secret, sizeof secret);
     sodium_memzero(base, sizeof base);
     sodium_memzero(ws_url, sizeof ws_url);
+    sodium_memzero(alt, sizeof alt);
     return rc;
 }

@@ -124,6 +124,19 @@ static void test_args(void)
     char *v8[] = {"saltchat", "--help"};
     CHECK_EQ(cli_args_parse(2, v8, &a, err, sizeof err), 0);
     CHECK_EQ(a.command, CLI_CMD_HELP);
+    /* --relay: repeatable failover alternatives, join only */
+    char *v9[] = {"saltchat", "join", "x", "--relay", "ws://a:1", "--relay=ws://b:2"};
+    CHECK_EQ(cli_args_parse(6, v9, &a, err, sizeof err), 0);
+    CHECK_EQ(a.n_relays, 2);
+    CHECK(!strcmp(a.relays[0], "ws://a:1") && !strcmp(a.relays[1], "ws://b:2"));
+    char *v10[] = {"saltchat", "new", "ws://h:1", "--relay", "ws://a:1"};
+    CHECK_EQ(cli_args_parse(5, v10, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "--relay") != NULL);
+    char *v11[] = {"saltchat", "join", "x", "--relay", "1", "--relay", "2", "--relay", "3",
+                   "--relay", "4", "--relay", "5", "--relay", "6", "--relay", "7",
+                   "--relay", "8", "--relay", "9"};
+    CHECK_EQ(cli_args_parse(21, v11, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "at most") != NULL);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

@@ -2,9 +2,44 @@
 // writes what the session produces, drives its timers, and reconnects with exponential
 // backoff and jitter. Messages the user typed stay in the session's outbox until the relay
 // confirms them, so a reconnect loses none (the session resends; receivers drop duplicates).
+//
+// Failover (docs/CLUSTER.md): the relay URLs tried in turn are the link's relay, the
+// page's own origin, and the other relays of its cluster that the page's relay lists at
+// /cluster.json (its --peer-url flags; the same relay puts them in the page's CSP
+// connect-src). Every failed attempt or dropped connection moves to the next one.
 const SUBPROTOCOL = 'saltchat.v1';
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
+const CLUSTER_LIST_TIMEOUT_MS = 3000;
+
+// The WebSocket URL of room roomId on the relay at base (an http(s) or ws(s) URL).
+export function roomUrlAt(base, roomId) {
+  const u = new URL(base);
+  if (u.protocol === 'http:') u.protocol = 'ws:';
+  else if (u.protocol === 'https:') u.protocol = 'wss:';
+  else if (u.protocol !== 'ws:' && u.protocol !== 'wss:') throw new Error(`not a relay: ${base}`);
+  u.hash = '';
+  u.search = '';
+  u.pathname = u.pathname.replace(/\/?$/, '/') + 'room/' + roomId;
+  return u.href;
+}
+
+// The other relays of the page's cluster ([] when there are none or it cannot be read).
+async function clusterRelays() {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(), CLUSTER_LIST_TIMEOUT_MS);
+  try {
+    const r = await fetch(new URL('cluster.json', globalThis.location.href),
+                          { signal: ctl.signal, cache: 'no-store' });
+    if (!r.ok) return [];
+    const j = await r.json();
+    return Array.isArray(j.relays) ? j.relays.filter((x) => typeof x === 'string') : [];
+  } catch {
+    return [];
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 export class RoomClient {
   // onEvent(ev) for each session event; onState({state, retryAt, attempt, detail}).
@@ -17,11 +52,30 @@ export class RoomClient {
     this.retryTimer = 0;
     this.tickTimer = 0;
     this.stopped = false;
+    this.urls = [room.wsUrl];
+    this.urlIdx = 0;
     this.onOnline = () => { if (!this.ws) this.connectNow(); };
     globalThis.addEventListener('online', this.onOnline);
   }
 
-  start() { this.connectNow(); }
+  // Connects at once to the link's relay; learns the failover list meanwhile.
+  start() {
+    this.addRelay(globalThis.location.origin);
+    this.connectNow();
+    clusterRelays().then((list) => list.forEach((base) => this.addRelay(base)));
+  }
+
+  addRelay(base) {
+    let url;
+    try {
+      url = roomUrlAt(base, this.room.roomId);
+    } catch {
+      return;
+    }
+    if (!this.urls.includes(url)) this.urls.push(url);
+  }
+
+  url() { return this.urls[this.urlIdx]; }
 
   stop() {
     this.stopped = true;
@@ -47,14 +101,14 @@ export class RoomClient {
     if (this.ws) return;
     let ws;
     try {
-      ws = new WebSocket(this.room.wsUrl, SUBPROTOCOL);
+      ws = new WebSocket(this.url(), SUBPROTOCOL);
     } catch (e) {
       this.onState({ state: 'failed', detail: String(e.message || e) });
       return;
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    this.onState({ state: 'connecting', attempt: this.attempt });
+    this.onState({ state: 'connecting', attempt: this.attempt, url: this.url() });
     ws.onopen = () => this.onState({ state: 'joining' });
     ws.onmessage = (e) => {
       if (ws !== this.ws) return;
@@ -76,6 +130,7 @@ export class RoomClient {
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
       const delay = Math.round(base / 2 + Math.random() * (base / 2));
       this.attempt = Math.min(this.attempt + 1, 10);
+      this.urlIdx = (this.urlIdx + 1) % this.urls.length; // fail over to the next relay
       this.onState({ state: 'offline', retryAt: Date.now() + delay, code: e.code,
                      detail: e.reason || '' });
       this.retryTimer = setTimeout(() => this.connectNow(), delay);

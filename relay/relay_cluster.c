@@ -502,6 +502,7 @@ static uint32_t send_hello(relay_cluster *c, struct croom *cr)
     } lws_end_foreach_dll(d);
     memset(&m, 0, sizeof m);
     m.type = RELAY_WIRE_HELLO;
+    m.seq = cr->seq; /* it may have answered others' HELLO already */
     m.room = relay_room_name(cr->room, &len);
     m.room_len = len;
     cr->hello_at = c->now ? c->now : 1;
@@ -657,18 +658,17 @@ static void on_hello(relay_cluster *c, struct peer *p, const relay_wire_msg *m)
     if (cr->loss >= 0)
         return;
     struct stream *s = find_stream(cr, p);
-    if (s && !s->awaiting) {
-        if (s->members.count) {
-            /* it starts over while we still list members of its last stream */
+    if (s && !s->awaiting && s->next != m->seq + 1) {
+        /* we missed part of its stream (it publishes in order, on one connection) */
+        lose(c, cr, RELAY_CLUSTER_LOSS_INVALID);
+        return;
+    }
+    if (!s) {
+        if (!(s = new_stream(cr, p, 0))) {
             lose(c, cr, RELAY_CLUSTER_LOSS_INVALID);
             return;
         }
-        s->next = 1;
-        s->acked = s->gen = 0;
-    }
-    if (!s && !(s = new_stream(cr, p, 0))) {
-        lose(c, cr, RELAY_CLUSTER_LOSS_INVALID);
-        return;
+        s->next = m->seq + 1;
     }
     publish_state(c, cr);
 }

@@ -68,10 +68,11 @@ int relay_wire_parse(const uint8_t *buf, size_t len, relay_wire_msg *m)
     case RELAY_WIRE_HB:
         return rest ? RELAY_WIRE_E_SHORT : 0;
     case RELAY_WIRE_HELLO:
-        if (rest < 1 || rest != 1u + p[0])
+        if (rest < 9 || rest != 9u + p[8])
             return RELAY_WIRE_E_SHORT;
-        m->room = (const char *)p + 1;
-        m->room_len = p[0];
+        m->seq = get64(p);
+        m->room = (const char *)p + 9;
+        m->room_len = p[8];
         return relay_room_id_valid(m->room, m->room_len) ? 0 : RELAY_WIRE_E_FIELD;
     case RELAY_WIRE_FENCE:
         if (rest != 12)
@@ -147,7 +148,7 @@ size_t relay_wire_size(const relay_wire_msg *m)
 {
     switch (m->type) {
     case RELAY_WIRE_HB: return RELAY_WIRE_HEADER;
-    case RELAY_WIRE_HELLO: return RELAY_WIRE_HEADER + 1 + m->room_len;
+    case RELAY_WIRE_HELLO: return RELAY_WIRE_HEADER + 9 + m->room_len;
     case RELAY_WIRE_FENCE: return RELAY_WIRE_HEADER + 12;
     case RELAY_WIRE_STATE: return RELAY_WIRE_ROOM_HEADER + 8 + (size_t)m->n_ids * 8;
     case RELAY_WIRE_JOINED: return RELAY_WIRE_ROOM_HEADER + 12;
@@ -177,8 +178,9 @@ size_t relay_wire_encode(uint8_t *out, size_t cap, const relay_wire_msg *m)
     case RELAY_WIRE_HB:
         return n;
     case RELAY_WIRE_HELLO:
-        p[0] = (uint8_t)m->room_len;
-        memcpy(p + 1, m->room, m->room_len);
+        relay_wire_put_id(p, m->seq);
+        p[8] = (uint8_t)m->room_len;
+        memcpy(p + 9, m->room, m->room_len);
         return n;
     case RELAY_WIRE_FENCE:
         put32(p, m->target.instance);

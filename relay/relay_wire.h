@@ -8,7 +8,8 @@
  * sender's sequence number for that room (u64) next. The rest depends on the type:
  *
  *   HB      0x01  ctl    -                          flags bit 0: established
- *   HELLO   0x02  ctl    room_len u8, room id       "send me your STATE of this room"
+ *   HELLO   0x02  ctl    seq u64, room_len u8, room id: "send me your STATE of this
+ *                        room"; seq is the last one the sender used in the room
  *   FENCE   0x03  relay  target instance, nonce, epoch: "you were declared dead"
  *   STATE   0x10  room   gen u32, n u32, member u64 * n   (seq 0: not in the room, n 0)
  *   JOINED  0x11  room   member u64, gen u32
@@ -68,7 +69,7 @@ typedef struct relay_wire_msg {
     uint8_t type;
     uint16_t flags;             /* HB */
     relay_wire_node from;
-    uint64_t seq;               /* room messages */
+    uint64_t seq;               /* room messages; HELLO: the sender's last in the room */
     uint64_t member;            /* JOINED, LEFT; DATA: from */
     uint64_t to;                /* DATA */
     uint32_t gen;               /* STATE, JOINED, ACK */

@@ -201,6 +201,8 @@ static void ka_dead(relay_ka_entry *e, void *arg)
     struct session *s = lws_container_of(e, struct session, ka);
     struct relay *r = arg;
 
+    if (s->state == S_CUT || s->state == S_CLOSED)
+        return; /* its close is under way, with its own timeout */
     relay_log(RELAY_LOG_INFO, "member %016llx: no answer to ping, dropping it",
               (unsigned long long)s->m.id);
     relay_room_leave(r->rooms, &s->m);

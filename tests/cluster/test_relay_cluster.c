@@ -621,6 +621,39 @@ static void test_broker_loss(void)
     CHECK_EQ(count(a, SC_ENV_T_JOINED, b->m.id), 1);
 }
 
+/* Rooms entered on relays that are still learning the cluster (after a common restart of
+ * the broker): each answers the other's HELLO while held, then says its own HELLO with the
+ * sequence number it has reached. */
+static void test_entering_while_learning(void)
+{
+    for (int i = 0; i < NR; i++)
+        relay_stop(i);
+    relay_start(0, 0x200u, 0xc000u);
+    run(60);
+    relay_start(1, 0x201u, 0xc001u);
+    CHECK_EQ(join(0, 0, "w"), RELAY_ROOM_HELD);
+    CHECK_EQ(join(1, 0, "w"), RELAY_ROOM_HELD);
+    run(400);
+    struct lm *a = member(0, 0), *b = member(1, 0);
+    CHECK(welcome_of(a) && welcome_of(b));
+    CHECK(welcome_lists(b, a->m.id) || count(b, SC_ENV_T_JOINED, a->m.id) == 1);
+    CHECK(welcome_lists(a, b->m.id) || count(a, SC_ENV_T_JOINED, b->m.id) == 1);
+    for (uint32_t q = 0; q < 20; q++) {
+        send_all(0, 0, q);
+        send_all(1, 0, q);
+    }
+    run(60);
+    CHECK_EQ(count(a, SC_ENV_T_DATA, b->m.id), 20);
+    CHECK_EQ(count(b, SC_ENV_T_DATA, a->m.id), 20);
+    for (int i = 0; i < 2; i++) {
+        relay_cluster_stats st;
+        relay_cluster_get_stats(R[i].c, &st);
+        CHECK_EQ(st.gaps, 0);
+        CHECK_EQ(st.losses[RELAY_CLUSTER_LOSS_INVALID], 0);
+    }
+    CHECK_EQ(a->lost + b->lost, 0);
+}
+
 /* Two relays draw the same instance: the one still learning the cluster takes another. */
 static void test_collision(void)
 {
@@ -656,7 +689,7 @@ static void test_wire(void)
     relay_wire_put_id(ids + 8, (uint64_t)7 << 32 | 2);
     const relay_wire_msg all[] = {
         {.type = RELAY_WIRE_HB, .flags = 1},
-        {.type = RELAY_WIRE_HELLO, .room = "abc", .room_len = 3},
+        {.type = RELAY_WIRE_HELLO, .seq = 3, .room = "abc", .room_len = 3},
         {.type = RELAY_WIRE_FENCE, .target = {1, 2, 3}},
         {.type = RELAY_WIRE_STATE, .seq = 5, .gen = 4, .n_ids = 2, .ids = ids},
         {.type = RELAY_WIRE_JOINED, .seq = 6, .member = (uint64_t)7 << 32 | 3, .gen = 5},
@@ -732,6 +765,7 @@ int main(void)
     test_dead_relay();
     test_broker_loss();
     test_collision();
+    test_entering_while_learning();
     for (int i = 0; i < NR; i++)
         relay_stop(i);
     return check_finish("test_relay_cluster");

@@ -7,7 +7,8 @@
  * member, then sends SEND_ALL envelopes of a fixed payload size either flat out
  * (each sender keeps a bounded window of frames not yet delivered to every other
  * member) or at a fixed total rate. Every payload carries the sender's index, a
- * per-sender sequence number and the send time; every received DATA is checked for
+ * per-sender sequence number, the instant it was scheduled and the instant it was
+ * actually queued (they differ when the generator runs late); every received DATA is checked for
  * sender, order and completeness. See docs/BENCHMARKS.md for the method.
  *
  * The last line on stdout is `RESULT {json}`; the exit status is 0 only when every
@@ -40,7 +41,7 @@
 #include <unistd.h>
 
 #define PAYLOAD_MAGIC 0x53434c42u /* "SCLB" */
-#define PAYLOAD_HEAD 24u          /* magic u32, sender u32, seq u64, stamp u64 */
+#define PAYLOAD_HEAD 32u /* magic u32, sender u32, seq u64, scheduled u64, queued u64 */
 #define RX_CHUNK (256u * 1024u)
 #define MAX_MESSAGE (17u * 1024u * 1024u)
 #define WBUF_SOFT_CAP (64u * 1024u)
@@ -99,6 +100,7 @@ struct stats {
 static struct opts O;
 static struct stats S;
 static bl_hist H;
+static bl_hist HQ; /* latency from the instant the frame was actually queued */
 static bl_hist LAG; /* rate mode: how late the generator queued frames vs their schedule */
 static struct conn *C;
 static struct room *R;
@@ -358,7 +360,7 @@ static void queue_close(struct conn *c, uint16_t code)
 }
 
 /* Appends one SEND_ALL carrying the next sequence number of sender s. */
-static void queue_data(struct conn *s, uint64_t stamp)
+static void queue_data(struct conn *s, uint64_t stamp, uint64_t now)
 {
     size_t env = SC_ENV_HEADER_BYTES + O.size;
     grow(&s->wbuf, &s->wcap, s->wlen + env + BL_WS_MAX_CLIENT_HEADER);
@@ -374,6 +376,7 @@ static void queue_data(struct conn *s, uint64_t stamp)
     put32(p + 4, s->idx);
     put64(p + 8, s->sent);
     put64(p + 16, stamp);
+    put64(p + 24, now);
     memset(p + PAYLOAD_HEAD, (int)((s->sent + s->idx) & 0xff), O.size - PAYLOAD_HEAD);
     bl_ws_mask(e, env, mask);
     s->wlen += h + env;
@@ -437,6 +440,7 @@ static void on_data(struct conn *c, const sc_env *e, uint64_t now)
     uint32_t sidx = be32(e->payload + 4);
     uint64_t seq = be64(e->payload + 8);
     uint64_t stamp = be64(e->payload + 16);
+    uint64_t queued = be64(e->payload + 24);
     if (sidx >= O.conns || C[sidx].room != c->room || sidx == c->idx ||
         C[sidx].member != e->member) {
         S.bad_payload++;
@@ -473,6 +477,7 @@ static void on_data(struct conn *c, const sc_env *e, uint64_t now)
     if (measuring) {
         S.deliveries++;
         bl_hist_add(&H, now > stamp ? now - stamp : 0);
+        bl_hist_add(&HQ, now > queued ? now - queued : 0);
     }
     if (seq < s->acked + O.window && seq >= s->acked) {
         s->ring[seq % O.window]++;
@@ -801,7 +806,7 @@ static void produce(uint64_t now)
             struct conn *s = &C[sendq[i]];
             s->in_sendq = false;
             while (window_open(s))
-                queue_data(s, now);
+                queue_data(s, now, now);
         }
         return;
     }
@@ -819,7 +824,7 @@ static void produce(uint64_t now)
             max_lag_ns = now - stamp;
         if (measuring)
             bl_hist_add(&LAG, now > stamp ? now - stamp : 0);
-        queue_data(s, stamp);
+        queue_data(s, stamp, now);
         sched_sent++;
     }
 }
@@ -946,6 +951,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            "\"connect_s\":%.3f,\"sent\":%" PRIu64 ",\"deliveries\":%" PRIu64
            ",\"deliveries_per_s\":%.1f,"
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
+           "\"queued_p50_us\":%.1f,\"queued_p99_us\":%.1f,\"queued_p999_us\":%.1f,"
            "\"max_lag_ms\":%.3f,\"lag_p99_us\":%.1f,\"gen_cores\":%.3f,\"generator_bound\":%s,\"server_cores\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_idle_kib\":%ld,\"rss_after_kib\":%ld,"
            "\"rss_per_conn_bytes\":%.1f,"
@@ -958,7 +964,9 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            O.idle ? "idle" : flat ? "flat" : "rate", O.rate, O.window, wall, connect_s,
            S.sent_frames, S.deliveries, dps, bl_hist_quantile(&H, 0.50) / 1e3,
            bl_hist_quantile(&H, 0.99) / 1e3, bl_hist_quantile(&H, 0.999) / 1e3, H.max / 1e3,
-           max_lag_ns / 1e6, bl_hist_quantile(&LAG, 0.99) / 1e3, gen_cores, gen_bound ? "true" : "false", srv_cores, rss0, rss_idle,
+           bl_hist_quantile(&HQ, 0.50) / 1e3, bl_hist_quantile(&HQ, 0.99) / 1e3,
+           bl_hist_quantile(&HQ, 0.999) / 1e3, max_lag_ns / 1e6,
+           bl_hist_quantile(&LAG, 0.99) / 1e3, gen_cores, gen_bound ? "true" : "false", srv_cores, rss0, rss_idle,
            rss1,
            rss_idle > 0 && rss0 > 0 ? (double)(rss_idle - rss0) * 1024.0 / O.conns : -1.0,
            S.order_errors, S.gap_frames, S.dup_frames, S.bad_payload, S.proto_errors,
@@ -1001,7 +1009,7 @@ static void usage(FILE *f)
     fputs("usage: sc_load --server HOST:PORT [options]\n"
           "  --conns N            connections (default 100)\n"
           "  --room-size S        members per room; rooms = ceil(N/S) (default 100)\n"
-          "  --size BYTES         SEND_ALL payload size, >= 24 (default 256)\n"
+          "  --size BYTES         SEND_ALL payload size, >= 32 (default 256)\n"
           "  --rate R             total SEND_ALL frames/s; 0 = flat out (default 0)\n"
           "  --senders K          senders per room (default: all members)\n"
           "  --window W           flat out: frames in flight per sender (default: from\n"

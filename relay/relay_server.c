@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "relay_http.h"
+#include "relay_listen.h"
 #include "relay_log.h"
 #include "relay_ws.h"
 #include "sc_envelope.h"
@@ -348,19 +349,18 @@ static int create_context(struct relay *r, unsigned fds)
 }
 
 static int create_vhost(struct relay *r, struct lws_protocols *protocols,
-                        const lws_retry_bo_t *retry)
+                        const lws_retry_bo_t *retry, int own_listener)
 {
     const relay_config *cfg = r->cfg;
     struct lws_context_creation_info info;
 
     memset(&info, 0, sizeof info);
     info.vhost_name = "saltchat";
-    info.port = (int)cfg->listen_port;
+    /* with --reuse-port relay_listen accepts and hands connections over */
+    info.port = own_listener ? CONTEXT_PORT_NO_LISTEN_SERVER : (int)cfg->listen_port;
     info.iface = cfg->listen_host;
     info.protocols = protocols;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
-    if (cfg->reuse_port) /* SO_REUSEPORT: relays on one host share the port */
-        info.options |= LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE;
     if (!cfg->listen_ipv6)
         info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (r->tls) {
@@ -383,10 +383,10 @@ static int create_vhost(struct relay *r, struct lws_protocols *protocols,
     return 0;
 }
 
-static void announce(struct relay *r)
+static void announce(struct relay *r, int port)
 {
     const relay_config *cfg = r->cfg;
-    int port = lws_get_vhost_listen_port(r->vhost);
+
     /* The one line on stdout: tests and scripts read the bound address from it. */
     printf("%s%s%s:%d\n", cfg->listen_ipv6 ? "[" : "", cfg->listen_host,
            cfg->listen_ipv6 ? "]" : "", port);
@@ -399,7 +399,8 @@ static void announce(struct relay *r)
 int relay_server_run(const relay_config *cfg)
 {
     struct relay *r = calloc(1, sizeof *r);
-    struct lws_protocols protocols[3];
+    struct lws_protocols protocols[4];
+    int listen_fd = -1, port = 0;
     lws_retry_bo_t retry;
     relay_room_limits limits;
     uint32_t instance = 0;
@@ -448,6 +449,8 @@ int relay_server_run(const relay_config *cfg)
     protocols[1].rx_buffer_size = RELAY_WS_RX_CHUNK;
     /* lws cuts every socket write to tx_packet_size: make a whole batch one write. */
     protocols[1].tx_packet_size = r->scratch_cap;
+    protocols[2].name = RELAY_LISTEN_PROTOCOL;
+    protocols[2].callback = relay_listen_callback;
 
     /* An all-zero policy turns lws's own validity pings off (its timer list is
      * O(n) per re-arm); relay_keepalive does that job in O(1). */
@@ -458,9 +461,27 @@ int relay_server_run(const relay_config *cfg)
         goto fail;
     if (create_context(r, fd_budget(cfg)))
         goto fail;
-    if (create_vhost(r, protocols, &retry))
+    if (cfg->reuse_port) {
+        char err[300];
+        listen_fd = relay_listen_open(cfg, &port, err, sizeof err);
+        if (listen_fd < 0) {
+            relay_log(RELAY_LOG_ERROR, "%s", err);
+            goto fail;
+        }
+    }
+    if (create_vhost(r, protocols, &retry, listen_fd >= 0))
         goto fail;
-    announce(r);
+    if (listen_fd >= 0) {
+        int fd = listen_fd;
+        listen_fd = -1; /* lws owns it now, or closed it */
+        if (relay_listen_watch(r, fd)) {
+            relay_log(RELAY_LOG_ERROR, "cannot watch the listening socket");
+            goto fail;
+        }
+    } else {
+        port = lws_get_vhost_listen_port(r->vhost);
+    }
+    announce(r, port);
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
     if (cfg->n_cluster_urls && start_cluster(r, instance, &limits))
         goto fail;
@@ -471,6 +492,8 @@ int relay_server_run(const relay_config *cfg)
     signal_target = NULL;
     rc = 0;
 fail:
+    if (listen_fd >= 0)
+        close(listen_fd);
     if (r->ctx) {
         stop_cluster(r);
         lws_context_destroy(r->ctx);

@@ -449,12 +449,42 @@ async def scenario_stall(env, nats):
     await stop_all(env, relays)
 
 
+async def scenario_reuse_port(env, nats):
+    """Two relays of one cluster on one port (--reuse-port): the kernel spreads the
+    connections over both, and every member sees every other in the one room."""
+    port = free_ports(1)[0]
+    relays = [await Relay(env, "--cluster", nats.url, "--reuse-port").start(port)
+              for _ in range(2)]
+    # /metrics is answered by either process: ask until 8 answers in a row are ready
+    await until(lambda: all(metrics(relays[0]).get("saltchat_relay_cluster_established") == 1 and
+                            metrics(relays[0]).get("saltchat_relay_cluster_peers") == 1
+                            for _ in range(8)), "both relays established")
+    room = "shared-port-" + secrets.token_hex(4)
+    members = []
+    for _ in range(16):
+        members.append(await Raw(f"ws://127.0.0.1:{port}/room/{room}").connect())
+    ids = [m.welcome.result()[0] for m in members]
+    check(sorted(members[-1].welcome.result()[1]) == sorted(ids[:-1]),
+          "the last member's WELCOME lists the 15 others")
+    instances = {i >> 32 for i in ids}
+    check(len(instances) == 2, f"connections were spread over both relays: {len(instances)} "
+                               "instance(s) among the member ids")
+    await members[0].send(envelope(SEND_ALL, b"to-all"))
+    for m in members[1:]:
+        await until(lambda m=m: m.data(sender=ids[0]), "the broadcast reaches everyone", 5)
+    for m in members:
+        await m.close()
+    log("reuse_port: 16 members over 2 relays on one port, each sees all")
+    await stop_all(env, relays)
+
+
 SCENARIOS = {
     "chat": scenario_chat,
     "presence": scenario_presence,
     "failover": scenario_failover,
     "broker_restart": scenario_broker_restart,
     "stall": scenario_stall,
+    "reuse_port": scenario_reuse_port,
 }
 
 

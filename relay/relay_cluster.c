@@ -8,6 +8,9 @@
 #include "relay_wire.h"
 #include "sc_envelope.h"
 
+/* A room's bundle is published once it holds this much (or at the end of the batch). */
+#define BUNDLE_BYTES (128u * 1024u)
+
 /* Relays declared dead are remembered (to fence them if they were only stalled)
  * up to this many. */
 #define MAX_DEAD_PEERS 64u
@@ -50,6 +53,9 @@ struct croom {
     lws_dll2_t node;       /* c->rooms */
     lws_dll2_t lost_node;  /* c->lost while a loss is pending */
     lws_dll2_t ready_node; /* c->ready while a release is pending */
+    lws_dll2_t dirty_node; /* c->dirty while its bundle holds something */
+    uint8_t *bundle;       /* messages published since the last flush, length-prefixed */
+    size_t blen, bcap;
     struct relay_room *room;
     char subject[RELAY_WIRE_SUBJECT_MAX];
     uint64_t sid;
@@ -75,7 +81,7 @@ struct relay_cluster {
     uint64_t now, connected_at, last_hb;
     uint64_t ctl_sid, own_sid;
     char own_subject[RELAY_WIRE_SUBJECT_MAX];
-    lws_dll2_owner_t peers, rooms_list, lost, ready, syncs;
+    lws_dll2_owner_t peers, rooms_list, lost, ready, syncs, dirty;
     uint64_t flush_next; /* marker of the next flush to request */
     int flush_busy;
     uint8_t *buf;
@@ -158,14 +164,9 @@ static void process_deferred(relay_cluster *c)
 
 /* ---- publishing ------------------------------------------------------------------- */
 
-static int publish(relay_cluster *c, const char *subject, relay_wire_msg *m)
+static int send_raw(relay_cluster *c, const char *subject, const uint8_t *data, size_t n)
 {
-    m->from = c->me;
-    size_t n = relay_wire_size(m);
-    if (ensure_buf(c, n))
-        return -1;
-    n = relay_wire_encode(c->buf, c->buf_cap, m);
-    if (!n || c->t.publish(c->t.arg, subject, c->buf, n)) {
+    if (c->t.publish(c->t.arg, subject, data, n)) {
         c->st.publish_errors++;
         return -1;
     }
@@ -174,17 +175,86 @@ static int publish(relay_cluster *c, const char *subject, relay_wire_msg *m)
     return 0;
 }
 
-/* Publishes m in cr's stream (next sequence number). A failure loses the room:
- * our members must not believe it was sent, and the others will see a gap. While a
- * loss is being processed the stream goes on: the LEFTs and the BYE keep the
- * other relays' view right. */
+/* Publishes a control message (ctl or a relay's own subject) now. */
+static int publish(relay_cluster *c, const char *subject, relay_wire_msg *m)
+{
+    m->from = c->me;
+    size_t n = relay_wire_size(m);
+    if (ensure_buf(c, n))
+        return -1;
+    n = relay_wire_encode(c->buf, c->buf_cap, m);
+    return n ? send_raw(c, subject, c->buf, n) : -1;
+}
+
+/* Publishes what cr collected as one bundle. A failure loses the room: our members
+ * must not believe it was sent, and the others will see a gap. */
+static void flush_room(relay_cluster *c, struct croom *cr)
+{
+    lws_dll2_remove(&cr->dirty_node);
+    if (!cr->blen)
+        return;
+    if (c->connected && send_raw(c, cr->subject, cr->bundle, cr->blen))
+        lose(c, cr, RELAY_CLUSTER_LOSS_PUBLISH);
+    cr->blen = 0;
+    if (cr->bcap > 4 * BUNDLE_BYTES) { /* one huge frame passed: give the memory back */
+        free(cr->bundle);
+        cr->bundle = NULL;
+        cr->bcap = 0;
+    }
+}
+
+/* Adds m to cr's stream (next sequence number): into the room's bundle, published at
+ * the end of the loop's batch. While a loss is being processed the stream goes on: the
+ * LEFTs and the BYE keep the other relays' view right. */
 static void room_publish(relay_cluster *c, struct croom *cr, relay_wire_msg *m)
 {
     if (!c->connected)
         return;
-    m->seq = ++cr->seq;
-    if (publish(c, cr->subject, m))
+    m->from = c->me;
+    m->seq = cr->seq + 1;
+    size_t n = relay_wire_size(m);
+    if (cr->blen && cr->blen + RELAY_WIRE_BUNDLE_PREFIX + n > BUNDLE_BYTES)
+        flush_room(c, cr);
+    size_t need = cr->blen + RELAY_WIRE_BUNDLE_PREFIX + n;
+    if (need > cr->bcap) {
+        size_t cap = need > BUNDLE_BYTES ? need : BUNDLE_BYTES;
+        uint8_t *b = realloc(cr->bundle, cap);
+        if (!b) {
+            lose(c, cr, RELAY_CLUSTER_LOSS_PUBLISH);
+            return;
+        }
+        cr->bundle = b;
+        cr->bcap = cap;
+    }
+    uint8_t *p = cr->bundle + cr->blen;
+    if (m->type == RELAY_WIRE_STATE && m->n_ids) {
+        /* the ids were written to c->buf at their encoded offset: move them along */
+        memcpy(p + RELAY_WIRE_BUNDLE_PREFIX + RELAY_WIRE_ROOM_HEADER + 8, m->ids,
+               (size_t)m->n_ids * 8);
+        m->ids = p + RELAY_WIRE_BUNDLE_PREFIX + RELAY_WIRE_ROOM_HEADER + 8;
+    }
+    if (relay_wire_encode(p + RELAY_WIRE_BUNDLE_PREFIX, cr->bcap - cr->blen -
+                          RELAY_WIRE_BUNDLE_PREFIX, m) != n) {
         lose(c, cr, RELAY_CLUSTER_LOSS_PUBLISH);
+        return;
+    }
+    relay_wire_put_len(p, (uint32_t)n);
+    cr->seq++;
+    cr->blen += RELAY_WIRE_BUNDLE_PREFIX + n;
+    if (lws_dll2_is_detached(&cr->dirty_node)) {
+        lws_dll2_add_tail(&cr->dirty_node, &c->dirty);
+        if (c->dirty.count == 1)
+            c->t.defer(c->t.arg);
+    }
+}
+
+void relay_cluster_flush(relay_cluster *c)
+{
+    struct lws_dll2 *d;
+
+    while ((d = lws_dll2_get_head(&c->dirty)))
+        flush_room(c, lws_container_of(d, struct croom, dirty_node));
+    process_deferred(c);
 }
 
 static void publish_state(relay_cluster *c, struct croom *cr)
@@ -500,6 +570,7 @@ static uint32_t send_hello(relay_cluster *c, struct croom *cr)
             return 0;
         }
     } lws_end_foreach_dll(d);
+    flush_room(c, cr); /* the sequence named below must be out before the HELLO */
     memset(&m, 0, sizeof m);
     m.type = RELAY_WIRE_HELLO;
     m.seq = cr->seq; /* it may have answered others' HELLO already */
@@ -554,6 +625,8 @@ static void hook_close(struct relay_room *r, void *arg)
         m.type = RELAY_WIRE_BYE;
         room_publish(c, cr, &m);
     }
+    flush_room(c, cr);
+    free(cr->bundle);
     if (cr->sid)
         c->t.unsubscribe(c->t.arg, cr->sid);
     while ((d = lws_dll2_get_head(&cr->streams)))
@@ -629,6 +702,8 @@ static void hook_sync(struct relay_room *r, uint64_t id, uint64_t token, void *a
         lose(c, croom_of(r), RELAY_CLUSTER_LOSS_PUBLISH);
         return;
     }
+    /* the broker round trip must follow the frames this member sent before */
+    flush_room(c, croom_of(r));
     ps->member = id;
     ps->token = token;
     /* answered by the first flush requested from now on (the one in flight, if any,
@@ -649,10 +724,15 @@ static void on_hello(relay_cluster *c, struct peer *p, const relay_wire_msg *m)
         /* not in that room: say so, on the room's subject */
         relay_wire_msg st;
         char subject[RELAY_WIRE_SUBJECT_MAX];
+        uint8_t one[RELAY_WIRE_BUNDLE_PREFIX + RELAY_WIRE_ROOM_HEADER + 8];
         memset(&st, 0, sizeof st);
         st.type = RELAY_WIRE_STATE;
+        st.from = c->me;
         relay_wire_room_subject(subject, m->room, m->room_len);
-        publish(c, subject, &st);
+        size_t n = relay_wire_encode(one + RELAY_WIRE_BUNDLE_PREFIX,
+                                     sizeof one - RELAY_WIRE_BUNDLE_PREFIX, &st);
+        relay_wire_put_len(one, (uint32_t)n);
+        send_raw(c, subject, one, sizeof one);
         return;
     }
     if (cr->loss >= 0)
@@ -765,6 +845,28 @@ static void on_room(relay_cluster *c, struct croom *cr, struct peer *p, const re
     }
 }
 
+/* The messages of a bundle on cr's subject, in order; one undecodable loses the room
+ * (we cannot tell what we missed). */
+static void on_bundle(relay_cluster *c, struct croom *cr, const uint8_t *data, size_t len)
+{
+    const uint8_t *msg;
+    size_t off = 0, n;
+    relay_wire_msg m;
+    int rc;
+
+    while (cr->loss < 0 && (rc = relay_wire_bundle_next(data, len, &off, &msg, &n)) != 0) {
+        if (rc < 0 || relay_wire_parse(msg, n, &m) || !relay_wire_is_room_type(m.type)) {
+            c->st.invalid++;
+            lose(c, cr, RELAY_CLUSTER_LOSS_INVALID);
+            return;
+        }
+        struct peer *p = peer_of(c, &m.from, 0, 1);
+        if (!p)
+            return; /* stale, fenced, or ours: the rest of the bundle is from the same node */
+        on_room(c, cr, p, &m);
+    }
+}
+
 void relay_cluster_message(relay_cluster *c, uint64_t sid, const char *subject,
                            const uint8_t *data, size_t len, uint64_t now_ms)
 {
@@ -783,15 +885,16 @@ void relay_cluster_message(relay_cluster *c, uint64_t sid, const char *subject,
         if (!cr || cr->sid != sid || cr->loss >= 0)
             goto done; /* a room we left, or an older subscription to it */
     }
-    if (relay_wire_parse(data, len, &m) || (cr && !relay_wire_is_room_type(m.type)) ||
-        (!cr && relay_wire_is_room_type(m.type))) {
-        c->st.invalid++;
-        if (cr)
-            lose(c, cr, RELAY_CLUSTER_LOSS_INVALID); /* cannot tell what we missed */
-        goto done;
-    }
     if (!c->connected)
         goto done;
+    if (cr) {
+        on_bundle(c, cr, data, len);
+        goto done;
+    }
+    if (relay_wire_parse(data, len, &m) || relay_wire_is_room_type(m.type)) {
+        c->st.invalid++;
+        goto done;
+    }
     if (m.type == RELAY_WIRE_FENCE) {
         if (m.target.instance == c->me.instance && m.target.nonce == c->me.nonce &&
             m.target.epoch == c->me.epoch)
@@ -806,8 +909,6 @@ void relay_cluster_message(relay_cluster *c, uint64_t sid, const char *subject,
         c->st.hb_received++;
     else if (m.type == RELAY_WIRE_HELLO)
         on_hello(c, p, &m);
-    else if (cr)
-        on_room(c, cr, p, &m);
 done:
     process_deferred(c);
 }

@@ -41,6 +41,8 @@ typedef struct relay_cluster_transport {
     void (*flush)(void *arg, uint64_t marker);
     /* Asks for relay_cluster_poll soon, from the loop (not from inside this call). */
     void (*wake)(void *arg);
+    /* Asks for relay_cluster_flush once the loop has handled the events at hand. */
+    void (*defer)(void *arg);
     void *arg;
 } relay_cluster_transport;
 
@@ -130,6 +132,9 @@ void relay_cluster_tick(relay_cluster *c, uint64_t now_ms);
 
 /* Runs work deferred from inside room hooks (rooms to disconnect). */
 void relay_cluster_poll(relay_cluster *c);
+
+/* Publishes what the rooms collected since the last call: one bundle per room. */
+void relay_cluster_flush(relay_cluster *c);
 
 void relay_cluster_get_stats(const relay_cluster *c, relay_cluster_stats *out);
 

@@ -56,6 +56,8 @@ struct relay_nats {
     pthread_t flusher;
     int flusher_started;
     int stopped;
+    relay_cluster *cluster;          /* for the deferred flush */
+    lws_sorted_usec_list_t defer_sul;
 };
 
 static uint64_t now_ms(void)
@@ -305,10 +307,33 @@ static void t_wake(void *arg)
     lws_cancel_service(n->ctx);
 }
 
+static void defer_cb(lws_sorted_usec_list_t *sul)
+{
+    relay_nats *n = lws_container_of(sul, relay_nats, defer_sul);
+
+    if (n->cluster && !n->stopped)
+        relay_cluster_flush(n->cluster);
+}
+
+/* lws runs timers due "now" after the events of the current loop iteration. */
+static void t_defer(void *arg)
+{
+    relay_nats *n = arg;
+
+    if (!n->stopped)
+        lws_sul_schedule(n->ctx, 0, &n->defer_sul, defer_cb, 1);
+}
+
 relay_cluster_transport relay_nats_transport(relay_nats *n)
 {
-    relay_cluster_transport t = {t_publish, t_subscribe, t_unsubscribe, t_flush, t_wake, n};
+    relay_cluster_transport t = {t_publish, t_subscribe, t_unsubscribe, t_flush, t_wake,
+                                 t_defer, n};
     return t;
+}
+
+void relay_nats_attach(relay_nats *n, relay_cluster *c)
+{
+    n->cluster = c;
 }
 
 /* ---- lifetime ---- */
@@ -353,6 +378,9 @@ relay_nats *relay_nats_new(char *const *urls, size_t count, struct lws_context *
         s = natsOptions_SetWriteDeadline(n->opts, 2000);
     if (s == NATS_OK)
         s = natsOptions_SetIOBufSize(n->opts, 256 * 1024);
+    if (s == NATS_OK) /* relay_cluster bundles per room and batch: send each one at once
+                         (libnats' flusher would hold it up to 1 ms more) */
+        s = natsOptions_SetSendAsap(n->opts, true);
     if (s == NATS_OK) /* publishes while reconnecting: little, the cluster stops publishing */
         s = natsOptions_SetReconnectBufSize(n->opts, 1024 * 1024);
     if (s == NATS_OK)
@@ -487,6 +515,7 @@ void relay_nats_stop(relay_nats *n)
     if (n->stopped)
         return;
     n->stopped = 1;
+    lws_sul_cancel(&n->defer_sul);
     pthread_mutex_lock(&n->mu);
     n->closing = 1;
     pthread_cond_broadcast(&n->cv);

@@ -55,6 +55,9 @@ relay_nats *relay_nats_new(char *const *urls, size_t n, struct lws_context *ctx,
 /* The transport callbacks to give relay_cluster_new. */
 relay_cluster_transport relay_nats_transport(relay_nats *n);
 
+/* The cluster to flush when the loop's batch is done (transport.defer). */
+void relay_nats_attach(relay_nats *n, relay_cluster *c);
+
 /*
  * Connects; if no broker answers it keeps trying in the background (and reconnects
  * by itself later). Returns 0, or -1 with a message in err[cap].

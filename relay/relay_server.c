@@ -306,6 +306,7 @@ static int start_cluster(struct relay *r, uint32_t instance, const relay_room_li
         relay_log(RELAY_LOG_ERROR, "out of memory");
         return -1;
     }
+    relay_nats_attach(r->nats, r->cluster);
     if (relay_nats_start(r->nats, err, sizeof err)) {
         relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
         return -1;

@@ -253,3 +253,24 @@ const char *relay_wire_subject_room(const char *subject, size_t *len)
     *len = strlen(subject + pre);
     return relay_room_id_valid(subject + pre, *len) ? subject + pre : NULL;
 }
+
+int relay_wire_bundle_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg,
+                           size_t *msg_len)
+{
+    if (*off == len)
+        return 0;
+    if (len - *off < RELAY_WIRE_BUNDLE_PREFIX)
+        return RELAY_WIRE_E_SHORT;
+    uint32_t n = get32(buf + *off);
+    if (len - *off - RELAY_WIRE_BUNDLE_PREFIX < n)
+        return RELAY_WIRE_E_SHORT;
+    *msg = buf + *off + RELAY_WIRE_BUNDLE_PREFIX;
+    *msg_len = n;
+    *off += RELAY_WIRE_BUNDLE_PREFIX + n;
+    return 1;
+}
+
+void relay_wire_put_len(uint8_t *p, uint32_t len)
+{
+    put32(p, len);
+}

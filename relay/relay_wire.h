@@ -20,6 +20,11 @@
  *
  * Member ids in JOINED, LEFT, STATE and DATA's `from` must belong to the sender
  * (high half = its instance); a unicast's `to` must not.
+ *
+ * On a room's subject a NATS message is a bundle: one or more messages, each
+ * preceded by its length (u32). A relay collects what it publishes in a room while
+ * its loop handles a batch of events and sends it as one bundle, so that the broker,
+ * and every relay receiving, handle one message per room and batch, not per frame.
  */
 #ifndef RELAY_WIRE_H
 #define RELAY_WIRE_H
@@ -81,6 +86,18 @@ typedef struct relay_wire_msg {
     const uint8_t *payload;     /* DATA */
     size_t payload_len;
 } relay_wire_msg;
+
+#define RELAY_WIRE_BUNDLE_PREFIX 4u /* length of each message in a bundle */
+
+/*
+ * Steps through bundle buf[0..len): sets *msg and *msg_len to the message at *off and
+ * advances *off. Returns 1, 0 at the end, or RELAY_WIRE_E_SHORT if the bundle is cut.
+ */
+int relay_wire_bundle_next(const uint8_t *buf, size_t len, size_t *off, const uint8_t **msg,
+                           size_t *msg_len);
+
+/* Writes a bundle entry's length prefix at p. */
+void relay_wire_put_len(uint8_t *p, uint32_t len);
 
 /* Returns 1 if type is sent on a room's subject. */
 int relay_wire_is_room_type(uint8_t type);

@@ -40,6 +40,7 @@ struct relay_nats {
     natsOptions *opts;
     natsConnection *nc;
     size_t max_lag;
+    size_t min_payload; /* the broker must accept messages this large */
     relay_map subs; /* loop thread only */
 
     pthread_mutex_t mu; /* guards everything below */
@@ -339,7 +340,7 @@ void relay_nats_attach(relay_nats *n, relay_cluster *c)
 /* ---- lifetime ---- */
 
 relay_nats *relay_nats_new(char *const *urls, size_t count, struct lws_context *ctx,
-                           size_t max_lag, char *err, size_t cap)
+                           size_t max_lag, size_t min_payload, char *err, size_t cap)
 {
     relay_nats *n = calloc(1, sizeof *n);
     natsStatus s;
@@ -353,6 +354,7 @@ relay_nats *relay_nats_new(char *const *urls, size_t count, struct lws_context *
     pthread_cond_init(&n->cv, NULL);
     n->ctx = ctx;
     n->max_lag = max_lag;
+    n->min_payload = min_payload;
     s = natsOptions_Create(&n->opts);
     if (s == NATS_OK)
         s = natsOptions_SetServers(n->opts, (const char **)urls, (int)count);
@@ -468,6 +470,14 @@ void relay_nats_drain(relay_nats *n, relay_cluster *c)
             if (n->nc)
                 natsConnection_GetConnectedUrl(n->nc, url, sizeof url);
             relay_log(RELAY_LOG_NOTICE, "cluster: connected to the broker %s", url);
+            int64_t mp = n->nc ? natsConnection_GetMaxPayload(n->nc) : 0;
+            if (mp > 0 && (uint64_t)mp < n->min_payload)
+                relay_log(RELAY_LOG_WARN,
+                          "cluster: the broker accepts messages of at most %lld bytes, less "
+                          "than a largest frame needs (%zu): such frames will disconnect "
+                          "their room (4003); raise max_payload in nats-server or lower "
+                          "--max-frame",
+                          (long long)mp, n->min_payload);
             relay_cluster_connected(c, it->at_ms);
             break;
         }
@@ -565,9 +575,4 @@ void relay_nats_get_stats(relay_nats *n, relay_nats_stats *out)
     out->queued = n->count;
     out->queued_bytes = n->bytes;
     pthread_mutex_unlock(&n->mu);
-}
-
-int64_t relay_nats_max_payload(relay_nats *n)
-{
-    return n->nc && !n->stopped ? natsConnection_GetMaxPayload(n->nc) : 0;
 }

@@ -46,11 +46,12 @@ typedef struct relay_nats_stats {
 
 /*
  * Prepares a transport to the brokers urls[0..n) (nats://host:port), waking ctx's
- * loop when something arrives. Nothing connects yet. Returns NULL with a message in
+ * loop when something arrives. A broker that takes messages smaller than min_payload
+ * is warned about when connected. Nothing connects yet. Returns NULL with a message in
  * err[cap] (bad URL, out of memory).
  */
 relay_nats *relay_nats_new(char *const *urls, size_t n, struct lws_context *ctx, size_t max_lag,
-                           char *err, size_t cap);
+                           size_t min_payload, char *err, size_t cap);
 
 /* The transport callbacks to give relay_cluster_new. */
 relay_cluster_transport relay_nats_transport(relay_nats *n);
@@ -77,7 +78,5 @@ void relay_nats_free(relay_nats *n);
 
 void relay_nats_get_stats(relay_nats *n, relay_nats_stats *out);
 
-/* The largest message the broker accepts (0 before the first connection). */
-int64_t relay_nats_max_payload(relay_nats *n);
 
 #endif

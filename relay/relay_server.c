@@ -22,6 +22,7 @@
 #include "relay_http.h"
 #include "relay_listen.h"
 #include "relay_log.h"
+#include "relay_wire.h"
 #include "relay_ws.h"
 #include "sc_envelope.h"
 
@@ -292,8 +293,10 @@ static int start_cluster(struct relay *r, uint32_t instance, const relay_room_li
     relay_cluster_config cc = {1000, 3000, 2000, 1500, lim->max_payload, lim->max_members};
     uint32_t nonce = 0;
 
+    /* a bundle with one largest DATA */
+    size_t min_payload = (size_t)lim->max_payload + RELAY_WIRE_DATA_OVERHEAD + 4;
     r->nats = relay_nats_new(cfg->cluster_urls, cfg->n_cluster_urls, r->ctx,
-                             cfg->cluster_max_lag, err, sizeof err);
+                             cfg->cluster_max_lag, min_payload, err, sizeof err);
     if (!r->nats) {
         relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
         return -1;

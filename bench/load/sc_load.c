@@ -121,6 +121,7 @@ static uint64_t max_lag_ns;
 static uint32_t open_conns, pending_setup;
 static uint64_t stall_left_ns; /* when the others heard LEFT(stalled) */
 static volatile sig_atomic_t interrupted;
+static double M_idle, M_busy; /* machine-wide CPU seconds in the measured window */
 
 static uint64_t now_ns(void)
 {
@@ -236,6 +237,24 @@ static double proc_cpu_s(int pid)
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
         return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* Machine-wide busy and idle CPU seconds so far, from the first line of /proc/stat. */
+static int machine_cpu_s(double *busy, double *idle)
+{
+    FILE *f = fopen("/proc/stat", "r");
+    if (!f)
+        return -1;
+    unsigned long long v[8] = {0};
+    int n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+                   &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5)
+        return -1;
+    double tck = (double)sysconf(_SC_CLK_TCK);
+    *idle = (double)(v[3] + v[4]) / tck;
+    *busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / tck;
+    return 0;
 }
 
 static double self_cpu_s(void)
@@ -953,6 +972,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            "\"p50_us\":%.1f,\"p99_us\":%.1f,\"p999_us\":%.1f,\"max_us\":%.1f,"
            "\"queued_p50_us\":%.1f,\"queued_p99_us\":%.1f,\"queued_p999_us\":%.1f,"
            "\"max_lag_ms\":%.3f,\"lag_p99_us\":%.1f,\"gen_cores\":%.3f,\"generator_bound\":%s,\"server_cores\":%.3f,"
+           "\"machine_idle_cores\":%.3f,\"other_cores\":%.3f,"
            "\"rss_before_kib\":%ld,\"rss_idle_kib\":%ld,\"rss_after_kib\":%ld,"
            "\"rss_per_conn_bytes\":%.1f,"
            "\"order_errors\":%" PRIu64 ",\"gap_frames\":%" PRIu64 ",\"dup_frames\":%" PRIu64
@@ -966,7 +986,9 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
            bl_hist_quantile(&H, 0.99) / 1e3, bl_hist_quantile(&H, 0.999) / 1e3, H.max / 1e3,
            bl_hist_quantile(&HQ, 0.50) / 1e3, bl_hist_quantile(&HQ, 0.99) / 1e3,
            bl_hist_quantile(&HQ, 0.999) / 1e3, max_lag_ns / 1e6,
-           bl_hist_quantile(&LAG, 0.99) / 1e3, gen_cores, gen_bound ? "true" : "false", srv_cores, rss0, rss_idle,
+           bl_hist_quantile(&LAG, 0.99) / 1e3, gen_cores, gen_bound ? "true" : "false", srv_cores,
+           wall > 0 ? M_idle / wall : -1.0,
+           wall > 0 && srv_cpu >= 0 ? (M_busy - gen_cpu - srv_cpu) / wall : -1.0, rss0, rss_idle,
            rss1,
            rss_idle > 0 && rss0 > 0 ? (double)(rss_idle - rss0) * 1024.0 / O.conns : -1.0,
            S.order_errors, S.gap_frames, S.dup_frames, S.bad_payload, S.proto_errors,
@@ -1195,6 +1217,7 @@ int main(int argc, char **argv)
         }
 
     double gen0 = 0, gen1 = 0, srv0 = -1, srv1 = -1;
+    double busy0 = 0, idle0 = 0, busy1 = 0, idle1 = 0;
     bool setup_ok = !S.first_error[0];
     if (!O.idle && setup_ok && !interrupted) {
         sending = true;
@@ -1210,6 +1233,7 @@ int main(int argc, char **argv)
                 started = measuring = true;
                 gen0 = self_cpu_s();
                 srv0 = O.server_pid ? proc_cpu_s(O.server_pid) : -1;
+                machine_cpu_s(&busy0, &idle0);
                 t_measure0 = now;
             }
             /* with --stall, keep the load on until the others hear LEFT(stalled) */
@@ -1225,6 +1249,7 @@ int main(int argc, char **argv)
         t_measure1 = now_ns();
         gen1 = self_cpu_s();
         srv1 = O.server_pid ? proc_cpu_s(O.server_pid) : -1;
+        machine_cpu_s(&busy1, &idle1);
         sending = false;
 
         /* drain: everything sent must arrive at every reader */
@@ -1271,6 +1296,8 @@ int main(int argc, char **argv)
 
     long rss1 = O.server_pid ? proc_rss_kib(O.server_pid) : -1;
     double wall = O.idle ? 0 : (double)(t_measure1 - t_measure0) / 1e9;
+    M_idle = idle1 - idle0;
+    M_busy = busy1 - busy0;
     bool ok = print_result(wall, gen1 - gen0, srv0 >= 0 && srv1 >= 0 ? srv1 - srv0 : -1, rss0, rss1,
                  connect_s, rss_idle, stall_ok, stall_code, stall_got);
 

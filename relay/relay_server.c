@@ -237,8 +237,10 @@ void relay_server_cluster_wake(struct relay *r)
  * the connections that lws closes publish nothing any more. */
 static void stop_cluster(struct relay *r)
 {
-    if (r->cluster)
+    if (r->cluster) {
+        relay_cluster_flush(r->cluster); /* the last LEFTs and BYEs still go out */
         relay_cluster_stop(r->cluster);
+    }
     if (r->nats)
         relay_nats_stop(r->nats);
 }

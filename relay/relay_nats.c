@@ -53,6 +53,7 @@ struct relay_nats {
     int n_lost, lost_all;
     uint64_t flush_want, flush_seen; /* markers asked for / taken by the flush thread */
     relay_nats_stats st;
+    uint64_t msgs_in, msgs_freed; /* natsMsg handed to us / destroyed by us */
 
     pthread_t flusher;
     int flusher_started;
@@ -157,7 +158,9 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
 
     (void)nc;
     pthread_mutex_lock(&n->mu);
+    n->msgs_in++;
     if (n->closing) {
+        n->msgs_freed++;
         pthread_mutex_unlock(&n->mu);
         free(it);
         natsMsg_Destroy(msg);
@@ -165,6 +168,7 @@ static void on_msg(natsConnection *nc, natsSubscription *sub, natsMsg *msg, void
     }
     if (!it || n->bytes + bytes > n->max_lag) {
         wake = mark_lost_locked(n, sid);
+        n->msgs_freed++;
         pthread_mutex_unlock(&n->mu);
         free(it);
         natsMsg_Destroy(msg);
@@ -455,6 +459,7 @@ void relay_nats_drain(relay_nats *n, relay_cluster *c)
     n->wake_pending = more;
     pthread_mutex_unlock(&n->mu);
 
+    uint64_t freed = 0;
     while (batch) {
         struct item *it = batch;
         batch = it->next;
@@ -464,6 +469,7 @@ void relay_nats_drain(relay_nats *n, relay_cluster *c)
                                   (const uint8_t *)natsMsg_GetData(it->msg),
                                   (size_t)natsMsg_GetDataLength(it->msg), it->at_ms);
             natsMsg_Destroy(it->msg);
+            freed++;
             break;
         case IT_CONNECTED: {
             char url[256] = "?";
@@ -495,6 +501,11 @@ void relay_nats_drain(relay_nats *n, relay_cluster *c)
             break;
         }
         free(it);
+    }
+    if (freed) {
+        pthread_mutex_lock(&n->mu);
+        n->msgs_freed += freed;
+        pthread_mutex_unlock(&n->mu);
     }
     if (lost_all)
         relay_cluster_lost(c, 0);
@@ -546,15 +557,24 @@ void relay_nats_stop(relay_nats *n)
     while (n->head) {
         struct item *it = n->head;
         n->head = it->next;
-        if (it->msg)
+        if (it->msg) {
             natsMsg_Destroy(it->msg);
+            n->msgs_freed++;
+        }
         free(it);
     }
     n->tail = NULL;
     n->count = n->bytes = 0;
     pthread_mutex_unlock(&n->mu);
     /* waits for libnats' threads: no callback runs after this */
-    nats_CloseAndWait(2000);
+    natsStatus st = nats_CloseAndWait(2000);
+    if (st != NATS_OK)
+        relay_log(RELAY_LOG_WARN, "cluster: the NATS client did not stop cleanly: %s",
+                  natsStatus_GetText(st));
+    /* every message libnats handed over was released (the tests read this line) */
+    if (n->msgs_in != n->msgs_freed)
+        relay_log(RELAY_LOG_ERROR, "cluster: %llu NATS messages received were not released",
+                  (unsigned long long)(n->msgs_in - n->msgs_freed));
 }
 
 void relay_nats_free(relay_nats *n)

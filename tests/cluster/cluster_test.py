@@ -140,6 +140,7 @@ def sanitizer_clean(env, relays):
             text = f.read().decode("utf-8", "replace")
         check("Sanitizer" not in text and "runtime error:" not in text,
               f"relay :{r.port}: sanitizer report: {text[-2000:]}")
+        check("were not released" not in text, f"relay :{r.port} leaked NATS messages")
 
 
 async def stop_all(env, relays, members=()):

@@ -542,7 +542,7 @@ async function main() {
   try {
     app.core = await loadCore();
   } catch (e) {
-    fatal(`The encryption module could not be loaded: ${e.message}. Reload the page; if it persists, this browser may not support WebAssembly.`);
+    fatal(`The encryption module could not be loaded: ${e.message}. Reload the page; if it persists, this browser may be too old: saltchat needs WebAssembly with SIMD (Chrome or Edge 91+, Firefox 89+, Safari 16.4+).`);
     return;
   }
   try {

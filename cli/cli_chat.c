@@ -496,6 +496,12 @@ static int signal_readable(void *user)
             c->ui->ops->resize(c->ui);
             continue;
         }
+        if (sig == SIGTSTP) {
+            c->ui->ops->suspend(c->ui);
+            cli_signal_stop();
+            c->ui->ops->resume(c->ui);
+            continue;
+        }
         if (c->stopping) { /* a second interrupt: do not wait for the close handshake */
             cli_loop_stop(c->loop);
             continue;
@@ -560,7 +566,7 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, int *exit_code, char *err, si
     c->cmd.session = c->s;
     c->cmd.verified = cfg->verified;
     c->cmd.ui = c->ui;
-    c->sig_fd = cli_signal_install();
+    c->sig_fd = cli_signal_install(!cfg->batch);
     if (c->sig_fd < 0 || cli_loop_watch(c->loop, c->sig_fd, signal_readable, NULL, c) != 0) {
         snprintf(err, cap, "cannot watch signals");
         goto fail;

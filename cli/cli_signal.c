@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 static int pipe_fds[2] = {-1, -1};
-static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+static const int caught[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH, SIGTSTP};
+static size_t n_caught;
+static struct sigaction action;
 
 static void handler(int sig)
 {
@@ -19,7 +21,7 @@ static void handler(int sig)
     errno = saved;
 }
 
-int cli_signal_install(void)
+int cli_signal_install(int job_control)
 {
     if (pipe(pipe_fds) != 0)
         return -1;
@@ -27,13 +29,13 @@ int cli_signal_install(void)
         fcntl(pipe_fds[i], F_SETFL, fcntl(pipe_fds[i], F_GETFL) | O_NONBLOCK);
         fcntl(pipe_fds[i], F_SETFD, FD_CLOEXEC);
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = handler;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++)
-        sigaction(caught[i], &sa, NULL);
+    memset(&action, 0, sizeof action);
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    n_caught = sizeof caught / sizeof caught[0] - (job_control ? 0 : 1);
+    for (size_t i = 0; i < n_caught; i++)
+        sigaction(caught[i], &action, NULL);
     signal(SIGPIPE, SIG_IGN);
     return pipe_fds[0];
 }
@@ -45,9 +47,16 @@ int cli_signal_next(int fd)
     return n == 1 ? b : 0;
 }
 
+void cli_signal_stop(void)
+{
+    signal(SIGTSTP, SIG_DFL);
+    raise(SIGTSTP); /* delivered before raise returns: the process stops here */
+    sigaction(SIGTSTP, &action, NULL);
+}
+
 void cli_signal_uninstall(void)
 {
-    for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++)
+    for (size_t i = 0; i < n_caught; i++)
         signal(caught[i], SIG_DFL);
     for (int i = 0; i < 2; i++) {
         if (pipe_fds[i] >= 0)

@@ -32,6 +32,12 @@ typedef struct cli_ui_ops {
     void (*set_prompt)(cli_ui *ui, const char *prompt);
     /* The terminal was resized. */
     void (*resize)(cli_ui *ui);
+    /* The user pressed Ctrl-Z: give the terminal back as it was found, just before the
+     * process stops (terminal only). */
+    void (*suspend)(cli_ui *ui);
+    /* The process was continued after suspend: take the terminal again and redraw the
+     * prompt with what was being typed (terminal only). */
+    void (*resume)(cli_ui *ui);
     /* Returns 0, or -1 if output can no longer be written (stdout closed). */
     int (*status)(cli_ui *ui);
     void (*free)(cli_ui *ui);

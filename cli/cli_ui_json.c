@@ -207,7 +207,13 @@ static void json_free(cli_ui *ui)
     free(u);
 }
 
-static const cli_ui_ops ops = {event, print, readable, set_prompt, resize, status, json_free};
+static void suspend_resume(cli_ui *ui)
+{
+    (void)ui;
+}
+
+static const cli_ui_ops ops = {event,          print,          readable, set_prompt, resize,
+                               suspend_resume, suspend_resume, status,   json_free};
 
 cli_ui *cli_ui_json_new(const cli_ui_input *in)
 {

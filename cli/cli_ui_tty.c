@@ -371,6 +371,28 @@ static void resize(cli_ui *ui)
     fflush(stdout);
 }
 
+static void suspend(cli_ui *ui)
+{
+    tty_ui *u = (tty_ui *)ui;
+    if (u->editing) {
+        clear_edit_area(u);
+        el_set(u->el, EL_PREP_TERM, 0); /* the modes found at start; keeps the typed text */
+    }
+    fflush(stdout);
+}
+
+static void resume(cli_ui *ui)
+{
+    tty_ui *u = (tty_ui *)ui;
+    if (u->editing) {
+        el_set(u->el, EL_PREP_TERM, 1);
+        el_resize(u->el);
+        fputs("\r", stdout);
+        el_set(u->el, EL_REFRESH);
+    }
+    fflush(stdout);
+}
+
 static int status(cli_ui *ui)
 {
     (void)ui;
@@ -394,7 +416,8 @@ static void tty_free(cli_ui *ui)
     free(u);
 }
 
-static const cli_ui_ops ops = {event, print, readable, set_prompt, resize, status, tty_free};
+static const cli_ui_ops ops = {event,   print,  readable, set_prompt, resize,
+                               suspend, resume, status,   tty_free};
 
 cli_ui *cli_ui_tty_new(const cli_ui_input *in, int color)
 {

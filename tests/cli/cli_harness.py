@@ -483,9 +483,13 @@ class Mitm:
 class Tty:
     """saltchat in interactive mode on a pseudo-terminal, typed at like a user."""
 
-    def __init__(self, env, name, link, config, extra_env=None):
+    def __init__(self, env, name, link, config, extra_env=None, job_control=False):
+        """With job_control, a shell-like parent holds the session and saltchat runs as the
+        foreground process group under it, so that Ctrl-Z really stops it (the kernel
+        discards stop signals to an orphaned group, as saltchat alone would be)."""
         self.env, self.name, self.link, self.config = env, name, link, config
         self.extra_env = extra_env or {}
+        self.job_control = job_control
         self.out = b""
         self.changed = asyncio.Event()
 
@@ -493,12 +497,23 @@ class Tty:
         import pty
         pid, fd = pty.fork()
         if pid == 0:  # child
-            os.environ.update({"TERM": "xterm", "LC_ALL": "C.UTF-8", "COLUMNS": "100"})
-            os.environ.pop("NO_COLOR", None)
-            os.environ.update(self.extra_env)
             try:
-                os.execv(self.env.saltchat, ["saltchat", "join", self.link, "--name", self.name,
-                                             "--config", self.config])
+                os.environ.update({"TERM": "xterm", "LC_ALL": "C.UTF-8", "COLUMNS": "100"})
+                os.environ.pop("NO_COLOR", None)
+                os.environ.update(self.extra_env)
+                argv = ["saltchat", "join", self.link, "--name", self.name,
+                        "--config", self.config]
+                if not self.job_control:
+                    os.execv(self.env.saltchat, argv)
+                job = os.fork()
+                if job == 0:  # what a shell does for a foreground job
+                    signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+                    os.setpgid(0, 0)
+                    os.tcsetpgrp(0, os.getpid())
+                    signal.signal(signal.SIGTTOU, signal.SIG_DFL)
+                    os.execv(self.env.saltchat, argv)
+                _, status = os.waitpid(job, 0)
+                os._exit(os.waitstatus_to_exitcode(status) & 0xff)
             finally:
                 os._exit(127)
         self.pid, self.fd = pid, fd
@@ -536,6 +551,20 @@ class Tty:
                 await asyncio.wait_for(self.changed.wait(), left)
             except asyncio.TimeoutError:
                 pass
+
+    def saltchat_pid(self):
+        """The saltchat process: the pty's child itself, or its child with job_control."""
+        if not self.job_control:
+            return self.pid
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except (OSError, IndexError, ValueError):
+                continue
+            if int(fields[1]) == self.pid:
+                return int(entry)
+        raise TestFailure(f"tty {self.name}: saltchat process not found")
 
     def type(self, text):
         os.write(self.fd, text.encode() if isinstance(text, str) else text)

@@ -14,6 +14,7 @@ import stat
 import struct
 import subprocess
 import sys
+import termios
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -395,11 +396,25 @@ def groups(fp):
     return " ".join(fp[i:i + 5] for i in range(0, 30, 5)).encode()
 
 
+def proc_state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
+async def wait_until(pred, what, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise TestFailure(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
 async def scenario_tty(env):
     """Interactive mode on a pseudo-terminal: an incoming message does not garble the line
     being typed; names cannot inject escape sequences; /who; /verify shows the safety
-    number and the verification is remembered across runs; Ctrl-C leaves."""
-    relay = await Relay(env).start()
+    number and the verification is remembered across runs; Ctrl-Z suspends cleanly; Ctrl-C
+    leaves."""
+    relay = await Relay(env, "--ping-interval", "1", "--ping-timeout", "1").start()
     link = await new_link(env, relay.port)
     bob = await Member.saltchat(env, "bob", link).start()
     await bob.joined()
@@ -457,15 +472,47 @@ async def scenario_tty(env):
     rc = await tty.exit_code()
     check(rc == EXIT_OK, f"/quit exit code {rc}")
 
-    # Remembered across runs; Ctrl-C leaves with 130.
-    tty2 = await Tty(env, "tina", link, cfg).start()
+    # Remembered across runs; Ctrl-Z stops with the terminal restored and comes back with
+    # the half-typed line; Ctrl-C leaves with 130.
+    tty2 = await Tty(env, "tina", link, cfg, job_control=True).start()
     await tty2.expect("bob(\x1b\[0m)+ joined, fingerprint [0-9 ]{35} \x1b\[32m\u2713".encode(),
                       "bob shown verified in a new run")
+    tty2.type("xyz")
+    await tty2.expect(rb"> xyz", "the typed text")
+    check(not termios.tcgetattr(tty2.fd)[3] & termios.ICANON, "libedit is not in raw mode")
+    pid = tty2.saltchat_pid()
+
+    async def stop_and_continue(seconds):
+        tty2.type("\x1a")
+        await wait_until(lambda: proc_state(pid) == "T", "saltchat stopped by Ctrl-Z")
+        lflag = termios.tcgetattr(tty2.fd)[3]
+        check(lflag & termios.ICANON and lflag & termios.ECHO,
+              "the terminal was left in raw mode while saltchat is stopped")
+        bob.send(f"while stopped {seconds}")
+        await asyncio.sleep(seconds)
+        mark = len(tty2.out)
+        os.kill(pid, signal.SIGCONT)
+        await wait_until(lambda: not termios.tcgetattr(tty2.fd)[3] & termios.ICANON,
+                         "raw mode taken back after fg")
+        return mark
+
+    # A short stop: the connection stays, and what arrived meanwhile is shown on fg.
+    mark = await stop_and_continue(0.2)
+    await tty2.expect(rb"while stopped 0.2.*\n> xyz", "the message that came during a short "
+                      "stop, above the redrawn prompt and typed text", start=mark)
+    # Longer than the relay's ping interval + timeout (2 s here): told, reconnected, rejoined.
+    mark = await stop_and_continue(3.5)
+    await tty2.expect(rb"connection lost", "the lost connection after a long stop", start=mark)
+    await tty2.expect(rb"in the room as tina.*\n> xyz", "the rejoin", start=mark)
+    tty2.type("123\r")
+    await bob.wait_for(lambda e: e["type"] == "message" and e["text"] == "xyz123",
+                       "the line typed across the stops, intact")
     tty2.type("\x03")
     rc = await tty2.exit_code()
     check(rc == EXIT_INTERRUPTED, f"Ctrl-C exit code {rc}")
     await bob.wait_for(lambda e: e["type"] == "member_left", "tina leaving", count=2)
-    log("tty: redraw, sanitizing, /who, /verify, remembered verification, Ctrl-C all work")
+    log("tty: redraw, sanitizing, /who, /verify, remembered verification, Ctrl-Z, Ctrl-C "
+        "all work")
     await leave_all([bob, eve], "tty")
     await relay.stop()
 

@@ -39,6 +39,8 @@ struct relay {
     size_t scratch_cap; /* usable bytes after the LWS_PRE headroom */
     lws_dll2_owner_t sessions; /* every WebSocket connection */
     lws_dll2_owner_t kick;     /* sessions waiting for a deferred writeable request */
+    lws_dll2_owner_t flush;    /* sessions with frames to write at the next flush_sul */
+    lws_sorted_usec_list_t flush_sul;
     relay_keepalive ka; /* ping/pong of every WebSocket connection */
     lws_sorted_usec_list_t ka_sul;
     int shutting_down;

@@ -28,6 +28,10 @@
     "  --max-connections N      WebSocket connections (default 16384)\n"                  \
     "  --max-queue BYTES        room backlog a member may fall behind before it is\n"     \
     "                           disconnected as a slow consumer (default 1M)\n"           \
+    "  --sndbuf BYTES           kernel send buffer of each WebSocket connection, 4K to\n" \
+    "                           64M (default: the kernel's autotuning, up to\n"          \
+    "                           net.ipv4.tcp_wmem's maximum); smaller bounds what a\n"     \
+    "                           stalled member holds in the kernel\n"                      \
     "  --rate-limit N           messages per second per connection, 0 = off (default 1000)\n" \
     "  --rate-burst N           messages a connection may send at once (default 5000)\n" \
     "  --ping-interval SECS     idle seconds before a WebSocket ping (default 30)\n"      \
@@ -65,6 +69,7 @@ enum {
     OPT_MAX_ROOM_MEMBERS,
     OPT_MAX_CONNECTIONS,
     OPT_MAX_QUEUE,
+    OPT_SNDBUF,
     OPT_RATE_LIMIT,
     OPT_RATE_BURST,
     OPT_PING_INTERVAL,
@@ -89,6 +94,7 @@ static const struct option options[] = {
     {"max-room-members", required_argument, NULL, OPT_MAX_ROOM_MEMBERS},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
     {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
+    {"sndbuf", required_argument, NULL, OPT_SNDBUF},
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
     {"ping-interval", required_argument, NULL, OPT_PING_INTERVAL},
@@ -306,6 +312,10 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
             if (parse_uint(a, 1, 16 * 1024, 1024u * 1024 * 1024, &cfg->max_queue))
                 return bad(cfg, err, "--max-queue", "expected a size from 16K to 1024M bytes",
                            a);
+            break;
+        case OPT_SNDBUF:
+            if (parse_uint(a, 1, 4 * 1024, 64u * 1024 * 1024, &cfg->sndbuf))
+                return bad(cfg, err, "--sndbuf", "expected a size from 4K to 64M bytes", a);
             break;
         case OPT_RATE_LIMIT:
             if (parse_uint(a, 0, 0, 100000000, &cfg->rate_limit))

@@ -24,6 +24,7 @@ typedef struct relay_config {
     uint32_t max_room_members;
     uint32_t max_connections;  /* WebSocket connections */
     uint32_t max_queue;        /* slow-consumer bound, bytes of room log */
+    uint32_t sndbuf;           /* SO_SNDBUF of WebSocket connections; 0: kernel autotuning */
     uint32_t rate_limit;       /* messages per second per connection; 0: off */
     uint32_t rate_burst;       /* bucket size, messages */
     uint32_t ping_interval;    /* seconds without a pong before a ping */

@@ -1,7 +1,9 @@
 #include "relay_ws.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "relay_bucket.h"
@@ -14,7 +16,7 @@ enum session_state {
     S_ACTIVE,  /* in its room */
     S_DRAIN,   /* shutting down: deliver what is queued, then close */
     S_CLOSING, /* send the pending ERROR (if any), then close */
-    S_CUT,     /* slow consumer: close without writing more */
+    S_CUT,     /* cut (4002, 4003): write nothing more; close once lws holds no write */
     S_CLOSED   /* close frame queued: write nothing more */
 };
 
@@ -173,12 +175,31 @@ static void run_kicks(struct relay *r)
     }
 }
 
+/*
+ * Closes s (state S_CUT, close code set) behind what was already written to it. lws
+ * 4.1.6 drops the close frame of a connection it closes while it still holds part of
+ * a write: it flushes that, then kills the socket. So while lws holds one, the close
+ * waits for the writeable callback that follows the flush (on_writeable), at most
+ * --ping-timeout seconds. Otherwise it starts now: the socket may be full, so a
+ * writeable callback may never come, and lws queues the close frame after what the
+ * kernel already has.
+ */
+static void close_after_written(struct relay *r, struct session *s)
+{
+    if (lws_partial_buffered(s->wsi)) {
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, (int)r->cfg->ping_timeout);
+        lws_callback_on_writable(s->wsi);
+        return;
+    }
+    close_politely(s, s->wsi);
+    s->state = S_CLOSED;
+}
+
 static void room_cut(relay_member *m, void *arg)
 {
     struct session *s = lws_container_of(m, struct session, m);
     static const char why[] = "slow consumer: queue over --max-queue";
 
-    (void)arg;
     drop_fragment(s);
     s->state = S_CUT;
     s->reason = RELAY_CLOSE_SLOW_CONSUMER;
@@ -186,9 +207,7 @@ static void room_cut(relay_member *m, void *arg)
     relay_log(RELAY_LOG_INFO, "member %016llx: cut as a slow consumer",
               (unsigned long long)m->id);
     s->err_text = why;
-    /* Its socket is full, so a writeable callback may never come: close now.
-     * lws still queues the close frame (4002) behind what was already sent. */
-    close_politely(s, s->wsi);
+    close_after_written(arg, s);
 }
 
 /* relay_room took m out of its room: cluster sync lost (4003), or the room filled up
@@ -216,8 +235,7 @@ static void room_lost(relay_member *m, int why, void *arg)
     s->close_code = 4003;
     s->err_text = sync_lost;
     relay_log(RELAY_LOG_INFO, "member %016llx: %s", (unsigned long long)m->id, sync_lost);
-    /* as for a slow consumer: what was written stays, the close frame follows it */
-    close_politely(s, s->wsi);
+    close_after_written(r, s);
 }
 
 static void room_throttle(relay_member *m, int on, void *arg)
@@ -276,6 +294,11 @@ static void join_room(struct relay *r, struct session *s, struct lws *wsi);
 
 static void on_established(struct relay *r, struct session *s, struct lws *wsi)
 {
+    if (r->cfg->sndbuf) {
+        int v = (int)r->cfg->sndbuf;
+        if (setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &v, sizeof v) != 0)
+            relay_log(RELAY_LOG_WARN, "--sndbuf: setsockopt failed: %s", strerror(errno));
+    }
     join_room(r, s, wsi);
     kick_later(r, s);
 }
@@ -505,6 +528,10 @@ static int on_writeable(struct relay *r, struct session *s, struct lws *wsi)
         }
         return 0;
     }
+    case S_CUT: /* lws has flushed the write it held: now the close can follow */
+        close_politely(s, wsi);
+        s->state = S_CLOSED;
+        return 0;
     case S_CLOSING:
         if (s->err_code) {
             size_t n = sc_env_encode_error(buf, r->scratch_cap, s->err_code, s->err_text);

@@ -408,6 +408,7 @@ def case_flags():
         (["--log-level", "chatty"], "--log-level"),
         (["--tls-cert", "cert.pem"], "go together"),
         (["--max-frame", "1M", "--max-queue", "1M"], "--max-queue"),
+        (["--sndbuf", "1K"], "--sndbuf"),
         (["stray"], "unexpected argument"),
     ]
     for args, what in bad:
@@ -853,6 +854,53 @@ def case_slow_consumer():
         check(m["saltchat_relay_slow_consumer_disconnects_total"] == 1 and
               m['saltchat_relay_closed_total{reason="slow_consumer"}'] == 1,
               "slow-consumer disconnect counted once")
+
+
+def case_slow_consumer_big():
+    """Large frames to a member that stops reading, with a send buffer of a size real
+    networks start with (--sndbuf 64K; loopback would autotune it to megabytes): its
+    socket fills in the middle of a batch, so lws holds the rest of that batch when the
+    member is cut. The 4002 must still come, after the held bytes, once it reads again."""
+    with Relay("--rate-limit", "0", "--max-queue", "256K", "--sndbuf", "64K") as relay:
+        async def go():
+            a = await Member.join(relay, "big")
+            stalled = raw_handshake(relay, "big", rcvbuf=4096)
+            stalled_id = (await a.expect(JOINED)).member
+            payload = b"q" * 60000
+            k = 0
+            while True:  # until the relay cuts the stalled member
+                await a.ws.send(send_all(struct.pack(">I", k) + payload))
+                k += 1
+                check(k < 400, "stalled member not cut after %d frames of 60 KB" % k)
+                try:
+                    e = await a.next(timeout=0.02)
+                except asyncio.TimeoutError:
+                    continue
+                check(e.type == LEFT and e.member == stalled_id, "LEFT for the stalled member, "
+                      "got %r" % e)
+                break
+            cut_at = time.monotonic()
+            data = raw_read_all(stalled, time.monotonic() + 20)
+            frames = raw_frames(data)
+            check(frames and frames[-1][0] == 8, "a close frame ends the stream (%d frames, "
+                  "%d bytes, last opcode %s)" % (len(frames), len(data),
+                                                 frames[-1][0] if frames else None))
+            code = struct.unpack(">H", frames[-1][1][:2])[0]
+            check(code == 4002, "close 4002 slow consumer, got %d" % code)
+            nxt = 0
+            for op, msg in frames[:-1]:
+                if op == 2:
+                    for e in parse_message(msg):
+                        if e.type == DATA:
+                            check(struct.unpack_from(">I", e.payload)[0] == nxt,
+                                  "stalled got an in-order prefix")
+                            nxt += 1
+            print("slow_consumer_big: cut after %d frames sent; the stalled member read %d "
+                  "then 4002, %.1f s after the cut" % (k, nxt, time.monotonic() - cut_at))
+            stalled.close()
+            await a.close()
+
+        run(go())
 
 
 def case_flood_backpressure():

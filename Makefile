@@ -15,7 +15,7 @@ test: deps-test build build-asan
 	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L sanitize
 
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DSALTCHAT_WEB=ON
 	cmake --build $(BUILD) -j$(JOBS)
 
 # clang with AddressSanitizer + UndefinedBehaviorSanitizer; also builds the libFuzzer targets.

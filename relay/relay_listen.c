@@ -15,26 +15,29 @@
 /* Connections accepted per readiness callback: the loop's other work gets its turn. */
 #define ACCEPT_BATCH 64
 
-int relay_listen_open(const relay_config *cfg, int *port, char *err, size_t cap)
+socklen_t relay_listen_addr(const relay_config *cfg, struct sockaddr_storage *ss)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl;
-    int one = 1;
-
-    memset(&ss, 0, sizeof ss);
+    memset(ss, 0, sizeof *ss);
     if (cfg->listen_ipv6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
         a->sin6_family = AF_INET6;
         a->sin6_port = htons((uint16_t)cfg->listen_port);
         inet_pton(AF_INET6, cfg->listen_host, &a->sin6_addr);
-        sl = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)cfg->listen_port);
-        inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
-        sl = sizeof *a;
+        return sizeof *a;
     }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)cfg->listen_port);
+    inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
+    return sizeof *a;
+}
+
+int relay_listen_open(const relay_config *cfg, int *port, char *err, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = relay_listen_addr(cfg, &ss);
+    int one = 1;
+
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         goto fail;

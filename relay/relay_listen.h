@@ -13,6 +13,7 @@
 #define RELAY_LISTEN_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -21,6 +22,9 @@
 #define RELAY_LISTEN_PROTOCOL "saltchat-listen"
 
 struct relay;
+
+/* Fills *ss with cfg's listen address and port (--listen). Returns its length. */
+socklen_t relay_listen_addr(const relay_config *cfg, struct sockaddr_storage *ss);
 
 /* Binds and listens on cfg's address with SO_REUSEADDR and SO_REUSEPORT. Returns the
  * socket and sets *port (the bound port), or returns -1 with a message in err[cap]. */

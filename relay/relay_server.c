@@ -1,6 +1,5 @@
 #include "relay_server.h"
 
-#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -152,23 +151,9 @@ static unsigned fd_budget(const relay_config *cfg)
 static void explain_listen_failure(const relay_config *cfg, int tls)
 {
     struct sockaddr_storage ss;
-    socklen_t sl;
+    socklen_t sl = relay_listen_addr(cfg, &ss);
     int one = 1, err = 0;
 
-    memset(&ss, 0, sizeof ss);
-    if (cfg->listen_ipv6) {
-        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-        a->sin6_family = AF_INET6;
-        a->sin6_port = htons((uint16_t)cfg->listen_port);
-        inet_pton(AF_INET6, cfg->listen_host, &a->sin6_addr);
-        sl = sizeof *a;
-    } else {
-        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-        a->sin_family = AF_INET;
-        a->sin_port = htons((uint16_t)cfg->listen_port);
-        inet_pton(AF_INET, cfg->listen_host, &a->sin_addr);
-        sl = sizeof *a;
-    }
     int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0) {
         err = errno;

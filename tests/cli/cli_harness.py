@@ -10,7 +10,6 @@ and cli_test_peer (a member built from saltchat's own modules whose stdin takes 
 
 Run with Debian's /usr/bin/python3 (python3-websockets 10.4).
 """
-import argparse
 import asyncio
 import base64
 import hashlib
@@ -21,7 +20,6 @@ import secrets
 import shutil
 import signal
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -478,6 +476,45 @@ class Mitm:
     async def stop(self):
         self.server.close()
         await self.server.wait_closed()
+
+
+def run_scenario(env, name, scenario, timeout):
+    """Runs scenario() (a coroutine function) within timeout seconds, then stops every
+    child process while the loop still runs (so their pipes close cleanly). Prints PASS
+    or FAIL; on failure keeps the temporary directory. Returns the exit status."""
+    start = time.monotonic()
+    failure = None
+
+    async def run():
+        try:
+            await asyncio.wait_for(scenario(), timeout)
+        finally:
+            for p in env.procs:
+                if p.returncode is None:
+                    try:
+                        p.send_signal(signal.SIGCONT)  # a test may have stopped it
+                        p.kill()
+                    except ProcessLookupError:
+                        pass
+                    await p.wait()
+
+    try:
+        asyncio.run(run())
+    except (TestFailure, asyncio.TimeoutError) as e:
+        failure = f"{type(e).__name__}: {e}"
+    except BaseException as e:  # a bug in the test itself: still clean up processes
+        failure = f"{type(e).__name__}: {e}"
+        raise
+    finally:
+        if failure:
+            env.keep = True
+            print(f"FAIL {name}: {failure}", file=sys.stderr)
+            print(f"logs kept in {env.tmp}", file=sys.stderr)
+        env.cleanup()
+    if failure:
+        return 1
+    print(f"PASS {name} in {time.monotonic() - start:.1f} s")
+    return 0
 
 
 class Tty:

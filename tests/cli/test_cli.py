@@ -20,8 +20,8 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cli_harness import (DATA, Tty, EXIT_BAD_LINK, EXIT_IDENTITY, EXIT_INTERRUPTED, EXIT_OK,  # noqa: E402
                          EXIT_ROOM_FULL, EXIT_TLS, EXIT_UNDELIVERED, EXIT_UNREACHABLE,
-                         EXIT_USAGE, JOINED, LEFT, SEND_ALL, SEND_TO, Env, Member, Mitm, Raw,
-                         Relay,
+                         EXIT_USAGE, LEFT, SEND_ALL, SEND_TO, Env, Member, Mitm, Raw,
+                         Relay, run_scenario,
                          TestFailure, assert_delivery, check, envelope, leave_all, log,
                          new_link, relink, room_id_of, start_members, text_of, wait_messages,
                          ws_url_of)
@@ -707,37 +707,8 @@ def main():
     ap.add_argument("scenario", choices=sorted(SCENARIOS))
     args = ap.parse_args()
     env = Env(args)
-    start = time.monotonic()
-    failure = None
-    async def run():
-        try:
-            await asyncio.wait_for(SCENARIOS[args.scenario](env), args.timeout)
-        finally:  # stop children while the loop still runs, so their pipes close cleanly
-            for p in env.procs:
-                if p.returncode is None:
-                    try:
-                        p.kill()
-                    except ProcessLookupError:
-                        pass
-                    await p.wait()
-
-    try:
-        asyncio.run(run())
-    except (TestFailure, asyncio.TimeoutError) as e:
-        failure = f"{type(e).__name__}: {e}"
-    except BaseException as e:  # a bug in the test itself: still clean up processes
-        failure = f"{type(e).__name__}: {e}"
-        raise
-    finally:
-        if failure:
-            env.keep = True
-            print(f"FAIL {args.scenario}: {failure}", file=sys.stderr)
-            print(f"logs kept in {env.tmp}", file=sys.stderr)
-        env.cleanup()
-    if failure:
-        return 1
-    print(f"PASS {args.scenario} in {time.monotonic() - start:.1f} s")
-    return 0
+    return run_scenario(env, args.scenario, lambda: SCENARIOS[args.scenario](env),
+                        args.timeout)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
-from cli_harness import (DATA, ERROR, JOINED, LEFT, SEND_ALL, SEND_TO, SYNC, SYNCED,  # noqa: E402
+from cli_harness import (ERROR, JOINED, LEFT, SEND_ALL, SEND_TO, SYNC, SYNCED,  # noqa: E402
                          Env, Member, Raw, Relay, TestFailure, check, envelope, log, new_link,
-                         relink, room_id_of, start_members, wait_messages)
+                         relink, room_id_of, run_scenario, start_members, wait_messages)
 
 CLOSE_CLUSTER = 4003
 
@@ -513,41 +513,13 @@ def main():
     args = ap.parse_args()
     args.peer = None
     env = Env(args)
-    start = time.monotonic()
-    failure = None
 
-    async def run():
+    async def scenario():
         nats = Nats(env, args.nats_server)
-        try:
-            await nats.start()
-            await asyncio.wait_for(SCENARIOS[args.scenario](env, nats), args.timeout)
-        finally:  # stop children while the loop still runs, so their pipes close cleanly
-            for p in env.procs:
-                if p.returncode is None:
-                    try:
-                        p.send_signal(signal.SIGCONT)
-                        p.kill()
-                    except ProcessLookupError:
-                        pass
-                    await p.wait()
+        await nats.start()
+        await SCENARIOS[args.scenario](env, nats)
 
-    try:
-        asyncio.run(run())
-    except (TestFailure, asyncio.TimeoutError) as e:
-        failure = f"{type(e).__name__}: {e}"
-    except BaseException as e:  # a bug in the test itself: still clean up processes
-        failure = f"{type(e).__name__}: {e}"
-        raise
-    finally:
-        if failure:
-            env.keep = True
-            print(f"FAIL {args.scenario}: {failure}", file=sys.stderr)
-            print(f"logs kept in {env.tmp}", file=sys.stderr)
-        env.cleanup()
-    if failure:
-        return 1
-    print(f"PASS {args.scenario} in {time.monotonic() - start:.1f} s")
-    return 0
+    return run_scenario(env, args.scenario, scenario, args.timeout)
 
 
 if __name__ == "__main__":

@@ -1099,9 +1099,10 @@ def case_idle_timeout():
             good = await Member.join(relay, "idle")
             t0 = time.monotonic()
             dead = raw_handshake(relay, "idle")       # never answers pings
-            await good.expect(JOINED)
+            joined = await good.expect(JOINED)
             # the half-open member is dropped in ping + timeout (2 s), well under 6 s
             left = await good.expect(LEFT, timeout=6)
+            check(left.member == joined.member, "LEFT names the half-open member")
             elapsed = time.monotonic() - t0
             check(1.5 <= elapsed <= 5.5, "half-open client dropped after about 2 s (%.1f s)" %
                   elapsed)

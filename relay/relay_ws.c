@@ -135,7 +135,9 @@ static void flush_cb(lws_sorted_usec_list_t *sul)
         int more = 0;
 
         lws_dll2_remove(d);
-        if (s->state != S_ACTIVE)
+        /* lws_write has no state check: never write data after the peer's close,
+         * which lws has already answered */
+        if (s->state != S_ACTIVE || s->peer_closed)
             continue;
         if (s->ping_due || lws_send_pipe_choked(s->wsi)) {
             lws_callback_on_writable(s->wsi);

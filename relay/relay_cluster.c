@@ -638,33 +638,30 @@ static void hook_close(struct relay_room *r, void *arg)
     free(cr);
 }
 
-static void hook_joined(struct relay_room *r, uint64_t id, uint32_t gen, void *arg)
+/* Publishes JOINED or LEFT of member id in r, if other relays share the room. */
+static void publish_presence(relay_cluster *c, struct relay_room *r, uint8_t type,
+                             uint64_t id, uint32_t gen)
 {
-    relay_cluster *c = arg;
     struct croom *cr = croom_of(r);
     relay_wire_msg m;
 
     if (!cr->streams.count)
         return;
     memset(&m, 0, sizeof m);
-    m.type = RELAY_WIRE_JOINED;
+    m.type = type;
     m.member = id;
     m.gen = gen;
     room_publish(c, cr, &m);
 }
 
+static void hook_joined(struct relay_room *r, uint64_t id, uint32_t gen, void *arg)
+{
+    publish_presence(arg, r, RELAY_WIRE_JOINED, id, gen);
+}
+
 static void hook_left(struct relay_room *r, uint64_t id, void *arg)
 {
-    relay_cluster *c = arg;
-    struct croom *cr = croom_of(r);
-    relay_wire_msg m;
-
-    if (!cr->streams.count)
-        return;
-    memset(&m, 0, sizeof m);
-    m.type = RELAY_WIRE_LEFT;
-    m.member = id;
-    room_publish(c, cr, &m);
+    publish_presence(arg, r, RELAY_WIRE_LEFT, id, 0);
 }
 
 static void hook_data(struct relay_room *r, uint64_t from, uint64_t to, const uint8_t *payload,

@@ -52,29 +52,35 @@ def member_body(member):
     return struct.pack(">Q", member)
 
 
-class Env(tuple):
-    """One envelope from the relay: a (type, body) pair, so `t, body = env` and
-    `(JOINED, member_body(x)) in envs` work, with the fields of its type decoded:
+class Env:
+    """One envelope from the relay, with the fields of its type decoded:
+      .type .body (always)
       WELCOME  .you .max_payload .members     JOINED/LEFT  .member
       DATA     .sender .mode .payload         SYNCED       .token
       ERROR    .code .reason
-    A body too short or too long for its type is a TestFailure."""
+    It also behaves as the pair (type, body): `t, body = env` unpacks it and it equals
+    that tuple, so `(JOINED, member_body(x)) in envs` works. A body too short or too
+    long for its type is a TestFailure."""
 
-    def __new__(cls, etype, body):
-        self = super().__new__(cls, (etype, bytes(body)))
+    def __init__(self, etype, body):
+        self.type, self.body = etype, bytes(body)
         self._decode()
-        return self
 
-    @property
-    def type(self):
-        return self[0]
+    def __iter__(self):
+        return iter((self.type, self.body))
 
-    @property
-    def body(self):
-        return self[1]
+    def __eq__(self, other):
+        if isinstance(other, Env):
+            return (self.type, self.body) == (other.type, other.body)
+        if isinstance(other, tuple):
+            return (self.type, self.body) == other
+        return NotImplemented
+
+    def __hash__(self):
+        return hash((self.type, self.body))
 
     def _decode(self):
-        t, body = self
+        t, body = self.type, self.body
         if t == WELCOME:
             check(len(body) >= 16, f"WELCOME body of 16 bytes or more, got {len(body)}")
             self.you, self.max_payload, n = struct.unpack_from(">QII", body)

@@ -43,6 +43,43 @@ def read_address(proc, timeout, what="its address", pattern=ADDRESS, stream=None
             buf += chunk
 
 
+class AddressServer:
+    """Any server that prints its bound address, "A.B.C.D:PORT", as a line on stdout
+    (saltchat-relay, the benchmark peers): argv started, waited for at most timeout s.
+    .proc, .addr ("A.B.C.D:PORT"), .port; stderr goes to a temporary file (.stderr())."""
+
+    def __init__(self, argv, name, timeout=20.0, stop_signal=signal.SIGTERM):
+        self.name, self.stop_signal = name, stop_signal
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.err,
+                                     stdin=subprocess.DEVNULL)
+        try:
+            m = read_address(self.proc, timeout, f"{name}'s address")
+        except TestFailure as e:
+            err = self.stderr()
+            self.stop()
+            raise TestFailure(f"{e}; {name}'s stderr: {err[-1000:]}") from None
+        self.addr = f"{m.group(1).decode()}:{m.group(2).decode()}"
+        self.port = int(m.group(2))
+        threading.Thread(target=_drain, args=(self.proc.stdout,), daemon=True).start()
+
+    def stderr(self):
+        """What it wrote on stderr so far (text)."""
+        self.err.seek(0)
+        return self.err.read().decode("utf-8", "replace")
+
+    def stop(self, timeout=5.0):
+        """stop_signal, SIGKILL after timeout s; reaps it and drops its stderr."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(self.stop_signal)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.err.close()
+
+
 def _drain(f):
     try:
         while f.read(65536):

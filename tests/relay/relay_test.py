@@ -10,7 +10,6 @@ protocol prescribes (docs/PROTOCOL.md section 2, docs/RELAY.md).
     relay_test.py --relay PATH all      run every case
     relay_test.py --list                list the cases
 """
-import argparse
 import asyncio
 import os
 import shutil
@@ -26,6 +25,7 @@ import time
 import websockets
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.envelope import (DATA, ERR_MALFORMED, ERR_NO_SUCH_MEMBER,  # noqa: E402,F401
@@ -1101,41 +1101,23 @@ def case_install():
         shutil.rmtree(dest, ignore_errors=True)
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
+CASES = sc_cases.cases_of(globals())
 
 
 def main():
-    global RELAY
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--relay", help="path to saltchat-relay")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--install-script", help="relay/cmake_install.cmake (case install)")
-    ap.add_argument("--cmake", help="cmake executable (case install)")
-    ap.add_argument("--datadir", help="CMAKE_INSTALL_FULL_DATADIR (case install)")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(CASES))
-        return 0
-    if not a.relay or not a.case or (a.case != "all" and a.case not in CASES):
-        ap.error("give --relay PATH and a case: all, " + ", ".join(CASES))
-    RELAY = os.path.abspath(a.relay)
-    if a.install_script:
-        INSTALL.update(script=a.install_script, cmake=a.cmake, datadir=a.datadir)
-    names = list(CASES) if a.case == "all" else [a.case]
-    if a.case == "all" and not INSTALL:
-        names.remove("install")
-    failed = 0
-    for name in names:
-        t0 = time.monotonic()
-        try:
-            CASES[name]()
-            print("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
-        except Exception as e:  # report every kind of failure with its case
-            failed += 1
-            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-    return 1 if failed else 0
+    def add_args(ap):
+        ap.add_argument("--install-script", help="relay/cmake_install.cmake (case install)")
+        ap.add_argument("--cmake", help="cmake executable (case install)")
+        ap.add_argument("--datadir", help="CMAKE_INSTALL_FULL_DATADIR (case install)")
+
+    def setup(a):
+        global RELAY
+        RELAY = a.relay
+        if a.install_script:
+            INSTALL.update(script=a.install_script, cmake=a.cmake, datadir=a.datadir)
+        return [] if INSTALL else ["install"]
+
+    return sc_cases.main(__doc__, CASES, add_args, setup)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <openssl/ssl.h>
+
 #include "relay_wsguard.h"
 
 struct entry {
@@ -19,6 +21,7 @@ struct entry {
 };
 
 typedef ssize_t (*recv_fn)(int, void *, size_t, int);
+typedef int (*ssl_read_fn)(SSL *, void *, int);
 
 /* Written by init before any other thread exists, read by every recv(). */
 static struct entry **table;
@@ -27,6 +30,7 @@ static uint64_t guard_max;
 static relay_rawrx_violation_fn on_violation;
 static pthread_t service_thread;
 static recv_fn real_recv;
+static ssl_read_fn real_ssl_read;
 
 /* A sanitizer's recv (its runtime may be linked into this executable, where the
  * recv below takes precedence over it): calling it keeps its checks and, for
@@ -44,9 +48,20 @@ static recv_fn next_recv(void)
     return f;
 }
 
+static ssl_read_fn next_ssl_read(void)
+{
+    ssl_read_fn f = __atomic_load_n(&real_ssl_read, __ATOMIC_ACQUIRE);
+
+    if (!f) {
+        f = (ssl_read_fn)dlsym(RTLD_NEXT, "SSL_read");
+        __atomic_store_n(&real_ssl_read, f, __ATOMIC_RELEASE);
+    }
+    return f;
+}
+
 int relay_rawrx_init(unsigned max_fds, uint64_t max_message, relay_rawrx_violation_fn fn)
 {
-    if (!next_recv())
+    if (!next_recv() || !next_ssl_read())
         return -1;
     table = calloc(max_fds ? max_fds : 1, sizeof *table);
     if (!table)
@@ -112,20 +127,39 @@ void relay_rawrx_release(int fd)
     table[fd] = NULL;
 }
 
-/* libc's recv, seen by lws through the executable's symbol table. */
+/* n bytes the client on fd sent, as lws is about to parse them. */
+static void observe(int fd, const void *buf, size_t n)
+{
+    if (!pthread_equal(pthread_self(), service_thread) || !table)
+        return;
+    struct entry *e = lookup(fd);
+    if (!e || e->reported)
+        return;
+    if (relay_wsguard_feed(&e->g, buf, n) && e->wsi) {
+        e->reported = 1;
+        on_violation(e->wsi, e->g.code, e->g.why);
+    }
+}
+
+/* libc's recv, seen by lws through the executable's symbol table: plain connections. */
 ssize_t recv(int fd, void *buf, size_t len, int flags)
 {
     recv_fn f = next_recv();
     ssize_t n = f ? f(fd, buf, len, flags) : -1;
 
-    if (n <= 0 || (flags & MSG_PEEK) || !pthread_equal(pthread_self(), service_thread) || !table)
-        return n;
-    struct entry *e = lookup(fd);
-    if (!e || e->reported)
-        return n;
-    if (relay_wsguard_feed(&e->g, buf, (size_t)n) && e->wsi) {
-        e->reported = 1;
-        on_violation(e->wsi, e->g.code, e->g.why);
-    }
+    if (n > 0 && !(flags & MSG_PEEK))
+        observe(fd, buf, (size_t)n);
+    return n;
+}
+
+/* libssl's SSL_read, the same way: the plaintext of TLS connections (OpenSSL itself
+ * reads the socket with read(), which is not watched). */
+int SSL_read(SSL *ssl, void *buf, int num)
+{
+    ssl_read_fn f = next_ssl_read();
+    int n = f ? f(ssl, buf, num) : -1;
+
+    if (n > 0)
+        observe(SSL_get_fd(ssl), buf, (size_t)n);
     return n;
 }

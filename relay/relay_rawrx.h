@@ -3,14 +3,14 @@
  * relay_wsguard before lws parses them. lws 4.1.6 exposes neither a frame's mask
  * bit nor its header, and calls back only once payload has arrived, so the rules it
  * does not enforce itself (docs/RELAY.md, "WebSocket conformance") are checked on
- * the raw stream: this module defines recv(), which the relay's executable exports
- * and lws (a shared library) therefore calls; it forwards to libc's and feeds what
- * a tracked client socket returned to that socket's guard. It never changes the
- * bytes: a violation is reported, and the relay closes the connection.
+ * the raw stream: this module defines recv() and SSL_read(), which the relay's
+ * executable exports and lws (a shared library) therefore calls instead of libc's
+ * and libssl's; they forward to those and feed what a tracked client socket
+ * returned (the plaintext, with TLS) to that socket's guard. The bytes are never
+ * changed: a violation is reported, and the relay closes the connection.
  *
  * Only the lws service thread (the one that called relay_rawrx_init) is watched;
- * recv() on other threads (the NATS client's) and MSG_PEEK reads pass untouched.
- * TLS connections are read by OpenSSL and are not seen: only lws checks them.
+ * reads on other threads (the NATS client's) and MSG_PEEK reads pass untouched.
  */
 #ifndef RELAY_RAWRX_H
 #define RELAY_RAWRX_H

@@ -18,9 +18,13 @@ client sends nothing more was decided on the header alone.
 """
 import argparse
 import os
+import shutil
 import socket
+import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -332,6 +336,50 @@ def case_with_handshake():
         still_serving(relay, "frames sent with the handshake")
 
 
+def case_tls():
+    """Over TLS the relay checks the decrypted stream the same way."""
+    tmp = tempfile.mkdtemp(prefix="ws-conformance-tls-")
+    try:
+        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
+                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
+                       timeout=WAIT)
+        ctx = ssl.create_default_context(cafile=cert)
+        relay = Relay(RELAY, "--max-frame", str(MAX_FRAME), tls=(cert, key, ctx))
+        with relay.start():
+            def tls_member(room="conf"):
+                raw = socket.create_connection(("127.0.0.1", relay.port), timeout=WAIT)
+                s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+                ws = RawWS(s)
+                ws.timeout, ws.key = WAIT, KEY
+                s.sendall(handshake_request(relay.addr, "/room/" + room, KEY))
+                ws._read_head("the answer to an upgrade over TLS")
+                check(ws.status == 101, f"101 over TLS, got {ws.status} {ws.reason}")
+                env = ws.next_envelope(what="WELCOME over TLS")
+                check(env.type == WELCOME, f"WELCOME first over TLS, got {env!r}")
+                return ws
+
+            for data, code in ((encode_frame(OP_BINARY, sync(1), mask=False), 1002),
+                               (header(0x82, 1 << 62), 1009),
+                               (header(0x82, MAX_FRAME + 1), 1009),
+                               (header(0x82, 10, form=16), 1002),
+                               (encode_frame(OP_CLOSE, b"\x03"), 1002)):
+                ws = tls_member()
+                ws.send_raw(data)
+                expect_close(ws, code, f"{data[:2].hex()} over TLS",
+                             ERR_TOO_BIG if code == 1009 else None)
+            check(relay.running(), "the relay still runs after bad frames over TLS")
+            ws = tls_member("fresh")
+            ws.send_binary(sync(78))
+            ws.wait_envelope(lambda e: e.type == SYNCED and e.token == 78,
+                             "SYNCED 78 for a fresh client over TLS", timeout=WAIT)
+            ws.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 # --- the handshake: RFC 6455 section 4.2.1 ----------------------------------------------
 
 def request(method="GET", version="HTTP/1.1", headers=None, drop=()):
@@ -343,8 +391,20 @@ def request(method="GET", version="HTTP/1.1", headers=None, drop=()):
     return ("%s /room/conf %s\r\n%s\r\n" % (method, version, lines)).encode()
 
 
-def refused(relay, req, status, what):
-    send_request(relay, req, status, what).close()
+def refused(relay, req, status, what, says):
+    """req is answered with status and a body that has the words says."""
+    ws = send_request(relay, req, status, what)
+    n = int(ws.headers.get("content-length", "-1"))
+    check(n >= 0, f"{what}: the refusal has a content-length")
+    body = ws.buf
+    deadline = time.monotonic() + WAIT
+    while len(body) < n:
+        chunk = ws._recv(deadline, f"the body of the refusal of {what}")
+        check(chunk, f"{what}: the refusal's body is complete")
+        body += chunk
+    text = body[:n].decode("utf-8", "replace")
+    check(says in text, f"{what}: the refusal says {says!r}, got {text!r}")
+    ws.close()
 
 
 def case_handshake_key():
@@ -356,20 +416,22 @@ def case_handshake_key():
                     "AAAAAAAAAAAAAAAAAAAAAAA="):            # 17 bytes
             req = request(drop=("Sec-WebSocket-Key",)) if key is None else \
                 request(headers={"Sec-WebSocket-Key": key})
-            refused(relay, req, 400, f"Sec-WebSocket-Key {key!r}")
+            refused(relay, req, 400, f"Sec-WebSocket-Key {key!r}", "Sec-WebSocket-Key must be")
         send_request(relay, request(), 101, "a valid key").close()
         still_serving(relay, "bad keys")
 
 
 def case_handshake_tokens():
     with start() as relay:
-        refused(relay, request(drop=("Connection",)), 400, "no Connection header")
+        conn = "the Connection header must name Upgrade"
+        refused(relay, request(drop=("Connection",)), 400, "no Connection header", conn)
         refused(relay, request(headers={"Connection": "keep-alive"}), 400,
-                "Connection without Upgrade")
+                "Connection without Upgrade", conn)
         refused(relay, request(headers={"Connection": "upgr"}), 400,
-                "Connection: upgr (a prefix of upgrade)")
-        refused(relay, request(headers={"Upgrade": "h2c"}), 400, "Upgrade: h2c")
-        refused(relay, request(drop=("Host",)), 400, "no Host header")
+                "Connection: upgr (a prefix of upgrade)", conn)
+        refused(relay, request(headers={"Upgrade": "h2c"}), 400, "Upgrade: h2c",
+                "only WebSocket upgrades")
+        refused(relay, request(drop=("Host",)), 400, "no Host header", "Host header is missing")
         # the tokens are case-insensitive and may be in a list
         send_request(relay, request(headers={"Connection": "keep-alive, UPGRADE",
                                              "Upgrade": "WebSocket"}),
@@ -380,8 +442,10 @@ def case_handshake_tokens():
 def case_handshake_method():
     with start() as relay:
         for method in ("POST", "PUT", "DELETE", "OPTIONS"):
-            refused(relay, request(method=method), 400, f"an upgrade with {method}")
-        refused(relay, request(version="HTTP/1.0"), 400, "an upgrade over HTTP/1.0")
+            refused(relay, request(method=method), 400, f"an upgrade with {method}",
+                    "a WebSocket handshake is a GET request")
+        refused(relay, request(version="HTTP/1.0"), 400, "an upgrade over HTTP/1.0",
+                "needs HTTP/1.1")
         still_serving(relay, "bad methods and versions")
 
 

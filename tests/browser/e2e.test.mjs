@@ -101,7 +101,7 @@ async function shot(page, name) {
 }
 
 // --- the scenario ------------------------------------------------------------------------
-test('web client end to end: pages, native client, relay', { timeout: 110000 }, async (t) => {
+test('web client end to end: pages, native client, relay', { timeout: 220000 }, async (t) => {
   const texts = [];
   let relay, link, alice, bob, carol, roomWsUrl;
   try {

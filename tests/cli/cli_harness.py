@@ -253,8 +253,10 @@ class Raw:
         self.close_code = None
 
     async def connect(self):
-        self.ws = await websockets.connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None,
-                                           compression=None, ping_interval=None)
+        self.ws = await bounded(
+            websockets.connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None,
+                               compression=None, ping_interval=None),
+            15, f"the WebSocket handshake to {self.url}")
         self.task = asyncio.get_running_loop().create_task(self._read())
         await bounded(asyncio.shield(self.welcome), 10, f"WELCOME from {self.url}")
         return self
@@ -291,7 +293,7 @@ async def new_link(env, port, scheme="http"):
     p = await asyncio.create_subprocess_exec(env.saltchat, "new", f"{scheme}://127.0.0.1:{port}",
                                              stdout=asyncio.subprocess.PIPE,
                                              stderr=asyncio.subprocess.PIPE)
-    out, err = await p.communicate()
+    out, err = await bounded(p.communicate(), 30, "saltchat new to print a link")
     check(p.returncode == 0, f"saltchat new failed: {err!r}")
     lines = out.decode().splitlines()
     check(len(lines) == 1, f"saltchat new without a terminal prints only the link, got {lines}")

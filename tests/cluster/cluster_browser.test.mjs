@@ -29,7 +29,7 @@ const T = 20000;
 const tmp = mkdtempSync(join(tmpdir(), 'saltchat-cluster-browser-'));
 const startCli = (link, name, extra) => startCliIn(CLI, link, name, tmp, extra, T);
 
-test('the page fails over to another relay of its cluster', { timeout: 100000 }, async () => {
+test('the page fails over to another relay of its cluster', { timeout: 220000 }, async () => {
   let ctx;
   try {
     const natsUrl = (await startNats(NATS)).url;

@@ -204,7 +204,8 @@ async def scenario_presence(env, nats):
     check(m["saltchat_relay_cluster_heartbeats_received_total"] > 0, "heartbeats counted")
 
     # the page learns the other relay, and may connect to it
-    with urllib.request.urlopen(f"http://127.0.0.1:{relays[0].port}/cluster.json") as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{relays[0].port}/cluster.json",
+                                timeout=10) as r:
         body = r.read().decode()
         csp = r.headers["content-security-policy"]
     check(body.strip() == '{"relays":["http://127.0.0.1:%d/"]}' % relays[1].port,

@@ -28,10 +28,8 @@ import websockets
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 from sctest import relay as sc_relay  # noqa: E402
-from sctest.envelope import (DATA, ERROR, JOINED, LEFT, SEND_ALL, SEND_TO,  # noqa: E402,F401
-                             SUBPROTOCOL, SYNC, SYNCED, WELCOME, envelope, parse_message)
-from sctest.errors import TestFailure, check  # noqa: E402,F401
-from sctest.proxy import WsProxy as Mitm  # noqa: E402,F401
+from sctest.envelope import DATA, SUBPROTOCOL, WELCOME, parse_message  # noqa: E402
+from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.wait import bounded, timeout_message  # noqa: E402
 
 # Exit codes (cli/cli_exit.h, docs/CLI.md).
@@ -407,6 +405,27 @@ def run_scenario(env, name, scenario, timeout):
         return 1
     print(f"PASS {name} in {time.monotonic() - start:.1f} s")
     return 0
+
+
+def scenario_main(scenarios, add_args, run):
+    """The command line of a scenario script: --saltchat BIN --relay BIN [--keep]
+    [--timeout S] SCENARIO, plus what add_args(parser) adds. Runs
+    run(env, args, scenarios[SCENARIO]) (a coroutine) under run_scenario; returns the
+    exit status."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--saltchat", required=True)
+    ap.add_argument("--relay", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--timeout", type=float, default=100)
+    add_args(ap)
+    ap.add_argument("scenario", choices=sorted(scenarios))
+    args = ap.parse_args()
+    if not hasattr(args, "peer"):
+        args.peer = None
+    env = Env(args)
+    return run_scenario(env, args.scenario,
+                        lambda: run(env, args, scenarios[args.scenario]), args.timeout)
 
 
 class Tty:

@@ -5,28 +5,26 @@
 
 Each scenario is its own CTest test (tests/cli/CMakeLists.txt).
 """
-import argparse
 import asyncio
 import os
 import secrets
 import signal
 import stat
 import struct
-import subprocess
 import sys
 import termios
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from cli_harness import (DATA, Tty, EXIT_BAD_LINK, EXIT_IDENTITY, EXIT_INTERRUPTED, EXIT_OK,  # noqa: E402
+from cli_harness import (EXIT_BAD_LINK, EXIT_IDENTITY, EXIT_INTERRUPTED, EXIT_OK,  # noqa: E402
                          EXIT_ROOM_FULL, EXIT_TLS, EXIT_UNDELIVERED, EXIT_UNREACHABLE,
-                         EXIT_USAGE, LEFT, SEND_ALL, SEND_TO, Env, Member, Mitm, Raw,
-                         Relay, run_scenario,
-                         TestFailure, assert_delivery, check, envelope, leave_all, log,
-                         new_link, relink, room_id_of, start_members, text_of, wait_messages,
-                         ws_url_of)
-from sctest.envelope import SYNCED, sync  # noqa: E402
+                         EXIT_USAGE, Member, Raw, Relay, Tty, assert_delivery, leave_all, log,
+                         new_link, relink, room_id_of, scenario_main, start_members, text_of,
+                         wait_messages, ws_url_of)
+from sctest.envelope import DATA, LEFT, SEND_ALL, SEND_TO, SYNCED, envelope, sync  # noqa: E402
+from sctest.errors import check  # noqa: E402
+from sctest.proxy import WsProxy as Mitm  # noqa: E402
+from sctest.tls import self_signed  # noqa: E402
 from sctest.wait import bounded, until  # noqa: E402
 
 GROUP_KIND = b"\x01\x05"
@@ -658,11 +656,7 @@ async def scenario_errors(env):
 
 async def scenario_tls(env):
     """wss:// with a certificate generated now: trusted with --ca, refused without."""
-    cert, key = env.path("cert.pem"), env.path("key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    cert, key, _ = self_signed(env.tmp)
     relay = await Relay(env, "--tls-cert", cert, "--tls-key", key).astart()
     link = await new_link(env, relay.port, scheme="https")
     a = Member.saltchat(env, "alice", link, "--ca", cert)
@@ -679,11 +673,7 @@ async def scenario_tls(env):
     await leave_all([a, b], "tls")
     await relay.astop(strict=False)
     # The host name is checked too: a trusted certificate for another name is refused.
-    cert2, key2 = env.path("other.pem"), env.path("other-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key2, "-out", cert2,
-                    "-days", "1", "-subj", "/CN=example.com", "-addext",
-                    "subjectAltName=DNS:example.com"], check=True, capture_output=True)
+    cert2, key2, _ = self_signed(env.tmp, "other", san="DNS:example.com")
     relay2 = await Relay(env, "--tls-cert", cert2, "--tls-key", key2).astart()
     link2 = await new_link(env, relay2.port, scheme="https")
     await expect_exit(env, EXIT_TLS, ["certificate"], "join", link2, "--batch", "--ca", cert2,
@@ -705,17 +695,10 @@ SCENARIOS = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--saltchat", required=True)
-    ap.add_argument("--relay", required=True)
-    ap.add_argument("--peer", required=True)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("--timeout", type=float, default=100)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    env = Env(args)
-    return run_scenario(env, args.scenario, lambda: SCENARIOS[args.scenario](env),
-                        args.timeout)
+    def add_args(ap):
+        ap.add_argument("--peer", required=True)
+
+    return scenario_main(SCENARIOS, add_args, lambda env, args, scenario: scenario(env))
 
 
 if __name__ == "__main__":

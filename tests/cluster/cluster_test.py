@@ -10,7 +10,6 @@ members speaking PROTOCOL.md section 2 where a scenario needs to see envelopes).
 Run with Debian's /usr/bin/python3 (python3-websockets 10.4). The CLI test harness
 (tests/cli/cli_harness.py) provides the processes and checks.
 """
-import argparse
 import asyncio
 import os
 import secrets
@@ -24,11 +23,12 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from cli_harness import (ERROR, JOINED, LEFT, SEND_ALL, SEND_TO, SYNC, SYNCED,  # noqa: E402
-                         Env, Member, Raw, Relay, TestFailure, check, envelope, log, new_link,
-                         relink, room_id_of, run_scenario, start_members, wait_messages)
+from cli_harness import (Member, Raw, Relay, log, new_link, relink,  # noqa: E402
+                         room_id_of, scenario_main, start_members, wait_messages)
 from sctest import metrics as sc_metrics  # noqa: E402
-from sctest.envelope import CLOSE_CLUSTER  # noqa: E402
+from sctest.envelope import (CLOSE_CLUSTER, ERROR, JOINED, LEFT, SEND_ALL,  # noqa: E402
+                             SEND_TO, SYNC, SYNCED, envelope)
+from sctest.errors import check  # noqa: E402
 from sctest.nats import Nats as ScNats  # noqa: E402
 from sctest.wait import bounded, until  # noqa: E402
 
@@ -444,23 +444,15 @@ SCENARIOS = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--saltchat", required=True)
-    ap.add_argument("--relay", required=True)
-    ap.add_argument("--nats-server", default="/usr/sbin/nats-server")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("--timeout", type=float, default=100)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    args.peer = None
-    env = Env(args)
+    def add_args(ap):
+        ap.add_argument("--nats-server", default="/usr/sbin/nats-server")
 
-    async def scenario():
+    async def run(env, args, scenario):
         nats = Nats(env, args.nats_server)
         await nats.astart()
-        await SCENARIOS[args.scenario](env, nats)
+        await scenario(env, nats)
 
-    return run_scenario(env, args.scenario, scenario, args.timeout)
+    return scenario_main(SCENARIOS, add_args, run)
 
 
 if __name__ == "__main__":

@@ -28,12 +28,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
-from sctest.envelope import (DATA, ERR_MALFORMED, ERR_NO_SUCH_MEMBER,  # noqa: E402,F401
+from sctest.envelope import (DATA, ERR_MALFORMED, ERR_NO_SUCH_MEMBER,  # noqa: E402
                              ERR_RATE_LIMITED, ERR_RELAY_FULL, ERR_ROOM_FULL, ERR_SHUTDOWN,
                              ERR_TOO_BIG, ERROR, JOINED, LEFT, NAMES, SEND_ALL, SEND_TO,
                              SUBPROTOCOL, SYNC, SYNCED, WELCOME, envelope, parse_message,
                              send_all, send_to, sync)
 from sctest.errors import TestFailure as Failure  # noqa: E402
+from sctest.tls import self_signed  # noqa: E402
 from sctest.rawws import OP_BINARY, OP_CLOSE, OP_PING, RawWS, parse_frames  # noqa: E402
 from sctest.wait import bounded, until, until_sync  # noqa: E402
 
@@ -996,12 +997,7 @@ def case_fd_limit():
 def case_tls():
     tmp = tempfile.mkdtemp(prefix="relay-tls-")
     try:
-        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        ctx = ssl.create_default_context(cafile=cert)
+        cert, key, ctx = self_signed(tmp)
         with Relay(tls=(cert, key, ctx)) as relay:
             status, headers, body = http_get(relay, "/healthz")
             check(status == 200 and body == b"ok\n", "https /healthz")

@@ -16,21 +16,26 @@ def _detail(detail):
     return detail() if callable(detail) else detail
 
 
+def _expired(deadline, timeout, what, detail):
+    """Raises WaitTimeout once the deadline has passed."""
+    if time.monotonic() >= deadline:
+        raise WaitTimeout(timeout_message(timeout, what, _detail(detail)))
+
+
 def until_sync(pred, what, timeout=15.0, step=0.05, detail=None, ignore=(OSError,)):
     """Polls pred() every step seconds until it returns a true value, which is returned.
     Exceptions of the types in ignore count as "not yet" (a server still starting).
-    Raises TestFailure naming `what` (and detail, a string or a function returning one)
-    after timeout seconds."""
+    Raises WaitTimeout (a TestFailure) naming `what` (and detail, a string or a function
+    returning one) after timeout seconds."""
     deadline = time.monotonic() + timeout
     while True:
         try:
             v = pred()
-            if v:
-                return v
         except ignore:
-            pass
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(timeout_message(timeout, what, _detail(detail)))
+            v = None
+        if v:
+            return v
+        _expired(deadline, timeout, what, detail)
         time.sleep(step)
 
 
@@ -42,12 +47,11 @@ async def until(pred, what, timeout=15.0, step=0.05, detail=None, ignore=(OSErro
             v = pred()
             if asyncio.iscoroutine(v) or isinstance(v, asyncio.Future):
                 v = await v
-            if v:
-                return v
         except ignore:
-            pass
-        if time.monotonic() >= deadline:
-            raise WaitTimeout(timeout_message(timeout, what, _detail(detail)))
+            v = None
+        if v:
+            return v
+        _expired(deadline, timeout, what, detail)
         await asyncio.sleep(step)
 
 

@@ -632,6 +632,12 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
          * 1-byte payload or a reason that is not UTF-8 */
         if (relay_wsguard_close_ok(in, len, &code))
             return 0;
+        if (s->state == S_ACTIVE || s->state == S_DRAIN) {
+            relay_room_leave(r->rooms, &s->m);
+            drop_fragment(s);
+            s->state = S_CLOSED;
+            s->reason = RELAY_CLOSE_PROTOCOL;
+        }
         const char *why = len == 1       ? "close frame with a 1-byte payload"
                           : code == 1007 ? "close reason is not valid UTF-8"
                                          : "invalid close status code";

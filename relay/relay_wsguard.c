@@ -60,14 +60,33 @@ static void http_byte(relay_wsguard *g, uint8_t c)
     g->line_pos++;
 }
 
-/* Checks the header bytes read so far; returns a close code, or 0. *need: the
- * header's full size once known (else 0). */
-static uint16_t check_header(relay_wsguard *g, size_t *need)
+/* Bytes of the extended length field announced by the second header byte. */
+static size_t len_bytes(const relay_wsguard *g)
+{
+    uint8_t len7 = g->hdr[1] & 0x7f;
+
+    return len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+}
+
+/* Where the header read so far needs checking next: after byte 0, byte 1, the
+ * length field, and the mask key (the end). */
+static size_t next_stop(const relay_wsguard *g)
+{
+    if (g->hdr_len < 1)
+        return 1;
+    if (g->hdr_len < 2)
+        return 2;
+    size_t lb = len_bytes(g);
+    return g->hdr_len < 2 + lb ? 2 + lb : 2 + lb + 4;
+}
+
+/* Checks the header once hdr_len bytes of it are in (a stop of next_stop); returns
+ * a close code, or 0. At the end, the frame's payload follows. */
+static uint16_t check_header(relay_wsguard *g)
 {
     const uint8_t *h = g->hdr;
     uint8_t op = h[0] & 0x0f, fin = h[0] & 0x80, ctl = op & 8;
 
-    *need = 0;
     if (g->hdr_len == 1) {
         if (h[0] & 0x70)
             return fail(g, 1002, "RSV bits set, but no extension was negotiated");
@@ -82,7 +101,7 @@ static uint16_t check_header(relay_wsguard *g, size_t *need)
         return 0;
     }
     uint8_t len7 = h[1] & 0x7f;
-    size_t len_bytes = len7 == 126 ? 2 : len7 == 127 ? 8 : 0;
+    size_t lb = len_bytes(g);
     if (g->hdr_len == 2) {
         if (!(h[1] & 0x80))
             return fail(g, 1002, "unmasked client frame");
@@ -91,42 +110,37 @@ static uint16_t check_header(relay_wsguard *g, size_t *need)
         if (op == 8 && len7 == 1)
             return fail(g, 1002, "close frame with a 1-byte payload");
     }
-    *need = 2 + len_bytes + 4;
-    if (g->hdr_len != 2 + len_bytes)
+    if (g->hdr_len == 2 + lb) { /* the length field is complete */
+        uint64_t len = len7;
+        if (lb) {
+            len = 0;
+            for (size_t i = 0; i < lb; i++)
+                len = len << 8 | h[2 + i];
+            if (lb == 8 && (h[2] & 0x80))
+                return fail(g, 1002, "64-bit payload length with its top bit set");
+            if (len < (lb == 2 ? 126u : 65536u))
+                return fail(g, 1002, "payload length not in its shortest encoding");
+        }
+        if (!ctl) {
+            uint64_t before = op == 0 ? g->message_len : 0;
+            if (len > g->max_message || before > g->max_message - len)
+                return fail(g, 1009, "message too big");
+            g->message_len = before + len;
+        }
+        g->remaining = len;
         return 0;
-    /* the length field is complete */
-    uint64_t len = len7;
-    if (len_bytes) {
-        len = 0;
-        for (size_t i = 0; i < len_bytes; i++)
-            len = len << 8 | h[2 + i];
-        if (len_bytes == 8 && (h[2] & 0x80))
-            return fail(g, 1002, "64-bit payload length with its top bit set");
-        if (len < (len_bytes == 2 ? 126u : 65536u))
-            return fail(g, 1002, "payload length not in its shortest encoding");
     }
+    if (g->hdr_len < 2 + lb + 4)
+        return 0;
+    /* the mask key is in: the header is complete */
     if (!ctl) {
-        uint64_t before = op == 0 ? g->message_len : 0;
-        if (len > g->max_message || before > g->max_message - len)
-            return fail(g, 1009, "message too big");
-        g->message_len = before + len;
-    }
-    g->remaining = len;
-    return 0;
-}
-
-/* The whole header has been read: the frame's payload follows. */
-static void header_done(relay_wsguard *g)
-{
-    uint8_t op = g->hdr[0] & 0x0f;
-
-    if (!(op & 8)) {
-        g->in_message = !(g->hdr[0] & 0x80);
-        if (!g->in_message)
+        g->in_message = !fin;
+        if (fin)
             g->message_len = 0;
     }
     g->hdr_len = 0;
     g->mode = g->remaining ? M_PAYLOAD : M_HEADER;
+    return 0;
 }
 
 uint16_t relay_wsguard_feed(relay_wsguard *g, const uint8_t *p, size_t n)
@@ -139,12 +153,14 @@ uint16_t relay_wsguard_feed(relay_wsguard *g, const uint8_t *p, size_t n)
             http_byte(g, p[i++]);
             break;
         case M_HEADER: {
-            size_t need;
-            g->hdr[g->hdr_len++] = p[i++];
-            if (check_header(g, &need))
+            size_t stop = next_stop(g), take = stop - g->hdr_len;
+            if (take > n - i)
+                take = n - i;
+            memcpy(g->hdr + g->hdr_len, p + i, take);
+            g->hdr_len = (uint8_t)(g->hdr_len + take);
+            i += take;
+            if (g->hdr_len == stop && check_header(g))
                 return g->code;
-            if (need && g->hdr_len == need)
-                header_done(g);
             break;
         }
         case M_PAYLOAD: {

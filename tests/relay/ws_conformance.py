@@ -33,6 +33,8 @@ from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noqa: E402
                           OP_TEXT, RawWS, accept_key, encode_frame, handshake_request)
 from sctest.relay import Relay  # noqa: E402
+from sctest import metrics  # noqa: E402
+from sctest.wait import until_sync  # noqa: E402
 
 RELAY = None
 MAX_FRAME = 4096      # --max-frame of the cases that test size limits
@@ -111,13 +113,18 @@ def still_serving(relay, what):
 
 def frame_case(bad, code, what, *args, error=None):
     """One connection per item of bad (bytes, or a list of byte strings sent one
-    after another), each answered with close code."""
+    after another), each answered with close code (None: 1002, or 1009 with ERROR
+    too-big for a header announcing 2^62 bytes)."""
     with start(*args) as relay:
         for i, data in enumerate(bad):
             ws = member(relay)
             for piece in (data if isinstance(data, list) else [data]):
                 ws.send_raw(piece)
-            expect_close(ws, code, f"{what} #{i}", error)
+            want, err = code, error
+            if code is None:
+                huge = data == header(0x82, 1 << 62)
+                want, err = (1009, ERR_TOO_BIG) if huge else (1002, None)
+            expect_close(ws, want, f"{what} #{i}", err)
         still_serving(relay, what)
 
 
@@ -378,6 +385,39 @@ def case_tls():
             ws.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def case_metrics():
+    """Protocol errors and refused handshakes are counted under their own reasons."""
+    with start() as relay:
+        for data, code in ((encode_frame(OP_BINARY, sync(1), mask=False), 1002),
+                           (encode_frame(OP_CLOSE, b"\x03"), 1002),
+                           (encode_frame(OP_CLOSE, b"\x03\xe8\xff"), 1007),
+                           (encode_frame(OP_TEXT, b"\xff"), 1007)):
+            ws = member(relay)
+            ws.send_raw(data)
+            expect_close(ws, code, f"{data[:2].hex()}")
+        refused(relay, request(headers={"Sec-WebSocket-Version": "8"}), 426, "version 8",
+                "speaks 13")
+        refused(relay, request(headers={"Sec-WebSocket-Key": "short"}), 400, "a short key",
+                "Sec-WebSocket-Key")
+        closed = 'saltchat_relay_closed_total{reason="protocol"}'
+        refusals = 'saltchat_relay_handshakes_refused_total{reason="handshake"}'
+        until_sync(lambda: metrics.scrape(relay.port).get(closed) == 4,
+                   f"{closed} to reach 4", timeout=WAIT,
+                   detail=lambda: "it is %s" % metrics.scrape(relay.port).get(closed))
+        m = metrics.scrape(relay.port)
+        check(m.get(refusals) == 2, f"{refusals} is 2, got {m.get(refusals)}")
+        check(m.get('saltchat_relay_closed_total{reason="peer"}') == 0,
+              "no protocol error counted as a close by the peer")
+        still_serving(relay, "counted violations")
+
+
+def case_reuse_port():
+    """Connections accepted by the relay's own --reuse-port listener are checked too."""
+    frame_case([encode_frame(OP_BINARY, sync(1), mask=False), header(0x82, 1 << 62),
+                header(0x82, 10, form=16)],
+               None, "bad frames on a --reuse-port listener", "--reuse-port")
 
 
 # --- the handshake: RFC 6455 section 4.2.1 ----------------------------------------------

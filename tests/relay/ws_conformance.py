@@ -20,9 +20,7 @@ import argparse
 import os
 import shutil
 import socket
-import ssl
 import struct
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,7 +31,7 @@ from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noqa: E402
                           OP_TEXT, RawWS, accept_key, encode_frame, handshake_request)
 from sctest.relay import Relay  # noqa: E402
-from sctest import metrics  # noqa: E402
+from sctest import metrics, tls  # noqa: E402
 from sctest.wait import until_sync  # noqa: E402
 
 RELAY = None
@@ -347,13 +345,7 @@ def case_tls():
     """Over TLS the relay checks the decrypted stream the same way."""
     tmp = tempfile.mkdtemp(prefix="ws-conformance-tls-")
     try:
-        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True,
-                       timeout=WAIT)
-        ctx = ssl.create_default_context(cafile=cert)
+        cert, key, ctx = tls.self_signed(tmp)
         relay = Relay(RELAY, "--max-frame", str(MAX_FRAME), tls=(cert, key, ctx))
         with relay.start():
             def tls_member(room="conf"):

@@ -628,8 +628,8 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
         uint16_t code;
         s->peer_closed = 1;
-        /* lws has replaced an invalid status code with 1002 already, and would echo a
-         * 1-byte payload or a reason that is not UTF-8 */
+        /* lws has replaced invalid status codes below 3000 with 1002 already; it would
+         * echo 5000 and above, a 1-byte payload, or a reason that is not UTF-8 */
         if (relay_wsguard_close_ok(in, len, &code))
             return 0;
         if (s->state == S_ACTIVE || s->state == S_DRAIN) {

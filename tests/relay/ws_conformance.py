@@ -16,7 +16,6 @@ client sends nothing more was decided on the header alone.
     ws_conformance.py --relay PATH all      run every case
     ws_conformance.py --list                list the cases
 """
-import argparse
 import os
 import shutil
 import socket
@@ -31,7 +30,7 @@ from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noqa: E402
                           OP_TEXT, RawWS, accept_key, encode_frame, handshake_request)
 from sctest.relay import Relay  # noqa: E402
-from sctest import metrics, tls  # noqa: E402
+from sctest import cases as sc_cases, metrics, tls  # noqa: E402
 from sctest.wait import until_sync  # noqa: E402
 
 RELAY = None
@@ -481,33 +480,15 @@ def case_handshake_method():
         still_serving(relay, "bad methods and versions")
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
+CASES = sc_cases.cases_of(globals())
 
 
 def main():
-    global RELAY
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--relay", help="path to saltchat-relay")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(CASES))
-        return 0
-    if not a.relay or not a.case or (a.case != "all" and a.case not in CASES):
-        ap.error("give --relay PATH and a case: all, " + ", ".join(CASES))
-    RELAY = os.path.abspath(a.relay)
-    failed = 0
-    for name in (list(CASES) if a.case == "all" else [a.case]):
-        t0 = time.monotonic()
-        try:
-            CASES[name]()
-            print("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
-        except Exception as e:  # report every kind of failure with its case
-            failed += 1
-            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-    return 1 if failed else 0
+    def setup(a):
+        global RELAY
+        RELAY = a.relay
+
+    return sc_cases.main(__doc__, CASES, setup=setup)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,24 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test build build-asan build-tsan deps-run deps-test bench fuzz install clean
+.PHONY: run test flake-check build build-asan build-tsan deps-run deps-test bench fuzz install clean
 
 run: deps-run build
 	$(BUILD)/relay/saltchat-relay --listen $(LISTEN) --www $(BUILD)/www
 
-test: deps-test build build-asan build-tsan
-	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd $(ASAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L sanitize
-	cd $(TSAN_BUILD) && ctest --output-on-failure -j$(JOBS) -L tsan
+# Every stage (gcc: all tests; clang ASan+UBSan: -L sanitize; clang TSan: -L tsan) builds
+# and runs even when an earlier one failed; a summary of all of them ends the output, and
+# the exit status is non-zero if any stage failed (scripts/test-stages).
+test: deps-test
+	scripts/test-stages --jobs $(JOBS) --build $(BUILD) --asan-build $(ASAN_BUILD) \
+	    --tsan-build $(TSAN_BUILD)
+
+# The suite N times under a CPU hog: lists every test that failed at least once.
+# make flake-check N=5 [ARGS='-R relay --hogs 2']
+N ?= 5
+flake-check: deps-test
+	scripts/flake-check -n $(N) --jobs $(JOBS) --build $(BUILD) --asan-build $(ASAN_BUILD) \
+	    --tsan-build $(TSAN_BUILD) $(ARGS)
 
 build:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=gcc -DSALTCHAT_WEB=ON

@@ -10,6 +10,7 @@
 #include "relay_files.h"
 #include "relay_log.h"
 #include "relay_origin.h"
+#include "relay_rawrx.h"
 #include "relay_server.h"
 #include "relay_ws.h"
 
@@ -168,10 +169,11 @@ static int respond_text(struct relay *r, struct lws *wsi, unsigned code, const c
  * Refuses a WebSocket upgrade with an HTTP error. At this point lws has not yet
  * recorded the request's HTTP version and would write an "HTTP/1.0" status line,
  * which WebSocket clients reject as malformed, so the whole response is built
- * here. Returns 1 (lws then ends the transaction and closes) or -1.
+ * here. extra: more header lines (each ending in CRLF), or NULL. Returns 1 (lws
+ * then ends the transaction and closes) or -1.
  */
-static int refuse_upgrade(struct relay *r, struct lws *wsi, unsigned code, const char *phrase,
-                          const char *text)
+static int refuse_upgrade_with(struct relay *r, struct lws *wsi, unsigned code,
+                               const char *phrase, const char *extra, const char *text)
 {
     char *buf = (char *)r->scratch + LWS_PRE;
     size_t cap = r->scratch_cap, len = 0;
@@ -192,13 +194,19 @@ static int refuse_upgrade(struct relay *r, struct lws *wsi, unsigned code, const
         len += (size_t)n;
     }
     n = snprintf(buf + len, cap - len,
-                 "content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n"
+                 "%scontent-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n"
                  "connection: close\r\ncontent-length: %zu\r\n\r\n%s",
-                 strlen(text), text);
+                 extra ? extra : "", strlen(text), text);
     if (n < 0 || (size_t)n >= cap - len)
         return -1;
     len += (size_t)n;
     return lws_write(wsi, (unsigned char *)buf, len, LWS_WRITE_HTTP_HEADERS) < (int)len ? -1 : 1;
+}
+
+static int refuse_upgrade(struct relay *r, struct lws *wsi, unsigned code, const char *phrase,
+                          const char *text)
+{
+    return refuse_upgrade_with(r, wsi, code, phrase, NULL, text);
 }
 
 /* Ends an HTTP transaction from the LWS_CALLBACK_HTTP handler. */
@@ -216,8 +224,8 @@ static int header(struct lws *wsi, enum lws_token_indexes h, char *buf, size_t c
     return lws_hdr_copy(wsi, buf, (int)cap, h) < 0 ? -1 : 0;
 }
 
-/* Returns 1 if the comma-separated list has the token want. */
-static int has_token(const char *list, const char *want)
+/* Returns 1 if the comma-separated list has the token want (any case if nocase). */
+static int has_token(const char *list, const char *want, int nocase)
 {
     size_t wl = strlen(want);
 
@@ -230,9 +238,74 @@ static int has_token(const char *list, const char *want)
         const char *t = e;
         while (t > p && (t[-1] == ' ' || t[-1] == '\t'))
             t--;
-        if ((size_t)(t - p) == wl && !strncmp(p, want, wl))
+        if ((size_t)(t - p) == wl && !(nocase ? strncasecmp(p, want, wl) : strncmp(p, want, wl)))
             return 1;
         p = e;
+    }
+    return 0;
+}
+
+/* Returns 1 if v names HTTP/1.1 or a later version ("HTTP/<major>.<minor>"). */
+static int http_1_1_or_later(const char *v)
+{
+    unsigned major, minor;
+    int end = 0;
+
+    if (sscanf(v, "HTTP/%u.%u%n", &major, &minor, &end) != 2 || v[end])
+        return 0;
+    return major > 1 || (major == 1 && minor >= 1);
+}
+
+/* Returns 1 if key is the base64 form of 16 bytes: 22 characters (the last with
+ * its 4 low bits zero, as the encoder writes it) and "==". */
+static int ws_key_valid(const char *key)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    if (strlen(key) != 24 || strcmp(key + 22, "=="))
+        return 0;
+    for (int i = 0; i < 22; i++) {
+        const char *c = key[i] ? strchr(b64, key[i]) : NULL;
+        if (!c || (i == 21 && ((c - b64) & 15)))
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * RFC 6455 section 4.2.1: what lws 4.1.6 does not check (it takes any method, HTTP
+ * version, Sec-WebSocket-Key and -Version, and hangs up without an answer on a
+ * missing Host or Connection). Returns 0, or 1 after answering 400 or 426, or -1.
+ */
+static int vet_handshake(struct relay *r, struct lws *wsi)
+{
+    static const char version_hdr[] = "sec-websocket-version: 13\r\n";
+    const char *bad = NULL;
+    char buf[256];
+
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0)
+        bad = "a WebSocket handshake is a GET request\n";
+    else if (header(wsi, WSI_TOKEN_HTTP, buf, sizeof buf) || !http_1_1_or_later(buf))
+        bad = "a WebSocket handshake needs HTTP/1.1\n";
+    else if (lws_hdr_total_length(wsi, WSI_TOKEN_HOST) <= 0)
+        bad = "the Host header is missing\n";
+    else if (header(wsi, WSI_TOKEN_CONNECTION, buf, sizeof buf) || !has_token(buf, "upgrade", 1))
+        bad = "the Connection header must name Upgrade\n";
+    else if (header(wsi, WSI_TOKEN_KEY, buf, sizeof buf) || !ws_key_valid(buf))
+        bad = "Sec-WebSocket-Key must be 16 bytes in base64\n";
+    if (bad) {
+        r->metrics.refused[RELAY_REFUSE_HANDSHAKE]++;
+        return refuse_upgrade(r, wsi, 400, "Bad Request", bad);
+    }
+    if (header(wsi, WSI_TOKEN_VERSION, buf, sizeof buf)) {
+        r->metrics.refused[RELAY_REFUSE_HANDSHAKE]++;
+        return refuse_upgrade_with(r, wsi, 400, "Bad Request", version_hdr,
+                                   "Sec-WebSocket-Version is missing: this relay speaks 13\n");
+    }
+    if (strcmp(buf, "13")) {
+        r->metrics.refused[RELAY_REFUSE_HANDSHAKE]++;
+        return refuse_upgrade_with(r, wsi, 426, "Upgrade Required", version_hdr,
+                                   "unsupported Sec-WebSocket-Version: this relay speaks 13\n");
     }
     return 0;
 }
@@ -247,6 +320,9 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
 
     if (strcasecmp(upgrade, "websocket"))
         return refuse_upgrade(r, wsi, 400, "Bad Request", "only WebSocket upgrades are supported\n");
+    int rc = vet_handshake(r, wsi);
+    if (rc)
+        return rc;
     if (header(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) || strncmp(uri, "/room/", 6) ||
         !relay_room_id_valid(uri + 6, strlen(uri + 6))) {
         r->metrics.refused[RELAY_REFUSE_PATH]++;
@@ -255,7 +331,7 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
                               "1..128 characters of A-Z a-z 0-9 _ -\n");
     }
     if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
-        !has_token(proto, RELAY_WS_SUBPROTOCOL)) {
+        !has_token(proto, RELAY_WS_SUBPROTOCOL, 0)) {
         r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
         return refuse_upgrade(r, wsi, 400, "Bad Request",
                               "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
@@ -359,7 +435,11 @@ int relay_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void 
             r->metrics.refused[RELAY_REFUSE_FDS]++;
             return 1;
         }
+        relay_rawrx_accept((int)(intptr_t)in);
         return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        relay_rawrx_release(lws_get_socket_fd(wsi));
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(r, wsi, in);
     case LWS_CALLBACK_HTTP:

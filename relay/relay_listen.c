@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "relay_log.h"
+#include "relay_rawrx.h"
 #include "relay_server.h"
 
 /* Connections accepted per readiness callback: the loop's other work gets its turn. */
@@ -94,6 +95,7 @@ static void accept_some(struct relay *r, int lfd)
          * algorithm holds small batches back for the peer's delayed ACK, ~40 ms) */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        relay_rawrx_accept(fd);
         if (!lws_adopt_socket_vhost(r->vhost, fd)) /* it closed fd */
             relay_log(RELAY_LOG_WARN, "could not take over an accepted connection");
     }

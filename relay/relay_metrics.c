@@ -7,11 +7,11 @@
 static const char *const close_names[RELAY_CLOSE_COUNT_] = {
     "peer",      "gone",       "timeout",       "text",     "too_big",  "malformed",
     "rate_limited", "room_full", "relay_full", "slow_consumer", "shutdown", "internal",
-    "cluster",
+    "cluster",   "protocol",
 };
 
 static const char *const refuse_names[RELAY_REFUSE_COUNT_] = {"origin", "path", "subprotocol",
-                                                                "fds"};
+                                                                "fds", "handshake"};
 
 const char *relay_metrics_close_name(enum relay_close_reason reason)
 {

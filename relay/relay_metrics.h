@@ -27,6 +27,7 @@ enum relay_close_reason {
     RELAY_CLOSE_SHUTDOWN,      /* 1001 */
     RELAY_CLOSE_INTERNAL,      /* 1011: out of memory */
     RELAY_CLOSE_CLUSTER,       /* 4003: cluster sync lost, or no broker */
+    RELAY_CLOSE_PROTOCOL,      /* 1002, 1007: RFC 6455 violated (docs/RELAY.md) */
     RELAY_CLOSE_COUNT_
 };
 
@@ -36,6 +37,7 @@ enum relay_refuse_reason {
     RELAY_REFUSE_PATH,        /* 404: not /room/<valid id> */
     RELAY_REFUSE_SUBPROTOCOL, /* 400: saltchat.v1 not offered */
     RELAY_REFUSE_FDS,         /* TCP connection closed at once: file descriptors running out */
+    RELAY_REFUSE_HANDSHAKE,   /* 400, 426: not an RFC 6455 handshake */
     RELAY_REFUSE_COUNT_
 };
 

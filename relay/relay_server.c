@@ -21,6 +21,7 @@
 #include "relay_http.h"
 #include "relay_listen.h"
 #include "relay_log.h"
+#include "relay_rawrx.h"
 #include "relay_wire.h"
 #include "relay_ws.h"
 #include "sc_envelope.h"
@@ -452,6 +453,11 @@ int relay_server_run(const relay_config *cfg)
         goto fail;
     if (create_context(r, fd_budget(cfg)))
         goto fail;
+    /* before any other thread starts (relay_rawrx.h) */
+    if (relay_rawrx_init(r->fd_limit, cfg->max_frame, relay_ws_violation)) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        goto fail;
+    }
     if (cfg->reuse_port) {
         char err[300];
         listen_fd = relay_listen_open(cfg, &port, err, sizeof err);
@@ -490,6 +496,7 @@ fail:
         lws_context_destroy(r->ctx);
     }
     relay_nats_free(r->nats);
+    relay_rawrx_free();
     relay_cluster_free(r->cluster);
     relay_rooms_free(r->rooms);
     relay_http_free(r);

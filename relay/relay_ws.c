@@ -8,7 +8,9 @@
 
 #include "relay_bucket.h"
 #include "relay_log.h"
+#include "relay_rawrx.h"
 #include "relay_server.h"
+#include "relay_wsguard.h"
 #include "sc_envelope.h"
 
 enum session_state {
@@ -294,6 +296,30 @@ relay_room_ops relay_ws_room_ops(struct relay *r)
 
 static void join_room(struct relay *r, struct session *s, struct lws *wsi);
 
+/*
+ * The client broke RFC 6455 (code 1002 or 1007; 1009 for an announced message over
+ * --max-frame): close with code, and no ERROR envelope for a protocol error. lws may
+ * close the connection itself on the same bytes, before the writeable callback: the
+ * reason is set at once so that its close frame carries this code too.
+ */
+static void protocol_error(struct relay *r, struct session *s, uint16_t code, const char *why)
+{
+    lws_close_reason(s->wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+    if (code == 1009)
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC_ENV_ERR_TOO_BIG, why);
+    else
+        fail(r, s, RELAY_CLOSE_PROTOCOL, code, 0, why);
+}
+
+void relay_ws_violation(struct lws *wsi, uint16_t code, const char *why)
+{
+    struct session *s = lws_wsi_user(wsi);
+    struct relay *r = relay_of(wsi);
+
+    if (s && r && s->state != S_NEW)
+        protocol_error(r, s, code, why);
+}
+
 static void on_established(struct relay *r, struct session *s, struct lws *wsi)
 {
     if (r->cfg->sndbuf) {
@@ -317,6 +343,13 @@ static void join_room(struct relay *r, struct session *s, struct lws *wsi)
     relay_bucket_init(&s->bucket, cfg->rate_burst, now_us());
     relay_ka_add(&r->ka, &s->ka, r->ka.last_tick);
 
+    /* frames that came with the handshake have been checked already */
+    const char *why = NULL;
+    uint16_t code = relay_rawrx_bind(lws_get_socket_fd(wsi), wsi, &why);
+    if (code) {
+        protocol_error(r, s, code, why);
+        return;
+    }
     if (r->shutting_down) {
         fail(r, s, RELAY_CLOSE_SHUTDOWN, 1001, SC_ENV_ERR_SHUTDOWN, "relay is shutting down");
         return;
@@ -440,12 +473,16 @@ static void on_receive(struct relay *r, struct session *s, struct lws *wsi, cons
     if (s->state != S_ACTIVE)
         return;
     relay_ka_alive(&s->ka, r->ka.last_tick);
+    int final = lws_is_final_fragment(wsi);
     if (!lws_frame_is_binary(wsi)) {
-        fail(r, s, RELAY_CLOSE_TEXT, 1003, SC_ENV_ERR_MALFORMED,
-             "text frames are not accepted; send binary envelopes");
+        /* refused either way; but text that is not UTF-8 breaks RFC 6455 itself */
+        if (!relay_wsguard_text_ok(in, len, final && !lws_remaining_packet_payload(wsi)))
+            protocol_error(r, s, 1007, "text frame is not valid UTF-8");
+        else
+            fail(r, s, RELAY_CLOSE_TEXT, 1003, SC_ENV_ERR_MALFORMED,
+                 "text frames are not accepted; send binary envelopes");
         return;
     }
-    int final = lws_is_final_fragment(wsi);
     if (!s->frag && final) {
         on_message(r, s, in, len);
         return;
@@ -552,6 +589,7 @@ static void on_closed(struct relay *r, struct session *s)
 {
     if (s->state == S_NEW)
         return; /* never established */
+    relay_rawrx_release(lws_get_socket_fd(s->wsi));
     relay_room_leave(r->rooms, &s->m);
     drop_fragment(s);
     if (s->state == S_ACTIVE || s->state == S_DRAIN)
@@ -587,9 +625,25 @@ int relay_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_RECEIVE_PONG:
         relay_ka_alive(&s->ka, r->ka.last_tick);
         return 0;
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE: {
+        uint16_t code;
         s->peer_closed = 1;
-        return 0;
+        /* lws has replaced invalid status codes below 3000 with 1002 already; it would
+         * echo 5000 and above, a 1-byte payload, or a reason that is not UTF-8 */
+        if (relay_wsguard_close_ok(in, len, &code))
+            return 0;
+        if (s->state == S_ACTIVE || s->state == S_DRAIN) {
+            relay_room_leave(r->rooms, &s->m);
+            drop_fragment(s);
+            s->state = S_CLOSED;
+            s->reason = RELAY_CLOSE_PROTOCOL;
+        }
+        const char *why = len == 1       ? "close frame with a 1-byte payload"
+                          : code == 1007 ? "close reason is not valid UTF-8"
+                                         : "invalid close status code";
+        lws_close_reason(wsi, (enum lws_close_status)code, (unsigned char *)why, strlen(why));
+        return -1;
+    }
     case LWS_CALLBACK_CLOSED:
         on_closed(r, s);
         return 0;

@@ -38,6 +38,9 @@ relay_room_ops relay_ws_room_ops(struct relay *r);
 /* Sets up r->ka (ping interval and timeout from the config) to ping sessions. */
 void relay_ws_keepalive_init(struct relay *r);
 
+/* relay_rawrx found the client of wsi breaking RFC 6455: closes it with code. */
+void relay_ws_violation(struct lws *wsi, uint16_t code, const char *why);
+
 /* Starts the graceful shutdown of every connection: stop reading, deliver what is
  * queued, send ERROR shutdown and close with 1001. */
 void relay_ws_shutdown(struct relay *r);

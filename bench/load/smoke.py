@@ -22,6 +22,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PEERS = os.path.join(HERE, "..", "peers")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "lib"))
+from sctest.relay import AddressServer  # noqa: E402
 failures = []
 
 
@@ -31,28 +33,9 @@ def check(cond, what):
         failures.append(what)
 
 
-class Server:
-    """Starts a server that prints its bound address as one line on stdout."""
-
-    def __init__(self, argv, name):
-        self.name = name
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line:
-            err = self.proc.stderr.read() if self.proc.poll() is not None else ""
-            self.stop()
-            raise RuntimeError(f"{name} printed no address: {err.strip()}")
-        self.addr = line.rsplit(" ", 1)[-1].replace("localhost", "127.0.0.1")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def Server(argv, name):
+    """A server (saltchat-relay or a peer) that prints its bound address on stdout."""
+    return AddressServer(argv, name)
 
 
 def load(sc_load, server, *args):

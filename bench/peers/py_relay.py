@@ -15,21 +15,20 @@ every Nth broadcast DATA: a broken relay, to check that sc_load notices the loss
 import argparse
 import asyncio
 import itertools
+import os
 import signal
 import struct
 import sys
 
 import websockets
 
-V = 1
-SEND_ALL, SEND_TO, SYNC = 0x01, 0x02, 0x03
-WELCOME, JOINED, LEFT, DATA, SYNCED, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests",
+                                "lib"))
+from sctest.envelope import (DATA, ERROR, HEADER as HDR, JOINED, LEFT,  # noqa: E402
+                             SEND_ALL, SEND_TO, SUBPROTOCOL, SYNC, SYNCED, VERSION as V,
+                             WELCOME, envelope as env)
+
 MAX_PAYLOAD = 64 * 1024
-HDR = struct.Struct(">BBI")
-
-
-def env(t, body):
-    return HDR.pack(V, t, len(body)) + body
 
 
 class Relay:
@@ -168,7 +167,7 @@ async def main():
     stop = asyncio.get_running_loop().create_future()
     for s in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(s, stop.set_result, None)
-    async with websockets.serve(relay.handler, host, int(port), subprotocols=["saltchat.v1"],
+    async with websockets.serve(relay.handler, host, int(port), subprotocols=[SUBPROTOCOL],
                                 compression=None, max_size=MAX_PAYLOAD + 64,
                                 ping_interval=args.ping_interval,
                                 ping_timeout=args.ping_timeout, backlog=4096,

@@ -3,16 +3,20 @@
 // in the same room. Run by CTest (label "browser"); see docs/WEB.md.
 //
 // Environment: SALTCHAT_RELAY, SALTCHAT_CLI, SALTCHAT_WWW (the built page), SALTCHAT_ARTIFACTS
-// (screenshots and logs), SALTCHAT_PYTHON (Debian's python3 with websockets), CHROMIUM.
+// (screenshots and logs), SALTCHAT_PYTHON (Debian's python3), CHROMIUM, ZBARIMG,
+// SALTCHAT_NODE_MODULES (the folder whose node_modules holds playwright-core).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, createWriteStream } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  env, killAll, launchProfile, loadPlaywright, run, startCli as startCliIn,
+  startRelay as startRelayOn, stopProcess, withTimeout,
+} from '../lib/sctest.mjs';
 
-const env = (k, d) => process.env[k] || d || assert.fail(`set ${k}`);
+const HERE = dirname(fileURLToPath(import.meta.url));
 const RELAY = env('SALTCHAT_RELAY');
 const CLI = env('SALTCHAT_CLI');
 const WWW = env('SALTCHAT_WWW');
@@ -20,79 +24,25 @@ const ARTIFACTS = env('SALTCHAT_ARTIFACTS');
 const PYTHON = env('SALTCHAT_PYTHON', '/usr/bin/python3');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
 const ZBARIMG = env('ZBARIMG', '/usr/bin/zbarimg'); // QR decoder (Debian zbar-tools)
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync'];
+const { chromium } = loadPlaywright(env('SALTCHAT_NODE_MODULES'));
 const T = 20000; // per wait
 
 mkdirSync(ARTIFACTS, { recursive: true });
 const tmp = mkdtempSync(join(tmpdir(), 'saltchat-browser-'));
-const cleanups = [];
 const relayLogs = [];
 
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-
-// --- the relay -------------------------------------------------------------------------
+// --- the relay (its output is kept: no secret or plaintext may appear in it) -------------
 async function startRelay(port = 0) {
-  const n = relayLogs.length;
-  const logPath = join(ARTIFACTS, `relay-${n}.log`);
-  const log = createWriteStream(logPath);
-  const entry = { text: '' };
-  relayLogs.push(entry);
-  const proc = spawn(RELAY, ['--listen', `127.0.0.1:${port}`, '--www', WWW, '--log-level', 'info'],
-                     { stdio: ['ignore', 'pipe', 'pipe'] });
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  proc.stderr.on('data', (d) => { entry.text += d; log.write(d); });
-  const addr = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error('relay printed no address')), 10000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      entry.text += d;
-      const m = out.match(/(\d+\.\d+\.\d+\.\d+):(\d+)/);
-      if (m) { clearTimeout(timer); resolve({ host: m[1], port: Number(m[2]) }); }
-    });
-    proc.on('exit', (code) => reject(new Error(`relay exited ${code}: ${entry.text}`)));
-  });
-  return { proc, ...addr, base: `http://${addr.host}:${addr.port}/` };
+  const relay = await startRelayOn({ relay: RELAY, www: WWW, port, args: ['--log-level', 'info'],
+                                     logPath: join(ARTIFACTS, `relay-${relayLogs.length}.log`) });
+  relayLogs.push(relay.log);
+  return relay;
 }
 
-async function stopRelay(relay) {
-  const exited = new Promise((r) => relay.proc.once('exit', r));
-  relay.proc.kill('SIGTERM');
-  await exited;
-}
+const stopRelay = (relay) => stopProcess(relay.proc, 'SIGTERM', T);
 
 // --- the native client (batch mode: JSON events on stdout, one message per stdin line) --
-function startCli(link, name) {
-  const proc = spawn(CLI, ['join', link, '--batch', '--name', name, '--config', join(tmp, `cli-${name}`)],
-                     { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  const cli = { proc, events: [], stderr: '', waiters: [] };
-  let buf = '';
-  proc.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      cli.events.push(JSON.parse(line));
-    }
-    for (const w of cli.waiters.slice()) w();
-  });
-  proc.stderr.on('data', (d) => { cli.stderr += d; });
-  cli.waitFor = (pred, what) => new Promise((resolve, reject) => {
-    const check = () => {
-      const ev = cli.events.find(pred);
-      if (ev) { clearTimeout(timer); cli.waiters.splice(cli.waiters.indexOf(check), 1); resolve(ev); }
-    };
-    const timer = setTimeout(() => reject(new Error(
-      `CLI ${name}: no ${what}; events: ${JSON.stringify(cli.events.slice(-6))} stderr: ${cli.stderr}`)), T);
-    cli.waiters.push(check);
-    check();
-  });
-  return cli;
-}
+const startCli = (link, name) => startCliIn(CLI, link, name, tmp, [], T);
 
 // --- browsers: each profile is a fresh --user-data-dir; every page is watched ------------
 const network = { urls: [], headers: [], framesSent: [], framesReceived: [] };
@@ -101,10 +51,7 @@ const contexts = [];
 
 async function newProfile(name) {
   const dir = mkdtempSync(join(tmp, `chromium-${name}-`));
-  const ctx = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
-    viewport: { width: 1100, height: 760 },
-  });
+  const ctx = await launchProfile(chromium, CHROMIUM, dir, { viewport: { width: 1100, height: 760 } });
   contexts.push(ctx);
   await ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
   ctx.on('request', (req) => {
@@ -154,20 +101,20 @@ async function shot(page, name) {
 }
 
 // --- the scenario ------------------------------------------------------------------------
-test('web client end to end: pages, native client, relay', { timeout: 110000 }, async (t) => {
+test('web client end to end: pages, native client, relay', { timeout: 220000 }, async (t) => {
   const texts = [];
   let relay, link, alice, bob, carol, roomWsUrl;
   try {
     relay = await startRelay();
 
     await t.test('relay serves the page under a CSP without unsafe-eval', async () => {
-      const res = await fetch(relay.base);
+      const res = await fetch(relay.base, { signal: AbortSignal.timeout(T) });
       assert.equal(res.status, 200);
       const csp = res.headers.get('content-security-policy') || '';
       const scriptSrc = (csp.split(';').find((d) => d.trim().startsWith('script-src')) || '').trim();
       assert.match(scriptSrc, /'wasm-unsafe-eval'/);
       assert.doesNotMatch(csp, /'unsafe-eval'|'unsafe-inline'/);
-      const wasm = await fetch(relay.base + 'saltchat-core.wasm');
+      const wasm = await fetch(relay.base + 'saltchat-core.wasm', { signal: AbortSignal.timeout(T) });
       assert.equal(wasm.headers.get('content-type'), 'application/wasm');
     });
 
@@ -187,14 +134,9 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
       // the QR code decodes (with zbar, an independent decoder) to exactly the invite link
       const png = join(ARTIFACTS, 'invite-qr.png');
       await alice.page.locator('#qr svg').screenshot({ path: png });
-      const decoded = await new Promise((resolve, reject) => {
-        const z = spawn(ZBARIMG, ['--quiet', '--raw', png], { stdio: ['ignore', 'pipe', 'ignore'] });
-        let out = '';
-        z.stdout.on('data', (d) => { out += d; });
-        z.on('error', reject);
-        z.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`zbarimg exit ${code}`))));
-      });
-      assert.equal(decoded, link);
+      const z = await run([ZBARIMG, '--quiet', '--raw', png], T);
+      assert.equal(z.code, 0, `zbarimg exit ${z.code}: ${z.stderr}`);
+      assert.equal(z.stdout.trim(), link);
       await alice.page.click('#copy');
       await alice.page.waitForSelector('#copy-status:text-is("Copied.")', { timeout: T });
       assert.equal(await alice.page.evaluate(() => navigator.clipboard.readText()), link);
@@ -365,8 +307,10 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
 
     await t.test('a member leaving makes the page rotate its keys', async () => {
       carol.proc.stdin.end();
-      const code = await new Promise((r) => carol.proc.once('exit', r));
-      assert.equal(code, 0, carol.stderr);
+      const exited = carol.proc.exitCode !== null ? Promise.resolve(carol.proc.exitCode)
+        : new Promise((r) => carol.proc.once('exit', r));
+      const code = await withTimeout(exited, T, 'Carol (native client) to exit after end of input');
+      assert.equal(code, 0, carol.stderr());
       for (const p of [alice.page, bob.page]) {
         await systemLine(p, /^Carol left\.$/);
         await systemLine(p, /^Your sending key was rotated: member left\.$/);
@@ -380,26 +324,9 @@ test('web client end to end: pages, native client, relay', { timeout: 110000 }, 
     await t.test('undecryptable input is shown with its reason', async () => {
       // A raw client in the room broadcasts a forged group message (no keys) and a
       // truncated one, then leaves: the pages must say so, not drop them silently.
-      const script = `
-import asyncio, os, struct, sys, websockets
-def env(t, body): return struct.pack(">BBI", 1, t, len(body)) + body
-async def main():
-    async with websockets.connect(sys.argv[1], subprotocols=["saltchat.v1"]) as ws:
-        await ws.recv()
-        forged = bytes([1, 5]) + struct.pack(">II", 77, 0) + os.urandom(16 + 64 + 64)
-        await ws.send(env(1, forged))
-        await ws.send(env(1, bytes([1, 5, 0, 0])))
-        await ws.send(env(3, struct.pack(">Q", 1)))
-        while True:
-            for (t, _) in [(m[1], m) for m in [await ws.recv()]]:
-                if t == 0x85: return
-asyncio.run(main())`;
-      const proc = spawn(PYTHON, ['-c', script, roomWsUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
-      cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-      let err = '';
-      proc.stderr.on('data', (d) => { err += d; });
-      const code = await new Promise((r) => proc.once('exit', r));
-      assert.equal(code, 0, `injector failed: ${err}`);
+      const inj = await run([PYTHON, join(HERE, 'inject_undecryptable.py'), roomWsUrl, String(T / 1000)],
+                            T + 5000);
+      assert.equal(inj.code, 0, `injector failed: ${inj.stderr}`);
       for (const p of [alice.page, bob.page]) {
         await p.waitForFunction(() => document.querySelectorAll(
           '#messages li[data-kind="undecryptable"]').length >= 2, null, { timeout: T });
@@ -510,8 +437,8 @@ asyncio.run(main())`;
 
     assert.deepEqual(pageProblems, [], 'page errors or CSP violations');
   } finally {
-    for (const ctx of contexts) await ctx.close().catch(() => {});
-    for (const c of cleanups) c();
+    for (const ctx of contexts) await withTimeout(ctx.close(), T, 'a browser to close').catch(() => {});
+    killAll();
     writeFileSync(join(ARTIFACTS, 'page-problems.txt'), pageProblems.join('\n'));
     rmSync(tmp, { recursive: true, force: true });
   }

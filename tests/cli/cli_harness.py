@@ -26,24 +26,15 @@ import time
 
 import websockets
 
-SUBPROTOCOL = "saltchat.v1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sctest import relay as sc_relay  # noqa: E402
+from sctest.envelope import DATA, SUBPROTOCOL, WELCOME, parse_message  # noqa: E402
+from sctest.errors import TestFailure, check  # noqa: E402
+from sctest.wait import bounded, timeout_message  # noqa: E402
 
 # Exit codes (cli/cli_exit.h, docs/CLI.md).
 EXIT_OK, EXIT_USAGE, EXIT_BAD_LINK, EXIT_IDENTITY = 0, 2, 3, 4
 EXIT_UNREACHABLE, EXIT_ROOM_FULL, EXIT_UNDELIVERED, EXIT_TLS, EXIT_INTERRUPTED = 5, 6, 7, 8, 130
-
-# Envelope types (PROTOCOL.md section 2).
-SEND_ALL, SEND_TO, SYNC = 0x01, 0x02, 0x03
-WELCOME, JOINED, LEFT, DATA, SYNCED, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
-
-
-class TestFailure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise TestFailure(what)
 
 
 def log(*args):
@@ -51,22 +42,6 @@ def log(*args):
 
 
 # ---------------------------------------------------------------------------- protocol
-
-
-def envelope(etype, body):
-    return struct.pack(">BBI", 1, etype, len(body)) + body
-
-
-def parse_envelopes(msg):
-    """Splits a relay message into (type, body) pairs; raises on a malformed one."""
-    out, off = [], 0
-    while off < len(msg):
-        check(len(msg) - off >= 6, "truncated envelope from the relay")
-        ver, etype, n = struct.unpack_from(">BBI", msg, off)
-        check(ver == 1 and len(msg) - off - 6 >= n, "bad envelope from the relay")
-        out.append((etype, msg[off + 6:off + 6 + n]))
-        off += 6 + n
-    return out
 
 
 def b64url(b):
@@ -114,6 +89,7 @@ class Env:
         with open(os.path.join(self.www, "index.html"), "w") as f:
             f.write("<!doctype html><title>test</title>\n")
         self.procs = []
+        self.relays = []  # sctest.relay.Relay objects
         self.pids = []  # children started without asyncio (pseudo-terminals)
         self.keep = args.keep
 
@@ -133,39 +109,19 @@ class Env:
                     p.kill()
                 except ProcessLookupError:
                     pass
+        for r in self.relays:
+            r.kill()
         if not self.keep:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-class Relay:
-    def __init__(self, env, *extra):
-        self.env, self.extra, self.proc, self.port = env, extra, None, None
-        self.log = open(env.path(f"relay-{secrets.token_hex(3)}.log"), "wb")
-
-    async def start(self, port=0):
-        self.proc = await asyncio.create_subprocess_exec(
-            self.env.relay_bin, "--listen", f"127.0.0.1:{port}", "--www", self.env.www,
-            *self.extra, stdout=asyncio.subprocess.PIPE, stderr=self.log)
-        self.env.procs.append(self.proc)
-        line = await asyncio.wait_for(self.proc.stdout.readline(), 10)
-        m = re.search(rb"(\d+\.\d+\.\d+\.\d+):(\d+)", line)
-        check(m is not None, f"relay did not print its address (got {line!r})")
-        self.port = int(m.group(2))
-        check(port in (0, self.port), "relay bound another port")
-        asyncio.get_running_loop().create_task(self.proc.stdout.read())  # drain
-        return self
-
-    async def kill(self):
-        self.proc.kill()
-        await self.proc.wait()
-
-    async def stop(self):
-        if self.proc and self.proc.returncode is None:
-            self.proc.terminate()
-            try:
-                await asyncio.wait_for(self.proc.wait(), 5)
-            except asyncio.TimeoutError:
-                self.proc.kill()
+def Relay(env, *extra, port=0):
+    """The relay binary (sctest.relay.Relay, not started: `await Relay(env).astart()`) on
+    127.0.0.1:port (0: a free one), its stderr in the test's directory."""
+    r = sc_relay.Relay(env.relay_bin, *extra, www=env.www, listen=f"127.0.0.1:{port}",
+                       log_path=env.path(f"relay-{secrets.token_hex(3)}.log"))
+    env.relays.append(r)
+    return r
 
 
 class Member:
@@ -231,7 +187,9 @@ class Member:
                     return found
                 left = deadline - time.monotonic()
                 if left <= 0 or self.reader.done():
-                    raise TestFailure(f"{self.name}: timed out waiting for {what} "
+                    why = (timeout_message(timeout, what) if left <= 0 else
+                           f"output ended while waiting for {what}")
+                    raise TestFailure(f"{self.name}: {why} "
                                       f"(have {len(found)} of {count}); last events: "
                                       f"{self.events[-5:]}; stderr: {self.stderr_text()[-500:]}")
                 try:
@@ -256,9 +214,9 @@ class Member:
         try:
             rc = await asyncio.wait_for(self.proc.wait(), timeout)
         except asyncio.TimeoutError:
-            raise TestFailure(f"{self.name} did not exit within {timeout} s; last events "
-                              f"{self.events[-5:]}")
-        await self.reader
+            raise TestFailure(f"{self.name}: {timeout_message(timeout, 'its exit')}; last "
+                              f"events {self.events[-5:]}")
+        await bounded(self.reader, timeout, f"{self.name}'s output to end")
         err = self.stderr_text()
         check("Sanitizer" not in err and "runtime error:" not in err,
               f"{self.name}: sanitizer report: {err[-1500:]}")
@@ -293,10 +251,12 @@ class Raw:
         self.close_code = None
 
     async def connect(self):
-        self.ws = await websockets.connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None,
-                                           compression=None, ping_interval=None)
+        self.ws = await bounded(
+            websockets.connect(self.url, subprotocols=[SUBPROTOCOL], max_size=None,
+                               compression=None, ping_interval=None),
+            15, f"the WebSocket handshake to {self.url}")
         self.task = asyncio.get_running_loop().create_task(self._read())
-        await asyncio.wait_for(asyncio.shield(self.welcome), 10)
+        await bounded(asyncio.shield(self.welcome), 10, f"WELCOME from {self.url}")
         return self
 
     async def _read(self):
@@ -305,12 +265,10 @@ class Raw:
                 self.frames.append(msg)
                 if isinstance(msg, str):
                     continue
-                for etype, body in parse_envelopes(msg):
-                    self.envs.append((etype, body))
-                    if etype == WELCOME and not self.welcome.done():
-                        you, _maxp, n = struct.unpack_from(">QII", body)
-                        members = list(struct.unpack_from(f">{n}Q", body, 16))
-                        self.welcome.set_result((you, members))
+                for e in parse_message(msg):
+                    self.envs.append(e)
+                    if e.type == WELCOME and not self.welcome.done():
+                        self.welcome.set_result((e.you, e.members))
         except websockets.ConnectionClosed as e:
             self.close_code = e.code
         finally:
@@ -319,13 +277,8 @@ class Raw:
 
     def data(self, sender=None, mode=None):
         """(from, mode, payload) of every DATA envelope received."""
-        out = []
-        for etype, body in self.envs:
-            if etype == DATA:
-                frm, md = struct.unpack_from(">QB", body)
-                if (sender is None or frm == sender) and (mode is None or md == mode):
-                    out.append((frm, md, body[9:]))
-        return out
+        return [(e.sender, e.mode, e.payload) for e in self.envs if e.type == DATA and
+                (sender is None or e.sender == sender) and (mode is None or e.mode == mode)]
 
     async def send(self, data):
         await self.ws.send(data)
@@ -338,7 +291,7 @@ async def new_link(env, port, scheme="http"):
     p = await asyncio.create_subprocess_exec(env.saltchat, "new", f"{scheme}://127.0.0.1:{port}",
                                              stdout=asyncio.subprocess.PIPE,
                                              stderr=asyncio.subprocess.PIPE)
-    out, err = await p.communicate()
+    out, err = await bounded(p.communicate(), 30, "saltchat new to print a link")
     check(p.returncode == 0, f"saltchat new failed: {err!r}")
     lines = out.decode().splitlines()
     check(len(lines) == 1, f"saltchat new without a terminal prints only the link, got {lines}")
@@ -411,73 +364,6 @@ async def leave_all(members, what, timeout=20.0):
               f"{what}: {m.name}'s last event is not exit 0")
 
 
-class Mitm:
-    """A hostile relay path: a WebSocket proxy between clients and the relay that records
-    what the relay sends and can inject anything in its name."""
-
-    def __init__(self, relay_port, fragment=0):
-        self.relay_port, self.clients, self.from_relay = relay_port, [], []
-        self.fragment = fragment  # > 0: forward every message in frames of this many bytes
-
-    async def start(self):
-        self.server = await websockets.serve(self._handler, "127.0.0.1", 0,
-                                             subprotocols=[SUBPROTOCOL], max_size=None,
-                                             compression=None, ping_interval=None)
-        self.port = self.server.sockets[0].getsockname()[1]
-        return self
-
-    async def _handler(self, client, path):
-        up = await websockets.connect(f"ws://127.0.0.1:{self.relay_port}{path}",
-                                      subprotocols=[SUBPROTOCOL], max_size=None,
-                                      compression=None, ping_interval=None)
-        self.clients.append(client)
-
-        async def down():
-            async for msg in up:
-                self.from_relay.append(msg)
-                await self._send(client, msg)
-
-        async def upward():
-            async for msg in client:
-                await up.send(msg)
-
-        tasks = [asyncio.ensure_future(down()), asyncio.ensure_future(upward())]
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        except websockets.ConnectionClosed:
-            pass
-        finally:
-            for t in tasks:
-                t.cancel()
-            await up.close()
-            await client.close()
-
-    async def _send(self, client, msg):
-        if self.fragment and isinstance(msg, bytes) and len(msg) > self.fragment:
-            await client.send([msg[i:i + self.fragment]
-                               for i in range(0, len(msg), self.fragment)])
-        else:
-            await client.send(msg)
-
-    async def inject(self, msg):
-        """Sends msg to the most recent client connection as if the relay had."""
-        await self._send(self.clients[-1], msg)
-
-    def data(self, sender=None):
-        out = []
-        for msg in self.from_relay:
-            if isinstance(msg, bytes):
-                for etype, body in parse_envelopes(msg):
-                    if etype == DATA and (sender is None or
-                                          struct.unpack_from(">Q", body)[0] == sender):
-                        out.append(body)
-        return out
-
-    async def stop(self):
-        self.server.close()
-        await self.server.wait_closed()
-
-
 def run_scenario(env, name, scenario, timeout):
     """Runs scenario() (a coroutine function) within timeout seconds, then stops every
     child process while the loop still runs (so their pipes close cleanly). Prints PASS
@@ -487,7 +373,7 @@ def run_scenario(env, name, scenario, timeout):
 
     async def run():
         try:
-            await asyncio.wait_for(scenario(), timeout)
+            await bounded(scenario(), timeout, f"scenario {name} to finish")
         finally:
             for p in env.procs:
                 if p.returncode is None:
@@ -497,6 +383,10 @@ def run_scenario(env, name, scenario, timeout):
                     except ProcessLookupError:
                         pass
                     await p.wait()
+            for r in env.relays:
+                if r.running():
+                    r.proc.send_signal(signal.SIGCONT)
+                await r.akill()
 
     try:
         asyncio.run(run())
@@ -515,6 +405,27 @@ def run_scenario(env, name, scenario, timeout):
         return 1
     print(f"PASS {name} in {time.monotonic() - start:.1f} s")
     return 0
+
+
+def scenario_main(scenarios, add_args, run):
+    """The command line of a scenario script: --saltchat BIN --relay BIN [--keep]
+    [--timeout S] SCENARIO, plus what add_args(parser) adds. Runs
+    run(env, args, scenarios[SCENARIO]) (a coroutine) under run_scenario; returns the
+    exit status."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--saltchat", required=True)
+    ap.add_argument("--relay", required=True)
+    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--timeout", type=float, default=100)
+    add_args(ap)
+    ap.add_argument("scenario", choices=sorted(scenarios))
+    args = ap.parse_args()
+    if not hasattr(args, "peer"):
+        args.peer = None
+    env = Env(args)
+    return run_scenario(env, args.scenario,
+                        lambda: run(env, args, scenarios[args.scenario]), args.timeout)
 
 
 class Tty:
@@ -581,8 +492,8 @@ class Tty:
                 return m
             left = deadline - time.monotonic()
             if left <= 0:
-                raise TestFailure(f"tty {self.name}: no {what} on screen; last output "
-                                  f"{self.out[-600:]!r}")
+                raise TestFailure(f"tty {self.name}: {timeout_message(timeout, what)} on "
+                                  f"screen; last output {self.out[-600:]!r}")
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), left)
@@ -614,4 +525,4 @@ class Tty:
                 return os.waitstatus_to_exitcode(status)
             await asyncio.sleep(0.05)
         os.kill(self.pid, 9)
-        raise TestFailure(f"tty {self.name} did not exit")
+        raise TestFailure(f"tty {self.name}: {timeout_message(timeout, 'its exit')}")

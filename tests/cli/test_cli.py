@@ -5,26 +5,27 @@
 
 Each scenario is its own CTest test (tests/cli/CMakeLists.txt).
 """
-import argparse
 import asyncio
 import os
 import secrets
 import signal
 import stat
 import struct
-import subprocess
 import sys
 import termios
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cli_harness import (DATA, Tty, EXIT_BAD_LINK, EXIT_IDENTITY, EXIT_INTERRUPTED, EXIT_OK,  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from cli_harness import (EXIT_BAD_LINK, EXIT_IDENTITY, EXIT_INTERRUPTED, EXIT_OK,  # noqa: E402
                          EXIT_ROOM_FULL, EXIT_TLS, EXIT_UNDELIVERED, EXIT_UNREACHABLE,
-                         EXIT_USAGE, LEFT, SEND_ALL, SEND_TO, Env, Member, Mitm, Raw,
-                         Relay, run_scenario,
-                         TestFailure, assert_delivery, check, envelope, leave_all, log,
-                         new_link, relink, room_id_of, start_members, text_of, wait_messages,
-                         ws_url_of)
+                         EXIT_USAGE, Member, Raw, Relay, Tty, assert_delivery, leave_all, log,
+                         new_link, relink, room_id_of, scenario_main, start_members, text_of,
+                         wait_messages, ws_url_of)
+from sctest.envelope import DATA, LEFT, SEND_ALL, SEND_TO, SYNCED, envelope, sync  # noqa: E402
+from sctest.errors import check  # noqa: E402
+from sctest.proxy import WsProxy as Mitm  # noqa: E402
+from sctest.tls import self_signed  # noqa: E402
+from sctest.wait import bounded, until  # noqa: E402
 
 GROUP_KIND = b"\x01\x05"
 
@@ -41,7 +42,7 @@ def member_id(m):
 async def scenario_chat(env):
     """Three clients: every message reaches every other member exactly once, in order, with
     the right name; a raw observer in the room sees no plaintext in any frame."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     link = await new_link(env, relay.port)
     # Long names: the observer check below looks for them in ciphertext, where a 3-letter
     # name could turn up by chance.
@@ -72,7 +73,8 @@ async def scenario_chat(env):
               f"{m.find(lambda e: e['type'] == 'undecryptable')[:2]}")
     log("chat: 3 x", n, "messages delivered exactly once, in order, with names")
 
-    await asyncio.sleep(0.3)
+    await until(lambda: all(len(group_payloads(observer, member_id(m))) >= n for m in members),
+                f"the observer to see {n} group messages from each member", 10)
     frames = [f for f in observer.frames if isinstance(f, bytes)]
     for m in members:
         got = group_payloads(observer, member_id(m))
@@ -86,17 +88,18 @@ async def scenario_chat(env):
     log("chat: observer captured", len(frames), "frames, no plaintext, names or tokens in any")
 
     await leave_all(members, "chat")
-    await asyncio.sleep(0.3)
+    await until(lambda: {e.member for e in observer.envs if e.type == LEFT} >=
+                {member_id(m) for m in members}, "the observer to see everyone leave", 10)
     left = [struct.unpack(">Q", b)[0] for t, b in observer.envs if t == LEFT]
     check(set(left) >= {member_id(m) for m in members}, "observer did not see everyone leave")
     await observer.close()
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 async def scenario_wrong_secret(env):
     """A member holding the room id but not the room key completes no handshake and reads
     nothing; its own messages are reported undecryptable, never shown."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     link = await new_link(env, relay.port)
     # The intruder joins first, so it initiates the handshakes (smaller member id) and the
     # honest members reject its HS1 at once instead of waiting out a timeout.
@@ -135,13 +138,13 @@ async def scenario_wrong_secret(env):
     log("wrong secret: no handshake, nothing read, intruder's message reported undecryptable")
     mallory.send("quit")
     await leave_all([alice, bob], "wrong secret")
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 async def scenario_leave(env):
     """After a member leaves, the others rotate; frames sent afterwards, replayed into the
     leaver's saved state (cli_test_peer detach + inject), do not decrypt."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     link = await new_link(env, relay.port)
     alice, bob = Member.saltchat(env, "alice", link), Member.saltchat(env, "bob", link)
     leaver = Member.peer(env, "leaver", link)
@@ -172,15 +175,20 @@ async def scenario_leave(env):
         bob.send(after["bob"][i])
     await wait_messages([alice, bob], {"alice": 3, "bob": 6}, "after the leave")
     assert_delivery([alice], [bob], {"bob": after["bob"]}, "after the leave")
-    await asyncio.sleep(0.3)
 
-    # Split what the observer saw at the leaver's LEFT.
-    left_at = next(i for i, (t, b) in enumerate(observer.envs)
-                   if t == LEFT and b == struct.pack(">Q", int(lid, 16)))
-    old, new = [], []
-    for i, (t, b) in enumerate(observer.envs):
-        if t == DATA and b[8] == 0 and b[9:11] == GROUP_KIND:
-            (old if i < left_at else new).append(b)
+    def split():
+        """What the observer saw, split at the leaver's LEFT: (old, new) group DATA."""
+        left_at = next(i for i, (t, b) in enumerate(observer.envs)
+                       if t == LEFT and b == struct.pack(">Q", int(lid, 16)))
+        old, new = [], []
+        for i, (t, b) in enumerate(observer.envs):
+            if t == DATA and b[8] == 0 and b[9:11] == GROUP_KIND:
+                (old if i < left_at else new).append(b)
+        return old, new
+
+    await until(lambda: len(split()[1]) >= 6, "the observer to see the 6 messages sent after "
+                "the leave", 10, ignore=(StopIteration,))
+    old, new = split()
     check(len(old) >= 3 and len(new) >= 6, f"observer saw {len(old)} + {len(new)} frames")
     old_chains = {(b[:8], b[11:15]) for b in old}
     for b in new:
@@ -210,13 +218,13 @@ async def scenario_leave(env):
     leaver.send("quit")
     await leave_all([alice, bob], "leave")
     await observer.close()
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 async def scenario_restart(env):
     """Relay killed and restarted on the same port mid-chat: clients reconnect by themselves
     and what was typed during the outage arrives afterwards, exactly once."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     port = relay.port
     link = await new_link(env, port)
     members = [Member.saltchat(env, n, link) for n in ("alice", "bob", "carol")]
@@ -230,7 +238,7 @@ async def scenario_restart(env):
     for m in members:
         await m.wait_for(lambda e: e["type"] == "confirmed", "confirmations", count=3)
 
-    await relay.kill()
+    await relay.akill()
     log("restart: relay killed")
     for m in members:
         await m.wait_for(lambda e: e["type"] == "disconnected", "disconnected")
@@ -239,10 +247,10 @@ async def scenario_restart(env):
             text = f"{m.name}-outage-{i}-{token}"
             sent[m.name].append(text)
             m.send(text)
-    await asyncio.sleep(1.5)
     for m in members:
-        check(m.find(lambda e: e["type"] == "held"), f"{m.name} did not hold offline lines")
-    relay2 = await Relay(env).start(port)
+        await m.wait_for(lambda e: e["type"] == "held", "the offline lines to be held",
+                         timeout=10)
+    relay2 = await Relay(env, port=port).astart()
     log("restart: relay back on port", port)
     for m in members:
         await m.wait_for(lambda e: e["type"] == "joined_room", "rejoin", timeout=30, count=2)
@@ -251,7 +259,7 @@ async def scenario_restart(env):
     assert_delivery(members, members, sent, "restart")
     log("restart: outage messages arrived exactly once after reconnect")
     await leave_all(members, "restart")
-    await relay2.stop()
+    await relay2.astop(strict=False)
 
 
 def forged_group(rng_len=120):
@@ -261,7 +269,7 @@ def forged_group(rng_len=120):
 async def scenario_hostile(env):
     """A raw member injecting forged, tampered, replayed and truncated frames: the honest
     clients keep running, report what they rejected, and keep chatting."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     link = await new_link(env, relay.port)
     alice, bob = Member.saltchat(env, "alice", link), Member.saltchat(env, "bob", link)
     await start_members([alice, bob])
@@ -276,7 +284,8 @@ async def scenario_hostile(env):
     for t in sent["alice"]:
         alice.send(t)
     await wait_messages([bob], {"bob": 3}, "before the attack")
-    await asyncio.sleep(0.3)
+    await until(lambda: len(group_payloads(evil, member_id(alice))) >= 3,
+                "the hostile member to capture 3 group messages", 10)
     captured = group_payloads(evil, member_id(alice))
     check(len(captured) >= 3, "hostile member captured no group messages")
 
@@ -307,11 +316,14 @@ async def scenario_hostile(env):
     ]
     for a in attacks:
         await evil.send(envelope(SEND_ALL, a))
-    await asyncio.sleep(0.5)
+    # SYNC round trip: the relay has routed every attack before it cuts the member off
+    await evil.send(sync(77))
+    await until(lambda: (SYNCED, struct.pack(">Q", 77)) in evil.envs,
+                "SYNCED token 77 for the hostile member", 10)
     # Truncated envelope: length field says more than follows. The relay rejects it and
     # cuts the hostile member off; honest members see it leave.
     await evil.send(struct.pack(">BBI", 1, SEND_ALL, 500) + b"x" * 10)
-    code = await asyncio.wait_for(evil.closed, 10)
+    code = await bounded(evil.closed, 10, "the relay to close the hostile member")
     log("hostile: relay closed the hostile member with", code)
 
     for m in (alice, bob):
@@ -334,7 +346,7 @@ async def scenario_hostile(env):
     assert_delivery([alice, bob], [alice, bob], sent, "after the attack")
     log("hostile: honest clients kept chatting")
     await leave_all([alice, bob], "hostile")
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 async def scenario_hostile_relay(env):
@@ -343,7 +355,7 @@ async def scenario_hostile_relay(env):
     reconnects after the malformed envelope and keeps chatting, with nothing shown twice.
     The proxy also splits every message into 7-byte WebSocket fragments (bob must
     reassemble) and packs its injections into one batched message."""
-    relay = await Relay(env).start()
+    relay = await Relay(env).astart()
     link = await new_link(env, relay.port)
     mitm = await Mitm(relay.port, fragment=7).start()
     alice = Member.saltchat(env, "alice", link)
@@ -389,7 +401,7 @@ async def scenario_hostile_relay(env):
     log("hostile relay: bob reconnected and kept chatting; nothing forged or repeated shown")
     await leave_all([alice, bob], "hostile relay")
     await mitm.stop()
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 def groups(fp):
@@ -401,20 +413,12 @@ def proc_state(pid):
         return f.read().rsplit(")", 1)[1].split()[0]
 
 
-async def wait_until(pred, what, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not pred():
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def scenario_tty(env):
     """Interactive mode on a pseudo-terminal: an incoming message does not garble the line
     being typed; names cannot inject escape sequences; /who; /verify shows the safety
     number and the verification is remembered across runs; Ctrl-Z suspends cleanly; Ctrl-C
     leaves."""
-    relay = await Relay(env, "--ping-interval", "1", "--ping-timeout", "1").start()
+    relay = await Relay(env, "--ping-interval", "1", "--ping-timeout", "1").astart()
     link = await new_link(env, relay.port)
     bob = await Member.saltchat(env, "bob", link).start()
     await bob.joined()
@@ -484,7 +488,7 @@ async def scenario_tty(env):
 
     async def stop_and_continue(seconds):
         tty2.type("\x1a")
-        await wait_until(lambda: proc_state(pid) == "T", "saltchat stopped by Ctrl-Z")
+        await until(lambda: proc_state(pid) == "T", "saltchat stopped by Ctrl-Z")
         lflag = termios.tcgetattr(tty2.fd)[3]
         check(lflag & termios.ICANON and lflag & termios.ECHO,
               "the terminal was left in raw mode while saltchat is stopped")
@@ -492,7 +496,7 @@ async def scenario_tty(env):
         await asyncio.sleep(seconds)
         mark = len(tty2.out)
         os.kill(pid, signal.SIGCONT)
-        await wait_until(lambda: not termios.tcgetattr(tty2.fd)[3] & termios.ICANON,
+        await until(lambda: not termios.tcgetattr(tty2.fd)[3] & termios.ICANON,
                          "raw mode taken back after fg")
         return mark
 
@@ -514,7 +518,7 @@ async def scenario_tty(env):
     log("tty: redraw, sanitizing, /who, /verify, remembered verification, Ctrl-Z, Ctrl-C "
         "all work")
     await leave_all([bob, eve], "tty")
-    await relay.stop()
+    await relay.astop(strict=False)
 
 
 async def run_cli(env, *argv, stdin=b"", timeout=30, extra_env=None):
@@ -522,7 +526,8 @@ async def run_cli(env, *argv, stdin=b"", timeout=30, extra_env=None):
         env.saltchat, *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env=dict(os.environ, **(extra_env or {})))
     env.procs.append(p)
-    out, err = await asyncio.wait_for(p.communicate(stdin), timeout)
+    out, err = await bounded(p.communicate(stdin), timeout, f"saltchat {' '.join(argv)[:60]} "
+                             "to finish")
     err = err.decode("utf-8", "replace")
     check("Sanitizer" not in err and "runtime error:" not in err, f"sanitizer report: {err}")
     return p.returncode, out.decode("utf-8", "replace"), err
@@ -540,7 +545,7 @@ async def expect_exit(env, code, words, *argv, **kw):
 
 async def scenario_errors(env):
     """Every error the user can cause: message and exit code."""
-    relay = await Relay(env, "--max-room-members", "2").start()
+    relay = await Relay(env, "--max-room-members", "2").astart()
     link = await new_link(env, relay.port)
     base, code = link.split("#sc1.")
     cfg = env.path("cfg-errors")
@@ -630,16 +635,16 @@ async def scenario_errors(env):
     check(rc == EXIT_INTERRUPTED, f"SIGINT exit code {rc}")
     await b.wait_for(lambda e: e["type"] == "member_left", "alice leaving on SIGINT")
 
-    await relay.kill()
+    await relay.akill()
     b.proc.kill()
     await b.proc.wait()
 
     # End of input with a message the relay never confirms: bounded wait, then exit 7.
-    relay2 = await Relay(env).start()
+    relay2 = await Relay(env).astart()
     link2 = await new_link(env, relay2.port)
     c = await Member.saltchat(env, "carol", link2, "--wait", "2").start()
     await c.joined()
-    await relay2.kill()
+    await relay2.akill()
     await c.wait_for(lambda e: e["type"] == "disconnected", "disconnected")
     c.send("never confirmed")
     await c.close_input()
@@ -651,12 +656,8 @@ async def scenario_errors(env):
 
 async def scenario_tls(env):
     """wss:// with a certificate generated now: trusted with --ca, refused without."""
-    cert, key = env.path("cert.pem"), env.path("key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                    "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    relay = await Relay(env, "--tls-cert", cert, "--tls-key", key).start()
+    cert, key, _ = self_signed(env.tmp)
+    relay = await Relay(env, "--tls-cert", cert, "--tls-key", key).astart()
     link = await new_link(env, relay.port, scheme="https")
     a = Member.saltchat(env, "alice", link, "--ca", cert)
     b = Member.saltchat(env, "bob", link, "--ca", cert)
@@ -670,18 +671,14 @@ async def scenario_tls(env):
     await expect_exit(env, EXIT_TLS, ["--ca"], "join", link, "--batch", "--config",
                       env.path("cfg-notrust"), "--retries", "1")
     await leave_all([a, b], "tls")
-    await relay.stop()
+    await relay.astop(strict=False)
     # The host name is checked too: a trusted certificate for another name is refused.
-    cert2, key2 = env.path("other.pem"), env.path("other-key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key2, "-out", cert2,
-                    "-days", "1", "-subj", "/CN=example.com", "-addext",
-                    "subjectAltName=DNS:example.com"], check=True, capture_output=True)
-    relay2 = await Relay(env, "--tls-cert", cert2, "--tls-key", key2).start()
+    cert2, key2, _ = self_signed(env.tmp, "other", san="DNS:example.com")
+    relay2 = await Relay(env, "--tls-cert", cert2, "--tls-key", key2).astart()
     link2 = await new_link(env, relay2.port, scheme="https")
     await expect_exit(env, EXIT_TLS, ["certificate"], "join", link2, "--batch", "--ca", cert2,
                       "--config", env.path("cfg-notrust"), "--retries", "1")
-    await relay2.stop()
+    await relay2.astop(strict=False)
 
 
 SCENARIOS = {
@@ -698,17 +695,10 @@ SCENARIOS = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--saltchat", required=True)
-    ap.add_argument("--relay", required=True)
-    ap.add_argument("--peer", required=True)
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("--timeout", type=float, default=100)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    env = Env(args)
-    return run_scenario(env, args.scenario, lambda: SCENARIOS[args.scenario](env),
-                        args.timeout)
+    def add_args(ap):
+        ap.add_argument("--peer", required=True)
+
+    return scenario_main(SCENARIOS, add_args, lambda env, args, scenario: scenario(env))
 
 
 if __name__ == "__main__":

@@ -10,112 +10,41 @@
 // SALTCHAT_NODE_MODULES (the folder whose node_modules holds playwright-core).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import {
+  env, freePort, killAll, launchProfile, loadPlaywright, metric, startCli as startCliIn,
+  startNats, startRelay, until, withTimeout,
+} from '../lib/sctest.mjs';
 
-const env = (k, d) => process.env[k] || d || assert.fail(`set ${k}`);
 const RELAY = env('SALTCHAT_RELAY');
 const CLI = env('SALTCHAT_CLI');
 const WWW = env('SALTCHAT_WWW');
 const NATS = env('NATS_SERVER', '/usr/sbin/nats-server');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
-const { chromium } = createRequire(join(env('SALTCHAT_NODE_MODULES'), 'x.js'))('playwright-core');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-  '--no-first-run', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync'];
+const { chromium } = loadPlaywright(env('SALTCHAT_NODE_MODULES'));
 const T = 20000;
 
 const tmp = mkdtempSync(join(tmpdir(), 'saltchat-cluster-browser-'));
-const cleanups = [];
-const logs = {};
+const startCli = (link, name, extra) => startCliIn(CLI, link, name, tmp, extra, T);
 
-function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-// Spawns a process; resolves when a line of its output (stdout or stderr) matches re.
-function start(name, argv, re) {
-  const proc = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  logs[name] = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${logs[name]}`)), 10000);
-    const onData = (d) => {
-      logs[name] += d;
-      const m = logs[name].match(re);
-      if (m) { clearTimeout(timer); resolve({ proc, m }); }
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`${name} exited ${code}: ${logs[name]}`)));
-  });
-}
-
-async function metric(port, name) {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const m = text.match(new RegExp(`^${name} (\\d+)`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-
-async function until(pred, what, ms = T) {
-  const end = Date.now() + ms;
-  for (;;) {
-    try { if (await pred()) return; } catch { /* not yet */ }
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function startCli(link, name, extra) {
-  const proc = spawn(CLI, ['join', link, '--batch', '--name', name, '--config', join(tmp, `cli-${name}`),
-                           ...extra], { stdio: ['pipe', 'pipe', 'pipe'] });
-  cleanups.push(() => proc.exitCode === null && proc.kill('SIGKILL'));
-  const cli = { proc, events: [], stderr: '' };
-  let buf = '';
-  proc.stdout.on('data', (d) => {
-    buf += d;
-    let i;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      cli.events.push(JSON.parse(buf.slice(0, i)));
-      buf = buf.slice(i + 1);
-    }
-  });
-  proc.stderr.on('data', (d) => { cli.stderr += d; });
-  cli.waitFor = (pred, what) => until(() => cli.events.find(pred), `${name}: ${what}; events ${
-    JSON.stringify(cli.events.slice(-4))}`);
-  return cli;
-}
-
-test('the page fails over to another relay of its cluster', { timeout: 100000 }, async () => {
+test('the page fails over to another relay of its cluster', { timeout: 220000 }, async () => {
   let ctx;
   try {
-    const nats = await start('nats', [NATS, '-a', '127.0.0.1', '-p', '-1'],
-                             /client connections on 127\.0\.0\.1:(\d+)/);
-    const natsUrl = `nats://127.0.0.1:${nats.m[1]}`;
+    const natsUrl = (await startNats(NATS)).url;
     const [pa, pb] = [await freePort(), await freePort()];
-    const relay = async (name, port, peer) => (await start(name, [RELAY, '--listen', `127.0.0.1:${port}`,
-      '--www', WWW, '--cluster', natsUrl, '--peer-url', `http://127.0.0.1:${peer}`,
-      '--log-level', 'info'], /^127\.0\.0\.1:\d+$/m)).proc;
+    const relay = async (name, port, peer) => (await startRelay({ relay: RELAY, www: WWW, port, name,
+      args: ['--cluster', natsUrl, '--peer-url', `http://127.0.0.1:${peer}`, '--log-level', 'info'] })).proc;
     const relayA = await relay('relay-a', pa, pb);
     await relay('relay-b', pb, pa);
     for (const p of [pa, pb]) {
       await until(async () => await metric(p, 'saltchat_relay_cluster_established') === 1 &&
-                               await metric(p, 'saltchat_relay_cluster_peers') === 1, `relay :${p}`);
+                               await metric(p, 'saltchat_relay_cluster_peers') === 1,
+                  `relay :${p} established with 1 peer`, T);
     }
 
-    ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmp, 'chromium-')), {
-      executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    ctx = await launchProfile(chromium, CHROMIUM, mkdtempSync(join(tmp, 'chromium-')));
     const page = ctx.pages()[0] || await ctx.newPage();
     const problems = [];
     const sockets = [];
@@ -165,9 +94,9 @@ test('the page fails over to another relay of its cluster', { timeout: 100000 },
                                { timeout: T });
     assert.deepEqual(problems, [], 'no page error, no CSP violation');
   } finally {
-    if (ctx) await ctx.close().catch(() => {});
-    for (const c of cleanups) c();
-    await sleep(200);
+    if (ctx) await withTimeout(ctx.close(), T, 'the browser to close').catch(() => {});
+    killAll();
+    await new Promise((r) => setTimeout(r, 200));
     rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -10,10 +10,8 @@ members speaking PROTOCOL.md section 2 where a scenario needs to see envelopes).
 Run with Debian's /usr/bin/python3 (python3-websockets 10.4). The CLI test harness
 (tests/cli/cli_harness.py) provides the processes and checks.
 """
-import argparse
 import asyncio
 import os
-import re
 import secrets
 import signal
 import socket
@@ -24,82 +22,24 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cli"))
-from cli_harness import (ERROR, JOINED, LEFT, SEND_ALL, SEND_TO, SYNC, SYNCED,  # noqa: E402
-                         Env, Member, Raw, Relay, TestFailure, check, envelope, log, new_link,
-                         relink, room_id_of, run_scenario, start_members, wait_messages)
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+from cli_harness import (Member, Raw, Relay, log, new_link, relink,  # noqa: E402
+                         room_id_of, scenario_main, start_members, wait_messages)
+from sctest import metrics as sc_metrics  # noqa: E402
+from sctest.envelope import (CLOSE_CLUSTER, ERROR, JOINED, LEFT, SEND_ALL,  # noqa: E402
+                             SEND_TO, SYNC, SYNCED, envelope)
+from sctest.errors import check  # noqa: E402
+from sctest.nats import Nats as ScNats  # noqa: E402
+from sctest.wait import bounded, until  # noqa: E402
 
-CLOSE_CLUSTER = 4003
 
-
-class Nats:
-    """A nats-server on 127.0.0.1, on a free port the first time, the same port after."""
-
-    def __init__(self, env, binary):
-        self.env, self.binary, self.proc, self.port = env, binary, None, None
-        self.starts = 0
-
-    async def start(self):
-        self.starts += 1
-        self.log = open(self.env.path(f"nats-{self.starts}.log"), "wb")
-        self.proc = await asyncio.create_subprocess_exec(
-            self.binary, "-a", "127.0.0.1", "-p", str(self.port or -1),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        self.env.procs.append(self.proc)
-        deadline = time.monotonic() + 10
-        while True:
-            line = await asyncio.wait_for(self.proc.stderr.readline(),
-                                          max(0.1, deadline - time.monotonic()))
-            check(line, "nats-server exited at start")
-            self.log.write(line)
-            m = re.search(rb"Listening for client connections on 127\.0\.0\.1:(\d+)", line)
-            if m:
-                self.port = int(m.group(1))
-            if b"Server is ready" in line:
-                break
-        check(self.port, "nats-server did not say its port")
-        asyncio.get_running_loop().create_task(self._drain())
-        return self
-
-    async def _drain(self):
-        proc, log_ = self.proc, self.log
-        while True:
-            line = await proc.stderr.readline()
-            if not line:
-                break
-            log_.write(line)
-        log_.flush()
-
-    @property
-    def url(self):
-        return f"nats://127.0.0.1:{self.port}"
-
-    async def kill(self):
-        self.proc.kill()
-        await self.proc.wait()
+def Nats(env, binary):
+    """nats-server (sctest.nats.Nats) logging into the test's directory."""
+    return ScNats(binary, log_path=env.path("nats.log"))
 
 
 def metrics(relay):
-    with urllib.request.urlopen(f"http://127.0.0.1:{relay.port}/metrics", timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            k, v = line.rsplit(" ", 1)
-            out[k] = float(v)
-    return out
-
-
-async def until(pred, what, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            if pred():
-                return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TestFailure(f"timed out waiting for {what}")
-        await asyncio.sleep(step)
+    return sc_metrics.scrape(relay.port, timeout=5)
 
 
 def free_ports(n):
@@ -126,7 +66,7 @@ async def cluster(env, nats, n, *extra):
             if q != p:
                 args += ["--peer-url", f"http://127.0.0.1:{q}"]
         relays.append(await Relay(env, "--cluster", nats.url, "--log-level", "info", *args,
-                                  *extra).start(p))
+                                  *extra, port=p).astart())
     for r in relays:
         await until(lambda r=r: metrics(r).get("saltchat_relay_cluster_established") == 1 and
                     metrics(r).get("saltchat_relay_cluster_peers") == n - 1,
@@ -136,7 +76,7 @@ async def cluster(env, nats, n, *extra):
 
 def sanitizer_clean(env, relays):
     for r in relays:
-        with open(r.log.name, "rb") as f:
+        with open(r.log_path, "rb") as f:
             text = f.read().decode("utf-8", "replace")
         check("Sanitizer" not in text and "runtime error:" not in text,
               f"relay :{r.port}: sanitizer report: {text[-2000:]}")
@@ -149,7 +89,7 @@ async def stop_all(env, relays, members=()):
             m.proc.kill()
             await m.proc.wait()
     for r in relays:
-        await r.stop()
+        await r.astop(strict=False)
     sanitizer_clean(env, relays)
 
 
@@ -233,38 +173,39 @@ async def scenario_presence(env, nats):
     b = await Raw(url[1]).connect()
     bid, blist = b.welcome.result()
     check(blist == [aid], f"b's WELCOME lists a (across relays): {blist}")
-    await until(lambda: (JOINED, struct.pack(">Q", bid)) in a.envs, "a sees b join", 5)
+    await until(lambda: (JOINED, struct.pack(">Q", bid)) in a.envs, "a sees b join", 15)
     c = await Raw(url[1]).connect()
     cid, clist = c.welcome.result()
     check(sorted(clist) == sorted([aid, bid]), "c's WELCOME lists a and b")
-    await until(lambda: (JOINED, struct.pack(">Q", cid)) in a.envs, "a sees c join", 5)
+    await until(lambda: (JOINED, struct.pack(">Q", cid)) in a.envs, "a sees c join", 15)
     check((cid >> 32) == (bid >> 32) and (aid >> 32) != (bid >> 32),
           "member ids carry their relay's instance")
 
     # unicast a -> c across relays: only c gets it, as mode 1
     await a.send(envelope(SEND_TO, struct.pack(">Q", cid) + b"for-c"))
-    await until(lambda: c.data(sender=aid, mode=1), "c gets a's unicast", 5)
+    await until(lambda: c.data(sender=aid, mode=1), "c gets a's unicast", 15)
     check(c.data(sender=aid, mode=1)[0][2] == b"for-c", "unicast payload")
     # broadcast from c reaches a (other relay) and b (same relay)
     await c.send(envelope(SEND_ALL, b"from-c"))
-    await until(lambda: a.data(sender=cid) and b.data(sender=cid), "c's broadcast", 5)
+    await until(lambda: a.data(sender=cid) and b.data(sender=cid), "c's broadcast", 15)
     check(not b.data(sender=aid), "b did not get a's unicast to c")
     # unknown target: ERROR no-such-member, connection stays
     await a.send(envelope(SEND_TO, struct.pack(">Q", (0x7 << 32) | 1) + b"x"))
-    await until(lambda: any(t == ERROR for t, _ in a.envs), "ERROR for an unknown target", 5)
+    await until(lambda: any(t == ERROR for t, _ in a.envs), "ERROR for an unknown target", 15)
     # SYNC across the bus
     await a.send(envelope(SYNC, struct.pack(">Q", 42)))
-    await until(lambda: (SYNCED, struct.pack(">Q", 42)) in a.envs, "SYNCED", 5)
+    await until(lambda: (SYNCED, struct.pack(">Q", 42)) in a.envs, "SYNCED token 42 for a", 15)
     # leaving crosses relays
     await c.close()
-    await until(lambda: (LEFT, struct.pack(">Q", cid)) in a.envs, "a sees c leave", 5)
+    await until(lambda: (LEFT, struct.pack(">Q", cid)) in a.envs, "a sees c leave", 15)
     m = metrics(relays[0])
     check(m["saltchat_relay_cluster_peers"] == 1 and m["saltchat_relay_cluster_connected"] == 1,
           "one peer, connected")
     check(m["saltchat_relay_cluster_heartbeats_received_total"] > 0, "heartbeats counted")
 
     # the page learns the other relay, and may connect to it
-    with urllib.request.urlopen(f"http://127.0.0.1:{relays[0].port}/cluster.json") as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{relays[0].port}/cluster.json",
+                                timeout=10) as r:
         body = r.read().decode()
         csp = r.headers["content-security-policy"]
     check(body.strip() == '{"relays":["http://127.0.0.1:%d/"]}' % relays[1].port,
@@ -299,7 +240,7 @@ async def scenario_failover(env, nats):
         await m.wait_for(lambda e: e["type"] == "confirmed", "confirmations", count=5)
 
     t0 = time.monotonic()
-    await relays[0].kill()
+    await relays[0].akill()
     log("failover: relay", relays[0].port, "killed")
     await alice.wait_for(lambda e: e["type"] == "disconnected", "alice disconnected")
     outage = [f"alice-outage-{i}-{token}" for i in range(4)]
@@ -364,7 +305,7 @@ async def scenario_broker_restart(env, nats):
         for m in members:
             m.send(sent[m.name][i])
     await wait_messages(members, {m.name: 8 for m in members}, "before the broker restart")
-    await nats.kill()
+    await nats.akill()
     log("broker_restart: nats-server killed")
     for m in members:
         ev = (await m.wait_for(lambda e: e["type"] == "disconnected", "disconnected"))[0]
@@ -375,7 +316,7 @@ async def scenario_broker_restart(env, nats):
             sent[m.name].append(t)
             m.send(t)
     await asyncio.sleep(1.0)
-    await nats.start()
+    await nats.astart()
     log("broker_restart: nats-server back on", nats.port)
     for r in relays:
         await until(lambda r=r: metrics(r)["saltchat_relay_cluster_connects_total"] == 2 and
@@ -415,7 +356,7 @@ async def scenario_stall(env, nats):
     aid = a.welcome.result()[0]
     b = await Raw(url[1]).connect()
     bid = b.welcome.result()[0]
-    await until(lambda: (JOINED, struct.pack(">Q", bid)) in a.envs, "a sees b", 5)
+    await until(lambda: (JOINED, struct.pack(">Q", bid)) in a.envs, "a sees b", 15)
     relays[1].proc.send_signal(signal.SIGSTOP)
     t0 = time.monotonic()
     try:
@@ -425,7 +366,7 @@ async def scenario_stall(env, nats):
         await asyncio.sleep(0.5)
     finally:
         relays[1].proc.send_signal(signal.SIGCONT)
-    await asyncio.wait_for(asyncio.shield(b.closed), 10)
+    await bounded(asyncio.shield(b.closed), 10, "b's connection to close (4003)")
     check(b.close_code == CLOSE_CLUSTER, f"b closed with 4003, got {b.close_code}")
     check(not a.data(sender=bid), "nothing from b reached a")
     log(f"stall: b left after {took:.1f} s, then was disconnected with 4003")
@@ -439,9 +380,9 @@ async def scenario_stall(env, nats):
             await asyncio.sleep(0.3)
     b2id, b2list = b2.welcome.result()
     check(b2list == [aid], f"b2's WELCOME lists a: {b2list}")
-    await until(lambda: (JOINED, struct.pack(">Q", b2id)) in a.envs, "a sees b come back", 5)
+    await until(lambda: (JOINED, struct.pack(">Q", b2id)) in a.envs, "a sees b come back", 15)
     await b2.send(envelope(SEND_ALL, b"back"))
-    await until(lambda: a.data(sender=b2id), "a gets b2's frame", 5)
+    await until(lambda: a.data(sender=b2id), "a gets b2's frame", 15)
     m = metrics(relays[1])
     check(m['saltchat_relay_cluster_room_losses_total{cause="fence"}'] >= 1,
           "the stalled relay counted its fence")
@@ -454,7 +395,7 @@ async def scenario_reuse_port(env, nats):
     """Two relays of one cluster on one port (--reuse-port): the kernel spreads the
     connections over both, and every member sees every other in the one room."""
     port = free_ports(1)[0]
-    relays = [await Relay(env, "--cluster", nats.url, "--reuse-port").start(port)
+    relays = [await Relay(env, "--cluster", nats.url, "--reuse-port", port=port).astart()
               for _ in range(2)]
     # /metrics is answered by either process: ask until 8 answers in a row are ready
     await until(lambda: all(metrics(relays[0]).get("saltchat_relay_cluster_established") == 1 and
@@ -479,13 +420,13 @@ async def scenario_reuse_port(env, nats):
 
     for i, m in enumerate(members):
         await until(lambda i=i, m=m: view(m) == set(ids) - {ids[i]},
-                    f"member {i} knows the 15 others (WELCOME + JOINED)", 5)
+                    f"member {i} knows the 15 others (WELCOME + JOINED)", 15)
     instances = {i >> 32 for i in ids}
     check(len(instances) == 2, f"connections were spread over both relays: {len(instances)} "
                                "instance(s) among the member ids")
     await members[0].send(envelope(SEND_ALL, b"to-all"))
     for m in members[1:]:
-        await until(lambda m=m: m.data(sender=ids[0]), "the broadcast reaches everyone", 5)
+        await until(lambda m=m: m.data(sender=ids[0]), "the broadcast reaches everyone", 15)
     for m in members:
         await m.close()
     log("reuse_port: 16 members over 2 relays on one port, each sees all")
@@ -503,23 +444,15 @@ SCENARIOS = {
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--saltchat", required=True)
-    ap.add_argument("--relay", required=True)
-    ap.add_argument("--nats-server", default="/usr/sbin/nats-server")
-    ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
-    ap.add_argument("--timeout", type=float, default=100)
-    ap.add_argument("scenario", choices=sorted(SCENARIOS))
-    args = ap.parse_args()
-    args.peer = None
-    env = Env(args)
+    def add_args(ap):
+        ap.add_argument("--nats-server", default="/usr/sbin/nats-server")
 
-    async def scenario():
+    async def run(env, args, scenario):
         nats = Nats(env, args.nats_server)
-        await nats.start()
-        await SCENARIOS[args.scenario](env, nats)
+        await nats.astart()
+        await scenario(env, nats)
 
-    return run_scenario(env, args.scenario, scenario, args.timeout)
+    return scenario_main(SCENARIOS, add_args, run)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,8 @@ protocol prescribes (docs/PROTOCOL.md section 2, docs/RELAY.md).
     relay_test.py --relay PATH all      run every case
     relay_test.py --list                list the cases
 """
-import argparse
 import asyncio
-import base64
-import http.client
 import os
-import re
-import select
 import shutil
 import signal
 import socket
@@ -29,78 +24,25 @@ import time
 
 import websockets
 
-SUBPROTOCOL = "saltchat.v1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from sctest import cases as sc_cases  # noqa: E402
+from sctest import metrics as sc_metrics  # noqa: E402
+from sctest import relay as sc_relay  # noqa: E402
+from sctest.envelope import (DATA, ERR_MALFORMED, ERR_NO_SUCH_MEMBER,  # noqa: E402
+                             ERR_RATE_LIMITED, ERR_RELAY_FULL, ERR_ROOM_FULL, ERR_SHUTDOWN,
+                             ERR_TOO_BIG, ERROR, JOINED, LEFT, NAMES, SEND_ALL, SEND_TO,
+                             SUBPROTOCOL, SYNC, SYNCED, WELCOME, envelope, parse_message,
+                             send_all, send_to, sync)
+from sctest.errors import TestFailure as Failure  # noqa: E402
+from sctest.tls import self_signed  # noqa: E402
+from sctest.rawws import OP_BINARY, OP_CLOSE, OP_PING, RawWS, parse_frames  # noqa: E402
+from sctest.wait import bounded, until, until_sync  # noqa: E402
+
 RELAY = None
 INSTALL = {}
 
-# --- envelope codec (PROTOCOL.md section 2) ---------------------------------
-
-SEND_ALL, SEND_TO, SYNC = 0x01, 0x02, 0x03
-WELCOME, JOINED, LEFT, DATA, SYNCED, ERROR = 0x81, 0x82, 0x83, 0x84, 0x85, 0x86
-ERR_MALFORMED, ERR_NO_SUCH_MEMBER, ERR_RATE_LIMITED, ERR_ROOM_FULL = 1, 2, 3, 4
-ERR_RELAY_FULL, ERR_TOO_BIG, ERR_SLOW_CONSUMER, ERR_SHUTDOWN = 5, 6, 7, 8
-
-
-def envelope(t, body):
-    return struct.pack(">BBI", 1, t, len(body)) + body
-
-
-def send_all(payload):
-    return envelope(SEND_ALL, payload)
-
-
-def send_to(to, payload):
-    return envelope(SEND_TO, struct.pack(">Q", to) + payload)
-
-
-def sync(token):
-    return envelope(SYNC, struct.pack(">Q", token))
-
-
-class Env:
-    """One envelope from the relay, with its fields decoded."""
-
-    def __init__(self, t, body):
-        self.type, self.body = t, body
-        if t == WELCOME:
-            self.you, self.max_payload, n = struct.unpack_from(">QII", body)
-            check(len(body) == 16 + 8 * n, "WELCOME length matches its count")
-            self.members = list(struct.unpack_from(">%dQ" % n, body, 16))
-        elif t in (JOINED, LEFT):
-            check(len(body) == 8, "JOINED/LEFT body is 8 bytes")
-            (self.member,) = struct.unpack(">Q", body)
-        elif t == DATA:
-            self.sender, self.mode = struct.unpack_from(">QB", body)
-            self.payload = body[9:]
-        elif t == SYNCED:
-            (self.token,) = struct.unpack(">Q", body)
-        elif t == ERROR:
-            (self.code,) = struct.unpack_from(">H", body)
-            self.reason = body[2:].decode("ascii")
-
-    def __repr__(self):
-        return "Env(0x%02x, %r)" % (self.type, self.body[:40])
-
-
-def parse_message(msg):
-    """Splits one WebSocket message (possibly a batch) into envelopes."""
-    check(isinstance(msg, bytes), "relay sends binary messages only")
-    out, i = [], 0
-    while i < len(msg):
-        check(len(msg) - i >= 6, "no truncated envelope header in a batch")
-        v, t, n = struct.unpack_from(">BBI", msg, i)
-        check(v == 1, "envelope version 1")
-        check(len(msg) - i - 6 >= n, "no truncated envelope body in a batch")
-        out.append(Env(t, msg[i + 6:i + 6 + n]))
-        i += 6 + n
-    return out
-
 
 # --- harness -----------------------------------------------------------------
-
-class Failure(Exception):
-    pass
-
 
 def check(cond, what):
     if not cond:
@@ -135,98 +77,21 @@ def make_www(root):
     return www
 
 
-class Relay:
-    """The relay binary, started on a free loopback port, stopped on exit."""
-
-    def __init__(self, *args, www=None, tls=None, nofile=None):
-        self.tmp = tempfile.mkdtemp(prefix="relay-test-")
-        self.www = www or make_www(self.tmp)
-        self.args = list(args)
-        self.tls = tls
-        cmd = [RELAY, "--listen", "127.0.0.1:0", "--www", self.www] + self.args
-        if tls:
-            cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
-        self.errpath = os.path.join(self.tmp, "stderr")
-        self.err = open(self.errpath, "w")
-        limit = None
-        if nofile:
-            import resource
-            limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.err,
-                                     preexec_fn=limit)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
-        line = self.proc.stdout.readline().decode() if ready else ""
-        if not re.fullmatch(r"127\.0\.0\.1:\d+\n", line):
-            self.kill()
-            raise Failure("relay printed its address (got %r); stderr:\n%s" %
-                          (line, self.stderr()))
-        self.addr = line.strip()
-        self.port = int(self.addr.split(":")[1])
-
-    def url(self, room="room1"):
-        return "%s://%s/room/%s" % ("wss" if self.tls else "ws", self.addr, room)
-
-    def stderr(self):
-        with open(self.errpath) as f:
-            return f.read()
-
-    def stop(self, sig=signal.SIGTERM, timeout=5.0):
-        """Signals the relay; returns (exit status, seconds until it exited)."""
-        t0 = time.monotonic()
-        self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise Failure("relay exited within %.0f s of signal %d" % (timeout, sig))
-        return rc, time.monotonic() - t0
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        failed = exc_type is not None
-        if self.proc.poll() is None:
-            rc, _ = self.stop()
-            if rc != 0 and not failed:
-                raise Failure("relay exited 0 on SIGTERM, got %d; stderr:\n%s" %
-                              (rc, self.stderr()))
-        if failed:
-            sys.stderr.write("--- relay stderr ---\n%s" % self.stderr())
-        self.err.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
-        return False
+def Relay(*args, www=None, tls=None, nofile=None):
+    """The relay binary (sctest.relay.Relay), started on a free loopback port with the
+    test web root of make_www(); as a context manager it must exit 0 on SIGTERM."""
+    r = sc_relay.Relay(RELAY, *args, tls=tls, nofile=nofile)
+    r.www = www or make_www(r.tmp)
+    return r.start()
 
 
 def http_get(relay, path, method="GET", headers=None, body=None):
-    if relay.tls:
-        conn = http.client.HTTPSConnection("127.0.0.1", relay.port, timeout=10,
-                                           context=relay.tls[2])
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", relay.port, timeout=10)
-    conn.request(method, path, body=body, headers=headers or {})
-    resp = conn.getresponse()
-    data = resp.read()
-    conn.close()
-    return resp.status, {k.lower(): v for k, v in resp.getheaders()}, data
+    return sc_metrics.get(relay.port, path, tls=relay.tls[2] if relay.tls else None,
+                          method=method, headers=headers, body=body)
 
 
 def metrics(relay):
-    status, headers, body = http_get(relay, "/metrics")
-    check(status == 200, "/metrics answers 200")
-    check(headers["content-type"].startswith("text/plain; version=0.0.4"),
-          "Prometheus text content type")
-    out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            out[name] = int(value)
-    return out
+    return sc_metrics.scrape(relay.port, tls=relay.tls[2] if relay.tls else None)
 
 
 class Member:
@@ -237,6 +102,7 @@ class Member:
         self.pending = []
         self.messages = 0
         self.max_batch = 0
+        self.id = None
 
     @classmethod
     async def join(cls, relay, room="room1", **kw):
@@ -244,16 +110,19 @@ class Member:
         kw.setdefault("max_size", None)
         if relay.tls:
             kw.setdefault("ssl", relay.tls[2])
-        ws = await asyncio.wait_for(websockets.connect(relay.url(room), **kw), 10)
+        ws = await bounded(websockets.connect(relay.url(room), **kw), 10,
+                           f"the WebSocket handshake to room {room[:40]}")
         m = cls(ws)
-        w = await m.next()
+        w = await m.next(what=f"WELCOME in room {room[:40]}")
         check(w.type == WELCOME, "WELCOME first, got %r" % w)
         m.id, m.welcome = w.you, w
         return m
 
-    async def next(self, timeout=10.0):
+    async def next(self, timeout=10.0, what=None):
+        """The next envelope (every envelope of each message, in order). Raises
+        WaitTimeout (a TimeoutError) naming what it waited for after timeout seconds."""
         while not self.pending:
-            msg = await asyncio.wait_for(self.ws.recv(), timeout)
+            msg = await bounded(self.ws.recv(), timeout, what or self._what("an envelope"))
             envs = parse_message(msg)
             check(len(envs) >= 1, "no empty message from the relay")
             self.messages += 1
@@ -261,8 +130,11 @@ class Member:
             self.pending.extend(envs)
         return self.pending.pop(0)
 
+    def _what(self, thing):
+        return thing if self.id is None else "%s for member %016x" % (thing, self.id)
+
     async def expect(self, t, timeout=10.0):
-        e = await self.next(timeout)
+        e = await self.next(timeout, self._what(NAMES.get(t, "envelope 0x%02x" % t)))
         check(e.type == t, "envelope 0x%02x, got %r" % (t, e))
         return e
 
@@ -272,7 +144,7 @@ class Member:
         await self.ws.send(sync(token))
         before = []
         while True:
-            e = await self.next()
+            e = await self.next(what=self._what("SYNCED token %d" % token))
             if e.type == SYNCED:
                 check(e.token == token, "SYNCED carries the SYNC token")
                 return before
@@ -283,7 +155,7 @@ class Member:
         envs = []
         try:
             while True:
-                envs.append(await self.next(timeout))
+                envs.append(await self.next(timeout, self._what("the relay's close")))
         except websockets.ConnectionClosed as e:
             envs.extend(self.pending)
             return envs, e.code, e.reason
@@ -314,73 +186,13 @@ async def expect_refusal(relay, fatal_send, code, err_code, room="room1"):
     return reason
 
 
-# --- raw WebSocket client (for clients that misbehave) -------------------------
-
-def raw_handshake(relay, room="room1", rcvbuf=None, extra=""):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.settimeout(10)
-    s.connect(("127.0.0.1", relay.port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET /room/%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\n"
-               "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-               "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n%s\r\n" %
-               (room, relay.addr, key, SUBPROTOCOL, extra)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        check(chunk, "handshake response")
-        head += chunk
-    check(head.startswith(b"HTTP/1.1 101"), "101 Switching Protocols, got %r" % head[:40])
-    return s
-
-
-def raw_read_all(s, deadline):
-    """Reads until EOF or the deadline; returns the bytes."""
-    data = b""
-    s.settimeout(0.5)
-    while time.monotonic() < deadline:
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        except ConnectionResetError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def raw_frames(data):
-    """Parses unmasked server frames: [(opcode, payload)]; stops at a partial frame."""
-    return raw_frames_used(data)[0]
-
-
-def raw_frames_used(data):
-    """As raw_frames; also returns how many bytes the complete frames took."""
-    out, i = [], 0
-    while len(data) - i >= 2:
-        b0, b1 = data[i], data[i + 1]
-        n, h = b1 & 0x7F, 2
-        if n == 126:
-            if len(data) - i < 4:
-                break
-            n, h = struct.unpack_from(">H", data, i + 2)[0], 4
-        elif n == 127:
-            if len(data) - i < 10:
-                break
-            n, h = struct.unpack_from(">Q", data, i + 2)[0], 10
-        if len(data) - i - h < n:
-            break
-        out.append((b0 & 0x0F, data[i + h:i + h + n]))
-        i += h + n
-    return out, i
+def raw_handshake(relay, room="room1", rcvbuf=None):
+    """A raw member (sctest.rawws.RawWS) that sends and reads nothing unless told."""
+    return RawWS.connect("127.0.0.1", relay.port, "/room/" + room, rcvbuf=rcvbuf)
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 50))
+    return asyncio.run(bounded(coro, 50, "the case's steps to finish (50 s bound)"))
 
 
 # --- cases ----------------------------------------------------------------------
@@ -543,7 +355,8 @@ def case_healthz_metrics():
             await b.closed()
 
         run(traffic())
-        time.sleep(0.2)
+        until_sync(lambda: metrics(relay)["saltchat_relay_connections"] == 0,
+                   "the relay to count both connections closed", 10)
         m1 = metrics(relay)
         d = {k: m1[k] - m0.get(k, 0) for k in m1}
         check(d["saltchat_relay_connections_total"] == 2, "2 connections counted: %r" % d)
@@ -824,15 +637,15 @@ def case_slow_consumer():
                                          *[receiver(i) for i in range(3)])
             check(lefts[3:] == [1, 1, 1], "each reader saw the stalled member leave once")
             # the stalled member now reads what it got: a prefix, then close 4002
-            data = raw_read_all(stalled, time.monotonic() + 15)
-            frames = raw_frames(data)
-            check(frames and frames[-1][0] == 8, "a close frame ends the stream")
-            code = struct.unpack(">H", frames[-1][1][:2])[0]
+            data = stalled.read_until_eof(15)
+            frames = parse_frames(data)[0]
+            check(frames and frames[-1].opcode == OP_CLOSE, "a close frame ends the stream")
+            code = struct.unpack(">H", frames[-1].payload[:2])[0]
             check(code == 4002, "close 4002 slow consumer, got %d" % code)
-            check(b"slow consumer" in frames[-1][1], "close reason says slow consumer")
+            check(b"slow consumer" in frames[-1].payload, "close reason says slow consumer")
             nxt = {0: 0, 1: 0, 2: 0}
             for op, msg in frames[:-1]:
-                if op != 2:
+                if op != OP_BINARY:
                     continue
                 for e in parse_message(msg):
                     if e.type == DATA:
@@ -880,16 +693,16 @@ def case_slow_consumer_big():
                       "got %r" % e)
                 break
             cut_at = time.monotonic()
-            data = raw_read_all(stalled, time.monotonic() + 20)
-            frames = raw_frames(data)
-            check(frames and frames[-1][0] == 8, "a close frame ends the stream (%d frames, "
-                  "%d bytes, last opcode %s)" % (len(frames), len(data),
-                                                 frames[-1][0] if frames else None))
-            code = struct.unpack(">H", frames[-1][1][:2])[0]
+            data = stalled.read_until_eof(20)
+            frames = parse_frames(data)[0]
+            check(frames and frames[-1].opcode == OP_CLOSE, "a close frame ends the stream (%d "
+                  "frames, %d bytes, last opcode %s)" % (len(frames), len(data),
+                                                         frames[-1].opcode if frames else None))
+            code = struct.unpack(">H", frames[-1].payload[:2])[0]
             check(code == 4002, "close 4002 slow consumer, got %d" % code)
             nxt = 0
             for op, msg in frames[:-1]:
-                if op == 2:
+                if op == OP_BINARY:
                     for e in parse_message(msg):
                         if e.type == DATA:
                             check(struct.unpack_from(">I", e.payload)[0] == nxt,
@@ -920,27 +733,26 @@ def case_flood_backpressure():
                     await flooder.ws.send(send_all(struct.pack(">I", k) + b"f" * 2000))
 
             task = asyncio.ensure_future(flood())
-            deadline = time.monotonic() + 20
-            while metrics(relay)["saltchat_relay_sender_pauses_total"] == 0:
-                check(time.monotonic() < deadline, "the flooder is paused while nobody reads")
-                await asyncio.sleep(0.05)
+            await until(lambda: metrics(relay)["saltchat_relay_sender_pauses_total"] > 0,
+                        "the flooder to be paused while nobody reads", 20)
             m = metrics(relay)
             check(m["saltchat_relay_queue_bytes"] < 256 * 1024 + 32768,
                   "the backlog stays within the bound (%d)" % m["saltchat_relay_queue_bytes"])
             loop = asyncio.get_running_loop()
-            for s in readers:
-                s.setblocking(False)
+            for r in readers:
+                r.sock.setblocking(False)
 
-            async def read(s):
-                data, got = b"", 0
+            async def read(r):
+                data, got = r.buf, 0
                 while got < n:
-                    chunk = await asyncio.wait_for(loop.sock_recv(s, 1 << 20), 30)
+                    chunk = await bounded(loop.sock_recv(r.sock, 1 << 20), 30,
+                                          "frame %d of %d for a reader" % (got, n))
                     check(chunk, "reader not closed")
                     data += chunk
-                    frames, used = raw_frames_used(data)
+                    frames, used = parse_frames(data)
                     data = data[used:]
                     for op, msg in frames:
-                        check(op == 2, "binary messages only, got opcode %d" % op)
+                        check(op == OP_BINARY, "binary messages only, got opcode %d" % op)
                         for e in parse_message(msg):
                             if e.type != DATA:
                                 continue
@@ -1082,7 +894,8 @@ def case_relay_full():
                   "ERROR relay-full before it")
             check(await a.sync(1) == [], "others unaffected")
             await b.close()
-            await asyncio.sleep(0.2)
+            await until(lambda: metrics(relay)["saltchat_relay_connections"] == 1,
+                        "the relay to free b's connection", 10)
             c = await Member.join(relay)
             await a.expect(JOINED)
             await a.close()
@@ -1106,9 +919,9 @@ def case_idle_timeout():
             elapsed = time.monotonic() - t0
             check(1.5 <= elapsed <= 5.5, "half-open client dropped after about 2 s (%.1f s)" %
                   elapsed)
-            data = raw_read_all(dead, time.monotonic() + 3)
-            ops = [op for op, _ in raw_frames(data)]
-            check(9 in ops, "the relay pinged it first")
+            data = dead.read_until_eof(3)
+            ops = [op for op, _ in parse_frames(data)[0]]
+            check(OP_PING in ops, "the relay pinged it first")
             dead.close()
             await asyncio.sleep(3)  # several ping rounds
             check(await good.sync(1) == [], "a client answering pings stays connected")
@@ -1173,7 +986,8 @@ def case_fd_limit():
         check(cpu < 0.5, "no busy loop while descriptors run out (%.2f s CPU in 1 s)" % cpu)
         for s in held:
             s.close()
-        time.sleep(0.3)
+        until_sync(lambda: metrics(relay)['saltchat_relay_handshakes_refused_total{reason="fds"}'],
+                   "the relay to count sockets refused for lack of descriptors", 10)
         m = metrics(relay)
         check(m['saltchat_relay_handshakes_refused_total{reason="fds"}'] > 0,
               "sockets refused for lack of descriptors are counted")
@@ -1183,12 +997,7 @@ def case_fd_limit():
 def case_tls():
     tmp = tempfile.mkdtemp(prefix="relay-tls-")
     try:
-        cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                        "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
-                        "-days", "1", "-subj", "/CN=127.0.0.1", "-addext",
-                        "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-        ctx = ssl.create_default_context(cafile=cert)
+        cert, key, ctx = self_signed(tmp)
         with Relay(tls=(cert, key, ctx)) as relay:
             status, headers, body = http_get(relay, "/healthz")
             check(status == 200 and body == b"ok\n", "https /healthz")
@@ -1288,41 +1097,23 @@ def case_install():
         shutil.rmtree(dest, ignore_errors=True)
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
+CASES = sc_cases.cases_of(globals())
 
 
 def main():
-    global RELAY
-    ap = argparse.ArgumentParser(description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--relay", help="path to saltchat-relay")
-    ap.add_argument("--list", action="store_true")
-    ap.add_argument("--install-script", help="relay/cmake_install.cmake (case install)")
-    ap.add_argument("--cmake", help="cmake executable (case install)")
-    ap.add_argument("--datadir", help="CMAKE_INSTALL_FULL_DATADIR (case install)")
-    ap.add_argument("case", nargs="?")
-    a = ap.parse_args()
-    if a.list:
-        print("\n".join(CASES))
-        return 0
-    if not a.relay or not a.case or (a.case != "all" and a.case not in CASES):
-        ap.error("give --relay PATH and a case: all, " + ", ".join(CASES))
-    RELAY = os.path.abspath(a.relay)
-    if a.install_script:
-        INSTALL.update(script=a.install_script, cmake=a.cmake, datadir=a.datadir)
-    names = list(CASES) if a.case == "all" else [a.case]
-    if a.case == "all" and not INSTALL:
-        names.remove("install")
-    failed = 0
-    for name in names:
-        t0 = time.monotonic()
-        try:
-            CASES[name]()
-            print("PASS %s (%.1f s)" % (name, time.monotonic() - t0))
-        except Exception as e:  # report every kind of failure with its case
-            failed += 1
-            print("FAIL %s: %s: %s" % (name, type(e).__name__, e))
-    return 1 if failed else 0
+    def add_args(ap):
+        ap.add_argument("--install-script", help="relay/cmake_install.cmake (case install)")
+        ap.add_argument("--cmake", help="cmake executable (case install)")
+        ap.add_argument("--datadir", help="CMAKE_INSTALL_FULL_DATADIR (case install)")
+
+    def setup(a):
+        global RELAY
+        RELAY = a.relay
+        if a.install_script:
+            INSTALL.update(script=a.install_script, cmake=a.cmake, datadir=a.datadir)
+        return [] if INSTALL else ["install"]
+
+    return sc_cases.main(__doc__, CASES, add_args, setup)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@
 #include "relay_log.h"
 #include "relay_rawrx.h"
 #include "relay_wire.h"
+#include "relay_rxpool.h"
 #include "relay_ws.h"
 #include "sc_envelope.h"
 
@@ -451,6 +452,13 @@ int relay_server_run(const relay_config *cfg)
 
     if (relay_http_init(r))
         goto fail;
+    /* lws' receive buffers, one per WebSocket connection (relay_rxpool.h); HTTP
+     * connections and refused handshakes beyond the limit fall back to malloc */
+    if (relay_rxpool_init(RELAY_WS_RX_CHUNK + LWS_PRE + 4, cfg->max_connections + 256u) == 0)
+        lws_set_allocator(relay_rxpool_lws_realloc);
+    else
+        relay_log(RELAY_LOG_WARN, "cannot reserve address space for receive buffers; "
+                  "using malloc (more memory per idle connection)");
     if (create_context(r, fd_budget(cfg)))
         goto fail;
     /* before any other thread starts (relay_rawrx.h) */
@@ -495,6 +503,8 @@ fail:
         stop_cluster(r);
         lws_context_destroy(r->ctx);
     }
+    if (!relay_rxpool_in_use())
+        relay_rxpool_fini();
     relay_nats_free(r->nats);
     relay_rawrx_free();
     relay_cluster_free(r->cluster);

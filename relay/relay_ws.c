@@ -141,7 +141,12 @@ static void flush_cb(lws_sorted_usec_list_t *sul)
          * which lws has already answered */
         if (s->state != S_ACTIVE || s->peer_closed)
             continue;
-        if (s->ping_due || lws_send_pipe_choked(s->wsi)) {
+        /* Not lws_send_pipe_choked: its poll() per write was a third of the relay's
+         * system calls in small rooms. Writing into a socket that turns out to be full
+         * is safe: lws keeps the rest (one batch at most, as on the writeable path),
+         * nothing more is written until it has flushed that, and a cut waits for the
+         * flush before its close frame (close_after_written). */
+        if (s->ping_due || lws_partial_buffered(s->wsi)) {
             lws_callback_on_writable(s->wsi);
             continue;
         }

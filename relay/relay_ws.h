@@ -17,11 +17,13 @@
 #define RELAY_WS_SUBPROTOCOL "saltchat.v1"
 
 /*
- * Per-message input that lws hands over in one piece. Each connection owns an
- * lws receive buffer of this size (plus LWS_PRE) for control frames; longer
- * messages arrive in pieces and are reassembled on demand.
+ * Per-message input that lws hands over in one piece, and the most lws reads from a
+ * connection per loop turn. Each connection owns an lws receive buffer of this size
+ * (plus LWS_PRE), from relay_rxpool so that its pages are resident only once used;
+ * longer messages arrive in pieces and are reassembled on demand. At 512 B every
+ * loop turn carried two 256-byte frames per sender (docs/RELAY.md, Receive).
  */
-#define RELAY_WS_RX_CHUNK 512u
+#define RELAY_WS_RX_CHUNK (16u * 1024u)
 
 struct relay;
 

@@ -10,7 +10,9 @@ Times nothing. It checks that the harness still measures what it claims to:
   - a member that stops reading is cut off with close 4002 while the others
     still receive everything;
   - the same against the real saltchat-relay (--relay) and the Node ws peer when
-    its node_modules are installed (bench/run installs them; tests do not).
+    its node_modules are installed (bench/run installs them; tests do not);
+  - the Bun peer (uWebSockets) when installed there too: flat out and at a fixed rate,
+    every frame complete and in order (its slow-consumer cut is uWS' own, not 4002).
 """
 import argparse
 import json
@@ -136,6 +138,22 @@ def main():
             s.stop()
     else:
         print("note  bench/peers/node_modules absent (bench/run installs it): Node part not run")
+
+    bun = os.path.join(PEERS, "node_modules", ".bin", "bun")
+    if os.access(bun, os.X_OK) and subprocess.run([bun, "--version"], capture_output=True).returncode == 0:
+        s = Server([bun, os.path.join(PEERS, "bun_relay.js")], "bun-peer")
+        try:
+            n = s.name
+            rc, r, err = load(sc_load, s, "--conns", 30, "--room-size", 10, "--duration", 1,
+                              "--warmup", 0.2)
+            expect_clean(f"{n} flat out, 3 rooms of 10", rc, r, err)
+            rc, r, err = load(sc_load, s, "--conns", 20, "--room-size", 2, "--duration", 1,
+                              "--warmup", 0.2, "--rate", 2000, "--size", 1000)
+            expect_clean(f"{n} fixed rate, 10 rooms of 2", rc, r, err)
+        finally:
+            s.stop()
+    else:
+        print("note  bench/peers/node_modules/.bin/bun absent or not runnable: Bun part not run")
 
     print(f"{'FAILED' if failures else 'passed'}: {len(failures)} failure(s)")
     return 1 if failures else 0

@@ -1,5 +1,5 @@
 /* Unit tests of the relay's small policies: Origin, web-root paths, MIME types,
- * the token bucket, the Prometheus rendering and flag parsing. */
+ * the token bucket, the Prometheus rendering, flag parsing and the receive-buffer pool. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +13,7 @@
 #include "relay_keepalive.h"
 #include "relay_metrics.h"
 #include "relay_origin.h"
+#include "relay_rxpool.h"
 
 static void test_origin(void)
 {
@@ -267,6 +268,74 @@ static void test_config(void)
     CHECK_EQ(parse(2, missing, &c), RELAY_CONFIG_BAD);
 }
 
+/* Reads VmRSS of this process in KiB from /proc/self/status; -1 if unreadable. */
+static long rss_kib(void)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6))
+            v = strtol(line + 6, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+static void test_rxpool(void)
+{
+    void *a, *b, *c, *d, *m;
+    long before, after;
+
+    CHECK(relay_rxpool_alloc(16) == NULL); /* not set up */
+    CHECK(relay_rxpool_init(5000, 3) == 0);
+    CHECK(relay_rxpool_init(5000, 3) == -1); /* once */
+    a = relay_rxpool_lws_realloc(NULL, 5000, "rx_ubuf");
+    b = relay_rxpool_alloc(5000);
+    c = relay_rxpool_alloc(1);
+    CHECK(a && b && c && a != b && b != c && a != c);
+    CHECK(relay_rxpool_owns(a) && relay_rxpool_owns(b) && relay_rxpool_owns(c));
+    CHECK(((uintptr_t)a & 4095u) == 0 && (size_t)((char *)b > (char *)a ? (char *)b - (char *)a
+                                                      : (char *)a - (char *)b) >= 8192);
+    CHECK(relay_rxpool_in_use() == 3);
+    CHECK(relay_rxpool_alloc(10) == NULL); /* full */
+    d = relay_rxpool_lws_realloc(NULL, 5000, "rx_ubuf"); /* full: falls back to malloc */
+    CHECK(d != NULL && !relay_rxpool_owns(d));
+    CHECK(relay_rxpool_alloc(8193) == NULL); /* over the slot size */
+    m = relay_rxpool_lws_realloc(NULL, 100, "wsi"); /* other reasons: malloc */
+    CHECK(m != NULL && !relay_rxpool_owns(m));
+    CHECK(relay_rxpool_lws_realloc(m, 0, "lws_free") == NULL);
+    CHECK(relay_rxpool_lws_realloc(d, 0, "lws_free") == NULL);
+    /* a written slot is resident; freed, its pages go back and the slot is reused */
+    memset(b, 0x5a, 5000);
+    CHECK(relay_rxpool_lws_realloc(b, 0, "lws_free") == NULL);
+    CHECK(relay_rxpool_in_use() == 2);
+    d = relay_rxpool_alloc(5000);
+    CHECK(d == b);
+    CHECK(((unsigned char *)d)[100] == 0); /* MADV_DONTNEED: fresh zero pages */
+    /* growing a slot moves it to the heap with its contents */
+    memset(c, 7, 16);
+    m = relay_rxpool_lws_realloc(c, 9000, "rx_ubuf");
+    CHECK(m != NULL && !relay_rxpool_owns(m) && ((unsigned char *)m)[15] == 7);
+    free(m);
+    CHECK(relay_rxpool_lws_realloc(a, 0, "lws_free") == NULL);
+    CHECK(relay_rxpool_lws_realloc(d, 0, "lws_free") == NULL);
+    CHECK(relay_rxpool_in_use() == 0);
+    relay_rxpool_fini();
+
+    /* untouched slots cost no resident memory: 4096 slots of 20 KiB reserved and handed
+     * out (80 MiB) must not move RSS by more than a few MiB */
+    CHECK(relay_rxpool_init(20 * 1024, 4096) == 0);
+    before = rss_kib();
+    for (int i = 0; i < 4096; i++)
+        CHECK(relay_rxpool_alloc(20 * 1024) != NULL);
+    after = rss_kib();
+    CHECK(before > 0 && after > 0 && after - before < 4096);
+    relay_rxpool_fini();
+}
+
 int main(void)
 {
     test_origin();
@@ -275,5 +344,6 @@ int main(void)
     test_keepalive();
     test_metrics();
     test_config();
+    test_rxpool();
     return check_finish("test_relay_policy");
 }

@@ -47,7 +47,8 @@ typedef struct mls_psk_id {
 /* Wipes and frees id's bytes; id is empty afterwards. id may be NULL. */
 void mls_psk_id_free(mls_psk_id *id);
 
-/* Deep copy of src into *dst (dst is freed first). 0 or MLS_E_NOMEM (dst empty then). */
+/* Deep copy of src into *dst, which is overwritten (not freed first: the convention of
+ * the object modules, see mls_credential.h). 0 or MLS_E_NOMEM (*dst zeroed then). */
 int mls_psk_id_copy(mls_psk_id *dst, const mls_psk_id *src);
 
 /* 1 if a and b are the same PreSharedKeyID (same type, ids, epoch and nonce), else 0.

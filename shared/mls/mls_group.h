@@ -197,11 +197,12 @@ enum mls_event_kind {
     MLS_EV_COMMIT = 3       /* applied: the group is now in new_epoch */
 };
 
+/* The same values as the wire's SenderType. */
 enum mls_sender_kind {
-    MLS_SENDER_MEMBER = 1,
-    MLS_SENDER_EXTERNAL = 2,
-    MLS_SENDER_NEW_MEMBER_PROPOSAL = 3,
-    MLS_SENDER_NEW_MEMBER_COMMIT = 4
+    MLS_EV_SENDER_MEMBER = 1,
+    MLS_EV_SENDER_EXTERNAL = 2,
+    MLS_EV_SENDER_NEW_MEMBER_PROPOSAL = 3,
+    MLS_EV_SENDER_NEW_MEMBER_COMMIT = 4
 };
 
 typedef struct mls_event {
@@ -251,9 +252,10 @@ uint32_t mls_group_own_leaf(const mls_group *g);
 mls_slice mls_group_id(const mls_group *g);
 /* epoch_authenticator of the current epoch (MLS_HASH_LEN bytes). */
 void mls_group_epoch_authenticator(const mls_group *g, uint8_t out[MLS_HASH_LEN]);
-/* MLS-Exporter(label, context, out_len) of the current epoch. */
-int mls_group_exporter(const mls_group *g, const char *label, const uint8_t *ctx,
-                       size_t ctx_len, uint8_t *out, size_t out_len);
+/* MLS-Exporter(label, context, out_len) of the current epoch (label: label_len bytes,
+ * without "MLS 1.0 "). MLS_E_STATE once removed. */
+int mls_group_exporter(const mls_group *g, const uint8_t *label, size_t label_len,
+                       const uint8_t *ctx, size_t ctx_len, uint8_t *out, size_t out_len);
 /* 1 once we have been removed (the group then refuses everything but accessors). */
 int mls_group_is_removed(const mls_group *g);
 

@@ -27,7 +27,7 @@ void mls_group_clear(mls_group *g)
     mls_group_context_free(&g->gc);
     mls_bytes_free(&g->confirmation_tag);
     mls_tree_free(g->tree);
-    mls_group_clear_privs(g);
+    mls_treekem_priv_wipe(&g->priv);
     mls_epoch_secrets_wipe(&g->es);
     mls_secrettree_free(&g->st);
     mls_group_clear_proposals(g);
@@ -62,72 +62,6 @@ int mls_group_clone(mls_group **out, const mls_group *g)
         rc = mls_state_decode(out, b.p, b.len);
     mls_buf_free(&b);
     return rc;
-}
-
-const uint8_t *mls_group_priv(const mls_group *g, uint32_t node)
-{
-    for (size_t i = 0; i < g->n_privs; i++)
-        if (g->privs[i].node == node)
-            return g->privs[i].sk;
-    return NULL;
-}
-
-int mls_group_set_priv(mls_group *g, uint32_t node, const uint8_t sk[MLS_KEM_SK_LEN])
-{
-    size_t i = 0;
-    while (i < g->n_privs && g->privs[i].node < node)
-        i++;
-    if (i < g->n_privs && g->privs[i].node == node) {
-        memcpy(g->privs[i].sk, sk, MLS_KEM_SK_LEN);
-        return 0;
-    }
-    mls_node_priv *np = mls_realloc(g->privs, g->n_privs * sizeof *np,
-                                    (g->n_privs + 1) * sizeof *np);
-    if (!np)
-        return MLS_E_NOMEM;
-    memmove(&np[i + 1], &np[i], (g->n_privs - i) * sizeof *np);
-    np[i].node = node;
-    memcpy(np[i].sk, sk, MLS_KEM_SK_LEN);
-    g->privs = np;
-    g->n_privs++;
-    return 0;
-}
-
-void mls_group_clear_privs(mls_group *g)
-{
-    mls_free(g->privs, g->n_privs * sizeof *g->privs);
-    g->privs = NULL;
-    g->n_privs = 0;
-}
-
-/* 1 if sk's public key is the key of the node (a leaf or parent), else 0. */
-static int priv_matches(const mls_tree *t, uint32_t node, const uint8_t *sk)
-{
-    const mls_bytes *pk = mls_tree_node_key(t, node);
-    uint8_t calc[MLS_KEM_PK_LEN];
-    if (!pk || pk->len != MLS_KEM_PK_LEN || mls_hpke_pub_from_priv(sk, calc))
-        return 0;
-    return sodium_memcmp(calc, pk->p, MLS_KEM_PK_LEN) == 0;
-}
-
-void mls_group_prune_privs(mls_group *g)
-{
-    size_t o = 0;
-    uint32_t leaf_node = 2 * g->own_leaf, n_leaves = mls_tree_n_leaves(g->tree);
-    for (size_t i = 0; i < g->n_privs; i++) {
-        uint32_t nd = g->privs[i].node;
-        int keep = nd < mls_tree_n_nodes(g->tree) &&
-                   (nd == leaf_node || (n_leaves > 0 && mls_tm_is_in_subtree(nd, leaf_node))) &&
-                   priv_matches(g->tree, nd, g->privs[i].sk);
-        if (keep) {
-            if (o != i)
-                g->privs[o] = g->privs[i];
-            o++;
-        }
-    }
-    for (size_t i = o; i < g->n_privs; i++)
-        sodium_memzero(&g->privs[i], sizeof g->privs[i]);
-    g->n_privs = o;
 }
 
 int mls_group_gc_encode(const mls_group *g, mls_buf *b)
@@ -424,9 +358,9 @@ int mls_group_create(mls_group **out, const uint8_t *group_id, size_t group_id_l
         (rc = mls_leaf_node_sign(&ln, me->sig_seed, NULL, 0, 0)) ||
         (rc = mls_tree_new(&g->tree)) || (rc = mls_tree_add_leaf(g->tree, &ln, &g->own_leaf)) ||
         (rc = mls_tree_root_hash(g->tree, th)) ||
-        (rc = mls_bytes_set(&g->gc.tree_hash, th, sizeof th)) ||
-        (rc = mls_group_set_priv(g, 0, enc_priv)))
+        (rc = mls_bytes_set(&g->gc.tree_hash, th, sizeof th)))
         goto fail;
+    mls_treekem_priv_init(&g->priv, g->own_leaf, enc_priv);
     memcpy(g->sig_seed, me->sig_seed, MLS_SIG_SEED_LEN);
     mls_rng_fill(rng, init_secret, sizeof init_secret);
     if ((rc = mls_group_gc_encode(g, &gc)) ||

@@ -23,15 +23,10 @@
 #include "mls_proposal.h"
 #include "mls_secrettree.h"
 #include "mls_tree.h"
+#include "mls_treekem.h"
 
 /* Resumption PSKs kept for past epochs (the current one included). */
 #define MLS_GROUP_RESUMPTION_KEEP 64u
-
-/* A private key for the node at array index node. */
-typedef struct mls_node_priv {
-    uint32_t node;
-    uint8_t sk[MLS_KEM_SK_LEN];
-} mls_node_priv;
 
 typedef struct mls_pending_proposal {
     uint8_t ref[MLS_HASH_LEN];  /* ProposalRef */
@@ -58,8 +53,7 @@ struct mls_group {
     mls_tree *tree;
     uint32_t own_leaf;
     uint8_t sig_seed[MLS_SIG_SEED_LEN];
-    mls_node_priv *privs;       /* sorted by node */
-    size_t n_privs;
+    mls_treekem_priv priv;      /* our leaf key and the path keys we hold */
     mls_epoch_secrets es;
     mls_secrettree st;
     mls_pending_proposal *props;
@@ -80,14 +74,6 @@ struct mls_group {
 void mls_group_clear(mls_group *g);
 /* A deep copy of g without its pending commit. */
 int mls_group_clone(mls_group **out, const mls_group *g);
-
-/* Node private keys. */
-const uint8_t *mls_group_priv(const mls_group *g, uint32_t node);
-int mls_group_set_priv(mls_group *g, uint32_t node, const uint8_t sk[MLS_KEM_SK_LEN]);
-/* Drops every private key for nodes not on our leaf's direct path and for blank or
- * changed nodes (whose public key no longer matches). */
-void mls_group_prune_privs(mls_group *g);
-void mls_group_clear_privs(mls_group *g);
 
 /* Serialized GroupContext of g into b. */
 int mls_group_gc_encode(const mls_group *g, mls_buf *b);

@@ -218,15 +218,20 @@ typedef struct mls_event {
     uint64_t new_epoch;       /* commit: the epoch we are in now */
     int removed;              /* commit: we were removed; the group is now inert */
     int own_commit;           /* commit: it was our pending commit, merged */
+    int own_commit_discarded; /* commit: someone else's commit won while ours was
+                                 pending; ours was discarded (re-propose if needed) */
 } mls_event;
 
 /* Processes one received MLSMessage. On success *ev describes it (free with
- * mls_event_free). If msg is our own pending commit echoed back, it is merged
- * (own_commit = 1). Errors: MLS_E_WIRE_FORMAT, MLS_E_GROUP_ID, MLS_E_EPOCH, MLS_E_SENDER,
+ * mls_event_free). If msg is our own pending commit echoed back by the delivery service,
+ * it is merged (own_commit = 1). A valid commit from someone else while ours is pending
+ * is applied and ours discarded (own_commit_discarded = 1). A commit that removes us
+ * sets removed = 1: the group's secrets are wiped and it refuses everything after.
+ * Errors: MLS_E_WIRE_FORMAT, MLS_E_GROUP_ID, MLS_E_EPOCH, MLS_E_SENDER,
  * MLS_E_SIGNATURE, MLS_E_MEMBERSHIP_TAG, MLS_E_CONFIRMATION_TAG, MLS_E_REPLAY,
- * MLS_E_PROPOSAL, MLS_E_PATH, MLS_E_NOT_FOUND (proposal reference unknown), MLS_E_STATE
- * (the group is inert after our removal, or a commit from others while ours is pending:
- * discard ours first). */
+ * MLS_E_PROPOSAL, MLS_E_PATH, MLS_E_NOT_FOUND (proposal reference unknown), MLS_E_PSK,
+ * MLS_E_STATE (the group is inert after our removal). The group is unchanged on error
+ * (a PrivateMessage key that decrypted may be consumed). */
 int mls_group_process(mls_group *g, const uint8_t *msg, size_t msg_len, uint64_t now,
                       mls_event *ev);
 void mls_event_free(mls_event *ev);

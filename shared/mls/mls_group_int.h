@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "mls_codec.h"
+#include "mls_framing.h"
 #include "mls_crypto.h"
 #include "mls_group.h"
 #include "mls_groupinfo.h"
@@ -98,6 +99,25 @@ int mls_group_decode_kp(const uint8_t *p, size_t n, mls_key_package *kp, const u
                         size_t *body_len);
 /* Builds the epoch-dependent state after es and gc are set: the secret tree. */
 int mls_group_init_secret_tree(mls_group *g);
+
+/* ---- mls_group_msg.c ---- */
+
+/* The framing context of g's current epoch; gc receives the serialized GroupContext,
+ * which c points into (free gc after use). */
+int mls_group_framing_ctx(mls_group *g, mls_buf *gc, mls_framing_ctx *c);
+/* mls_framing_key_fn over a group (arg: the mls_group). */
+int mls_group_sender_key(void *arg, const mls_framed_content *content, const uint8_t **pub,
+                         size_t *pub_len);
+/* A PreSharedKeyID for our external PSK id (which must be known: MLS_E_PSK) with a
+ * fresh nonce from rng. */
+int mls_group_ext_psk_id(mls_group *g, const uint8_t *id, size_t id_len, mls_rng *rng,
+                         mls_psk_id *out);
+/* Replaces *g by *next (moved; next is freed), keeping nothing of the old state. */
+void mls_group_replace(mls_group *g, mls_group *next);
+/* The epoch bookkeeping once next's gc, es, tree and confirmation tag are final: secret
+ * tree, interim hash, pending proposals dropped, stale keys pruned, resumption PSK
+ * kept, joiner secrets forgotten. */
+int mls_group_finish_epoch(mls_group *next);
 
 /* ---- mls_proposals.c ---- */
 

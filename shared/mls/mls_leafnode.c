@@ -2,8 +2,6 @@
 
 #include <string.h>
 
-#include <sodium.h>
-
 #include "mls_objutil.h"
 
 /* ---- Capabilities, Lifetime ------------------------------------------------------- */

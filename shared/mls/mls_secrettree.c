@@ -218,7 +218,7 @@ static int leaf_create(mls_secrettree *st, uint32_t leaf, size_t at)
 
         if ((rc = expand(cur, "tree", "left", left)) != 0 ||
             (rc = expand(cur, "tree", "right", right)) != 0)
-            goto fail;
+            goto done;
         if (target < x) {
             rc = node_insert(st, x + half, right);
             memcpy(cur, left, sizeof cur);
@@ -229,7 +229,7 @@ static int leaf_create(mls_secrettree *st, uint32_t leaf, size_t at)
             x += half;
         }
         if (rc != 0)
-            goto fail;
+            goto done;
     }
     memmove(&st->leaves[at + 1], &st->leaves[at],
             (st->n_leaves_init - at) * sizeof *st->leaves);
@@ -237,13 +237,11 @@ static int leaf_create(mls_secrettree *st, uint32_t leaf, size_t at)
     memset(l, 0, sizeof *l);
     l->leaf = leaf;
     st->n_leaves_init++;
-    if ((rc = expand(cur, "handshake", "", l->r[MLS_RATCHET_HANDSHAKE].secret)) != 0 ||
-        (rc = expand(cur, "application", "", l->r[MLS_RATCHET_APPLICATION].secret)) != 0)
-        goto fail;
-    goto done;
-fail:
-    /* Unreachable with valid lengths; the secrets derived so far are wiped. */
+    if ((rc = expand(cur, "handshake", "", l->r[MLS_RATCHET_HANDSHAKE].secret)) == 0)
+        rc = expand(cur, "application", "", l->r[MLS_RATCHET_APPLICATION].secret);
 done:
+    /* ExpandWithLabel cannot fail with these fixed lengths, so a failure (rc != 0) is
+     * not expected here; what was derived is wiped either way. */
     sodium_memzero(cur, sizeof cur);
     sodium_memzero(left, sizeof left);
     sodium_memzero(right, sizeof right);

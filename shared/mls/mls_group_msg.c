@@ -395,11 +395,16 @@ static int recv_proposal(mls_group *g, const mls_authenticated_content *ac)
     default:
         return MLS_E_SENDER;
     }
-    if (p->proposal_type == MLS_PROPOSAL_UPDATE && fc->sender.index == g->own_leaf)
-        return MLS_E_SENDER; /* our own Update must come from our store (it has the key) */
     if ((rc = mls_authenticated_content_encode(&acb, ac)) ||
         (rc = mls_proposal_ref(acb.p, acb.len, ref)))
         goto fail;
+    for (size_t i = 0; i < g->n_props; i++)
+        if (sodium_memcmp(g->props[i].ref, ref, MLS_HASH_LEN) == 0)
+            goto fail; /* already stored (our own, echoed back): nothing to do */
+    if (fc->sender.sender_type == MLS_SENDER_MEMBER && fc->sender.index == g->own_leaf) {
+        rc = MLS_E_SENDER; /* "from us" but not sent by us */
+        goto fail;
+    }
     rc = store_proposal(g, p, &fc->sender, ref, NULL);
 fail:
     mls_buf_free(&acb);

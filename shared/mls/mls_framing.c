@@ -272,7 +272,8 @@ int mls_framing_unprotect_private(const mls_framing_ctx *c, const mls_private_me
     uint8_t sd_key[MLS_AEAD_KEY_LEN], sd_nonce[MLS_AEAD_NONCE_LEN];
     uint8_t sd_pt[MLS_SENDER_DATA_LEN];
     uint8_t *pt = NULL;
-    size_t pt_len = 0;
+    size_t pt_len = 0, pub_len = 0;
+    const uint8_t *pub = NULL;
     mls_buf aad = {0};
     mls_sender_data sender_data;
     enum mls_ratchet_type type = ratchet_for(pm->content_type);
@@ -303,6 +304,20 @@ int mls_framing_unprotect_private(const mls_framing_ctx *c, const mls_private_me
     if (sender_data.leaf_index >= c->secret_tree->n_leaves) {
         rc = MLS_E_SENDER;
         goto done;
+    }
+    /* The sender's key now, so that a blank leaf is refused (RFC 9420 6.3.2) before
+     * the secret tree does any work for it. A member's key depends on the sender only. */
+    {
+        mls_framed_content probe;
+
+        memset(&probe, 0, sizeof probe);
+        probe.epoch = pm->epoch;
+        probe.sender.sender_type = MLS_SENDER_MEMBER;
+        probe.sender.index = sender_data.leaf_index;
+        probe.content_type = MLS_CONTENT_APPLICATION; /* no body: nothing to free */
+        rc = key_fn != NULL ? key_fn(arg, &probe, &pub, &pub_len) : MLS_E_INVALID;
+        if (rc != 0)
+            goto done;
     }
     /* Content. */
     rc = mls_secrettree_get(c->secret_tree, sender_data.leaf_index, type,
@@ -336,8 +351,8 @@ int mls_framing_unprotect_private(const mls_framing_ctx *c, const mls_private_me
         (rc = mls_bytes_set(&out->content.authenticated_data, pm->authenticated_data.p,
                             pm->authenticated_data.len)) != 0)
         goto done;
-    rc = verify_sender(c, MLS_WIRE_FORMAT_PRIVATE_MESSAGE, &out->content, &out->auth, key_fn,
-                       arg);
+    rc = mls_framing_verify(c, MLS_WIRE_FORMAT_PRIVATE_MESSAGE, &out->content, &out->auth, pub,
+                            pub_len);
     if (rc != 0)
         goto done;
     if ((rc = mls_secrettree_consume(c->secret_tree, sender_data.leaf_index, type,

@@ -12,7 +12,7 @@
  * epoch (MLS_E_EPOCH), wire format against content type (application data in a
  * PublicMessage: MLS_E_WIRE_FORMAT) and sender type against content type
  * (MLS_E_SENDER), then the membership tag (MLS_E_MEMBERSHIP_TAG) or the decryption
- * (MLS_E_CRYPTO for either AEAD, MLS_E_SENDER for a leaf outside the tree,
+ * (MLS_E_CRYPTO for either AEAD, MLS_E_SENDER for a leaf outside the tree or blank,
  * MLS_E_REPLAY / MLS_E_TOO_FAR from the secret tree, MLS_E_PADDING, MLS_E_DECODE), then
  * the signature (MLS_E_SIGNATURE). Only a message that passed all of them consumes its
  * secret-tree key, so a forgery cannot burn a generation.
@@ -47,7 +47,10 @@ typedef struct mls_framing_ctx {
 /* Looks up the signature key of the sender of content (a member's leaf, an external
  * sender, the leaf in a new member's commit path or key package). Sets *pub and *pub_len
  * (borrowed; valid until the unprotect call returns). Returns 0 or an error that is
- * passed on (MLS_E_SENDER for a blank or unknown sender). */
+ * passed on (MLS_E_SENDER for a blank or unknown sender). For a PrivateMessage it is
+ * called as soon as the SenderData is decrypted, with a content holding only epoch,
+ * sender (a member) and no body, so that a blank leaf is refused before any secret-tree
+ * work. */
 typedef int (*mls_framing_key_fn)(void *arg, const mls_framed_content *content,
                                   const uint8_t **pub, size_t *pub_len);
 

@@ -23,11 +23,13 @@ static uint8_t seeds[2][MLS_SIG_SEED_LEN], pubs[2][MLS_SIG_PUB_LEN];
 static uint8_t enc_secret[MLS_HASH_LEN], sds[MLS_HASH_LEN], mkey[MLS_HASH_LEN];
 static mls_buf gc;
 
+/* arg: NULL, or a uint32_t leaf to treat as blank. */
 static int key_of(void *arg, const mls_framed_content *content, const uint8_t **pub,
                   size_t *pub_len)
 {
-    (void)arg;
     if (content->sender.sender_type != MLS_SENDER_MEMBER || content->sender.index > 1)
+        return MLS_E_SENDER;
+    if (arg != NULL && *(const uint32_t *)arg == content->sender.index)
         return MLS_E_SENDER;
     *pub = pubs[content->sender.index];
     *pub_len = MLS_SIG_PUB_LEN;
@@ -340,6 +342,27 @@ static void test_auth_failures(void)
     CHECK_EQ(open_msg(&c, &m, NULL), MLS_E_MEMBERSHIP_TAG);
     c.membership_key = mkey;
     CHECK_EQ(open_msg(&c, &m, NULL), 0);
+    /* A PrivateMessage from a blank leaf is refused before its ratchet is created. */
+    {
+        mls_secrettree s3, r3;
+        mls_framing_ctx c3;
+        mls_authenticated_content ac;
+        uint32_t blank = 1;
+
+        fresh(&s3);
+        fresh(&r3);
+        c3 = make_ctx(&r3);
+        mls_buf_reset(&m);
+        CHECK_EQ(build(MLS_WIRE_FORMAT_PRIVATE_MESSAGE, MLS_CONTENT_APPLICATION, 1, seeds[1],
+                       &s3, 0, &m), 0);
+        CHECK_EQ(mls_framing_unprotect(&c3, m.p, m.len, key_of, &blank, &ac, NULL), MLS_E_SENDER);
+        CHECK_EQ(r3.n_leaves_init, 0);
+        CHECK_EQ(r3.n_nodes, 1);
+        CHECK_EQ(mls_framing_unprotect(&c3, m.p, m.len, key_of, NULL, &ac, NULL), 0);
+        mls_authenticated_content_free(&ac);
+        mls_secrettree_free(&s3);
+        mls_secrettree_free(&r3);
+    }
     /* An unknown sender (the key lookup refuses it). */
     mls_buf_reset(&m);
     CHECK_EQ(build(MLS_WIRE_FORMAT_PUBLIC_MESSAGE, MLS_CONTENT_PROPOSAL, 7, seeds[0], NULL, 0,

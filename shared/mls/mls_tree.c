@@ -24,12 +24,12 @@ static uint32_t n_nodes_of(uint32_t n_leaves)
     return mls_tm_node_width(n_leaves);
 }
 
-/* First and last array index of the subtree under x. */
+/* First and last array index of the subtree under x (level k: x has its k low bits
+ * set, so x >= 2^k - 1). Trees stay below level 31. */
 static void span(uint32_t x, uint32_t *lo, uint32_t *hi)
 {
-    uint32_t k = mls_tm_level(x);
-    uint32_t h = (k >= 31) ? UINT32_MAX : ((1u << k) - 1);
-    *lo = x - (x < h ? x : h);
+    uint32_t h = (1u << mls_tm_level(x)) - 1;
+    *lo = x - h;
     *hi = x + h;
 }
 

@@ -336,8 +336,15 @@ int mls_secrettree_get(mls_secrettree *st, uint32_t leaf, enum mls_ratchet_type 
     }
     if ((uint64_t)generation - r->next_gen > st->max_lookahead)
         return MLS_E_TOO_FAR;
-    if ((rc = GROW(r->skipped, r->cap_skipped, st->max_skipped)) != 0)
-        return rc;
+    {
+        /* Room for what this call stores, reserved before anything changes. */
+        uint64_t need = r->n_skipped + ((uint64_t)generation - r->next_gen + 1);
+
+        if (need > st->max_skipped)
+            need = st->max_skipped;
+        if ((rc = GROW(r->skipped, r->cap_skipped, (size_t)need)) != 0)
+            return rc;
+    }
     /* Only the newest max_skipped generations up to and including generation survive,
      * so older ones are stepped over without deriving their keys. */
     keep_from = (uint64_t)generation + 1 >= st->max_skipped
@@ -465,10 +472,6 @@ static int decode_ratchet(mls_rd *r, mls_secrettree *st, mls_st_ratchet *out)
         return MLS_E_DECODE;
     out->exhausted = ex;
     memcpy(out->secret, s.p, MLS_HASH_LEN);
-    if (mls_rd_left(&sub) == 0)
-        return 0;
-    if ((rc = GROW(out->skipped, out->cap_skipped, st->max_skipped)) != 0)
-        return rc;
     while (mls_rd_left(&sub) > 0) {
         mls_st_key *k;
         mls_slice key, nonce;
@@ -476,6 +479,8 @@ static int decode_ratchet(mls_rd *r, mls_secrettree *st, mls_st_ratchet *out)
 
         if (out->n_skipped == st->max_skipped)
             return MLS_E_DECODE;
+        if ((rc = GROW(out->skipped, out->cap_skipped, out->n_skipped + 1)) != 0)
+            return rc;
         if ((rc = mls_rd_u32(&sub, &g)) != 0 ||
             (rc = mls_rd_fixed(&sub, MLS_AEAD_KEY_LEN, &key)) != 0 ||
             (rc = mls_rd_fixed(&sub, MLS_AEAD_NONCE_LEN, &nonce)) != 0)

@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "../unit/check.h"
+#include "mls_alloc.h"
 #include "mls_err.h"
 #include "mls_framing.h"
 #include "mls_group.h"
@@ -444,6 +445,113 @@ static void test_add_by_proposal(void)
     mls_kp_bundle_free(&ke);
 }
 
+/* Allocation-failure hooks: the countdown-th allocation (and every later one) fails. */
+static long alloc_countdown = -1;
+static void *fail_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (alloc_countdown == 0)
+        return NULL;
+    if (alloc_countdown > 0)
+        alloc_countdown--;
+    return malloc(n);
+}
+static void fail_release(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+/* Hostile input: every single-byte change and every truncation of a commit is refused
+ * without changing the receiver (it then accepts the real commit); every allocation
+ * failure while processing it is reported as MLS_E_NOMEM (or a rejection), never a
+ * crash or a half-applied state; a tampered Welcome is refused. */
+static void test_hostile_input(void)
+{
+    mls_kp_bundle kf;
+    mls_identity f = ident(5);
+    mls_commit_out co;
+    mls_event ev;
+    uint8_t ea_before[MLS_HASH_LEN], ea[MLS_HASH_LEN];
+    uint64_t ep = mls_group_epoch(m[0]);
+
+    CHECK_EQ(mls_kp_bundle_create(&kf, &f, NOW, 86400, NULL), 0);
+    mls_slice kps[1] = { { kf.key_package.p, kf.key_package.len } };
+    mls_commit_opts o;
+    memset(&o, 0, sizeof o);
+    o.add_kps = kps;
+    o.n_add = 1;
+    o.tree_in_welcome = 1;
+    CHECK_EQ(mls_group_commit(m[0], &o, NOW, NULL, &co), 0);
+    mls_group_epoch_authenticator(m[1], ea_before);
+    size_t refused = 0;
+    for (size_t i = 0; i < co.commit.len; i++) {
+        for (int bit = 0; bit < 8; bit += 7) {
+            co.commit.p[i] ^= (uint8_t)(1u << bit);
+            int rc = mls_group_process(m[1], co.commit.p, co.commit.len, NOW, &ev);
+            co.commit.p[i] ^= (uint8_t)(1u << bit);
+            refused += rc != 0;
+            if (rc == 0)
+                fprintf(stderr, "tampered commit byte %zu bit %d accepted\n", i, bit);
+            mls_event_free(&ev);
+        }
+    }
+    CHECK_EQ(refused, 2 * co.commit.len);
+    for (size_t n = 0; n < co.commit.len; n += 7)
+        CHECK(mls_group_process(m[1], co.commit.p, n, NOW, &ev) != 0);
+    CHECK_EQ(mls_group_epoch(m[1]), ep);
+    mls_group_epoch_authenticator(m[1], ea);
+    CHECK_MEM(ea, ea_before, sizeof ea);
+
+    /* allocation failures while bob processes the commit */
+    mls_alloc_hooks hooks = { fail_alloc, fail_release, NULL };
+    mls_alloc_set_hooks(&hooks);
+    int applied = 0;
+    for (long k = 0; k < 100000 && !applied; k += 3) {
+        alloc_countdown = k;
+        int rc = mls_group_process(m[1], co.commit.p, co.commit.len, NOW, &ev);
+        alloc_countdown = -1;
+        if (rc == 0) {
+            applied = 1;
+        } else {
+            CHECK(rc == MLS_E_NOMEM);
+            CHECK_EQ(mls_group_epoch(m[1]), ep);
+        }
+        mls_event_free(&ev);
+    }
+    mls_alloc_set_hooks(NULL);
+    CHECK_EQ(applied, 1);
+    CHECK_EQ(mls_group_epoch(m[1]), ep + 1);
+    deliver(&co.commit, 0, 1, MLS_EV_COMMIT);
+    CHECK_EQ(mls_group_commit_merge(m[0]), 0);
+
+    /* tampered Welcomes never make a group */
+    for (size_t i = 0; i < co.welcome.len; i += 5) {
+        mls_group *x = NULL;
+        co.welcome.p[i] ^= 0x01;
+        CHECK(mls_group_join_welcome(&x, co.welcome.p, co.welcome.len, &kf, NULL, 0, NULL, 0,
+                                     NOW) != 0);
+        co.welcome.p[i] ^= 0x01;
+        CHECK(x == NULL);
+    }
+    join_from(&co, 5, &kf);
+    mls_commit_out_free(&co);
+    mls_kp_bundle_free(&kf);
+    check_agree(ep + 1);
+    say(5, "frank made it");
+
+    /* garbage where a GroupInfo or state is expected */
+    static const uint8_t junk[] = { 0, 1, 0, 4, 0xff, 0xff };
+    mls_bytes commit;
+    mls_identity d = ident(3);
+    mls_group *x = NULL;
+    CHECK(mls_group_join_external(&x, &commit, junk, sizeof junk, NULL, 0, &d, UINT32_MAX,
+                                  NOW, NULL) != 0);
+    CHECK(mls_group_import(&x, junk, sizeof junk) == MLS_E_DECODE);
+    CHECK(mls_group_process(m[0], junk, sizeof junk, NOW, &ev) != 0);
+    CHECK(x == NULL);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -457,6 +565,7 @@ int main(void)
     test_external_join();
     test_remove();
     test_add_by_proposal();
+    test_hostile_input();
     for (int i = 0; i < MAXM; i++)
         mls_group_free(m[i]);
     return check_finish("test_mls_group");

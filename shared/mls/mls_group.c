@@ -37,10 +37,8 @@ void mls_group_clear(mls_group *g)
         mls_bytes_free(&g->ext_psks[i].psk);
     }
     mls_free(g->ext_psks, g->n_ext_psks * sizeof *g->ext_psks);
-    if (g->pending_next) {
-        mls_group_clear(g->pending_next);
-        mls_free(g->pending_next, sizeof *g->pending_next);
-    }
+    mls_group_free(g->pending_next);
+    mls_group_free(g->prev);
     mls_bytes_free(&g->pending_commit);
     sodium_memzero(g, sizeof *g);
 }

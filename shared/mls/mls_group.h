@@ -227,6 +227,9 @@ typedef struct mls_event {
  * it is merged (own_commit = 1). A valid commit from someone else while ours is pending
  * is applied and ours discarded (own_commit_discarded = 1). A commit that removes us
  * sets removed = 1: the group's secrets are wiped and it refuses everything after.
+ * Application messages of the previous epoch (sent before its commit reached their
+ * sender) are still read (ev->epoch tells); anything older, or a handshake message of a
+ * past epoch, is MLS_E_EPOCH. The previous epoch is not part of mls_group_export.
  * Errors: MLS_E_WIRE_FORMAT, MLS_E_GROUP_ID, MLS_E_EPOCH, MLS_E_SENDER,
  * MLS_E_SIGNATURE, MLS_E_MEMBERSHIP_TAG, MLS_E_CONFIRMATION_TAG, MLS_E_REPLAY,
  * MLS_E_PROPOSAL, MLS_E_PATH, MLS_E_NOT_FOUND (proposal reference unknown), MLS_E_PSK,

@@ -64,6 +64,10 @@ struct mls_group {
     mls_ext_psk_entry *ext_psks;
     size_t n_ext_psks;
     int removed;
+    /* the previous epoch, kept only to read application messages that were sent before
+     * its commit reached their sender: everything but the framing inputs (tree,
+     * GroupContext, sender-data secret, secret tree) is wiped; not exported */
+    struct mls_group *prev;
     /* our commit waiting for mls_group_commit_merge / _discard */
     struct mls_group *pending_next;
     mls_bytes pending_commit;   /* the MLSMessage we sent */
@@ -112,7 +116,8 @@ int mls_group_sender_key(void *arg, const mls_framed_content *content, const uin
  * fresh nonce from rng. */
 int mls_group_ext_psk_id(mls_group *g, const uint8_t *id, size_t id_len, mls_rng *rng,
                          mls_psk_id *out);
-/* Replaces *g by *next (moved; next is freed), keeping nothing of the old state. */
+/* Replaces *g by *next (moved; next is freed); the old epoch becomes g->prev (stripped
+ * to what reading its application messages needs), the one before is dropped. */
 void mls_group_replace(mls_group *g, mls_group *next);
 /* The epoch bookkeeping once next's gc, es, tree and confirmation tag are final: secret
  * tree, interim hash, pending proposals dropped, stale keys pruned, resumption PSK

@@ -83,10 +83,47 @@ int mls_group_sender_key(void *arg, const mls_framed_content *content, const uin
     return 0;
 }
 
+/* Strips an old epoch down to what mls_framing needs for application messages. */
+static void strip_to_prev(mls_group *old)
+{
+    uint8_t sds[MLS_HASH_LEN];
+    mls_group_free(old->prev);
+    old->prev = NULL;
+    mls_group_free(old->pending_next);
+    old->pending_next = NULL;
+    mls_bytes_free(&old->pending_commit);
+    mls_group_clear_proposals(old);
+    mls_treekem_priv_wipe(&old->priv);
+    memcpy(sds, old->es.sender_data_secret, sizeof sds);
+    mls_epoch_secrets_wipe(&old->es);
+    memcpy(old->es.sender_data_secret, sds, sizeof sds);
+    sodium_memzero(sds, sizeof sds);
+    sodium_memzero(old->sig_seed, sizeof old->sig_seed);
+    mls_free(old->res_psks, old->n_res_psks * sizeof *old->res_psks);
+    old->res_psks = NULL;
+    old->n_res_psks = 0;
+    for (size_t i = 0; i < old->n_ext_psks; i++) {
+        mls_bytes_free(&old->ext_psks[i].id);
+        mls_bytes_free(&old->ext_psks[i].psk);
+    }
+    mls_free(old->ext_psks, old->n_ext_psks * sizeof *old->ext_psks);
+    old->ext_psks = NULL;
+    old->n_ext_psks = 0;
+}
+
 void mls_group_replace(mls_group *g, mls_group *next)
 {
-    mls_group_clear(g);
+    mls_group *old = mls_alloc(sizeof *old);
+    if (old) {
+        *old = *g;
+        memset(g, 0, sizeof *g);
+        strip_to_prev(old);
+    } else {
+        mls_group_clear(g); /* no memory for the old epoch: late messages are lost */
+    }
+    mls_group_free(next->prev);
     *g = *next;
+    g->prev = old;
     memset(next, 0, sizeof *next);
     mls_free(next, sizeof *next);
 }
@@ -564,6 +601,48 @@ fail:
     return rc;
 }
 
+/* An application message of the previous epoch; a replay of one is MLS_E_REPLAY,
+ * anything else of that epoch (or any other failure) MLS_E_EPOCH. */
+static int process_prev(mls_group *prev, const uint8_t *msg, size_t msg_len, mls_event *ev)
+{
+    mls_buf gc = { 0 };
+    mls_framing_ctx ctx;
+    mls_authenticated_content ac;
+    uint32_t gen = 0;
+    int rc;
+
+    memset(&ac, 0, sizeof ac);
+    if ((rc = mls_group_framing_ctx(prev, &gc, &ctx)))
+        return rc;
+    ctx.membership_key = NULL; /* wiped: only PrivateMessages of that epoch are read */
+    rc = mls_framing_unprotect(&ctx, msg, msg_len, mls_group_sender_key, prev, &ac, &gen);
+    mls_buf_free(&gc);
+    if (rc == MLS_E_NOMEM || rc == MLS_E_REPLAY)
+        goto fail;
+    if (rc || ac.content.content_type != MLS_CONTENT_APPLICATION ||
+        ac.content.sender.sender_type != MLS_SENDER_MEMBER) {
+        rc = MLS_E_EPOCH;
+        goto fail;
+    }
+    ev->kind = MLS_EV_APPLICATION;
+    ev->sender_kind = MLS_EV_SENDER_MEMBER;
+    ev->sender_leaf = ac.content.sender.index;
+    ev->epoch = ac.content.epoch;
+    ev->generation = gen;
+    if ((rc = sender_identity(prev, &ac.content, &ev->sender_identity)) ||
+        (rc = mls_bytes_set(&ev->data, ac.content.application_data.p,
+                            ac.content.application_data.len)) ||
+        (ac.content.authenticated_data.len &&
+         (rc = mls_bytes_set(&ev->aad, ac.content.authenticated_data.p,
+                             ac.content.authenticated_data.len))))
+        goto fail;
+fail:
+    mls_authenticated_content_free(&ac);
+    if (rc)
+        mls_event_free(ev);
+    return rc;
+}
+
 int mls_group_process(mls_group *g, const uint8_t *msg, size_t msg_len, uint64_t now,
                       mls_event *ev)
 {
@@ -596,6 +675,8 @@ int mls_group_process(mls_group *g, const uint8_t *msg, size_t msg_len, uint64_t
         return rc;
     rc = mls_framing_unprotect(&ctx, msg, msg_len, mls_group_sender_key, g, &ac, &gen);
     mls_buf_free(&gc);
+    if (rc == MLS_E_EPOCH && g->prev)
+        return process_prev(g->prev, msg, msg_len, ev);
     if (rc)
         goto fail;
     const mls_framed_content *fc = &ac.content;

@@ -206,6 +206,27 @@ static void test_basic_lifecycle(void)
     mls_commit_out_free(&co);
 }
 
+/* A message sent just before a commit reached its sender is read in the next epoch;
+ * two epochs late it is refused. */
+static void test_late_application(void)
+{
+    mls_bytes late;
+    mls_event ev;
+    uint64_t ep = mls_group_epoch(m[0]);
+    CHECK_EQ(mls_group_protect(m[2], (const uint8_t *)"late", 4, NULL, 0, NULL, &late), 0);
+    commit_all(0, NULL, NULL);
+    CHECK_EQ(mls_group_process(m[1], late.p, late.len, NOW, &ev), 0);
+    CHECK_EQ(ev.kind, MLS_EV_APPLICATION);
+    CHECK_EQ(ev.epoch, ep);
+    CHECK(ev.data.len == 4 && memcmp(ev.data.p, "late", 4) == 0);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_process(m[1], late.p, late.len, NOW, &ev), MLS_E_REPLAY);
+    commit_all(1, NULL, NULL);
+    CHECK_EQ(mls_group_process(m[0], late.p, late.len, NOW, &ev), MLS_E_EPOCH);
+    mls_bytes_free(&late);
+    check_agree(ep + 2);
+}
+
 static void test_psk_gce(void)
 {
     static const uint8_t id[] = "shared-psk", psk[] = "the psk value, 32 bytes or so...";
@@ -217,7 +238,7 @@ static void test_psk_gce(void)
     o.psk_ids = ids;
     o.n_psk = 1;
     commit_all(2, &o, NULL);
-    check_agree(5);
+    check_agree(7);
 
     /* GroupContextExtensions with an application_id, proposed by bob, committed by
      * carol */
@@ -227,7 +248,7 @@ static void test_psk_gce(void)
     deliver(&msg, 1, -1, MLS_EV_PROPOSAL);
     mls_bytes_free(&msg);
     commit_all(2, NULL, NULL);
-    check_agree(6);
+    check_agree(8);
 
     /* an unknown PSK is refused when committing */
     static const uint8_t unknown[] = "nobody knows";
@@ -559,6 +580,7 @@ int main(void)
     for (int i = 0; i < MAXM; i++)
         randombytes_buf(seeds[i], sizeof seeds[i]);
     test_basic_lifecycle();
+    test_late_application();
     test_psk_gce();
     test_concurrent_commits();
     test_export_import();

@@ -218,6 +218,8 @@ typedef struct mls_event {
     uint64_t new_epoch;       /* commit: the epoch we are in now */
     int removed;              /* commit: we were removed; the group is now inert */
     int own_commit;           /* commit: it was our pending commit, merged */
+    int reinit;               /* commit: it carried a ReInit: the group is closed for
+                                 sending (MLS_E_STATE); the new group comes by Welcome */
     int own_commit_discarded; /* commit: someone else's commit won while ours was
                                  pending; ours was discarded (re-propose if needed) */
 } mls_event;

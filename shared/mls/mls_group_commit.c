@@ -13,7 +13,8 @@
 
 /* 1 if the pending proposal i should go into our commit (12.2: not our own Update,
  * not a second Update/Remove for one leaf, not a Remove of us; a Remove wins over an
- * Update of the same leaf). */
+ * Update of the same leaf; a ReInit only when nothing else is pending, see
+ * build_proposals). */
 static int take_pending(const mls_group *g, size_t i)
 {
     const mls_pending_proposal *pp = &g->props[i];
@@ -70,6 +71,16 @@ static int build_proposals(mls_group *g, const mls_commit_opts *o, uint64_t now,
         c->n_proposals = ++k;
         if ((rc = mls_bytes_set(&c->proposals[k - 1].reference, g->props[i].ref, MLS_HASH_LEN)))
             return rc;
+    }
+    if (k == 0 && n == g->n_props) {
+        /* nothing else to commit: a pending ReInit goes alone */
+        for (size_t i = 0; i < g->n_props; i++) {
+            if (g->props[i].proposal.proposal_type != MLS_PROPOSAL_REINIT)
+                continue;
+            c->proposals[0].type = MLS_POR_REFERENCE;
+            c->n_proposals = 1;
+            return mls_bytes_set(&c->proposals[0].reference, g->props[i].ref, MLS_HASH_LEN);
+        }
     }
     if (!o)
         return 0;
@@ -221,7 +232,7 @@ int mls_group_commit(mls_group *g, const mls_commit_opts *opts, uint64_t now, ml
     memset(&auth, 0, sizeof auth);
     memset(&pl, 0, sizeof pl);
     memset(&tkc, 0, sizeof tkc);
-    if (g->removed || g->pending_next)
+    if (g->removed || g->reinit || g->pending_next)
         return MLS_E_STATE;
     fc.content_type = MLS_CONTENT_COMMIT;
     if ((rc = build_proposals(g, opts, now, rng, &fc.commit)) ||

@@ -64,6 +64,7 @@ struct mls_group {
     mls_ext_psk_entry *ext_psks;
     size_t n_ext_psks;
     int removed;
+    int reinit;                 /* a ReInit was committed: the group is closed */
     /* the previous epoch, kept only to read application messages that were sent before
      * its commit reached their sender: everything but the framing inputs (tree,
      * GroupContext, sender-data secret, secret tree) is wiped; not exported */

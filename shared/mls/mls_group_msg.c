@@ -230,7 +230,7 @@ static int store_proposal(mls_group *g, const mls_proposal *p, const mls_sender 
 
 static int can_send(const mls_group *g)
 {
-    if (g->removed || g->pending_next)
+    if (g->removed || g->reinit || g->pending_next)
         return MLS_E_STATE;
     return 0;
 }
@@ -584,6 +584,7 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
         (rc = mls_group_finish_epoch(next)))
         goto fail;
     ev->new_epoch = next->gc.epoch;
+    ev->reinit = next->reinit;
     if (external)
         ev->sender_leaf = committer.index;
     mls_group_replace(g, next);

@@ -319,5 +319,8 @@ int mls_prop_list_apply(mls_group *next, const mls_prop_list *l, uint32_t *added
             return rc;
         (*n_added)++;
     }
+    for (size_t i = 0; i < l->n; i++)
+        if (l->p[i]->proposal_type == MLS_PROPOSAL_REINIT)
+            next->reinit = 1;
     return 0;
 }

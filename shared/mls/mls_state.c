@@ -10,7 +10,7 @@
  *   proposals<V> { ref[32]; Sender; Proposal; u8 has_leaf_priv; leaf_priv[32] }
  *   resumption<V> { u64 epoch; psk[32] }
  *   external_psks<V> { opaque id<V>; opaque psk<V> }
- *   u8 removed
+ *   u8 removed; u8 reinit
  */
 #include <string.h>
 
@@ -91,6 +91,7 @@ int mls_state_encode(const mls_group *g, mls_buf *b)
     }
     mls_w_vec_end(b, m);
     mls_w_u8(b, (uint8_t)(g->removed ? 1 : 0));
+    mls_w_u8(b, (uint8_t)(g->reinit ? 1 : 0));
     rc = mls_buf_status(b);
 fail:
     mls_buf_free(&sub);
@@ -200,9 +201,12 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
             (rc = mls_group_add_ext_psk(g, id.p, id.len, psk.p, psk.len)))
             goto fail;
     }
-    if ((rc = mls_rd_u8(&r, &u8v)) || (rc = mls_rd_end(&r)))
+    if ((rc = mls_rd_u8(&r, &u8v)))
         goto fail;
     g->removed = u8v != 0;
+    if ((rc = mls_rd_u8(&r, &u8v)) || (rc = mls_rd_end(&r)))
+        goto fail;
+    g->reinit = u8v != 0;
     if (mls_tree_n_leaves(g->tree) == 0 || g->own_leaf >= mls_tree_n_leaves(g->tree) ||
         (!g->removed && !mls_tree_leaf(g->tree, g->own_leaf)) ||
         g->gc.cipher_suite != MLS_CIPHER_SUITE) {

@@ -573,6 +573,63 @@ static void test_hostile_input(void)
     CHECK(x == NULL);
 }
 
+/* A ReInit proposal (made with the framing layer: the API has no ReInit sender) from
+ * dave, committed alone by alice: the group is closed for sending afterwards. Dave never
+ * stored his forged proposal, so for him the reference is unknown. */
+static void test_reinit(void)
+{
+    mls_group *g = m[3];
+    mls_framed_content fc;
+    mls_framed_content_auth_data auth;
+    mls_buf gcb = { 0 }, b = { 0 };
+    mls_framing_ctx ctx;
+    mls_bytes msg, pmsg = { 0 };
+    mls_event ev;
+
+    memset(&fc, 0, sizeof fc);
+    memset(&auth, 0, sizeof auth);
+    fc.content_type = MLS_CONTENT_PROPOSAL;
+    mls_bytes_set(&fc.group_id, g->gc.group_id.p, g->gc.group_id.len);
+    fc.epoch = g->gc.epoch;
+    fc.sender.sender_type = MLS_SENDER_MEMBER;
+    fc.sender.index = mls_group_own_leaf(g);
+    fc.proposal.proposal_type = MLS_PROPOSAL_REINIT;
+    mls_bytes_set(&fc.proposal.reinit.group_id, (const uint8_t *)"g2", 2);
+    fc.proposal.reinit.version = MLS_PROTOCOL_VERSION;
+    fc.proposal.reinit.cipher_suite = MLS_CIPHER_SUITE;
+    CHECK_EQ(mls_group_framing_ctx(g, &gcb, &ctx), 0);
+    CHECK_EQ(mls_framing_sign(&ctx, MLS_WIRE_FORMAT_PUBLIC_MESSAGE, &fc, seeds[3], &auth), 0);
+    CHECK_EQ(mls_framing_protect_public(&ctx, &fc, &auth, &b), 0);
+    mls_bytes_set(&pmsg, b.p, b.len);
+    mls_buf_free(&b);
+    mls_buf_free(&gcb);
+    mls_framed_content_free(&fc);
+    mls_framed_content_auth_data_free(&auth);
+    /* dave did not send it through the API: his own copy is refused */
+    CHECK_EQ(mls_group_process(m[3], pmsg.p, pmsg.len, NOW, &ev), MLS_E_SENDER);
+    deliver(&pmsg, 3, -1, MLS_EV_PROPOSAL);
+    mls_bytes_free(&pmsg);
+
+    mls_commit_out co;
+    uint64_t ep = mls_group_epoch(m[0]);
+    CHECK_EQ(mls_group_commit(m[0], NULL, NOW, NULL, &co), 0);
+    CHECK_EQ(mls_group_process(m[3], co.commit.p, co.commit.len, NOW, &ev), MLS_E_NOT_FOUND);
+    CHECK_EQ(mls_group_process(m[1], co.commit.p, co.commit.len, NOW, &ev), 0);
+    CHECK_EQ(ev.reinit, 1);
+    CHECK_EQ(ev.new_epoch, ep + 1);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_commit_merge(m[0]), 0);
+    mls_commit_out_free(&co);
+    CHECK_EQ(mls_group_protect(m[1], (const uint8_t *)"x", 1, NULL, 0, NULL, &msg),
+             MLS_E_STATE);
+    CHECK_EQ(mls_group_propose_update(m[0], 0, NULL, &msg), MLS_E_STATE);
+    CHECK_EQ(mls_group_commit(m[0], NULL, NOW, NULL, &co), MLS_E_STATE);
+    uint8_t ea0[MLS_HASH_LEN], ea1[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(m[0], ea0);
+    mls_group_epoch_authenticator(m[1], ea1);
+    CHECK_MEM(ea0, ea1, sizeof ea0);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -588,6 +645,7 @@ int main(void)
     test_remove();
     test_add_by_proposal();
     test_hostile_input();
+    test_reinit();
     for (int i = 0; i < MAXM; i++)
         mls_group_free(m[i]);
     return check_finish("test_mls_group");

@@ -166,6 +166,20 @@ int mls_group_leaf_supports(const mls_leaf_node *ln, const mls_extension_list *e
     return r;
 }
 
+int mls_group_credential_compat(const mls_tree *t, const mls_leaf_node *ln, uint32_t skip)
+{
+    uint32_t n = mls_tree_n_leaves(t);
+    for (uint32_t l = 0; l < n; l++) {
+        const mls_leaf_node *o = mls_tree_leaf(t, l);
+        if (!o || l == skip)
+            continue;
+        if (!mls_u16_list_contains(&o->capabilities.credentials, ln->credential.credential_type) ||
+            !mls_u16_list_contains(&ln->capabilities.credentials, o->credential.credential_type))
+            return MLS_E_CAPABILITIES;
+    }
+    return 0;
+}
+
 int mls_group_init_secret_tree(mls_group *g)
 {
     mls_secrettree_free(&g->st);

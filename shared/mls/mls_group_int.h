@@ -102,6 +102,9 @@ int mls_group_make_leaf(mls_leaf_node *ln, const mls_identity *me, uint8_t sourc
  * KeyPackage encoding inside p (for its reference). */
 int mls_group_decode_kp(const uint8_t *p, size_t n, mls_key_package *kp, const uint8_t **body,
                         size_t *body_len);
+/* 7.3: ln's credential type is supported by every member of t (but leaf skip) and ln
+ * supports every member's credential type. MLS_E_CAPABILITIES otherwise. */
+int mls_group_credential_compat(const mls_tree *t, const mls_leaf_node *ln, uint32_t skip);
 /* Builds the epoch-dependent state after es and gc are set: the secret tree. */
 int mls_group_init_secret_tree(mls_group *g);
 

@@ -546,13 +546,9 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
     next->gc.epoch = g->gc.epoch + 1;
     if (c->has_path) {
         const mls_leaf_node *ln = &c->path.leaf_node;
-        if ((rc = mls_group_leaf_supports(ln, &next->gc.extensions)))
+        if ((rc = mls_group_leaf_supports(ln, &next->gc.extensions)) ||
+            (rc = mls_group_credential_compat(next->tree, ln, committer.index)))
             goto fail;
-        if (ln->credential.credential_type != MLS_CREDENTIAL_BASIC &&
-            ln->credential.credential_type != MLS_CREDENTIAL_X509) {
-            rc = MLS_E_LEAF_NODE;
-            goto fail;
-        }
         if ((rc = mls_treekem_merge(next->tree, committer.index, &c->path, g->gc.group_id.p,
                                     g->gc.group_id.len)))
             goto fail;

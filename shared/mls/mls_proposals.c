@@ -116,7 +116,8 @@ static int check_add(const mls_group *g, const mls_prop_list *l, size_t i,
     int rc = mls_key_package_validate(kp, now);
     if (rc)
         return rc;
-    if ((rc = mls_group_leaf_supports(&kp->leaf_node, ext)))
+    if ((rc = mls_group_leaf_supports(&kp->leaf_node, ext)) ||
+        (rc = mls_group_credential_compat(g->tree, &kp->leaf_node, MLS_NODE_NONE)))
         return rc;
     if (mls_tree_find_encryption_key(g->tree, kp->leaf_node.encryption_key.p,
                                      kp->leaf_node.encryption_key.len) != MLS_NODE_NONE)
@@ -149,7 +150,8 @@ static int check_update(const mls_group *g, const mls_prop_list *l, size_t i,
         return MLS_E_LEAF_NODE;
     if ((rc = mls_leaf_node_verify(ln, g->gc.group_id.p, g->gc.group_id.len, s->index)))
         return rc;
-    if ((rc = mls_group_leaf_supports(ln, ext)))
+    if ((rc = mls_group_leaf_supports(ln, ext)) ||
+        (rc = mls_group_credential_compat(g->tree, ln, s->index)))
         return rc;
     return key_fresh(g, ln, s->index);
 }

@@ -246,6 +246,11 @@ static void test_psk_gce(void)
     mls_bytes msg;
     CHECK_EQ(mls_group_propose_gce(m[1], ext, sizeof ext, 0, NULL, &msg), 0);
     deliver(&msg, 1, -1, MLS_EV_PROPOSAL);
+    /* the relay echoes bob's own PublicMessage proposal back to him: no change */
+    mls_event ev;
+    CHECK_EQ(mls_group_process(m[1], msg.p, msg.len, NOW, &ev), 0);
+    CHECK_EQ(ev.kind, MLS_EV_PROPOSAL);
+    mls_event_free(&ev);
     mls_bytes_free(&msg);
     commit_all(2, NULL, NULL);
     check_agree(8);

@@ -331,6 +331,46 @@ void mls_kp_bundle_free(mls_kp_bundle *b)
     sodium_memzero(b, sizeof *b);
 }
 
+static const uint8_t kp_magic[4] = { 'M', 'L', 'S', 'K' };
+
+int mls_kp_bundle_export(const mls_kp_bundle *b, mls_bytes *out)
+{
+    mls_buf w = { 0 };
+    memset(out, 0, sizeof *out);
+    mls_w_fixed(&w, kp_magic, sizeof kp_magic);
+    mls_w_u8(&w, 1);
+    mls_w_opaque(&w, b->key_package.p, b->key_package.len);
+    mls_w_fixed(&w, b->init_priv, MLS_KEM_SK_LEN);
+    mls_w_fixed(&w, b->enc_priv, MLS_KEM_SK_LEN);
+    mls_w_fixed(&w, b->sig_seed, MLS_SIG_SEED_LEN);
+    int rc = mls_buf_status(&w);
+    if (!rc)
+        rc = mls_bytes_set(out, w.p, w.len);
+    mls_buf_free(&w);
+    return rc;
+}
+
+int mls_kp_bundle_import(mls_kp_bundle *out, const uint8_t *p, size_t n)
+{
+    mls_rd r;
+    mls_slice magic, kp, ip, ep, sp;
+    uint8_t ver;
+    memset(out, 0, sizeof *out);
+    if (!p)
+        return MLS_E_INVALID;
+    mls_rd_init(&r, p, n);
+    if (mls_rd_fixed(&r, sizeof kp_magic, &magic) ||
+        memcmp(magic.p, kp_magic, sizeof kp_magic) || mls_rd_u8(&r, &ver))
+        return MLS_E_DECODE;
+    if (ver != 1)
+        return MLS_E_UNSUPPORTED;
+    if (mls_rd_opaque(&r, &kp) || mls_rd_fixed(&r, MLS_KEM_SK_LEN, &ip) ||
+        mls_rd_fixed(&r, MLS_KEM_SK_LEN, &ep) || mls_rd_fixed(&r, MLS_SIG_SEED_LEN, &sp) ||
+        mls_rd_end(&r))
+        return MLS_E_DECODE;
+    return mls_kp_bundle_from_parts(out, kp.p, kp.len, ip.p, ep.p, sp.p);
+}
+
 /* ---- creation ---- */
 
 int mls_group_create(mls_group **out, const uint8_t *group_id, size_t group_id_len,

@@ -83,6 +83,12 @@ int mls_kp_bundle_from_parts(mls_kp_bundle *out, const uint8_t *kp, size_t kp_le
                              const uint8_t sig_seed[MLS_SIG_SEED_LEN]);
 /* Wipes and frees. b may be NULL. */
 void mls_kp_bundle_free(mls_kp_bundle *b);
+/* The bundle as bytes for the caller's storage ("MLSK", version 1, the KeyPackage and
+ * the three private keys: a secret). */
+int mls_kp_bundle_export(const mls_kp_bundle *b, mls_bytes *out);
+/* Back from mls_kp_bundle_export's bytes, checked as mls_kp_bundle_from_parts does.
+ * MLS_E_DECODE for anything else, MLS_E_UNSUPPORTED for another version. */
+int mls_kp_bundle_import(mls_kp_bundle *out, const uint8_t *p, size_t n);
 
 /* Creates a group at epoch 0 with us alone at leaf 0. extensions is an encoded
  * `Extension extensions<V>` for the GroupContext (required_capabilities,

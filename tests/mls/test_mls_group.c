@@ -146,6 +146,16 @@ static void test_basic_lifecycle(void)
     CHECK_EQ(mls_group_member_count(m[0]), 1);
     CHECK_EQ(mls_kp_bundle_create(&kb, &b, NOW, 86400, NULL), 0);
     CHECK_EQ(mls_kp_bundle_create(&kc, &c, NOW, 86400, NULL), 0);
+    /* carol's bundle goes through storage */
+    mls_bytes kcs;
+    CHECK_EQ(mls_kp_bundle_export(&kc, &kcs), 0);
+    mls_kp_bundle_free(&kc);
+    CHECK_EQ(mls_kp_bundle_import(&kc, kcs.p, kcs.len - 1), MLS_E_DECODE);
+    kcs.p[kcs.len - 1] ^= 1; /* a signature seed that is not the key package's */
+    CHECK_EQ(mls_kp_bundle_import(&kc, kcs.p, kcs.len), MLS_E_KEY_PACKAGE);
+    kcs.p[kcs.len - 1] ^= 1;
+    CHECK_EQ(mls_kp_bundle_import(&kc, kcs.p, kcs.len), 0);
+    mls_bytes_free(&kcs);
 
     /* alice adds bob and carol in one commit, tree inside the Welcome */
     mls_slice kps[2] = { { kb.key_package.p, kb.key_package.len },

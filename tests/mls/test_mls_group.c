@@ -518,6 +518,7 @@ static void test_hostile_input(void)
     o.add_kps = kps;
     o.n_add = 1;
     o.tree_in_welcome = 1;
+    o.force_path = 1; /* frank's Welcome then carries a path secret */
     CHECK_EQ(mls_group_commit(m[0], &o, NOW, NULL, &co), 0);
     mls_group_epoch_authenticator(m[1], ea_before);
     size_t refused = 0;

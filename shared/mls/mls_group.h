@@ -101,10 +101,14 @@ int mls_group_create(mls_group **out, const uint8_t *group_id, size_t group_id_l
 /* Joins from a Welcome (MLSMessage). kp is the bundle of the KeyPackage it was made
  * for. tree is the encoded ratchet tree (`optional<Node> ratchet_tree<V>`) when the
  * Welcome's GroupInfo does not carry the ratchet_tree extension, else NULL. psks are the
- * external PSKs we know (kept in the group for later PSK proposals). Errors:
- * MLS_E_NOT_FOUND (no entry for our key package / no tree), MLS_E_WRONG_KEY,
- * MLS_E_SIGNATURE (GroupInfo), MLS_E_CONFIRMATION_TAG, MLS_E_TREE_HASH, MLS_E_TREE,
- * MLS_E_PSK (a PSK we lack). */
+ * external PSKs we know (kept in the group for later PSK proposals). The whole tree is
+ * validated (tree hash, parent hashes, leaf signatures, unique keys). Checking that the
+ * group_id is not one we are already in is the caller's. now is not used yet (leaf
+ * lifetimes in the tree are not checked). Errors: MLS_E_UNSUPPORTED (suite, version),
+ * MLS_E_NOT_FOUND (no entry for our key package, no tree, our leaf not in the tree),
+ * MLS_E_WRONG_KEY, MLS_E_SIGNATURE (GroupInfo or a leaf), MLS_E_CONFIRMATION_TAG,
+ * MLS_E_TREE_HASH, MLS_E_PARENT_HASH, MLS_E_TREE, MLS_E_LEAF_NODE, MLS_E_PATH (the path
+ * secret does not match the tree), MLS_E_PSK (a PSK we lack). */
 int mls_group_join_welcome(mls_group **out, const uint8_t *welcome, size_t welcome_len,
                            const mls_kp_bundle *kp, const uint8_t *tree, size_t tree_len,
                            const mls_ext_psk *psks, size_t n_psks, uint64_t now);
@@ -113,7 +117,9 @@ int mls_group_join_welcome(mls_group **out, const uint8_t *welcome, size_t welco
  * tree as for mls_group_join_welcome. resync_leaf: our old leaf to remove in the same
  * commit (resync), or UINT32_MAX. *commit_out gets the Commit (always a PublicMessage)
  * to send; the returned group is already in the new epoch: if the delivery service
- * rejects the commit, free the group. */
+ * rejects the commit, free the group. MLS_E_EXTERNAL if the GroupInfo has no valid
+ * external_pub; MLS_E_INVALID for a resync_leaf that is not a member; the GroupInfo and
+ * tree errors of mls_group_join_welcome. */
 int mls_group_join_external(mls_group **out, mls_bytes *commit_out, const uint8_t *group_info,
                             size_t gi_len, const uint8_t *tree, size_t tree_len,
                             const mls_identity *me, uint32_t resync_leaf, uint64_t now,
@@ -172,7 +178,10 @@ typedef struct mls_commit_out {
 } mls_commit_out;
 
 /* Commits every pending proposal (by reference) plus opts' (by value; opts may be
- * NULL), with an UpdatePath when section 12.4 requires one or force_path. The group
+ * NULL), with an UpdatePath when section 12.4 requires one or force_path. Of the pending
+ * ones, our own Updates are left out (the path renews our leaf), a Remove wins over an
+ * Update of the same leaf, the latest Update or GroupContextExtensions wins, and a
+ * ReInit is committed only alone (when nothing else is pending). The group
  * keeps the result as its pending commit and does not change epoch. MLS_E_STATE if a
  * commit is already pending; MLS_E_PROPOSAL if the list is invalid (12.2);
  * MLS_E_KEY_PACKAGE for a bad KeyPackage. */

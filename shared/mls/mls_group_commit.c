@@ -14,12 +14,25 @@
 /* 1 if the pending proposal i should go into our commit (12.2: not our own Update,
  * not a second Update/Remove for one leaf, not a Remove of us; a Remove wins over an
  * Update of the same leaf; a ReInit only when nothing else is pending, see
- * build_proposals). */
-static int take_pending(const mls_group *g, size_t i)
+ * build_proposals; an inline Remove or GroupContextExtensions in o replaces pending
+ * ones for the same leaf / the context). */
+static int removed_inline(const mls_commit_opts *o, uint32_t leaf)
+{
+    for (size_t i = 0; o && i < o->n_remove; i++)
+        if (o->remove[i] == leaf)
+            return 1;
+    return 0;
+}
+
+static int take_pending(const mls_group *g, const mls_commit_opts *o, size_t i)
 {
     const mls_pending_proposal *pp = &g->props[i];
     const mls_proposal *p = &pp->proposal;
     uint32_t leaf;
+    if ((p->proposal_type == MLS_PROPOSAL_UPDATE && removed_inline(o, pp->sender.index)) ||
+        (p->proposal_type == MLS_PROPOSAL_REMOVE && removed_inline(o, p->remove)) ||
+        (p->proposal_type == MLS_PROPOSAL_GROUP_CONTEXT_EXTENSIONS && o && o->gce))
+        return 0; /* what the caller asks for now wins */
     if (p->proposal_type == MLS_PROPOSAL_UPDATE) {
         if (pp->sender.sender_type != MLS_SENDER_MEMBER || pp->sender.index == g->own_leaf)
             return 0;
@@ -65,7 +78,7 @@ static int build_proposals(mls_group *g, const mls_commit_opts *o, uint64_t now,
     if (!c->proposals)
         return MLS_E_NOMEM;
     for (size_t i = 0; i < g->n_props; i++) {
-        if (!take_pending(g, i))
+        if (!take_pending(g, o, i))
             continue;
         c->proposals[k].type = MLS_POR_REFERENCE;
         c->n_proposals = ++k;

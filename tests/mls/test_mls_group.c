@@ -200,6 +200,17 @@ static void test_basic_lifecycle(void)
     check_agree(3);
     say(2, "updated");
 
+    /* bob proposes an Update; carol commits (path forced) while it is pending: it goes
+     * in by reference */
+    CHECK_EQ(mls_group_propose_update(m[1], 0, NULL, &msg), 0);
+    deliver(&msg, 1, -1, MLS_EV_PROPOSAL);
+    mls_bytes_free(&msg);
+    memset(&o, 0, sizeof o);
+    o.force_path = 1;
+    commit_all(2, &o, NULL);
+    check_agree(4);
+    say(1, "bob updated");
+
     /* a replayed PrivateMessage is refused */
     CHECK_EQ(mls_group_protect(m[1], (const uint8_t *)"once", 4, NULL, 0, NULL, &msg), 0);
     CHECK_EQ(mls_group_process(m[0], msg.p, msg.len, NOW, &ev), 0);
@@ -211,7 +222,7 @@ static void test_basic_lifecycle(void)
     CHECK_EQ(mls_group_commit(m[1], NULL, NOW, NULL, &co), 0);
     deliver(&co.commit, 1, -1, MLS_EV_COMMIT);
     CHECK_EQ(mls_group_commit_merge(m[1]), 0);
-    check_agree(4);
+    check_agree(5);
     CHECK_EQ(mls_group_process(m[0], co.commit.p, co.commit.len, NOW, &ev), MLS_E_EPOCH);
     mls_commit_out_free(&co);
 }
@@ -248,7 +259,7 @@ static void test_psk_gce(void)
     o.psk_ids = ids;
     o.n_psk = 1;
     commit_all(2, &o, NULL);
-    check_agree(7);
+    check_agree(8);
 
     /* GroupContextExtensions with an application_id, proposed by bob, committed by
      * carol */
@@ -263,7 +274,7 @@ static void test_psk_gce(void)
     mls_event_free(&ev);
     mls_bytes_free(&msg);
     commit_all(2, NULL, NULL);
-    check_agree(8);
+    check_agree(9);
 
     /* an unknown PSK is refused when committing */
     static const uint8_t unknown[] = "nobody knows";
@@ -409,7 +420,11 @@ static void test_remove(void)
     CHECK_EQ(mls_group_import(&carol_copy, st.p, st.len), 0);
     mls_bytes_free(&st);
 
-    /* bob proposes carol's removal, alice commits it */
+    /* carol proposes an Update, then bob proposes carol's removal: alice's commit takes
+     * the Remove (a Remove wins over an Update of the same leaf) */
+    CHECK_EQ(mls_group_propose_update(m[2], 0, NULL, &msg), 0);
+    deliver(&msg, 2, -1, MLS_EV_PROPOSAL);
+    mls_bytes_free(&msg);
     CHECK_EQ(mls_group_propose_remove(m[1], carol, 1, NULL, &msg), 0);
     deliver(&msg, 1, -1, MLS_EV_PROPOSAL);
     mls_bytes_free(&msg);

@@ -14,6 +14,7 @@
 #include "../unit/check.h"
 #include "mls_alloc.h"
 #include "mls_err.h"
+#include "mls_extension.h"
 #include "mls_framing.h"
 #include "mls_group.h"
 #include "mls_group_int.h"
@@ -661,6 +662,156 @@ static void test_reinit(void)
     CHECK_MEM(ea0, ea1, sizeof ea0);
 }
 
+/* An external proposal framed as a PublicMessage by a non-member (no membership tag). */
+static void external_proposal(mls_group *g, uint8_t sender_type, uint32_t index,
+                              mls_proposal *p, const uint8_t seed[32], mls_bytes *out)
+{
+    mls_framed_content fc;
+    mls_framed_content_auth_data auth;
+    mls_buf b = { 0 };
+    mls_framing_ctx ctx;
+    mls_slice gid = mls_group_id(g);
+    memset(&fc, 0, sizeof fc);
+    memset(&auth, 0, sizeof auth);
+    memset(&ctx, 0, sizeof ctx);
+    memset(out, 0, sizeof *out);
+    ctx.group_id = gid.p;
+    ctx.group_id_len = gid.len;
+    ctx.epoch = mls_group_epoch(g);
+    fc.content_type = MLS_CONTENT_PROPOSAL;
+    mls_bytes_set(&fc.group_id, gid.p, gid.len);
+    fc.epoch = mls_group_epoch(g);
+    fc.sender.sender_type = sender_type;
+    fc.sender.index = index;
+    fc.proposal = *p;
+    memset(p, 0, sizeof *p);
+    CHECK_EQ(mls_framing_sign(&ctx, MLS_WIRE_FORMAT_PUBLIC_MESSAGE, &fc, seed, &auth), 0);
+    CHECK_EQ(mls_framing_protect_public(&ctx, &fc, &auth, &b), 0);
+    mls_bytes_set(out, b.p, b.len);
+    mls_buf_free(&b);
+    mls_framed_content_free(&fc);
+    mls_framed_content_auth_data_free(&auth);
+}
+
+/* A group whose GroupContext names an external sender (an operator): its Remove
+ * proposal is accepted and committed; a proposal signed by someone else under the
+ * operator's index is refused; a new member proposes its own Add. */
+static void test_external_proposals(void)
+{
+    uint8_t op_seed[32], op_pub[32], x_seed[32];
+    mls_identity a = ident(0), b = ident(1), e = ident(4);
+    mls_group *ga = NULL, *gb = NULL, *ge = NULL;
+    mls_kp_bundle kb, ke;
+    mls_commit_out co;
+    mls_event ev;
+    mls_bytes msg;
+    mls_buf eb = { 0 }, lb = { 0 };
+
+    randombytes_buf(op_seed, sizeof op_seed);
+    randombytes_buf(x_seed, sizeof x_seed);
+    mls_sig_pub_from_seed(op_seed, op_pub);
+    mls_external_senders es;
+    memset(&es, 0, sizeof es);
+    mls_external_sender one;
+    memset(&one, 0, sizeof one);
+    mls_bytes_set(&one.signature_key, op_pub, sizeof op_pub);
+    mls_credential_init_basic(&one.credential, (const uint8_t *)"operator", 8);
+    es.items = &one;
+    es.n = 1;
+    CHECK_EQ(mls_external_senders_encode(&eb, &es), 0);
+    mls_bytes_free(&one.signature_key);
+    mls_credential_free(&one.credential);
+    mls_extension_list el;
+    memset(&el, 0, sizeof el);
+    CHECK_EQ(mls_extension_list_set(&el, MLS_EXT_EXTERNAL_SENDERS, eb.p, eb.len), 0);
+    CHECK_EQ(mls_extension_list_encode(&lb, &el), 0);
+    mls_extension_list_free(&el);
+    CHECK_EQ(mls_group_create(&ga, (const uint8_t *)"g-ext", 5, &a, lb.p, lb.len, NOW, NULL), 0);
+    mls_buf_free(&eb);
+    mls_buf_free(&lb);
+    if (!ga)
+        return;
+
+    /* bob joins by a new-member Add proposal of his own */
+    CHECK_EQ(mls_kp_bundle_create(&kb, &b, NOW, 86400, NULL), 0);
+    mls_proposal p;
+    memset(&p, 0, sizeof p);
+    p.proposal_type = MLS_PROPOSAL_ADD;
+    CHECK_EQ(mls_key_package_decode_all(kb.key_package.p + 4, kb.key_package.len - 4, &p.add), 0);
+    external_proposal(ga, MLS_SENDER_NEW_MEMBER_PROPOSAL, 0, &p, seeds[1], &msg);
+    CHECK_EQ(mls_group_process(ga, msg.p, msg.len, NOW, &ev), 0);
+    CHECK_EQ(ev.kind, MLS_EV_PROPOSAL);
+    CHECK_EQ(ev.sender_kind, MLS_EV_SENDER_NEW_MEMBER_PROPOSAL);
+    mls_event_free(&ev);
+    mls_bytes_free(&msg);
+    CHECK_EQ(mls_group_commit(ga, NULL, NOW, NULL, &co), 0);
+    CHECK_EQ(mls_group_commit_merge(ga), 0);
+    CHECK_EQ(mls_group_join_welcome(&gb, co.welcome.p, co.welcome.len, &kb, co.tree.p,
+                                    co.tree.len, NULL, 0, NOW), 0);
+    mls_commit_out_free(&co);
+    mls_kp_bundle_free(&kb);
+    CHECK_EQ(mls_group_member_count(ga), 2);
+
+    /* erin too, then the operator removes her */
+    CHECK_EQ(mls_kp_bundle_create(&ke, &e, NOW, 86400, NULL), 0);
+    mls_slice kps[1] = { { ke.key_package.p, ke.key_package.len } };
+    mls_commit_opts o;
+    memset(&o, 0, sizeof o);
+    o.add_kps = kps;
+    o.n_add = 1;
+    o.tree_in_welcome = 1;
+    CHECK_EQ(mls_group_commit(ga, &o, NOW, NULL, &co), 0);
+    CHECK_EQ(mls_group_process(gb, co.commit.p, co.commit.len, NOW, &ev), 0);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_commit_merge(ga), 0);
+    CHECK_EQ(mls_group_join_welcome(&ge, co.welcome.p, co.welcome.len, &ke, NULL, 0, NULL, 0,
+                                    NOW), 0);
+    mls_commit_out_free(&co);
+    mls_kp_bundle_free(&ke);
+    if (!gb || !ge)
+        goto done;
+
+    memset(&p, 0, sizeof p);
+    p.proposal_type = MLS_PROPOSAL_REMOVE;
+    p.remove = mls_group_own_leaf(ge);
+    external_proposal(ga, MLS_SENDER_EXTERNAL, 0, &p, x_seed, &msg);
+    CHECK_EQ(mls_group_process(gb, msg.p, msg.len, NOW, &ev), MLS_E_SIGNATURE);
+    mls_bytes_free(&msg);
+    p.proposal_type = MLS_PROPOSAL_REMOVE;
+    p.remove = mls_group_own_leaf(ge);
+    external_proposal(ga, MLS_SENDER_EXTERNAL, 1, &p, op_seed, &msg);
+    CHECK_EQ(mls_group_process(gb, msg.p, msg.len, NOW, &ev), MLS_E_SENDER);
+    mls_bytes_free(&msg);
+    p.proposal_type = MLS_PROPOSAL_REMOVE;
+    p.remove = mls_group_own_leaf(ge);
+    external_proposal(ga, MLS_SENDER_EXTERNAL, 0, &p, op_seed, &msg);
+    CHECK_EQ(mls_group_process(ga, msg.p, msg.len, NOW, &ev), 0);
+    CHECK_EQ(ev.sender_kind, MLS_EV_SENDER_EXTERNAL);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_process(gb, msg.p, msg.len, NOW, &ev), 0);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_process(ge, msg.p, msg.len, NOW, &ev), 0);
+    mls_event_free(&ev);
+    mls_bytes_free(&msg);
+    CHECK_EQ(mls_group_commit(gb, NULL, NOW, NULL, &co), 0);
+    CHECK_EQ(mls_group_process(ga, co.commit.p, co.commit.len, NOW, &ev), 0);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_process(ge, co.commit.p, co.commit.len, NOW, &ev), 0);
+    CHECK_EQ(ev.removed, 1);
+    mls_event_free(&ev);
+    CHECK_EQ(mls_group_commit_merge(gb), 0);
+    mls_commit_out_free(&co);
+    CHECK_EQ(mls_group_member_count(ga), 2);
+    uint8_t e1[MLS_HASH_LEN], e2[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(ga, e1);
+    mls_group_epoch_authenticator(gb, e2);
+    CHECK_MEM(e1, e2, sizeof e1);
+done:
+    mls_group_free(ga);
+    mls_group_free(gb);
+    mls_group_free(ge);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -677,6 +828,7 @@ int main(void)
     test_add_by_proposal();
     test_hostile_input();
     test_reinit();
+    test_external_proposals();
     for (int i = 0; i < MAXM; i++)
         mls_group_free(m[i]);
     return check_finish("test_mls_group");

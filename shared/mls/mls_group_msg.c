@@ -452,6 +452,8 @@ fail:
 static void become_removed(mls_group *g)
 {
     g->removed = 1;
+    mls_group_free(g->prev);
+    g->prev = NULL;
     mls_treekem_priv_wipe(&g->priv);
     mls_secrettree_free(&g->st);
     uint8_t ea[MLS_HASH_LEN];

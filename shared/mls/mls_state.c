@@ -98,6 +98,19 @@ fail:
     return rc;
 }
 
+/* A boolean byte: 0 or 1, anything else MLS_E_DECODE (the format is canonical). */
+static int rd_bool(mls_rd *r, int *out)
+{
+    uint8_t v;
+    int rc = mls_rd_u8(r, &v);
+    if (rc)
+        return rc;
+    if (v > 1)
+        return MLS_E_DECODE;
+    *out = v;
+    return 0;
+}
+
 static int rd_fixed_copy(mls_rd *r, uint8_t *dst, size_t n)
 {
     mls_slice s;
@@ -112,7 +125,7 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
     mls_group *g = NULL;
     mls_rd r, sub;
     mls_slice s;
-    uint8_t ver, u8v;
+    uint8_t ver;
     int rc;
 
     *out = NULL;
@@ -150,9 +163,8 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
     for (int i = 0; i < 11; i++)
         if ((rc = rd_fixed_copy(&r, es_field(&g->es, i), MLS_HASH_LEN)))
             goto fail;
-    if ((rc = mls_rd_u8(&r, &u8v)))
+    if ((rc = rd_bool(&r, &g->es.have_joiner)))
         goto fail;
-    g->es.have_joiner = u8v != 0;
     if ((rc = mls_rd_opaque(&r, &s)) || (rc = mls_secrettree_decode(&g->st, s.p, s.len)) ||
         (rc = mls_rd_vector(&r, &sub)))
         goto fail;
@@ -170,10 +182,9 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
             (rc = mls_proposal_decode(&sub, &pp->proposal)))
             goto fail;
         g->n_props++;
-        if ((rc = mls_rd_u8(&sub, &u8v)) ||
+        if ((rc = rd_bool(&sub, &pp->has_leaf_priv)) ||
             (rc = rd_fixed_copy(&sub, pp->leaf_priv, MLS_KEM_SK_LEN)))
             goto fail;
-        pp->has_leaf_priv = u8v != 0;
     }
     if ((rc = mls_rd_vector(&r, &sub)))
         goto fail;
@@ -197,16 +208,18 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
         goto fail;
     while (mls_rd_left(&sub)) {
         mls_slice id, psk;
+        size_t before = g->n_ext_psks;
         if ((rc = mls_rd_opaque(&sub, &id)) || (rc = mls_rd_opaque(&sub, &psk)) ||
             (rc = mls_group_add_ext_psk(g, id.p, id.len, psk.p, psk.len)))
             goto fail;
+        if (g->n_ext_psks == before) { /* the same id twice */
+            rc = MLS_E_DECODE;
+            goto fail;
+        }
     }
-    if ((rc = mls_rd_u8(&r, &u8v)))
+    if ((rc = rd_bool(&r, &g->removed)) || (rc = rd_bool(&r, &g->reinit)) ||
+        (rc = mls_rd_end(&r)))
         goto fail;
-    g->removed = u8v != 0;
-    if ((rc = mls_rd_u8(&r, &u8v)) || (rc = mls_rd_end(&r)))
-        goto fail;
-    g->reinit = u8v != 0;
     if (mls_tree_n_leaves(g->tree) == 0 || g->own_leaf >= mls_tree_n_leaves(g->tree) ||
         (!g->removed && !mls_tree_leaf(g->tree, g->own_leaf)) ||
         g->gc.cipher_suite != MLS_CIPHER_SUITE) {

@@ -160,6 +160,7 @@ static void fuzz_import(const uint8_t *p, size_t n)
         return;
     }
     FUZZ_ASSERT(mls_group_export(g, &again) == 0);
+    FUZZ_ASSERT(again.len == n && memcmp(again.p, p, n) == 0);
     mls_bytes_free(&again);
     mls_group_free(g);
 }

@@ -265,8 +265,9 @@ int mls_group_group_info(mls_group *g, int with_tree, mls_bytes *out);
 /* The whole state, private keys included, in a versioned format ("MLSG", version 1).
  * Treat the bytes as a secret. MLS_E_STATE while a commit is pending. */
 int mls_group_export(const mls_group *g, mls_bytes *out);
-/* Restores what mls_group_export wrote. MLS_E_DECODE for anything else, MLS_E_UNSUPPORTED
- * for another version. */
+/* Restores what mls_group_export wrote, checking it (the tree is validated against the
+ * GroupContext, our private keys against the tree). MLS_E_DECODE for anything else,
+ * MLS_E_UNSUPPORTED for another version. */
 int mls_group_import(mls_group **out, const uint8_t *state, size_t state_len);
 
 /* ---- accessors ---- */

@@ -6,7 +6,7 @@
  *   opaque ratchet_tree<V> (the ratchet_tree encoding); u32 own_leaf; sig_seed[32]
  *   u32 priv_leaf; leaf_sk[32]; node_keys<V> { u32 node; sk[32]; pk[32] }
  *   epoch secrets: 11 x [32] in mls_epoch_secrets order, u8 have_joiner
- *   opaque secret_tree<V> (mls_secrettree_encode)
+ *   opaque secret_tree<V> (mls_secrettree_encode; empty once removed)
  *   proposals<V> { ref[32]; Sender; Proposal; u8 has_leaf_priv; leaf_priv[32] }
  *   resumption<V> { u64 epoch; psk[32] }
  *   external_psks<V> { opaque id<V>; opaque psk<V> }
@@ -64,9 +64,9 @@ int mls_state_encode(const mls_group *g, mls_buf *b)
         mls_w_fixed(b, es_field(&es, i), MLS_HASH_LEN);
     mls_w_u8(b, (uint8_t)(es.have_joiner ? 1 : 0));
     mls_epoch_secrets_wipe(&es);
-    if ((rc = mls_secrettree_encode(&g->st, &sub)))
+    if (g->st.n_leaves && (rc = mls_secrettree_encode(&g->st, &sub)))
         goto fail;
-    mls_w_opaque(b, sub.p, sub.len);
+    mls_w_opaque(b, sub.p, sub.len); /* empty once removed (the secrets are gone) */
     m = mls_w_vec_begin(b);
     for (size_t i = 0; i < g->n_props; i++) {
         const mls_pending_proposal *pp = &g->props[i];
@@ -165,7 +165,8 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
             goto fail;
     if ((rc = rd_bool(&r, &g->es.have_joiner)))
         goto fail;
-    if ((rc = mls_rd_opaque(&r, &s)) || (rc = mls_secrettree_decode(&g->st, s.p, s.len)) ||
+    if ((rc = mls_rd_opaque(&r, &s)) ||
+        (s.len && (rc = mls_secrettree_decode(&g->st, s.p, s.len))) ||
         (rc = mls_rd_vector(&r, &sub)))
         goto fail;
     while (mls_rd_left(&sub)) {
@@ -221,7 +222,8 @@ int mls_state_decode(mls_group **out, const uint8_t *p, size_t n)
         (rc = mls_rd_end(&r)))
         goto fail;
     if (mls_tree_n_leaves(g->tree) == 0 || g->own_leaf >= mls_tree_n_leaves(g->tree) ||
-        (!g->removed && !mls_tree_leaf(g->tree, g->own_leaf)) ||
+        (!g->removed && (!mls_tree_leaf(g->tree, g->own_leaf) || g->st.n_leaves == 0)) ||
+        (g->removed && g->st.n_leaves != 0) ||
         g->gc.cipher_suite != MLS_CIPHER_SUITE) {
         rc = MLS_E_DECODE;
         goto fail;
@@ -249,7 +251,25 @@ int mls_group_export(const mls_group *g, mls_bytes *out)
 
 int mls_group_import(mls_group **out, const uint8_t *state, size_t state_len)
 {
-    if (!out || !state)
+    mls_group *g = NULL;
+    int rc;
+    if (!out)
         return MLS_E_INVALID;
-    return mls_state_decode(out, state, state_len);
+    *out = NULL;
+    if (!state)
+        return MLS_E_INVALID;
+    if ((rc = mls_state_decode(&g, state, state_len)))
+        return rc;
+    /* bytes from storage are checked like a tree from the network: the tree against the
+     * GroupContext, our keys against the tree, the secret tree against its width */
+    if (g->gc.tree_hash.len != MLS_HASH_LEN ||
+        mls_tree_validate(g->tree, g->gc.group_id.p, g->gc.group_id.len, g->gc.tree_hash.p) ||
+        (!g->removed && (g->st.n_leaves != mls_tree_n_leaves(g->tree) ||
+                         g->priv.leaf != g->own_leaf ||
+                         mls_treekem_priv_check(&g->priv, g->tree) != 0))) {
+        mls_group_free(g);
+        return MLS_E_DECODE;
+    }
+    *out = g;
+    return 0;
 }

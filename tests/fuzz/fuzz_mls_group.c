@@ -7,7 +7,8 @@
  *   3  mls_group_join_external as erin (a GroupInfo)
  * Every call must succeed or fail with an mls_err code (never crash, leak or touch
  * memory it should not: ASan); a failed process leaves bob's epoch and authenticator as
- * they were; an accepted state re-exports to the same bytes.
+ * they were; an accepted state re-exports to the same bytes and then sends, receives and
+ * commits (or refuses with a code).
  *
  * Built with -DFUZZ_MLS_GROUP_SEEDS it is instead a program that writes seed inputs
  * (real messages of that group) to the directory given as its argument. */
@@ -162,6 +163,21 @@ static void fuzz_import(const uint8_t *p, size_t n)
     FUZZ_ASSERT(mls_group_export(g, &again) == 0);
     FUZZ_ASSERT(again.len == n && memcmp(again.p, p, n) == 0);
     mls_bytes_free(&again);
+    /* the loaded group works (or refuses with a code): send, receive, commit */
+    mls_bytes msg;
+    mls_event ev;
+    mls_commit_out co;
+    if (mls_group_protect(g, (const uint8_t *)"x", 1, NULL, 0, &rng, &msg) == 0)
+        mls_bytes_free(&msg);
+    for (size_t i = 0; i < n_seed_msgs; i++)
+        if (mls_group_process(g, seed_msgs[i].p, seed_msgs[i].len, NOW, &ev) == 0)
+            mls_event_free(&ev);
+    rc = mls_group_commit(g, NULL, NOW, &rng, &co);
+    FUZZ_ASSERT(rc <= 0);
+    if (rc == 0) {
+        mls_commit_out_free(&co);
+        FUZZ_ASSERT(mls_group_commit_merge(g) == 0);
+    }
     mls_group_free(g);
 }
 

@@ -435,6 +435,16 @@ static void test_remove(void)
     CHECK_EQ(ev.removed, 1);
     mls_event_free(&ev);
     CHECK_EQ(mls_group_is_removed(m[2]), 1);
+    /* a removed member's state still stores and loads (and stays removed) */
+    {
+        mls_bytes rs;
+        mls_group *rg = NULL;
+        CHECK_EQ(mls_group_export(m[2], &rs), 0);
+        CHECK_EQ(mls_group_import(&rg, rs.p, rs.len), 0);
+        CHECK(rg && mls_group_is_removed(rg));
+        mls_group_free(rg);
+        mls_bytes_free(&rs);
+    }
     deliver(&co.commit, 0, -1, MLS_EV_COMMIT);
     CHECK_EQ(mls_group_commit_merge(m[0]), 0);
     mls_commit_out_free(&co);

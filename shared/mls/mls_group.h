@@ -13,8 +13,9 @@
  *   mls_group_commit            a commit of the pending proposals plus inline ones; the
  *                               group does NOT advance: the delivery service orders
  *                               commits and the first one wins, so the caller then calls
- *                               mls_group_commit_merge (ours was accepted) or
- *                               mls_group_commit_discard (someone else's won: process it)
+ *                               mls_group_commit_merge (ours was accepted; or process
+ *                               our own commit echoed back) or mls_group_commit_discard
+ *                               (processing the commit that won does that too)
  *   mls_group_protect           an application message (PrivateMessage)
  *   mls_group_process           any received MLSMessage (PublicMessage / PrivateMessage)
  *   mls_group_free

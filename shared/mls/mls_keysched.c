@@ -68,11 +68,12 @@ int mls_keysched_from_joiner(const uint8_t joiner_secret[MLS_HASH_LEN],
     size_t i;
     int rc;
 
-    /* joiner_secret may point into *out (from_init passes out->joiner_secret). */
+    /* The inputs may point into *out (e.g. the previous epoch's secrets): use them
+     * before *out is cleared. */
     memcpy(joiner, joiner_secret, sizeof joiner);
+    member_secret(joiner, psk_secret, member);
     sodium_memzero(out, sizeof *out);
     memcpy(out->joiner_secret, joiner, sizeof joiner);
-    member_secret(joiner, psk_secret, member);
     if ((rc = mls_derive_secret(member, sizeof member, "welcome", out->welcome_secret)) != 0)
         goto fail;
     rc = mls_expand_with_label(member, sizeof member, "epoch", group_context, gc_len, epoch,

@@ -48,7 +48,8 @@ void mls_keysched_forget_joiner(mls_epoch_secrets *s);
 /* A new epoch from the previous epoch's init_secret (for epoch 0 of a new group: a
  * fresh random init_secret). commit_secret and psk_secret may be NULL for the all-zero
  * value. group_context is the serialized GroupContext of the NEW epoch. *out is
- * overwritten; on error it is wiped. Errors: MLS_E_INVALID (gc_len too large for a
+ * overwritten (the secret inputs may point into it, e.g. out's own init_secret); on
+ * error it is wiped. Errors: MLS_E_INVALID (gc_len too large for a
  * KDFLabel context). */
 int mls_keysched_from_init(const uint8_t init_secret[MLS_HASH_LEN],
                            const uint8_t *commit_secret, const uint8_t *psk_secret,

@@ -60,6 +60,29 @@ static void test_epochs(void)
     /* joiner_secret may alias the output. */
     CHECK_EQ(mls_keysched_from_joiner(j.joiner_secret, NULL, gc, sizeof gc, &j), 0);
     CHECK_MEM(&a, &j, sizeof a);
+    /* The next epoch computed in place, from secrets inside the output. */
+    {
+        mls_epoch_secrets next, inplace = a;
+        uint8_t i_copy[MLS_HASH_LEN], p_copy[MLS_HASH_LEN];
+
+        memcpy(i_copy, a.init_secret, sizeof i_copy);
+        memcpy(p_copy, a.resumption_psk, sizeof p_copy);
+        CHECK_EQ(mls_keysched_from_init(i_copy, NULL, p_copy, gc, sizeof gc, &next), 0);
+        CHECK_EQ(mls_keysched_from_init(inplace.init_secret, inplace.exporter_secret,
+                                        inplace.resumption_psk, gc, sizeof gc, &inplace), 0);
+        CHECK(memcmp(&next, &inplace, sizeof next) != 0); /* commit secret differs */
+        inplace = a;
+        CHECK_EQ(mls_keysched_from_init(inplace.init_secret, NULL, inplace.resumption_psk, gc,
+                                        sizeof gc, &inplace), 0);
+        CHECK_MEM(&next, &inplace, sizeof next);
+        inplace = a;
+        CHECK_EQ(mls_keysched_from_joiner(inplace.joiner_secret, inplace.resumption_psk, gc,
+                                          sizeof gc, &inplace), 0);
+        CHECK_EQ(mls_keysched_from_joiner(a.joiner_secret, p_copy, gc, sizeof gc, &next), 0);
+        CHECK_MEM(&next, &inplace, sizeof next);
+        mls_epoch_secrets_wipe(&next);
+        mls_epoch_secrets_wipe(&inplace);
+    }
     /* Welcome key and nonce: a GroupInfo sealed with them opens. */
     {
         uint8_t key[MLS_AEAD_KEY_LEN], nonce[MLS_AEAD_NONCE_LEN];

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void vfill(mv_result *res, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vfill(mv_result *res, const char *fmt,
+                                                      va_list ap)
 {
     vsnprintf(res->why, sizeof res->why, fmt, ap);
 }

@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "check.h"
+#include "../unit/check.h"
 #include "mls_alloc.h"
 #include "mls_err.h"
 #include "mls_hpke.h"
@@ -226,7 +226,7 @@ static void test_enums(const mv_json *doc)
         }
         /* PublicMessage: sender type and content type. */
         if (mv_hex(tc, "public_message_proposal", &p, &n) == 0) {
-            size_t s, ct;
+            size_t s = 0, ct = 0;
             CHECK_EQ(framed_offsets(p, n, &s, &ct), 0);
             CHECK_EQ(rt_patched(MO_MESSAGE, p, n, s, 0), MLS_E_DECODE);
             CHECK_EQ(rt_patched(MO_MESSAGE, p, n, s, 5), MLS_E_DECODE);

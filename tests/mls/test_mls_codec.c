@@ -154,12 +154,12 @@ static void test_vec_boundaries(void)
  *          optional<uint32>; optional<uint32>; opaque[4] } */
 static void write_sample(mls_buf *b)
 {
-    static const uint8_t key[32] = { 1, 2, 3 };
+    static const uint8_t key[64] = { 1, 2, 3 }; /* the list below reads up to 60 bytes */
     mls_w_u8(b, 0x12);
     mls_w_u16(b, 0x3456);
     mls_w_u32(b, 0x789abcdeu);
     mls_w_u64(b, 0x0102030405060708ull);
-    mls_w_opaque(b, key, sizeof key);
+    mls_w_opaque(b, key, 32);
     size_t m = mls_w_vec_begin(b);
     for (int i = 0; i < 3; i++)
         mls_w_opaque(b, key, (size_t)i * 30);

@@ -19,7 +19,7 @@
 #define STORE_APP_ID 0x53434c47
 #define STORE_PAGE 4096
 #define STORE_WAL_LIMIT (16 << 20)      /* journal_size_limit: the WAL shrinks back to this */
-#define STORE_VACUUM_PAGES 512          /* pages freed per flush by incremental_vacuum */
+#define STORE_VACUUM_PAGES 256          /* pages freed per flush by incremental_vacuum */
 #define STORE_RETAIN_CHUNK 256          /* rows looked at per retention query */
 
 static const char *const schema_sql =
@@ -187,7 +187,7 @@ void relay_store_opts_default(relay_store_opts *o)
     o->max_age_ms = 30ull * 24 * 3600 * 1000;
     o->max_entries = 100000;
     o->max_bytes = 256ull << 20;
-    o->retain_rows = 2000;
+    o->retain_rows = 500;
     o->sweep_rooms = 64;
     o->sweep_every_ms = 1000;
     o->max_staged_bytes = 64ull << 20;

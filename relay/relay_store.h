@@ -59,7 +59,7 @@ typedef struct relay_store_opts {
     uint64_t max_db_bytes;    /* hard cap on the database file; 0 = none (default). Above it
                                  a flush fails with RELAY_STORE_ERR_FULL. */
     uint32_t retain_rows;     /* rows retention may delete per flush, on top of one per staged
-                                 append (default 2,000) */
+                                 append (default 500) */
     uint32_t sweep_rooms;     /* idle rooms checked for age per sweep (default 64) */
     uint64_t sweep_every_ms;  /* sweep interval in caller time (default 1,000) */
     uint64_t max_staged_bytes; /* staged bytes before append refuses with ERR_STAGED

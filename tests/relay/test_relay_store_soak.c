@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../unit/check.h"
@@ -57,6 +58,14 @@ static int on_entry(void *ctx, const relay_store_entry *e)
     }
     c->expect = e->seq + 1;
     return 0;
+}
+
+static long file_size(const char *dir, const char *name)
+{
+    char p[256];
+    struct stat sb;
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return stat(p, &sb) ? -1 : (long)sb.st_size;
 }
 
 static unsigned fails_seen;
@@ -122,9 +131,11 @@ int main(void)
         CHECK_EQ(relay_store_flush(s, now, on_done, NULL), RELAY_STORE_OK);
         if (now % (5 * 60 * 1000) == 0) {
             relay_store_stats_get(s, &st);
-            printf("t=%2llu min: %6llu entries, %8llu bytes retained, files %8llu bytes\n",
+            printf("t=%2llu min: %6llu entries, %8llu bytes retained, files %8llu bytes"
+                   " (database %ld, WAL %ld)\n",
                    (unsigned long long)(now / 60000), (unsigned long long)st.entries,
-                   (unsigned long long)st.bytes, (unsigned long long)st.file_bytes);
+                   (unsigned long long)st.bytes, (unsigned long long)st.file_bytes,
+                   file_size(base, RELAY_STORE_FILE), file_size(base, RELAY_STORE_FILE "-wal"));
             if (now == 20 * 60 * 1000)
                 db_at_20min = st.file_bytes;
             if (now >= 15 * 60 * 1000 && st.file_bytes > max_file)

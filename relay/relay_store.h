@@ -124,8 +124,12 @@ typedef void (*relay_store_done_fn)(void *ctx, uint64_t tag, const uint8_t *room
  * staging order: with RELAY_STORE_OK only once COMMIT has returned (with the default
  * synchronous=FULL: after fsync of the WAL), or, if the transaction failed, with its error
  * for every one of them; the rooms are then as they were before the staged writes. Call
- * it once per event-loop turn; with nothing staged and no retention due it does no I/O.
- * Returns OK or the transaction's error (ERR_FULL, ERR_IO, ERR_CORRUPT, ERR_DB).
+ * it once per event-loop turn; with nothing staged and no retention due it does no I/O
+ * (once per sweep_every_ms it reads a few rooms' rows to find idle rooms to age out).
+ * done may stage new writes (they go into the next flush) but must not call flush or
+ * close. Returns OK or the transaction's error (ERR_FULL, ERR_IO, ERR_CORRUPT, ERR_DB,
+ * ERR_LOCKED). An error before COMMIT leaves nothing durable; an ERR_IO from COMMIT itself
+ * (a failed fsync) leaves the outcome unknown: the caller should stop and reopen.
  */
 relay_store_err relay_store_flush(relay_store *s, uint64_t now_ms, relay_store_done_fn done,
                                   void *ctx);

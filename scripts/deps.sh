@@ -8,7 +8,7 @@ set -euo pipefail
 
 profile=${1:-test}
 run_pkgs=(build-essential cmake pkg-config clang lld libwebsockets-dev libsodium-dev libuv1-dev
-          libnats-dev libedit-dev libqrencode-dev emscripten node-acorn)
+          libnats-dev libedit-dev libqrencode-dev libsqlite3-dev emscripten node-acorn)
 test_pkgs=(libclang-rt-14-dev python3 python3-websockets python3-nacl openssl chromium
            nats-server libnats-dev wrk gnuplot-nox hyperfine valgrind zbar-tools strace linux-perf)
 

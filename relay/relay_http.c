@@ -413,11 +413,18 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
         return done(wsi, respond(r, wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body,
                                  n, "no-store", NULL, NULL, head_only));
     }
-    if (!strncmp(uri, "/room/", 6))
-        return done(wsi, respond_text(r, wsi, 426,
-                                      "this is a WebSocket endpoint: connect with subprotocol "
-                                      RELAY_WS_SUBPROTOCOL "\n",
-                                      head_only));
+    if (!strncmp(uri, "/room/", 6)) {
+        static const char text[] = "this is a WebSocket endpoint: connect with subprotocol "
+                                   RELAY_WS_SUBPROTOCOL "\n";
+        char *body = body_area(r, &cap);
+        if (sizeof text - 1 > cap)
+            return done(wsi, -1);
+        memcpy(body, text, sizeof text - 1);
+        /* RFC 9110 15.5.22: a 426 names the protocol to upgrade to. */
+        return done(wsi, respond(r, wsi, 426, "text/plain; charset=utf-8", body,
+                                 sizeof text - 1, "no-store", "upgrade:", "websocket",
+                                 head_only));
+    }
     return serve_file(r, wsi, uri, head_only);
 }
 

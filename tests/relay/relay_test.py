@@ -321,8 +321,11 @@ def case_static_files():
               "HEAD answers with the length and no body")
         status, headers, _ = http_get(relay, "/", method="POST", body=b"x=1")
         check(status == 405, "POST refused with 405, got %d" % status)
-        status, _, body = http_get(relay, "/room/abc")
+        status, headers, body = http_get(relay, "/room/abc")
         check(status == 426, "plain GET of a room asks for an upgrade, got %d" % status)
+        check(headers.get("upgrade") == "websocket",
+              "the 426 names the protocol in an Upgrade header, got %r" % headers.get("upgrade"))
+        check(b"WebSocket endpoint" in body, "the 426 says what to do, got %r" % body)
 
 
 def case_healthz_metrics():

@@ -1,0 +1,555 @@
+/*
+ * bench_mls: micro-benchmark of shared/mls through its public API (mls_group.h). Not a
+ * test: it checks only that every operation succeeds (and that members agree on the
+ * epoch authenticator after each commit), and prints figures.
+ *
+ *   bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] [--app-sizes 100,1024]
+ *             [--app-batch N] [--app-reps N] [--no-external] [--seed S] [--quiet]
+ *
+ * For each group size n: a group of n members is built as setup (untimed): member 0
+ * ("the committer") creates it and adds the other n-1 from key packages in one commit
+ * with a path; two receivers (leaf 1 and leaf n-1, or just leaf 1 when n = 2) join from
+ * its Welcome. The tree then has the committer's direct path filled and every other
+ * parent node blank, as after a bulk add. Then, --reps times (--reps-large for n >= 500):
+ *   update.commit    committer: full-path self-update commit (mls_group_commit with
+ *                    force_path, then mls_group_commit_merge)
+ *   update.process   one receiver processes it (mls_group_process), per receiver
+ *   add.commit       committer: commit adding one fresh key package (no path), + merge
+ *   add.process      per receiver
+ *   join.welcome     the added member joins from the Welcome (ratchet tree inside it,
+ *                    the whole tree validated)
+ *   remove.commit    committer: commit removing that member (path), + merge
+ *   remove.process   per receiver
+ *   external.join    a newcomer joins by external commit from a GroupInfo with the tree
+ *                    (mls_group_join_external); external.process: a member processes
+ *                    that commit; the committer then removes it again (counted in remove.*)
+ * Application messages (in the group of the smallest size): --app-reps batches of
+ * --app-batch messages of each --app-sizes size: protect (committer) and unprotect
+ * (receiver) timed per batch, reported per message.
+ *
+ * Output: one machine-readable line per figure on stdout,
+ *   FIGURE {"op":"update.commit","members":1000,"bytes":0,"samples":5,"median_us":..,
+ *           "min_us":..,"p90_us":..,"max_us":..,"ops_per_s":..}
+ * then (unless --quiet) a human table. Setup and progress go to stderr. Randomness is a
+ * ChaCha20 stream from --seed (deterministic: the same run builds the same groups).
+ * Plain C with clock_gettime, so the same file builds with Emscripten for Node.
+ */
+#include <sodium.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mls_err.h"
+#include "mls_group.h"
+
+#define NOW 1800000000u
+#define MAX_SIZES 16
+#define MAX_SAMPLES 4096
+#define MAX_RECV 2
+#define MAX_FIGS 256
+
+/* ---- options, clock, statistics ------------------------------------------------------ */
+
+static size_t sizes[MAX_SIZES] = { 2, 10, 100, 1000 };
+static size_t n_sizes = 4;
+static size_t app_sizes[MAX_SIZES] = { 100, 1024 };
+static size_t n_app_sizes = 2;
+static int reps = 9, reps_large = 5, app_batch = 200, app_reps = 9, external = 1, quiet = 0;
+static unsigned long seed = 1;
+
+static double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static void die(const char *what, int rc)
+{
+    fprintf(stderr, "bench_mls: %s failed: %s\n", what, rc ? mls_strerror(rc) : "check");
+    exit(1);
+}
+
+static void must(int rc, const char *what)
+{
+    if (rc)
+        die(what, rc);
+}
+
+typedef struct series {
+    const char *op;
+    size_t members, bytes;
+    double v[MAX_SAMPLES]; /* microseconds per operation */
+    int n;
+} series;
+
+static series *figs[MAX_FIGS];
+static int n_figs;
+
+static series *series_new(const char *op, size_t members, size_t bytes)
+{
+    if (n_figs == MAX_FIGS)
+        die("too many figures", 0);
+    series *s = calloc(1, sizeof *s);
+    if (!s)
+        die("calloc", 0);
+    s->op = op;
+    s->members = members;
+    s->bytes = bytes;
+    figs[n_figs++] = s;
+    return s;
+}
+
+static void add(series *s, double us)
+{
+    if (s->n < MAX_SAMPLES)
+        s->v[s->n++] = us;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Sorted copy's quantile q (nearest rank, q in [0, 1]). */
+static double quantile(const double *sorted, int n, double q)
+{
+    int i = (int)(q * (n - 1) + 0.5);
+    return sorted[i < 0 ? 0 : i >= n ? n - 1 : i];
+}
+
+static double median_of(const double *sorted, int n)
+{
+    return n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+}
+
+static void print_figure(const series *s)
+{
+    double v[MAX_SAMPLES];
+    if (s->n == 0)
+        return;
+    memcpy(v, s->v, (size_t)s->n * sizeof *v);
+    qsort(v, (size_t)s->n, sizeof *v, cmp_double);
+    double med = median_of(v, s->n);
+    printf("FIGURE {\"op\":\"%s\",\"members\":%zu,\"bytes\":%zu,\"samples\":%d,"
+           "\"median_us\":%.3f,\"min_us\":%.3f,\"p90_us\":%.3f,\"max_us\":%.3f,"
+           "\"ops_per_s\":%.1f}\n",
+           s->op, s->members, s->bytes, s->n, med, v[0], quantile(v, s->n, 0.9),
+           v[s->n - 1], med > 0 ? 1e6 / med : 0.0);
+}
+
+static void print_table(void)
+{
+    printf("\n%-16s %8s %7s %8s %12s %12s %12s %12s %12s\n", "operation", "members", "bytes",
+           "samples", "median us", "min us", "p90 us", "max us", "ops/s");
+    for (int i = 0; i < n_figs; i++) {
+        const series *s = figs[i];
+        double v[MAX_SAMPLES];
+        if (s->n == 0)
+            continue;
+        memcpy(v, s->v, (size_t)s->n * sizeof *v);
+        qsort(v, (size_t)s->n, sizeof *v, cmp_double);
+        double med = median_of(v, s->n);
+        printf("%-16s %8zu %7zu %8d %12.1f %12.1f %12.1f %12.1f %12.1f\n", s->op, s->members,
+               s->bytes, s->n, med, v[0], quantile(v, s->n, 0.9), v[s->n - 1], 1e6 / med);
+    }
+}
+
+/* ---- deterministic randomness: ChaCha20 keystream, one nonce per call ---------------- */
+
+typedef struct det_rng {
+    uint8_t key[crypto_stream_chacha20_ietf_KEYBYTES];
+    uint64_t calls;
+} det_rng;
+
+static void det_fill(void *ctx, uint8_t *out, size_t n)
+{
+    det_rng *d = ctx;
+    uint8_t nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = { 0 };
+    memcpy(nonce, &d->calls, sizeof d->calls);
+    d->calls++;
+    crypto_stream_chacha20_ietf(out, n, nonce, d->key);
+}
+
+static det_rng det;
+static mls_rng rng = { det_fill, &det };
+
+/* ---- members ------------------------------------------------------------------------- */
+
+typedef struct member {
+    mls_group *g;
+    char name[32];
+    uint8_t seed[MLS_SIG_SEED_LEN];
+} member;
+
+static mls_identity ident_of(member *m)
+{
+    mls_identity id = { (const uint8_t *)m->name, strlen(m->name), m->seed };
+    return id;
+}
+
+static void member_init(member *m, const char *prefix, unsigned long i)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s-%lu", prefix, i);
+    mls_rng_fill(&rng, m->seed, sizeof m->seed);
+}
+
+static void key_package(member *m, mls_kp_bundle *kp)
+{
+    mls_identity id = ident_of(m);
+    must(mls_kp_bundle_create(kp, &id, NOW, 86400 * 90, &rng), "mls_kp_bundle_create");
+}
+
+/* Everyone in ms[0..n) is in the committer's epoch with its authenticator. */
+static void check_agree(member *committer, member *ms, int n)
+{
+    uint8_t a[MLS_HASH_LEN], b[MLS_HASH_LEN];
+    mls_group_epoch_authenticator(committer->g, a);
+    for (int i = 0; i < n; i++) {
+        if (mls_group_epoch(ms[i].g) != mls_group_epoch(committer->g))
+            die("epoch agreement", 0);
+        mls_group_epoch_authenticator(ms[i].g, b);
+        if (memcmp(a, b, sizeof a) != 0)
+            die("epoch authenticator agreement", 0);
+    }
+}
+
+/* Commits opts as the committer (timed with the merge into `c`), then every receiver
+ * processes the commit (each timed into `p`). */
+static void commit_round(member *committer, member *recv, int n_recv, const mls_commit_opts *o,
+                         series *c, series *p, mls_commit_out *out)
+{
+    memset(out, 0, sizeof *out);
+    double t0 = now_us();
+    must(mls_group_commit(committer->g, o, NOW, &rng, out), "mls_group_commit");
+    must(mls_group_commit_merge(committer->g), "mls_group_commit_merge");
+    double t1 = now_us();
+    if (c)
+        add(c, t1 - t0);
+    for (int i = 0; i < n_recv; i++) {
+        mls_event ev;
+        t0 = now_us();
+        int rc = mls_group_process(recv[i].g, out->commit.p, out->commit.len, NOW, &ev);
+        t1 = now_us();
+        must(rc, "mls_group_process(commit)");
+        if (ev.kind != MLS_EV_COMMIT)
+            die("commit event", 0);
+        mls_event_free(&ev);
+        if (p)
+            add(p, t1 - t0);
+    }
+    check_agree(committer, recv, n_recv);
+}
+
+/* ---- one group size ------------------------------------------------------------------ */
+
+typedef struct group_bench {
+    member committer;
+    member recv[MAX_RECV];
+    int n_recv;
+    size_t n;
+} group_bench;
+
+/* Builds the group of n (untimed): one commit by the committer adding n-1 key packages,
+ * receivers join from its Welcome. */
+static void build_group(group_bench *b, size_t n)
+{
+    double t0 = now_us();
+    memset(b, 0, sizeof *b);
+    b->n = n;
+    member_init(&b->committer, "member", 0);
+    mls_identity id = ident_of(&b->committer);
+    static const uint8_t gid[] = "bench-mls-group";
+    must(mls_group_create(&b->committer.g, gid, sizeof gid - 1, &id, NULL, 0, NOW, &rng),
+         "mls_group_create");
+    if (n < 2)
+        die("a group needs at least 2 members", 0);
+    size_t k = n - 1;
+    mls_kp_bundle *kps = calloc(k, sizeof *kps);
+    mls_slice *sl = calloc(k, sizeof *sl);
+    if (!kps || !sl)
+        die("calloc", 0);
+    /* leaf i+1 gets key package i; receivers at leaf 1 and leaf n-1 */
+    size_t recv_kp[MAX_RECV] = { 0, k - 1 };
+    b->n_recv = k > 1 ? 2 : 1;
+    for (size_t i = 0; i < k; i++) {
+        member m;
+        member_init(&m, "member", (unsigned long)(i + 1));
+        key_package(&m, &kps[i]);
+        sl[i].p = kps[i].key_package.p;
+        sl[i].len = kps[i].key_package.len;
+        for (int r = 0; r < b->n_recv; r++)
+            if (recv_kp[r] == i)
+                b->recv[r] = m;
+    }
+    mls_commit_opts o = { 0 };
+    o.add_kps = sl;
+    o.n_add = k;
+    o.force_path = 1;
+    o.tree_in_welcome = 1;
+    mls_commit_out out = { 0 };
+    must(mls_group_commit(b->committer.g, &o, NOW, &rng, &out), "mls_group_commit(setup)");
+    must(mls_group_commit_merge(b->committer.g), "mls_group_commit_merge(setup)");
+    for (int r = 0; r < b->n_recv; r++)
+        must(mls_group_join_welcome(&b->recv[r].g, out.welcome.p, out.welcome.len,
+                                    &kps[recv_kp[r]], NULL, 0, NULL, 0, NOW),
+             "mls_group_join_welcome(setup)");
+    check_agree(&b->committer, b->recv, b->n_recv);
+    if (mls_group_member_count(b->committer.g) != n)
+        die("member count after setup", 0);
+    fprintf(stderr, "bench_mls: group of %zu built in %.0f ms (welcome %zu bytes)\n", n,
+            (now_us() - t0) / 1000, out.welcome.len);
+    mls_commit_out_free(&out);
+    for (size_t i = 0; i < k; i++)
+        mls_kp_bundle_free(&kps[i]);
+    free(kps);
+    free(sl);
+}
+
+static void free_group(group_bench *b)
+{
+    mls_group_free(b->committer.g);
+    for (int r = 0; r < b->n_recv; r++)
+        mls_group_free(b->recv[r].g);
+}
+
+static unsigned long newcomers;
+
+static void bench_commits(group_bench *b)
+{
+    size_t n = b->n;
+    series *uc = series_new("update.commit", n, 0), *up = series_new("update.process", n, 0);
+    series *ac = series_new("add.commit", n, 0), *ap = series_new("add.process", n, 0);
+    series *jw = series_new("join.welcome", n, 0);
+    series *rc = series_new("remove.commit", n, 0), *rp = series_new("remove.process", n, 0);
+    series *kp_s = series_new("keypackage.create", n, 0);
+    series *gi_s = external ? series_new("groupinfo", n, 0) : NULL;
+    series *xj = external ? series_new("external.join", n, 0) : NULL;
+    series *xp = external ? series_new("external.process", n, 0) : NULL;
+    int r_n = n >= 500 ? reps_large : reps;
+    for (int rep = 0; rep < r_n; rep++) {
+        mls_commit_out out;
+        mls_commit_opts o = { 0 };
+
+        o.force_path = 1;
+        commit_round(&b->committer, b->recv, b->n_recv, &o, uc, up, &out);
+        mls_commit_out_free(&out);
+
+        member joiner;
+        mls_kp_bundle kp;
+        member_init(&joiner, "newcomer", newcomers++);
+        double t0 = now_us();
+        key_package(&joiner, &kp);
+        add(kp_s, now_us() - t0);
+        mls_slice sl = { kp.key_package.p, kp.key_package.len };
+        memset(&o, 0, sizeof o);
+        o.add_kps = &sl;
+        o.n_add = 1;
+        o.tree_in_welcome = 1;
+        commit_round(&b->committer, b->recv, b->n_recv, &o, ac, ap, &out);
+        t0 = now_us();
+        must(mls_group_join_welcome(&joiner.g, out.welcome.p, out.welcome.len, &kp, NULL, 0,
+                                    NULL, 0, NOW),
+             "mls_group_join_welcome");
+        add(jw, now_us() - t0);
+        check_agree(&b->committer, &joiner, 1);
+        uint32_t leaf = mls_group_own_leaf(joiner.g);
+        mls_group_free(joiner.g);
+        mls_kp_bundle_free(&kp);
+        mls_commit_out_free(&out);
+
+        memset(&o, 0, sizeof o);
+        o.remove = &leaf;
+        o.n_remove = 1;
+        commit_round(&b->committer, b->recv, b->n_recv, &o, rc, rp, &out);
+        mls_commit_out_free(&out);
+        if (mls_group_member_count(b->committer.g) != n)
+            die("member count after remove", 0);
+
+        if (!external)
+            continue;
+        mls_bytes gi = { 0 }, commit = { 0 };
+        t0 = now_us();
+        must(mls_group_group_info(b->committer.g, 1, &gi), "mls_group_group_info");
+        add(gi_s, now_us() - t0);
+        member_init(&joiner, "external", newcomers++);
+        mls_identity id = ident_of(&joiner);
+        t0 = now_us();
+        must(mls_group_join_external(&joiner.g, &commit, gi.p, gi.len, NULL, 0, &id, UINT32_MAX,
+                                     NOW, &rng),
+             "mls_group_join_external");
+        add(xj, now_us() - t0);
+        member *all[1 + MAX_RECV] = { &b->committer, &b->recv[0], &b->recv[1] };
+        for (int i = 0; i < 1 + b->n_recv; i++) {
+            mls_event ev;
+            t0 = now_us();
+            int e = mls_group_process(all[i]->g, commit.p, commit.len, NOW, &ev);
+            double t1 = now_us();
+            must(e, "mls_group_process(external commit)");
+            mls_event_free(&ev);
+            if (i > 0) /* receivers only, as for the other .process figures */
+                add(xp, t1 - t0);
+        }
+        check_agree(&joiner, b->recv, b->n_recv);
+        leaf = mls_group_own_leaf(joiner.g);
+        mls_group_free(joiner.g);
+        mls_bytes_free(&gi);
+        mls_bytes_free(&commit);
+        memset(&o, 0, sizeof o);
+        o.remove = &leaf;
+        o.n_remove = 1;
+        commit_round(&b->committer, b->recv, b->n_recv, &o, rc, rp, &out);
+        mls_commit_out_free(&out);
+    }
+    fprintf(stderr, "bench_mls: %zu members: %d repetitions done\n", n, r_n);
+}
+
+static void bench_app(group_bench *b)
+{
+    size_t batch = (size_t)app_batch;
+    mls_bytes *msgs = calloc(batch, sizeof *msgs);
+    if (!msgs)
+        die("calloc", 0);
+    for (size_t s = 0; s < n_app_sizes; s++) {
+        size_t len = app_sizes[s];
+        uint8_t *pt = malloc(len ? len : 1);
+        if (!pt)
+            die("malloc", 0);
+        mls_rng_fill(&rng, pt, len);
+        series *ps = series_new("app.protect", b->n, len);
+        series *us = series_new("app.unprotect", b->n, len);
+        for (int rep = 0; rep < app_reps; rep++) {
+            double t0 = now_us();
+            for (size_t i = 0; i < batch; i++)
+                must(mls_group_protect(b->committer.g, pt, len, NULL, 0, &rng, &msgs[i]),
+                     "mls_group_protect");
+            double t1 = now_us();
+            add(ps, (t1 - t0) / (double)batch);
+            t0 = now_us();
+            for (size_t i = 0; i < batch; i++) {
+                mls_event ev;
+                must(mls_group_process(b->recv[0].g, msgs[i].p, msgs[i].len, NOW, &ev),
+                     "mls_group_process(application)");
+                if (ev.kind != MLS_EV_APPLICATION || ev.data.len != len ||
+                    (len && memcmp(ev.data.p, pt, len) != 0))
+                    die("application plaintext", 0);
+                mls_event_free(&ev);
+            }
+            t1 = now_us();
+            add(us, (t1 - t0) / (double)batch);
+            for (size_t i = 0; i < batch; i++)
+                mls_bytes_free(&msgs[i]);
+        }
+        free(pt);
+    }
+    free(msgs);
+}
+
+/* ---- main ---------------------------------------------------------------------------- */
+
+static size_t parse_list(const char *s, size_t *out, const char *opt)
+{
+    size_t n = 0;
+    while (*s) {
+        char *end;
+        unsigned long v = strtoul(s, &end, 10);
+        if (end == s || n == MAX_SIZES || (*end && *end != ',')) {
+            fprintf(stderr, "bench_mls: %s wants a comma-separated list of numbers\n", opt);
+            exit(2);
+        }
+        out[n++] = (size_t)v;
+        s = *end ? end + 1 : end;
+    }
+    return n;
+}
+
+static int parse_int(const char *s, const char *opt, int lo, int hi)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < lo || v > hi) {
+        fprintf(stderr, "bench_mls: %s wants a number from %d to %d\n", opt, lo, hi);
+        exit(2);
+    }
+    return (int)v;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] "
+                    "[--app-sizes 100,1024] [--app-batch N] [--app-reps N] [--no-external] "
+                    "[--seed S] [--quiet]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--no-external")) {
+            external = 0;
+            continue;
+        }
+        if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+            continue;
+        }
+        if (!v)
+            usage();
+        i++;
+        if (!strcmp(a, "--sizes")) {
+            n_sizes = parse_list(v, sizes, a);
+            for (size_t k = 0; k < n_sizes; k++)
+                if (sizes[k] < 2 || sizes[k] > 100000)
+                    usage();
+        } else if (!strcmp(a, "--app-sizes")) {
+            n_app_sizes = parse_list(v, app_sizes, a);
+            for (size_t k = 0; k < n_app_sizes; k++)
+                if (app_sizes[k] > 1 << 20)
+                    usage();
+        } else if (!strcmp(a, "--reps")) {
+            reps = parse_int(v, a, 1, MAX_SAMPLES / 2);
+        } else if (!strcmp(a, "--reps-large")) {
+            reps_large = parse_int(v, a, 1, MAX_SAMPLES / 2);
+        } else if (!strcmp(a, "--app-batch")) {
+            app_batch = parse_int(v, a, 1, 100000);
+        } else if (!strcmp(a, "--app-reps")) {
+            app_reps = parse_int(v, a, 1, MAX_SAMPLES);
+        } else if (!strcmp(a, "--seed")) {
+            seed = (unsigned long)parse_int(v, a, 0, 1 << 30);
+        } else {
+            usage();
+        }
+    }
+    if (n_sizes == 0)
+        usage();
+    if (sodium_init() < 0)
+        die("sodium_init", 0);
+    memset(det.key, 0, sizeof det.key);
+    memcpy(det.key, &seed, sizeof seed);
+
+    /* application messages in the smallest group, then the commits, size by size */
+    size_t smallest = 0;
+    for (size_t k = 1; k < n_sizes; k++)
+        if (sizes[k] < sizes[smallest])
+            smallest = k;
+    for (size_t k = 0; k < n_sizes; k++) {
+        group_bench b;
+        build_group(&b, sizes[k]);
+        if (k == smallest && n_app_sizes > 0)
+            bench_app(&b);
+        bench_commits(&b);
+        free_group(&b);
+    }
+    for (int i = 0; i < n_figs; i++)
+        print_figure(figs[i]);
+    if (!quiet)
+        print_table();
+    for (int i = 0; i < n_figs; i++)
+        free(figs[i]);
+    return 0;
+}

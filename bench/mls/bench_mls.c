@@ -4,7 +4,8 @@
  * epoch authenticator after each commit), and prints figures.
  *
  *   bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] [--app-sizes 100,1024]
- *             [--app-batch N] [--app-reps N] [--no-external] [--seed S] [--quiet]
+ *             [--app-batch N] [--app-reps N] [--no-external] [--warmup-ms M] [--seed S]
+ *             [--quiet]
  *
  * For each group size n: a group of n members is built as setup (untimed): member 0
  * ("the committer") creates it and adds the other n-1 from key packages in one commit
@@ -23,6 +24,8 @@
  *   external.join    a newcomer joins by external commit from a GroupInfo with the tree
  *                    (mls_group_join_external); external.process: a member processes
  *                    that commit; the committer then removes it again (counted in remove.*)
+ * Before all that, a warm-up of --warmup-ms (default 1000) runs every operation in a
+ * group of 3 without recording anything.
  * Application messages (in the group of the smallest size): --app-reps batches of
  * --app-batch messages of each --app-sizes size: protect (committer) and unprotect
  * (receiver) timed per batch, reported per message.
@@ -57,6 +60,9 @@ static size_t n_sizes = 4;
 static size_t app_sizes[MAX_SIZES] = { 100, 1024 };
 static size_t n_app_sizes = 2;
 static int reps = 9, reps_large = 5, app_batch = 200, app_reps = 9, external = 1, quiet = 0;
+static int warmup_ms = 1000;
+/* 0 during the warm-up: samples are dropped (add) */
+static int recording = 1;
 static unsigned long seed = 1;
 
 static double now_us(void)
@@ -88,8 +94,12 @@ typedef struct series {
 static series *figs[MAX_FIGS];
 static int n_figs;
 
+/* The series of (op, members, bytes), created empty the first time. */
 static series *series_new(const char *op, size_t members, size_t bytes)
 {
+    for (int i = 0; i < n_figs; i++)
+        if (!strcmp(figs[i]->op, op) && figs[i]->members == members && figs[i]->bytes == bytes)
+            return figs[i];
     if (n_figs == MAX_FIGS)
         die("too many figures", 0);
     series *s = calloc(1, sizeof *s);
@@ -104,7 +114,7 @@ static series *series_new(const char *op, size_t members, size_t bytes)
 
 static void add(series *s, double us)
 {
-    if (s->n < MAX_SAMPLES)
+    if (recording && s->n < MAX_SAMPLES)
         s->v[s->n++] = us;
 }
 
@@ -301,8 +311,9 @@ static void build_group(group_bench *b, size_t n)
     check_agree(&b->committer, b->recv, b->n_recv);
     if (mls_group_member_count(b->committer.g) != n)
         die("member count after setup", 0);
-    fprintf(stderr, "bench_mls: group of %zu built in %.0f ms (welcome %zu bytes)\n", n,
-            (now_us() - t0) / 1000, out.welcome.len);
+    if (recording)
+        fprintf(stderr, "bench_mls: group of %zu built in %.0f ms (welcome %zu bytes)\n", n,
+                (now_us() - t0) / 1000, out.welcome.len);
     mls_commit_out_free(&out);
     for (size_t i = 0; i < k; i++)
         mls_kp_bundle_free(&kps[i]);
@@ -330,7 +341,7 @@ static void bench_commits(group_bench *b)
     series *gi_s = external ? series_new("groupinfo", n, 0) : NULL;
     series *xj = external ? series_new("external.join", n, 0) : NULL;
     series *xp = external ? series_new("external.process", n, 0) : NULL;
-    int r_n = n >= 500 ? reps_large : reps;
+    int r_n = !recording ? 1 : n >= 500 ? reps_large : reps;
     for (int rep = 0; rep < r_n; rep++) {
         mls_commit_out out;
         mls_commit_opts o = { 0 };
@@ -405,7 +416,8 @@ static void bench_commits(group_bench *b)
         commit_round(&b->committer, b->recv, b->n_recv, &o, rc, rp, &out);
         mls_commit_out_free(&out);
     }
-    fprintf(stderr, "bench_mls: %zu members: %d repetitions done\n", n, r_n);
+    if (recording)
+        fprintf(stderr, "bench_mls: %zu members: %d repetitions done\n", n, r_n);
 }
 
 static void bench_app(group_bench *b)
@@ -422,7 +434,7 @@ static void bench_app(group_bench *b)
         mls_rng_fill(&rng, pt, len);
         series *ps = series_new("app.protect", b->n, len);
         series *us = series_new("app.unprotect", b->n, len);
-        for (int rep = 0; rep < app_reps; rep++) {
+        for (int rep = 0; rep < (recording ? app_reps : 1); rep++) {
             double t0 = now_us();
             for (size_t i = 0; i < batch; i++)
                 must(mls_group_protect(b->committer.g, pt, len, NULL, 0, &rng, &msgs[i]),
@@ -482,7 +494,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] "
                     "[--app-sizes 100,1024] [--app-batch N] [--app-reps N] [--no-external] "
-                    "[--seed S] [--quiet]\n");
+                    "[--warmup-ms M] [--seed S] [--quiet]\n");
     exit(2);
 }
 
@@ -519,6 +531,8 @@ int main(int argc, char **argv)
             app_batch = parse_int(v, a, 1, 100000);
         } else if (!strcmp(a, "--app-reps")) {
             app_reps = parse_int(v, a, 1, MAX_SAMPLES);
+        } else if (!strcmp(a, "--warmup-ms")) {
+            warmup_ms = parse_int(v, a, 0, 600000);
         } else if (!strcmp(a, "--seed")) {
             seed = (unsigned long)parse_int(v, a, 0, 1 << 30);
         } else {
@@ -531,6 +545,20 @@ int main(int argc, char **argv)
         die("sodium_init", 0);
     memset(det.key, 0, sizeof det.key);
     memcpy(det.key, &seed, sizeof seed);
+
+    /* Warm-up, nothing recorded: every operation in a group of 3 until warmup_ms have
+     * passed (under Node, V8 first runs WebAssembly in its baseline tier and optimises
+     * hot functions later; natively this only warms caches). */
+    double warm_end = now_us() + warmup_ms * 1000.0;
+    recording = 0;
+    while (now_us() < warm_end) {
+        group_bench b;
+        build_group(&b, 3);
+        bench_app(&b);
+        bench_commits(&b);
+        free_group(&b);
+    }
+    recording = 1;
 
     /* application messages in the smallest group, then the commits, size by size */
     size_t smallest = 0;

@@ -409,6 +409,9 @@ static void bench_commits(group_bench *b)
 
         o.force_path = 1;
         commit_round(&b->committer, b->recv, b->n_recv, &o, uc, up, &out);
+        if (recording && rep == 0)
+            fprintf(stderr, "bench_mls: %zu members: a self-update commit is %zu bytes\n", n,
+                    out.commit.len);
         mls_commit_out_free(&out);
 
         member joiner;

@@ -4,8 +4,8 @@
  * epoch authenticator after each commit), and prints figures.
  *
  *   bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] [--app-sizes 100,1024]
- *             [--app-batch N] [--app-reps N] [--no-external] [--warmup-ms M] [--seed S]
- *             [--quiet]
+ *             [--app-batch N] [--app-reps N] [--no-external] [--no-filled] [--warmup-ms M]
+ *             [--seed S] [--quiet]
  *
  * For each group size n: a group of n members is built as setup (untimed): member 0
  * ("the committer") creates it and adds the other n-1 from key packages in one commit
@@ -24,6 +24,11 @@
  *   external.join    a newcomer joins by external commit from a GroupInfo with the tree
  *                    (mls_group_join_external); external.process: a member processes
  *                    that commit; the committer then removes it again (counted in remove.*)
+ * Then (unless --no-filled) a second group of n is built and members in each of the
+ * committer's copath subtrees (leaves 2, 4, 8, ...) commit once, untimed, so that every
+ * node of its copath is set, as in a group whose members commit regularly:
+ *   update.commit.filled   the committer's self-update there (about log2 n encryptions)
+ *   update.process.filled  per receiver
  * Before all that, a warm-up of --warmup-ms (default 1000) runs every operation in a
  * group of 3 without recording anything.
  * Application messages (in the group of the smallest size): --app-reps batches of
@@ -59,6 +64,7 @@
 #define MAX_SAMPLES 4096
 #define MAX_RECV 2
 #define MAX_FIGS 256
+#define MAX_FILL 24
 
 /* ---- options, clock, statistics ------------------------------------------------------ */
 
@@ -67,7 +73,7 @@ static size_t n_sizes = 4;
 static size_t app_sizes[MAX_SIZES] = { 100, 1024 };
 static size_t n_app_sizes = 2;
 static int reps = 9, reps_large = 5, app_batch = 200, app_reps = 9, external = 1, quiet = 0;
-static int warmup_ms = 1000;
+static int warmup_ms = 1000, filled = 1;
 /* 0 during the warm-up: samples are dropped (add) */
 static int recording = 1;
 static unsigned long seed = 1;
@@ -322,16 +328,22 @@ typedef struct group_bench {
     member committer;
     member recv[MAX_RECV];
     int n_recv;
+    member fill[MAX_FILL]; /* more members, at leaves fill_leaf[] (for the filled tree) */
+    uint32_t fill_leaf[MAX_FILL];
+    int n_fill;
     size_t n;
 } group_bench;
 
 /* Builds the group of n (untimed): one commit by the committer adding n-1 key packages,
- * receivers join from its Welcome. */
-static void build_group(group_bench *b, size_t n)
+ * receivers (and the n_fill members at leaves fill_leaf[]) join from its Welcome. */
+static void build_group(group_bench *b, size_t n, const uint32_t *fill_leaf, int n_fill)
 {
     double t0 = now_us();
     memset(b, 0, sizeof *b);
     b->n = n;
+    b->n_fill = n_fill;
+    if (n_fill > 0)
+        memcpy(b->fill_leaf, fill_leaf, (size_t)n_fill * sizeof *fill_leaf);
     member_init(&b->committer, "member", 0);
     mls_identity id = ident_of(&b->committer);
     static const uint8_t gid[] = "bench-mls-group";
@@ -356,6 +368,9 @@ static void build_group(group_bench *b, size_t n)
         for (int r = 0; r < b->n_recv; r++)
             if (recv_kp[r] == i)
                 b->recv[r] = m;
+        for (int f = 0; f < n_fill; f++)
+            if (fill_leaf[f] == i + 1)
+                b->fill[f] = m;
     }
     mls_commit_opts o = { 0 };
     o.add_kps = sl;
@@ -369,6 +384,15 @@ static void build_group(group_bench *b, size_t n)
         must(mls_group_join_welcome(&b->recv[r].g, out.welcome.p, out.welcome.len,
                                     &kps[recv_kp[r]], NULL, 0, NULL, 0, NOW),
              "mls_group_join_welcome(setup)");
+    for (int f = 0; f < n_fill; f++) {
+        must(mls_group_join_welcome(&b->fill[f].g, out.welcome.p, out.welcome.len,
+                                    &kps[fill_leaf[f] - 1], NULL, 0, NULL, 0, NOW),
+             "mls_group_join_welcome(setup)");
+        if (mls_group_own_leaf(b->fill[f].g) != fill_leaf[f])
+            die("filler leaf", 0);
+    }
+    if (b->n_recv > 1 && mls_group_own_leaf(b->recv[1].g) != n - 1)
+        die("receiver leaf", 0);
     check_agree(&b->committer, b->recv, b->n_recv);
     if (mls_group_member_count(b->committer.g) != n)
         die("member count after setup", 0);
@@ -387,6 +411,8 @@ static void free_group(group_bench *b)
     mls_group_free(b->committer.g);
     for (int r = 0; r < b->n_recv; r++)
         mls_group_free(b->recv[r].g);
+    for (int f = 0; f < b->n_fill; f++)
+        mls_group_free(b->fill[f].g);
 }
 
 static unsigned long newcomers;
@@ -484,6 +510,71 @@ static void bench_commits(group_bench *b)
         fprintf(stderr, "bench_mls: %zu members: %d repetitions done\n", n, r_n);
 }
 
+/* The committer's self-update in a tree whose copath nodes (as seen from leaf 0) are all
+ * set: a member in each copath subtree (leaves 2, 4, 8, ... below n; leaf 1 is a leaf
+ * already) commits once with a path first, untimed, and everyone processes it. Then each
+ * of the committer's UpdatePaths encrypts to one node per level, as in a group where
+ * members commit regularly. */
+static void bench_filled(size_t n)
+{
+    uint32_t leaves[MAX_FILL] = { 0 };
+    int n_fill = 0;
+    for (size_t l = 2; l < n && n_fill < MAX_FILL; l *= 2)
+        if (l != n - 1)
+            leaves[n_fill++] = (uint32_t)l;
+    group_bench b;
+    build_group(&b, n, leaves, n_fill);
+    /* who commits, in order: the fillers, and receiver 1 when it sits at a power of 2 */
+    member *by[MAX_FILL + 1];
+    int n_by = 0;
+    for (int f = 0; f < n_fill; f++)
+        by[n_by++] = &b.fill[f];
+    if (b.n_recv > 1 && n - 1 >= 2 && ((n - 1) & (n - 2)) == 0)
+        by[n_by++] = &b.recv[1];
+    double t0 = now_us();
+    for (int i = 0; i < n_by; i++) {
+        mls_commit_opts o = { 0 };
+        mls_commit_out out = { 0 };
+        o.force_path = 1;
+        must(mls_group_commit(by[i]->g, &o, NOW, &rng, &out), "mls_group_commit(fill)");
+        must(mls_group_commit_merge(by[i]->g), "mls_group_commit_merge(fill)");
+        member *all[MAX_FILL + 1 + MAX_RECV];
+        int n_all = 0;
+        all[n_all++] = &b.committer;
+        for (int r = 0; r < b.n_recv; r++)
+            all[n_all++] = &b.recv[r];
+        for (int f = 0; f < n_fill; f++)
+            all[n_all++] = &b.fill[f];
+        for (int k = 0; k < n_all; k++) {
+            if (all[k] == by[i] || !all[k]->g)
+                continue;
+            mls_event ev;
+            must(mls_group_process(all[k]->g, out.commit.p, out.commit.len, NOW, &ev),
+                 "mls_group_process(fill)");
+            mls_event_free(&ev);
+        }
+        check_agree(by[i], b.recv, b.n_recv);
+        mls_commit_out_free(&out);
+    }
+    if (recording)
+        fprintf(stderr, "bench_mls: %zu members: %d fill commits in %.0f ms\n", n, n_by,
+                (now_us() - t0) / 1000);
+    series *uc = series_new("update.commit.filled", n, 0);
+    series *up = series_new("update.process.filled", n, 0);
+    int r_n = !recording ? 1 : n >= 500 ? reps_large : reps;
+    for (int rep = 0; rep < r_n; rep++) {
+        mls_commit_opts o = { 0 };
+        mls_commit_out out;
+        o.force_path = 1;
+        commit_round(&b.committer, b.recv, b.n_recv, &o, uc, up, &out);
+        if (recording && rep == 0)
+            fprintf(stderr, "bench_mls: %zu members, filled copath: a self-update commit is "
+                            "%zu bytes\n", n, out.commit.len);
+        mls_commit_out_free(&out);
+    }
+    free_group(&b);
+}
+
 static void bench_app(group_bench *b)
 {
     size_t batch = (size_t)app_batch;
@@ -558,7 +649,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: bench_mls [--sizes 2,10,100,1000] [--reps N] [--reps-large N] "
                     "[--app-sizes 100,1024] [--app-batch N] [--app-reps N] [--no-external] "
-                    "[--warmup-ms M] [--seed S] [--quiet]\n");
+                    "[--no-filled] [--warmup-ms M] [--seed S] [--quiet]\n");
     exit(2);
 }
 
@@ -568,6 +659,10 @@ int main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--no-external")) {
             external = 0;
+            continue;
+        }
+        if (!strcmp(a, "--no-filled")) {
+            filled = 0;
             continue;
         }
         if (!strcmp(a, "--quiet")) {
@@ -617,10 +712,12 @@ int main(int argc, char **argv)
     recording = 0;
     while (now_us() < warm_end) {
         group_bench b;
-        build_group(&b, 3);
+        build_group(&b, 3, NULL, 0);
         bench_app(&b);
         bench_commits(&b);
         free_group(&b);
+        if (filled)
+            bench_filled(5);
     }
     recording = 1;
 
@@ -631,11 +728,13 @@ int main(int argc, char **argv)
             smallest = k;
     for (size_t k = 0; k < n_sizes; k++) {
         group_bench b;
-        build_group(&b, sizes[k]);
+        build_group(&b, sizes[k], NULL, 0);
         if (k == smallest && n_app_sizes > 0)
             bench_app(&b);
         bench_commits(&b);
         free_group(&b);
+        if (filled)
+            bench_filled(sizes[k]);
     }
     for (int i = 0; i < n_figs; i++)
         print_figure(figs[i]);

@@ -6,7 +6,7 @@ TSAN_BUILD ?= build-tsan
 JOBS ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run test flake-check build build-asan build-tsan deps-run deps-test bench fuzz install clean
+.PHONY: run test flake-check build build-asan build-tsan deps-run deps-test bench bench-mls fuzz install clean
 
 run: deps-run build
 	$(BUILD)/relay/saltchat-relay --listen $(LISTEN) --www $(BUILD)/www
@@ -50,6 +50,11 @@ deps-test:
 # All benchmarks (~10 minutes): rewrites docs/BENCHMARKS.md and docs/bench-fanout.png.
 bench: deps-test
 	bench/run --build $(BUILD)
+
+# MLS alone (~5 minutes): bench_mls natively and as WebAssembly under Node, interleaved;
+# prints the table, writes nothing (bench/run --only mls puts it into docs/BENCHMARKS.md).
+bench-mls: build
+	bench/mls/run --build $(BUILD)
 
 install: build
 	cmake --install $(BUILD)

@@ -139,12 +139,13 @@ int sc2_link_gibox_seal(const uint8_t link_secret[SC2_LINK_SECRET_BYTES], uint64
 /*
  * Opens a gi_box and checks what is inside: an MLSMessage (version mls10) of wire format
  * group_info whose GroupContext has version mls10, cipher suite 3, group_id == room_id,
- * and an epoch equal to the boxed epoch. On success writes the GroupInfo bytes into
- * gi_out[0..cap) (at most box_len - SC2_GIBOX_OVERHEAD bytes), *gi_len and *epoch and
- * returns 0. Errors: SC2_LINK_E_BOX (too short, or the MAC fails: wrong link, forged or
- * corrupt), SC2_LINK_E_GROUPINFO, SC2_LINK_E_EPOCH, SC2_LINK_E_SPACE. gi_out is wiped on
- * error. The caller compares *epoch with what it expects (a GroupInfo older than an
- * epoch it saw is a stale one: docs/PROTOCOL-v2.md section 5).
+ * and an epoch equal to the boxed epoch. gi_out[0..cap) is the work area and needs
+ * cap >= box_len - 40 (the GroupInfo plus 8 bytes; box_len bytes are always enough). On
+ * success the GroupInfo is at gi_out[0..*gi_len) (*gi_len = box_len - 48), *epoch is
+ * set, and 0 is returned. Errors: SC2_LINK_E_BOX (too short, or the MAC fails: wrong
+ * link, forged or corrupt), SC2_LINK_E_GROUPINFO, SC2_LINK_E_EPOCH, SC2_LINK_E_SPACE.
+ * gi_out is wiped on error. The caller compares *epoch with what it expects (a GroupInfo
+ * older than an epoch it saw is a stale one: docs/PROTOCOL-v2.md section 5).
  */
 int sc2_link_gibox_open(const uint8_t link_secret[SC2_LINK_SECRET_BYTES],
                    const uint8_t room_id[SC2_ROOM_ID_BYTES], const uint8_t *box,

@@ -1,8 +1,9 @@
 #include "relay_ds.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
+#include "sc2_loghash.h"
 
 const char *relay_ds_res_name(relay_ds_res res)
 {
@@ -47,13 +48,25 @@ static int gi_len_ok(size_t n)
 }
 
 relay_ds_res relay_ds_create(relay_store *st, const uint8_t *room, size_t room_len,
-                             const uint8_t join_pk[RELAY_STORE_PK_BYTES], const uint8_t *gi_box,
+                             const uint8_t nonce[RELAY_DS_NONCE_BYTES],
+                             const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                             const uint8_t sig[RELAY_DS_SIG_BYTES], const uint8_t *gi_box,
                              size_t gi_len, uint64_t time_ms, uint64_t tag)
 {
+    uint8_t l0[SC2_LH_BYTES];
+
+    if (room_len != RELAY_DS_ROOM_BYTES)
+        return RELAY_DS_NO_ROOM;
+    if (sc2_link_auth_verify(join_pk, room, nonce, sig) != 0)
+        return RELAY_DS_BAD_SIG;
     if (!gi_box || !gi_len_ok(gi_len))
         return RELAY_DS_BAD_GI;
-    return relay_ds_from_store(
-        relay_store_room_create(st, room, room_len, join_pk, gi_box, gi_len, time_ms, tag));
+    relay_store_err e =
+        relay_store_room_create(st, room, room_len, join_pk, gi_box, gi_len, time_ms, tag);
+    if (e)
+        return relay_ds_from_store(e);
+    sc2_lh_genesis(room, l0);
+    return relay_ds_from_store(relay_store_stage_hash(st, l0));
 }
 
 relay_ds_res relay_ds_auth(relay_store *st, const uint8_t *room, size_t room_len,
@@ -61,24 +74,17 @@ relay_ds_res relay_ds_auth(relay_store *st, const uint8_t *room, size_t room_len
                            const uint8_t join_pk[RELAY_STORE_PK_BYTES],
                            const uint8_t sig[RELAY_DS_SIG_BYTES], int *kind)
 {
-    uint8_t m[sizeof RELAY_DS_AUTH_LABEL - 1 + RELAY_STORE_ROOM_ID_MAX + RELAY_DS_NONCE_BYTES];
-    size_t n = sizeof RELAY_DS_AUTH_LABEL - 1;
     int k = RELAY_STORE_KEY_UNKNOWN;
 
     *kind = RELAY_STORE_KEY_UNKNOWN;
-    if (room_len == 0 || room_len > RELAY_STORE_ROOM_ID_MAX)
+    if (room_len != RELAY_DS_ROOM_BYTES)
         return RELAY_DS_NO_ROOM;
     relay_store_err e = relay_store_key_kind(st, room, room_len, join_pk, &k);
     if (e)
         return relay_ds_from_store(e);
     if (k == RELAY_STORE_KEY_UNKNOWN)
         return RELAY_DS_UNKNOWN_KEY;
-    memcpy(m, RELAY_DS_AUTH_LABEL, n);
-    memcpy(m + n, room, room_len);
-    n += room_len;
-    memcpy(m + n, nonce, RELAY_DS_NONCE_BYTES);
-    n += RELAY_DS_NONCE_BYTES;
-    if (crypto_sign_verify_detached(sig, m, n, join_pk) != 0)
+    if (sc2_link_auth_verify(join_pk, room, nonce, sig) != 0)
         return RELAY_DS_BAD_SIG;
     *kind = k;
     return RELAY_DS_OK;
@@ -88,6 +94,8 @@ relay_ds_res relay_ds_may(relay_store *st, const uint8_t *room, size_t room_len,
                           const uint8_t join_pk[RELAY_STORE_PK_BYTES], enum relay_ds_op op)
 {
     int k = RELAY_STORE_KEY_UNKNOWN;
+    if (room_len != RELAY_DS_ROOM_BYTES)
+        return RELAY_DS_NO_ROOM;
     relay_store_err e = relay_store_key_kind(st, room, room_len, join_pk, &k);
 
     if (e)
@@ -107,6 +115,8 @@ relay_ds_res relay_ds_submit(relay_store *st, const uint8_t *room, size_t room_l
     relay_store_err e;
 
     memset(v, 0, sizeof *v);
+    if (room_len != RELAY_DS_ROOM_BYTES)
+        return RELAY_DS_NO_ROOM;
     if (sub->msg_len > RELAY_STORE_ENTRY_MAX)
         return RELAY_DS_TOO_BIG;
     v->mls_err = relay_mlshdr_parse(sub->msg, sub->msg_len, &v->hdr);
@@ -127,8 +137,32 @@ relay_ds_res relay_ds_submit(relay_store *st, const uint8_t *room, size_t room_l
         return RELAY_DS_NO_GI;
     if (v->is_commit && !gi_len_ok(sub->gi_len))
         return RELAY_DS_BAD_GI;
+    if (sub->join_pk && !sub->gi_box)
+        return RELAY_DS_NOT_COMMIT;
+    /* the LOG envelope as it will be sent: its body extends the log hash */
+    uint8_t flags = (uint8_t)((v->is_commit ? SC2_LOG_F_COMMIT : 0) |
+                              (sub->join_pk ? SC2_LOG_F_JOIN_PK : 0));
+    size_t n = sc2_env_encode_log(NULL, 0, meta.head_seq + 1, time_ms, flags, sub->join_pk,
+                                  sub->msg, sub->msg_len);
+    uint8_t *log = n ? malloc(n) : NULL;
+    if (!log)
+        return RELAY_DS_STORE;
+    if (sc2_env_encode_log(log, n, meta.head_seq + 1, time_ms, flags, sub->join_pk, sub->msg,
+                           sub->msg_len) != n) {
+        free(log);
+        return RELAY_DS_STORE;
+    }
     e = relay_store_append(st, room, room_len, sub->msg, sub->msg_len, time_ms, v->is_commit,
                            sub->gi_box, sub->gi_len, sub->join_pk, tag, &v->seq);
+    if (e == RELAY_STORE_OK && v->seq != meta.head_seq + 1)
+        e = RELAY_STORE_ERR_DB; /* cannot happen: the store assigns head + 1 */
+    if (e == RELAY_STORE_OK) {
+        uint8_t l[SC2_LH_BYTES];
+        sc2_lh_step(meta.head_hash, v->seq, log + SC2_ENV_HEADER_BYTES,
+                    n - SC2_ENV_HEADER_BYTES, l);
+        e = relay_store_stage_hash(st, l);
+    }
+    free(log);
     return relay_ds_from_store(e);
 }
 

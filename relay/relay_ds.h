@@ -7,8 +7,9 @@
  * loop turn), so a restarted relay has them all back from the database.
  *
  * The rules:
- *   - CREATE makes a room (epoch 0, the creator's join_pk and first gi_box); refused if
- *     the room exists (durable or staged).
+ *   - CREATE makes a room (epoch 0, the creator's join_pk and first gi_box), with the
+ *     same proof as AUTH under that join_pk; refused if the room exists (durable or
+ *     staged).
  *   - AUTH proves the link: sig = Ed25519(join_sk, "saltchat/v2 auth" || room_id || nonce)
  *     under the room's current join_pk, or under an earlier one (then RESUME only).
  *   - SUBMIT (the connection's key must be the room's current one) carries an MLSMessage
@@ -21,6 +22,10 @@
  *   - RESUME(after_seq) needs a current or earlier key; GONE when after_seq is older than
  *     retention, AHEAD when it is past the durable head.
  *   - GET_GI needs the current key.
+ * Every write also extends the room's log hash (sc2_loghash: L_0 from the room id at
+ * CREATE, then L_seq over each LOG body as the relay will send it, time_ms included),
+ * kept by the store with the head and the GroupInfo, so GI can carry L of its seq.
+ * Room ids are RELAY_DS_ROOM_BYTES (16) bytes; other lengths are NO_ROOM.
  * Nothing staged is durable: ACCEPTED is for relay_store_flush's callback to send.
  */
 #ifndef RELAY_DS_H
@@ -31,12 +36,13 @@
 
 #include "relay_mlshdr.h"
 #include "relay_store.h"
+#include "sc2_envelope.h"
+#include "sc2_link.h"
 
-#define RELAY_DS_NONCE_BYTES 32u
-#define RELAY_DS_SIG_BYTES 64u
-#define RELAY_DS_AUTH_LABEL "saltchat/v2 auth"
-/* secretbox nonce (24) + MAC (16) + epoch (8): the least a gi_box can be */
-#define RELAY_DS_GI_MIN 48u
+#define RELAY_DS_ROOM_BYTES SC2_ROOM_ID_BYTES
+#define RELAY_DS_NONCE_BYTES SC2_AUTH_NONCE_BYTES
+#define RELAY_DS_SIG_BYTES SC2_AUTH_SIG_BYTES
+#define RELAY_DS_GI_MIN SC2_GIBOX_MIN
 
 typedef enum relay_ds_res {
     RELAY_DS_OK = 0,
@@ -62,15 +68,19 @@ typedef enum relay_ds_res {
 const char *relay_ds_res_name(relay_ds_res res);
 
 /*
- * Stages the creation of room (room_len bytes) with join_pk and gi_box (tag for flush).
- * Returns OK, EXISTS, BAD_GI, BUSY, STORE.
+ * Stages the creation of room (room_len bytes) with join_pk and gi_box (tag for flush),
+ * after checking sig over the connection's nonce as for AUTH. Returns OK, BAD_SIG,
+ * EXISTS, BAD_GI, NO_ROOM (bad room id length), BUSY, STORE.
  */
 relay_ds_res relay_ds_create(relay_store *st, const uint8_t *room, size_t room_len,
-                             const uint8_t join_pk[RELAY_STORE_PK_BYTES], const uint8_t *gi_box,
+                             const uint8_t nonce[RELAY_DS_NONCE_BYTES],
+                             const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                             const uint8_t sig[RELAY_DS_SIG_BYTES], const uint8_t *gi_box,
                              size_t gi_len, uint64_t time_ms, uint64_t tag);
 
 /*
- * Checks an AUTH: sig by join_pk over "saltchat/v2 auth" || room || nonce. Sets *kind to
+ * Checks an AUTH: sig by join_pk over "saltchat/v2 auth" || room || nonce
+ * (sc2_link_auth_verify). Sets *kind to
  * RELAY_STORE_KEY_CURRENT or RELAY_STORE_KEY_EARLIER on OK. Returns OK, NO_ROOM,
  * UNKNOWN_KEY, BAD_SIG, STORE. Uses the room's key after this turn's staged writes.
  */

@@ -14,6 +14,7 @@
 
 #include "../unit/check.h"
 #include "relay_ds.h"
+#include "sc2_loghash.h"
 
 static const uint8_t ROOM[16] = "room-id-16-bytes";
 static const uint8_t OTHER[16] = "other-room-16byt";
@@ -95,14 +96,54 @@ static size_t mls_msg(uint8_t *p, const uint8_t *g, uint64_t epoch, uint8_t send
     return o;
 }
 
+/* The proof as the design states it, computed here independently of sc2_link. */
 static void sign_auth(const uint8_t *sk, const uint8_t *room, const uint8_t nonce[32],
                       uint8_t sig[64])
 {
     uint8_t m[16 + 16 + 32];
-    memcpy(m, RELAY_DS_AUTH_LABEL, 16);
+    memcpy(m, "saltchat/v2 auth", 16);
     memcpy(m + 16, room, 16);
     memcpy(m + 32, nonce, 32);
     crypto_sign_detached(sig, NULL, m, sizeof m, sk);
+}
+
+/* The chain over the log as the store serves it, against the head and GroupInfo hashes
+ * the store kept (before any retention: every entry is there). */
+static uint8_t chain_l[64][SC2_LH_BYTES];
+static uint64_t chain_n;
+
+static int chain_entry(void *ctx, const relay_store_entry *e)
+{
+    uint8_t env[256];
+    (void)ctx;
+    size_t n = sc2_env_encode_log(env, sizeof env, e->seq, e->time_ms, (uint8_t)e->flags,
+                                  (e->flags & RELAY_STORE_F_JOIN_PK) ? e->join_pk : NULL,
+                                  e->body, e->len);
+    CHECK(n > 0);
+    CHECK_EQ(e->seq, chain_n + 1);
+    sc2_lh_step(chain_l[chain_n], e->seq, env + SC2_ENV_HEADER_BYTES, n - SC2_ENV_HEADER_BYTES,
+                chain_l[chain_n + 1]);
+    chain_n++;
+    return 0;
+}
+
+static void check_chain(relay_store *s)
+{
+    relay_store_meta m;
+    uint64_t last;
+
+    CHECK_EQ(relay_store_meta_get(s, ROOM, sizeof ROOM, &m), RELAY_STORE_OK);
+    sc2_lh_genesis(ROOM, chain_l[0]);
+    chain_n = 0;
+    if (m.durable)
+        CHECK_EQ(relay_store_read(s, ROOM, sizeof ROOM, 0, 64, 1 << 20, chain_entry, NULL, &last),
+                 RELAY_STORE_OK);
+    if (m.head_seq == m.durable_head) {
+        CHECK_EQ(chain_n, m.head_seq);
+        CHECK_MEM(m.head_hash, chain_l[chain_n], SC2_LH_BYTES);
+    }
+    if (m.durable)
+        CHECK_MEM(m.gi_hash, chain_l[m.gi_seq], SC2_LH_BYTES);
 }
 
 static relay_ds_res submit(relay_store *s, const uint8_t *msg, size_t n, const uint8_t *gi,
@@ -136,14 +177,23 @@ int main(void)
         return 1;
 
     /* CREATE */
-    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, pk1, gi, RELAY_DS_GI_MIN - 1, 1, 1),
+    sign_auth(sk1, ROOM, nonce, sig);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk1, sig, gi, RELAY_DS_GI_MIN - 1, 1, 1),
              RELAY_DS_BAD_GI);
-    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, pk1, gi, sizeof gi, 1, 1), RELAY_DS_OK);
-    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, pk2, gi, sizeof gi, 1, 2), RELAY_DS_EXISTS);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk2, sig, gi, sizeof gi, 1, 1),
+             RELAY_DS_BAD_SIG); /* a key the creator does not hold */
+    CHECK_EQ(relay_ds_create(s, ROOM, 15, nonce, pk1, sig, gi, sizeof gi, 1, 1), RELAY_DS_NO_ROOM);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk1, sig, gi, sizeof gi, 1, 1),
+             RELAY_DS_OK);
+    check_chain(s);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk1, sig, gi, sizeof gi, 1, 2),
+             RELAY_DS_EXISTS);
     CHECK_EQ(relay_ds_resume(s, ROOM, sizeof ROOM, 0, &seq), RELAY_DS_NO_ROOM); /* staged */
     flush(s, 1);
     CHECK_EQ(dn.n, 1);
-    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, pk2, gi, sizeof gi, 1, 3), RELAY_DS_EXISTS);
+    sign_auth(sk2, ROOM, nonce, sig);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk2, sig, gi, sizeof gi, 1, 3),
+             RELAY_DS_EXISTS);
 
     /* AUTH */
     sign_auth(sk1, ROOM, nonce, sig);
@@ -202,6 +252,7 @@ int main(void)
     CHECK_EQ(relay_ds_may(s, ROOM, sizeof ROOM, pk1, RELAY_DS_OP_RESUME), RELAY_DS_OK);
     CHECK_EQ(relay_ds_may(s, ROOM, sizeof ROOM, pk3, RELAY_DS_OP_SUBMIT), RELAY_DS_OK);
     flush(s, 2000);
+    check_chain(s);
     CHECK_EQ(dn.n, 4);
     CHECK_EQ(dn.tag[0], 10);
     CHECK_EQ(dn.seq[0], 1);
@@ -226,13 +277,16 @@ int main(void)
     sign_auth(sk3, ROOM, nonce, sig);
     CHECK_EQ(relay_ds_auth(s, ROOM, sizeof ROOM, nonce, pk3, sig, &kind), RELAY_DS_OK);
     CHECK_EQ(kind, RELAY_STORE_KEY_CURRENT);
-    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, pk2, gi, sizeof gi, 1, 3), RELAY_DS_EXISTS);
+    sign_auth(sk2, ROOM, nonce, sig);
+    CHECK_EQ(relay_ds_create(s, ROOM, sizeof ROOM, nonce, pk2, sig, gi, sizeof gi, 1, 3),
+             RELAY_DS_EXISTS);
     n = mls_msg(msg, ROOM, 2, 1, RELAY_MLSHDR_COMMIT);
     CHECK_EQ(submit(s, msg, n, gi, sizeof gi, NULL, 20, &v), RELAY_DS_STALE_EPOCH);
     CHECK_EQ(v.epoch, 3);
     n = mls_msg(msg, ROOM, 3, 1, RELAY_MLSHDR_PROPOSAL);
     CHECK_EQ(submit(s, msg, n, NULL, 0, NULL, 21, &v), RELAY_DS_OK);
     CHECK_EQ(v.seq, 5);
+    check_chain(s);
     flush(s, 3000);
     /* retention dropped seq 1..3: RESUME from 0 is GONE, from 3 is fine */
     CHECK_EQ(relay_ds_resume(s, ROOM, sizeof ROOM, 0, &seq), RELAY_DS_GONE);

@@ -13,6 +13,7 @@
 #include "relay_rawrx.h"
 #include "relay_server.h"
 #include "relay_ws.h"
+#include "relay_ws2.h"
 
 /* Room for response headers in the scratch buffer; bodies go after it. */
 #define HEADER_SPACE 2048u
@@ -331,11 +332,11 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
                               "1..128 characters of A-Z a-z 0-9 _ -\n");
     }
     if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
-        !has_token(proto, RELAY_WS_SUBPROTOCOL, 0)) {
+        (!has_token(proto, RELAY_WS_SUBPROTOCOL, 0) && !has_token(proto, RELAY_WS2_SUBPROTOCOL, 0))) {
         r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
         return refuse_upgrade(r, wsi, 400, "Bad Request",
-                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
-                              "(Sec-WebSocket-Protocol)\n");
+                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " or "
+                              RELAY_WS2_SUBPROTOCOL " is required (Sec-WebSocket-Protocol)\n");
     }
     int has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
     if (has_origin && header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))

@@ -533,6 +533,7 @@ write:
                 memcpy(f.buf + f.n, tmp, k);
                 f.n += k;
                 f.envs++;
+                s->err_code = 0; /* sent */
             }
         }
         *more = 0;

@@ -25,7 +25,8 @@
 /* Entries read from the store per write. */
 #define READ_ENTRIES 1024u
 /* The v2 batch buffer: any stored entry fits (with its LOG header); bigger GroupInfo
- * boxes are written alone from a buffer of their own. */
+ * boxes are written alone from a buffer of their own. A batch stops at RELAY_BATCH_BYTES
+ * unless its first entry is bigger, so lws holds at most that much for a full socket. */
 #define V2_BATCH (RELAY_STORE_ENTRY_MAX + 1024u)
 
 enum s2_state {
@@ -211,7 +212,6 @@ static void drop_fragment(struct s2 *s)
 static void fail(struct relay *r, struct s2 *s, enum relay_close_reason reason, uint16_t code,
                  uint16_t err_code, const char *text)
 {
-    (void)r;
     if (s->state == T_CLOSING || s->state == T_CLOSED || s->state == T_NEW)
         return;
     drop_fragment(s);
@@ -223,6 +223,8 @@ static void fail(struct relay *r, struct s2 *s, enum relay_close_reason reason, 
     s->mode = M_NONE;
     s->gi_due = 0;
     lws_callback_on_writable(s->wsi);
+    /* lws 4.1.6 loses a writeable request made inside ESTABLISHED: the turn asks again */
+    wake(r, s);
     relay_log(RELAY_LOG_INFO, "v2 connection: closing %u (%s: %s)", code,
               err_code ? sc2_code_name(err_code) : "protocol", text);
 }
@@ -350,7 +352,7 @@ static int fill_entry(void *ctx, const relay_store_entry *e)
     size_t h = sc2_env_log_header(hdr, e->seq, e->time_ms, (uint8_t)e->flags,
                                   (e->flags & RELAY_STORE_F_JOIN_PK) ? e->join_pk : NULL, e->len);
 
-    if (!h || f->n + h + e->len > f->cap) {
+    if (!h || f->n + h + e->len > f->cap || (f->n && f->n + h + e->len > RELAY_BATCH_BYTES)) {
         f->stopped = 1;
         return 1;
     }
@@ -497,7 +499,9 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         f.cursor = s->cursor;
         if (s->cursor < m.durable_head) {
             relay_store_err e = relay_store_read(r->store, s->room->id, RELAY_DS_ROOM_BYTES,
-                                                 s->cursor, READ_ENTRIES, f.cap - f.n,
+                                                 s->cursor, READ_ENTRIES,
+                                                 f.n < RELAY_BATCH_BYTES ? RELAY_BATCH_BYTES - f.n
+                                                                         : 1,
                                                  fill_entry, &f, &last);
             if (e == RELAY_STORE_ERR_GONE) {
                 /* retention overtook this reader */

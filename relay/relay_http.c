@@ -13,6 +13,7 @@
 #include "relay_rawrx.h"
 #include "relay_server.h"
 #include "relay_ws.h"
+#include "relay_store.h"
 #include "relay_ws2.h"
 
 /* Room for response headers in the scratch buffer; bodies go after it. */
@@ -399,6 +400,22 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
         char *body = body_area(r, &cap);
         relay_rooms_get_stats(r->rooms, &rs);
         size_t n = relay_metrics_render(&r->metrics, &rs, body, cap);
+        if (n && r->store) {
+            relay_store_stats st;
+            relay_metrics_v2 *v = &r->metrics.v2;
+            relay_store_stats_get(r->store, &st);
+            v->rooms = st.rooms;
+            v->entries = st.entries;
+            v->entry_bytes = st.bytes;
+            v->file_bytes = st.file_bytes;
+            v->flushes = st.flushes;
+            v->flush_failures = st.flush_failures;
+            v->flush_ns_sum = st.flush_ns_sum;
+            v->flush_ns_max = st.flush_ns_max;
+            v->retained_out = st.retained_out;
+            size_t m = relay_metrics_render_v2(v, body + n, cap - n);
+            n = m ? n + m : 0;
+        }
         if (n && r->cluster) {
             relay_cluster_stats cs;
             relay_nats_stats ns;

@@ -261,6 +261,10 @@ static void reply_rejected(struct relay *r, struct s2 *s, uint64_t token, uint16
                            uint64_t epoch)
 {
     uint8_t b[SC2_ENV_HEADER_BYTES + 18];
+    if (code == SC2_C_STALE_EPOCH)
+        r->metrics.v2.rejected_stale++;
+    else
+        r->metrics.v2.rejected_other++;
     queue(r, s, b, sc2_env_encode_rejected(b, sizeof b, token, code, epoch));
 }
 
@@ -297,6 +301,7 @@ static void on_done(void *ctx, uint64_t tag, const uint8_t *room_id, size_t room
                  "relay storage failed: nothing was stored; retry later");
     } else if (s && !p->create) {
         uint8_t b[SC2_ENV_HEADER_BYTES + 16];
+        r->metrics.v2.accepted++;
         queue(r, s, b, sc2_env_encode_accepted(b, sizeof b, p->token, seq));
     } else if (s) {
         wake(r, s); /* a RESUME or GET_GI may wait for the room to be durable */
@@ -483,6 +488,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         } else if (res == RELAY_DS_GONE) {
             s->mode = M_NONE;
             s->resumed = 0; /* it may RESUME again after rejoining */
+            r->metrics.v2.gone++;
             if (f.n + 14 <= f.cap)
                 put(&f, sc2_env_encode_gone(f.buf + f.n, f.cap - f.n, at));
         } else if (res == RELAY_DS_AHEAD) {
@@ -507,6 +513,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
                 /* retention overtook this reader */
                 s->mode = M_NONE;
                 s->resumed = 0;
+                r->metrics.v2.gone++;
                 if (f.n + 14 <= f.cap)
                     put(&f, sc2_env_encode_gone(f.buf + f.n, f.cap - f.n, m.oldest_seq));
                 goto write;
@@ -817,6 +824,7 @@ static void on_message(struct relay *r, struct s2 *s, const uint8_t *buf, size_t
             break;
         }
         s->resumed = 1;
+        r->metrics.v2.resumes++;
         s->mode = M_CHECK;
         s->cursor = e.seq;
         wake(r, s);
@@ -912,6 +920,7 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
     lws_dll2_add_tail(&s->node, &v->sessions);
     r->metrics.connections++;
     r->metrics.connections_total++;
+    r->metrics.v2.connections++;
     relay_bucket_init(&s->bucket, cfg->rate_burst, now_us());
     relay_ka_add(&v->ka, &s->ka, v->ka.last_tick);
     if (cfg->sndbuf) {
@@ -965,6 +974,7 @@ static void on_closed(struct relay *r, struct s2 *s)
         s->reason = s->peer_closed ? RELAY_CLOSE_PEER : RELAY_CLOSE_GONE;
     r->metrics.closed[s->reason]++;
     r->metrics.connections--;
+    r->metrics.v2.connections--;
     for (pend *p = v->pend_head; p; p = p->next)
         if (p->s == s)
             p->s = NULL;

@@ -26,6 +26,7 @@ import nacl.signing  # noqa: E402
 import websockets  # noqa: E402
 
 from sctest import cases as sc_cases  # noqa: E402
+from sctest import metrics as sc_metrics  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
 from sctest import envelope as v1  # noqa: E402
 from sctest import envelope2 as e2  # noqa: E402
@@ -372,6 +373,16 @@ def case_commit_race():
                       "the winning commit is the one logged")
         r = await Conn.open(relay, room_id)
         check(r.head == 20, "20 commits in the log, one per epoch")
+        m = await asyncio.to_thread(sc_metrics.scrape, relay.port)
+        for series, want in [("saltchat_relay_v2_accepted_total", 20),
+                             ('saltchat_relay_v2_rejected_total{code="stale_epoch"}', 20),
+                             ("saltchat_relay_v2_resumes_total", 2),
+                             ("saltchat_relay_v2_store_rooms", 1),
+                             ("saltchat_relay_v2_store_entries", 20),
+                             ("saltchat_relay_v2_connections", 3)]:
+            check(m.get(series) == want, f"/metrics {series} = {want}, got {m.get(series)}")
+        check(m.get("saltchat_relay_v2_store_flushes_total", 0) >= 21,
+              "at least one store transaction per accepted write")
 
     with Relay() as relay:
         run(body(relay))

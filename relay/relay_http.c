@@ -434,7 +434,7 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
     if (!strncmp(uri, "/room/", 6))
         return done(wsi, respond_text(r, wsi, 426,
                                       "this is a WebSocket endpoint: connect with subprotocol "
-                                      RELAY_WS_SUBPROTOCOL "\n",
+                                      RELAY_WS_SUBPROTOCOL " or " RELAY_WS2_SUBPROTOCOL "\n",
                                       head_only));
     return serve_file(r, wsi, uri, head_only);
 }

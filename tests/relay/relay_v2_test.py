@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, big_groupinfo, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -606,6 +606,37 @@ def case_limits():
 
     with Relay("--max-frame", "4K", "--max-queue", "16K", "--rate-limit", "1",
                "--rate-burst", "22") as relay:
+        run(body(relay))
+
+
+def case_big_groupinfo():
+    """A GroupInfo box bigger than the relay's batch buffer (a large ratchet tree) arrives
+    in pieces, is stored, and is served whole in a message of its own; large entries
+    behind it in the log too."""
+    async def body(relay):
+        big = os.urandom(1536 * 1024)
+        room_id, key, box, a = await created(relay, box=big)
+        commit = e2.mls_public(room_id, 0, e2.COMMIT, body=os.urandom(700 * 1024))
+        big2 = os.urandom(1200 * 1024)
+        await submit(a, 1, commit, big2)
+        await accepted(a, 1, "a 700 KiB commit with a 1.2 MiB GroupInfo")
+        for t in range(2, 6):
+            await submit(a, t, e2.mls_private(room_id, 1, ciphertext=os.urandom(300 * 1024)))
+        for t in range(2, 6):
+            await accepted(a, t, "300 KiB application messages")
+        await submit(a, 6, e2.mls_private(room_id, 1, ciphertext=os.urandom(1100 * 1024)))
+        await rejected(a, 6, e2.TOO_LARGE, "an MLS message over the 1 MiB entry limit")
+        b = await Conn.open(relay, room_id)
+        await b.auth(key)
+        await b.send(e2.get_gi())
+        await b.send(e2.resume(0))
+        gi = await b.expect(e2.GI, "the 1.2 MiB GroupInfo")
+        check(gi.seq == 1 and gi.gi_box == big2, "the big GroupInfo whole")
+        log, head = await read_log(b, "RESUME behind a big GroupInfo")
+        check([e.seq for e in log] == [1, 2, 3, 4, 5] and log[0].mls == commit,
+              "the big entries whole and in order")
+
+    with Relay("--max-frame", "2M", "--max-queue", "8M") as relay:
         run(body(relay))
 
 

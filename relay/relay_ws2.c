@@ -89,6 +89,7 @@ struct relay_v2 {
     pend *pend_head, **pend_tail;
     uint64_t next_tag;
     uint8_t *batch; /* LWS_PRE + V2_BATCH */
+    uint8_t *gi;    /* RELAY_STORE_GI_MAX: a GroupInfo read from the store (on first use) */
     struct v2room *last_room; /* done callback: the room of the previous entry */
     struct relay *r;
 };
@@ -378,27 +379,17 @@ static int put(fill *f, size_t n)
     return 0;
 }
 
-/* Writes a GroupInfo too big for the batch as a message of its own. Returns 0 or -1. */
-static int write_big_gi(struct relay *r, struct s2 *s, size_t gi_len)
+/* Writes one envelope too big for the batch (a GroupInfo) as a message of its own.
+ * Returns 0 or -1 if the socket failed (or memory ran out). */
+static int write_alone(struct relay *r, struct s2 *s, uint64_t seq, const uint8_t *hash,
+                       const uint8_t *box, size_t box_len, size_t n)
 {
-    relay_store_meta m;
-    size_t n = SC2_ENV_HEADER_BYTES + 8 + SC2_LOG_HASH_BYTES + gi_len, got;
-    uint64_t seq;
-    uint8_t *b = malloc(LWS_PRE + n + SC2_ENV_HEADER_BYTES);
+    uint8_t *out = malloc(LWS_PRE + n);
     int rc = -1;
 
-    if (!b)
-        return -1;
-    uint8_t *box = b + LWS_PRE + SC2_ENV_HEADER_BYTES + 8 + SC2_LOG_HASH_BYTES;
-    if (relay_store_gi(r->store, s->room->id, RELAY_DS_ROOM_BYTES, box, gi_len, &got, &seq) ||
-        relay_store_meta_get(r->store, s->room->id, RELAY_DS_ROOM_BYTES, &m))
-        goto done;
-    /* the encoder copies the box over itself at the same place: memmove semantics are
-     * not promised, so encode into a second buffer */
-    uint8_t *out = malloc(LWS_PRE + n);
     if (!out)
-        goto done;
-    size_t w = sc2_env_encode_gi(out + LWS_PRE, n, seq, m.gi_hash, box, got);
+        return -1;
+    size_t w = sc2_env_encode_gi(out + LWS_PRE, n, seq, hash, box, box_len);
     if (w && lws_write(s->wsi, out + LWS_PRE, w, LWS_WRITE_BINARY) >= (int)w) {
         r->metrics.frames_out++;
         r->metrics.bytes_out += w;
@@ -406,8 +397,6 @@ static int write_big_gi(struct relay *r, struct s2 *s, size_t gi_len)
         rc = 0;
     }
     free(out);
-done:
-    free(b);
     return rc;
 }
 
@@ -443,40 +432,34 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
     if (relay_store_meta_get(r->store, s->room->id, RELAY_DS_ROOM_BYTES, &m) != RELAY_STORE_OK)
         goto write; /* not created (yet): replies only */
     if (s->gi_due && m.durable && !*more) {
-        size_t gl = 0, off = SC2_ENV_HEADER_BYTES + 8 + SC2_LOG_HASH_BYTES;
+        size_t gl = 0;
         uint64_t seq = 0;
-        if (f.n + off < f.cap) {
-            uint8_t *box = f.buf + f.n + off;
-            relay_store_err e = relay_store_gi(r->store, s->room->id, RELAY_DS_ROOM_BYTES, box,
-                                               f.cap - f.n - off, &gl, &seq);
-            if (e == RELAY_STORE_OK) {
-                /* encode the header in place in front of the box */
-                uint8_t *p = f.buf + f.n;
-                p[0] = SC2_ENV_VERSION;
-                p[1] = SC2_T_GI;
-                uint32_t body = (uint32_t)(8 + SC2_LOG_HASH_BYTES + gl);
-                p[2] = (uint8_t)(body >> 24); p[3] = (uint8_t)(body >> 16);
-                p[4] = (uint8_t)(body >> 8); p[5] = (uint8_t)body;
-                for (int i = 0; i < 8; i++)
-                    p[6 + i] = (uint8_t)(seq >> (56 - 8 * i));
-                memcpy(p + 14, m.gi_hash, SC2_LOG_HASH_BYTES);
-                put(&f, off + gl);
-                s->gi_due = 0;
-            } else if (e == RELAY_STORE_ERR_ARG && gl && !f.n) {
-                if (write_big_gi(r, s, gl))
-                    return -1;
-                s->gi_due = 0;
-                *more = 1;
-                return 0;
-            } else if (e == RELAY_STORE_ERR_ARG && gl) {
-                *more = 1; /* next time, alone */
-            } else {
-                fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
-                     "relay storage failed reading the GroupInfo");
-                goto write;
-            }
+        if (!v->gi && !(v->gi = malloc(RELAY_STORE_GI_MAX))) {
+            fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_RELAY_FULL,
+                 "relay out of memory; reconnect later");
+            goto write;
+        }
+        if (relay_store_gi(r->store, s->room->id, RELAY_DS_ROOM_BYTES, v->gi, RELAY_STORE_GI_MAX,
+                           &gl, &seq) != RELAY_STORE_OK) {
+            fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+                 "relay storage failed reading the GroupInfo");
+            goto write;
+        }
+        size_t need = sc2_env_encode_gi(NULL, 0, seq, m.gi_hash, v->gi, gl);
+        if (need && f.n + need <= f.cap) {
+            put(&f, sc2_env_encode_gi(f.buf + f.n, f.cap - f.n, seq, m.gi_hash, v->gi, gl));
+            s->gi_due = 0;
+        } else if (need && !f.n) {
+            if (write_alone(r, s, seq, m.gi_hash, v->gi, gl, need))
+                return -1;
+            s->gi_due = 0;
+            *more = 1; /* the log, if any, in the next message */
+            return 0;
+        } else if (need) {
+            *more = 1; /* next time, alone */
         } else {
-            *more = 1;
+            fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE, "stored GroupInfo unusable");
+            goto write;
         }
     }
     if (s->mode == M_CHECK && m.durable) {
@@ -1138,6 +1121,7 @@ void relay_ws2_free(struct relay *r)
     }
     relay_map_free(&v->rooms); /* rooms are freed with their last session */
     free(v->batch);
+    free(v->gi);
     free(v);
     r->v2 = NULL;
 }

@@ -925,6 +925,12 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
              "relay is at its connection limit; try again later");
         return;
     }
+    if (r->cluster) {
+        /* each relay would keep its own log of the room: a fork; JetStream comes later */
+        fail(r, s, RELAY_CLOSE_CLUSTER, 4003, SC2_C_RELAY_FULL,
+             "protocol v2 rooms are not shared across relays yet: use a relay without --cluster");
+        return;
+    }
     if (parse_room_path(wsi, id)) {
         fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC2_C_MALFORMED,
              "bad room path: /room/<base64url of the 16-byte room id>");

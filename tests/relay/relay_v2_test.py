@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, big_groupinfo, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, big_groupinfo, cluster_refused, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -638,6 +638,29 @@ def case_big_groupinfo():
 
     with Relay("--max-frame", "2M", "--max-queue", "8M") as relay:
         run(body(relay))
+
+
+def case_cluster_refused():
+    """With --cluster, v2 rooms would be private copies on each relay: refused, clearly."""
+    from sctest.nats import Nats
+    nats_bin = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    broker = Nats(nats_bin).start()
+
+    async def body(relay):
+        c = await Conn.open(relay, new_room(), challenge=False)
+        e = await c.expect(e2.ERROR, "ERROR on a v2 connection to a --cluster relay")
+        check(e.code == e2.RELAY_FULL and "not shared across relays" in e.reason,
+              "ERROR RELAY_FULL saying why, got %r" % e)
+        try:
+            await bounded(c.ws.recv(), 10, "the close after the ERROR")
+        except websockets.ConnectionClosed as cl:
+            check(cl.code == 4003, "close 4003, got %s" % cl.code)
+
+    try:
+        with Relay("--cluster", broker.url) as relay:
+            run(body(relay))
+    finally:
+        broker.kill()
 
 
 def case_shutdown():

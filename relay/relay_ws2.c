@@ -50,6 +50,15 @@ struct v2room {
     lws_dll2_owner_t sessions;
 };
 
+/* A reply waiting for the verdict of an earlier SUBMIT that is being made durable: replies
+ * go out in the order of their requests (docs/PROTOCOL-v2.md 2.3). */
+typedef struct slot {
+    struct slot *next;
+    uint8_t ready;
+    uint8_t len;
+    uint8_t env[SC2_ENV_HEADER_BYTES + 2 + SC2_ENV_MAX_REASON];
+} slot;
+
 struct s2 {
     struct lws *wsi;
     lws_dll2_t node;      /* v2->sessions */
@@ -69,12 +78,15 @@ struct s2 {
     uint32_t out_len, out_cap;
     uint8_t *frag;        /* message being reassembled */
     uint32_t frag_len, frag_cap;
+    slot *slots;          /* replies behind a SUBMIT not yet durable; NULL: none */
+    slot **slots_tail;
 };
 
 /* A staged write waiting for the store's flush, in staging order. */
 typedef struct pend {
     struct pend *next;
     struct s2 *s; /* NULL once its connection closed */
+    slot *sl;     /* SUBMIT: where its ACCEPTED goes in s's replies */
     uint64_t tag, token;
     int create;
 } pend;
@@ -258,6 +270,58 @@ static int queue(struct relay *r, struct s2 *s, const uint8_t *env, size_t n)
     return 0;
 }
 
+static slot *slot_push(struct relay *r, struct s2 *s)
+{
+    slot *sl = calloc(1, sizeof *sl);
+    if (!sl) {
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_RELAY_FULL,
+             "relay out of memory; reconnect later");
+        return NULL;
+    }
+    if (!s->slots)
+        s->slots_tail = &s->slots;
+    *s->slots_tail = sl;
+    s->slots_tail = &sl->next;
+    return sl;
+}
+
+/* Moves the replies at the head of s's slots that are ready to the output. */
+static void slots_release(struct relay *r, struct s2 *s)
+{
+    while (s->slots && s->slots->ready) {
+        slot *sl = s->slots;
+        s->slots = sl->next;
+        if (sl->len)
+            queue(r, s, sl->env, sl->len);
+        free(sl);
+    }
+}
+
+static void slots_free(struct s2 *s)
+{
+    while (s->slots) {
+        slot *sl = s->slots;
+        s->slots = sl->next;
+        free(sl);
+    }
+}
+
+/* A reply env[0..n) (n <= sizeof slot.env): at once, or behind the SUBMITs not yet
+ * answered. */
+static void reply(struct relay *r, struct s2 *s, const uint8_t *env, size_t n)
+{
+    if (!s->slots) {
+        queue(r, s, env, n);
+        return;
+    }
+    slot *sl = slot_push(r, s);
+    if (!sl || !n || n > sizeof sl->env)
+        return;
+    memcpy(sl->env, env, n);
+    sl->len = (uint8_t)n;
+    sl->ready = 1;
+}
+
 static void reply_rejected(struct relay *r, struct s2 *s, uint64_t token, uint16_t code,
                            uint64_t epoch)
 {
@@ -266,7 +330,7 @@ static void reply_rejected(struct relay *r, struct s2 *s, uint64_t token, uint16
         r->metrics.v2.rejected_stale++;
     else
         r->metrics.v2.rejected_other++;
-    queue(r, s, b, sc2_env_encode_rejected(b, sizeof b, token, code, epoch));
+    reply(r, s, b, sc2_env_encode_rejected(b, sizeof b, token, code, epoch));
 }
 
 /* ---- flush ---- */
@@ -301,9 +365,13 @@ static void on_done(void *ctx, uint64_t tag, const uint8_t *room_id, size_t room
             fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
                  "relay storage failed: nothing was stored; retry later");
     } else if (s && !p->create) {
-        uint8_t b[SC2_ENV_HEADER_BYTES + 16];
         r->metrics.v2.accepted++;
-        queue(r, s, b, sc2_env_encode_accepted(b, sizeof b, p->token, seq));
+        if (p->sl) {
+            p->sl->len = (uint8_t)sc2_env_encode_accepted(p->sl->env, sizeof p->sl->env,
+                                                          p->token, seq);
+            p->sl->ready = 1;
+        }
+        slots_release(r, s);
     } else if (s) {
         wake(r, s); /* a RESUME or GET_GI may wait for the room to be durable */
     }
@@ -601,6 +669,7 @@ static pend *stage_pend(struct relay *r, struct s2 *s, uint64_t token, int creat
         return NULL;
     }
     p->s = s;
+    p->sl = NULL;
     p->token = token;
     p->create = create;
     p->tag = *tag = ++v->next_tag;
@@ -641,6 +710,8 @@ static void on_submit(struct relay *r, struct s2 *s, const sc2_env *e)
     relay_ds_submission sub = {e->mls, e->mls_len, e->gi_box, e->gi_box_len, e->join_pk};
     res = relay_ds_submit(r->store, s->room->id, RELAY_DS_ROOM_BYTES, &sub, wall_ms(), tag, &vd);
     if (res == RELAY_DS_OK) {
+        /* its ACCEPTED comes from the flush; replies to later requests wait behind it */
+        p->sl = slot_push(r, s);
         pend_push(V(r), p);
         schedule_turn(r);
         r->metrics.frames_in++;
@@ -665,7 +736,8 @@ static void on_submit(struct relay *r, struct s2 *s, const sc2_env *e)
         return;
     case RELAY_DS_BAD_GI:
     case RELAY_DS_TOO_BIG:
-        reply_rejected(r, s, e->token, SC2_C_TOO_LARGE, vd.epoch);
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC2_C_TOO_LARGE,
+             "MLS message over 1 MiB or GroupInfo box over 4 MiB");
         return;
     default:
         not_staged(r, s, res);
@@ -787,7 +859,7 @@ static void on_message(struct relay *r, struct s2 *s, const uint8_t *buf, size_t
         if (e.type == SC2_T_GET_GI) {
             if (res == RELAY_DS_EARLIER_KEY || res == RELAY_DS_UNKNOWN_KEY) {
                 uint8_t b[SC2_ENV_HEADER_BYTES + 2 + SC2_ENV_MAX_REASON];
-                queue(r, s, b, sc2_env_encode_error(b, sizeof b, SC2_C_OLD_KEY,
+                reply(r, s, b, sc2_env_encode_error(b, sizeof b, SC2_C_OLD_KEY,
                                                     "authenticated with an earlier key: "
                                                     "RESUME only"));
             } else if (res == RELAY_DS_OK) {
@@ -965,8 +1037,11 @@ static void on_closed(struct relay *r, struct s2 *s)
     r->metrics.connections--;
     r->metrics.v2.connections--;
     for (pend *p = v->pend_head; p; p = p->next)
-        if (p->s == s)
+        if (p->s == s) {
             p->s = NULL;
+            p->sl = NULL;
+        }
+    slots_free(s);
     lws_dll2_remove(&s->node);
     lws_dll2_remove(&s->wake_node);
     if (s->room) {

@@ -318,12 +318,25 @@ def case_submit_resume():
         live = await r.expect(e2.LOG, "the live LOG on another connection")
         check(own.seq == live.seq == 4 and own.body == live.body and live.mls == msg,
               "the same LOG 4 to both")
+        # replies come in the order of the SUBMITs, though REJECTED is known at once and
+        # ACCEPTED only after the store's transaction
+        await a.send(e2.submit(11, e2.mls_private(room_id, 2)))
+        await a.send(e2.submit(12, e2.mls_private(room_id, 0)))
+        await a.send(e2.submit(13, e2.mls_private(room_id, 2)))
+        await a.send(e2.submit(14, e2.mls_private(room_id, 1)))
+        got = []
+        while len(got) < 4:
+            e = await a.next("the verdicts of SUBMITs 11..14")
+            if e.type != e2.LOG:
+                got.append((e.name, e.token))
+        check(got == [("ACCEPTED", 11), ("REJECTED", 12), ("ACCEPTED", 13), ("REJECTED", 14)],
+              "verdicts in SUBMIT order: %r" % got)
         # RESUME from the middle
         m = await Conn.open(relay, room_id)
         await m.auth(key)
         await m.send(e2.resume(2))
         log, head = await read_log(m, "RESUME 2")
-        check([e.seq for e in log] == [3, 4] and head == 4, "LOG 3, 4 then LIVE 4: %r" % log)
+        check([e.seq for e in log] == [3, 4, 5, 6] and head == 6, "LOG 3..6 then LIVE 6: %r" % log)
         await m.send(e2.resume(0))
         await m.closed_with(1008, e2.BAD_STATE, "a second RESUME")
         m = await Conn.open(relay, room_id)
@@ -624,8 +637,6 @@ def case_big_groupinfo():
             await submit(a, t, e2.mls_private(room_id, 1, ciphertext=os.urandom(300 * 1024)))
         for t in range(2, 6):
             await accepted(a, t, "300 KiB application messages")
-        await submit(a, 6, e2.mls_private(room_id, 1, ciphertext=os.urandom(1100 * 1024)))
-        await rejected(a, 6, e2.TOO_LARGE, "an MLS message over the 1 MiB entry limit")
         b = await Conn.open(relay, room_id)
         await b.auth(key)
         await b.send(e2.get_gi())
@@ -635,6 +646,8 @@ def case_big_groupinfo():
         log, head = await read_log(b, "RESUME behind a big GroupInfo")
         check([e.seq for e in log] == [1, 2, 3, 4, 5] and log[0].mls == commit,
               "the big entries whole and in order")
+        await submit(a, 6, e2.mls_private(room_id, 1, ciphertext=os.urandom(1100 * 1024)))
+        await a.closed_with(1009, e2.TOO_LARGE, "an MLS message over the 1 MiB entry limit")
 
     with Relay("--max-frame", "2M", "--max-queue", "8M") as relay:
         run(body(relay))

@@ -75,7 +75,7 @@ struct s2 {
     const char *err_text; /* static, printable ASCII */
     uint64_t cursor;      /* last seq written to it (M_CATCHUP, M_LIVE); RESUME's after_seq */
     uint8_t *out;         /* queued reply envelopes */
-    uint32_t out_len, out_cap;
+    uint32_t out_len, out_cap, out_envs;
     uint8_t *frag;        /* message being reassembled */
     uint32_t frag_len, frag_cap;
     slot *slots;          /* replies behind a SUBMIT not yet durable; NULL: none */
@@ -262,6 +262,7 @@ static int queue(struct relay *r, struct s2 *s, const uint8_t *env, size_t n)
     }
     memcpy(s->out + s->out_len, env, n);
     s->out_len += (uint32_t)n;
+    s->out_envs++;
     if (s->out_len > OUT_PAUSE && !s->rx_paused && s->state == T_OPEN) {
         s->rx_paused = 1;
         lws_rx_flow_control(s->wsi, 0);
@@ -487,7 +488,8 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         f.n = k;
         memmove(s->out, s->out + k, s->out_len - k);
         s->out_len -= (uint32_t)k;
-        f.envs++;
+        f.envs += s->out_len ? 1 : s->out_envs; /* a partial copy (never in practice): 1 */
+        s->out_envs = s->out_len ? s->out_envs - 1 : 0;
         if (s->out_len)
             *more = 1;
         if (s->rx_paused && s->out_len < OUT_PAUSE / 4 && s->state == T_OPEN) {

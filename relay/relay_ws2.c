@@ -692,7 +692,7 @@ static void on_submit(struct relay *r, struct s2 *s, const sc2_env *e)
     relay_ds_res res = relay_ds_may(r->store, s->room->id, RELAY_DS_ROOM_BYTES, s->key,
                                     RELAY_DS_OP_SUBMIT);
     relay_ds_verdict vd;
-    uint64_t tag;
+    uint64_t tag = 0;
 
     if (res == RELAY_DS_EARLIER_KEY || res == RELAY_DS_UNKNOWN_KEY) {
         relay_store_meta m;
@@ -776,7 +776,7 @@ static void on_auth(struct relay *r, struct s2 *s, const sc2_env *e)
 
 static void on_create(struct relay *r, struct s2 *s, const sc2_env *e)
 {
-    uint64_t tag;
+    uint64_t tag = 0;
     pend *p = stage_pend(r, s, 0, 1, &tag);
     if (!p)
         return;

@@ -568,6 +568,24 @@ def case_retention():
     with Relay("--retain-entries", "5") as relay:
         run(by_entries(relay))
 
+    async def by_bytes(relay):
+        room_id, key, box, a = await created(relay)
+        msgs = [e2.mls_private(room_id, 0, ciphertext=os.urandom(500)) for _ in range(10)]
+        for t, m in enumerate(msgs, 1):
+            await submit(a, t, m)
+            await accepted(a, t, "ACCEPTED")
+        size = len(msgs[0])
+        keep = 2048 // size  # newest entries whose bytes fit in --retain-bytes 2K
+        r = await Conn.open(relay, room_id)
+        await r.auth(key)
+        await r.send(e2.resume(0))
+        g = await r.expect(e2.GONE, "GONE under --retain-bytes")
+        check(g.seq == 10 - keep + 1, f"oldest seq {10 - keep + 1} ({keep} entries of {size} B "
+              f"in 2 KiB), got {g.seq}")
+
+    with Relay("--retain-bytes", "2K") as relay:
+        run(by_bytes(relay))
+
     async def by_age(relay):
         room_id, key, box, a = await created(relay)
         for t in range(1, 4):

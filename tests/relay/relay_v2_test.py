@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, big_groupinfo, cluster_refused, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, big_groupinfo, cluster_refused, hostile_input, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -692,6 +692,76 @@ def case_cluster_refused():
             run(body(relay))
     finally:
         broker.kill()
+
+
+def case_hostile_input():
+    """Mutated envelopes (bit flips, truncations, extensions of valid ones of every client
+    type, authenticated or not) on the real relay: each gets an answer or a close, never a
+    crash or a hang, and the room works as before afterwards."""
+    import random
+    rnd = random.Random(14)
+
+    async def body(relay):
+        room_id, key, box, a = await created(relay)
+        await submit(a, 1, e2.mls_public(room_id, 0, e2.COMMIT), gi_box())
+        await accepted(a, 1, "a commit before the hostile input")
+        answered = closed = 0
+        keys = {key.pk: key}  # a mutation may leave a rotating commit valid: keep its key
+        for i in range(150):
+            c = await Conn.open(relay, room_id)
+            rot = Key()
+            keys[rot.pk] = rot
+            if rnd.random() < 0.6:
+                await c.auth(key)
+            valid = [e2.auth(key.pk, key.proof(room_id, c.nonce)),
+                     e2.create(key.pk, key.proof(room_id, c.nonce), gi_box()),
+                     e2.get_gi(), e2.resume(rnd.randrange(0, 3)),
+                     e2.submit(i, e2.mls_private(room_id, 1)),
+                     e2.submit(i, e2.mls_public(room_id, 1, e2.COMMIT), gi_box(), rot.pk)]
+            m = bytearray(rnd.choice(valid))
+            how = rnd.randrange(3)
+            if how == 0:
+                for _ in range(rnd.randrange(1, 4)):
+                    m[rnd.randrange(len(m))] ^= 1 << rnd.randrange(8)
+            elif how == 1:
+                m = m[:rnd.randrange(len(m))] or bytearray(b"\x02")
+            else:
+                m += os.urandom(rnd.randrange(1, 40))
+            await c.send(bytes(m))
+            await c.send(e2.get_gi())  # something that needs an answer, or a close
+            try:
+                while True:
+                    e = await c.next(f"an answer or a close to mutated envelope {i}")
+                    if e.type in (e2.GI, e2.ERROR):
+                        answered += 1
+                        break
+            except websockets.ConnectionClosed:
+                closed += 1
+            await c.close()
+        check(answered + closed == 150, f"every mutated input answered or closed "
+              f"({answered} answered, {closed} closed)")
+        # the room as before: the log, the epoch rule, the GroupInfo
+        r = await Conn.open(relay, room_id)
+        await r.auth(key)
+        await r.send(e2.resume(0))
+        log, head = await read_log(r, "RESUME after the hostile input")
+        check(head >= 1 and log[0].seq == 1, "the log is intact")
+        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
+        current = key
+        for e in log:
+            if e.join_pk:  # a flipped bit in a rotating commit's key leaves nobody its holder
+                current = keys.get(e.join_pk)
+        if current:
+            await r.auth(current)
+            await submit(r, 99, e2.mls_private(room_id, epoch))
+            await accepted(r, 99, "a normal SUBMIT after the hostile input")
+        room2, key2, box2, c2 = await created(relay)
+        await submit(c2, 1, e2.mls_private(room2, 0))
+        await accepted(c2, 1, "a new room after the hostile input")
+
+    with Relay("--rate-limit", "0") as relay:
+        run(body(relay), seconds=120)
+        check(relay.running(), "the relay survived")
 
 
 def case_shutdown():

@@ -64,6 +64,8 @@
     "                           (default 100000)\n"                                       \
     "  --retain-bytes BYTES     v2: keep at most this many bytes of entries per room,\n" \
     "                           0 = no bound (default 256M)\n"                            \
+    "  --max-store BYTES        v2: cap on the store's database file (e.g. 10G); writes\n"\
+    "                           past it are refused with ERROR STORAGE (default: none)\n"  \
     "  --log-level LEVEL        error, warn, notice, info or debug (default notice)\n"    \
     "  --help                   show this help\n"                                         \
     "  --version                show the version\n"                                       \
@@ -98,6 +100,7 @@ enum {
     OPT_RETAIN_AGE,
     OPT_RETAIN_ENTRIES,
     OPT_RETAIN_BYTES,
+    OPT_MAX_STORE,
     OPT_HELP,
     OPT_VERSION
 };
@@ -127,6 +130,7 @@ static const struct option options[] = {
     {"retain-age", required_argument, NULL, OPT_RETAIN_AGE},
     {"retain-entries", required_argument, NULL, OPT_RETAIN_ENTRIES},
     {"retain-bytes", required_argument, NULL, OPT_RETAIN_BYTES},
+    {"max-store", required_argument, NULL, OPT_MAX_STORE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -484,6 +488,14 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
             if (parse_u64(a, "kmg", m, 1ull << 50, &cfg->retain_bytes))
                 return bad(cfg, err, "--retain-bytes",
                            "expected a size such as 256M or 2G (0 = no bound)", a);
+            break;
+        }
+        case OPT_MAX_STORE: {
+            static const uint64_t m[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+            if (parse_u64(a, "kmg", m, 1ull << 50, &cfg->max_store) ||
+                (cfg->max_store && cfg->max_store < 1024 * 1024))
+                return bad(cfg, err, "--max-store",
+                           "expected a size of at least 1M such as 512M or 10G (0 = no cap)", a);
             break;
         }
         case OPT_HELP:

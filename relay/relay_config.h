@@ -44,6 +44,7 @@ typedef struct relay_config {
     uint64_t retain_age_ms;    /* retention per room by age; 0: none */
     uint64_t retain_entries;   /* by entries; 0: none */
     uint64_t retain_bytes;     /* by bytes of entries; 0: none */
+    uint64_t max_store;        /* --max-store: database size cap, bytes; 0: none */
 } relay_config;
 
 /*

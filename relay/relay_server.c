@@ -334,6 +334,7 @@ static int open_store(struct relay *r)
     o.max_age_ms = cfg->retain_age_ms;
     o.max_entries = cfg->retain_entries;
     o.max_bytes = cfg->retain_bytes;
+    o.max_db_bytes = cfg->max_store;
     if (relay_store_open(dir, &o, &r->store, err, sizeof err) != RELAY_STORE_OK) {
         relay_log(RELAY_LOG_ERROR, "%s", err);
         return -1;

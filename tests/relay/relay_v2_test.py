@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, big_groupinfo, cluster_refused, hostile_input, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -638,6 +638,35 @@ def case_limits():
     with Relay("--max-frame", "4K", "--max-queue", "16K", "--rate-limit", "1",
                "--rate-burst", "22") as relay:
         run(body(relay))
+
+
+def case_store_full():
+    """--max-store caps the database: a write past it gets ERROR STORAGE (nothing of that
+    transaction stored), the relay goes on, and what was ACCEPTED is all served."""
+    async def body(relay):
+        room_id, key, box, a = await created(relay)
+        acked = []
+        for t in range(1, 200):
+            await submit(a, t, e2.mls_private(room_id, 0, ciphertext=os.urandom(50000)))
+            e = await a.next("ACCEPTED or ERROR STORAGE")
+            if e.type == e2.ERROR:
+                check(e.code == e2.STORAGE, "ERROR STORAGE past --max-store, got %r" % e)
+                break
+            check(e.type == e2.ACCEPTED and e.token == t, "ACCEPTED %d, got %r" % (t, e))
+            acked.append(e.seq)
+        else:
+            raise TestFailure("no ERROR STORAGE after 200 x 50 KB into a 1 MiB store")
+        check(5 <= len(acked) <= 25, f"about 1 MiB stored first ({len(acked)} x 50 KB)")
+        r = await Conn.open(relay, room_id)
+        await r.auth(key)
+        await r.send(e2.resume(0))
+        log, head = await read_log(r, "RESUME after the store filled up")
+        check([e.seq for e in log] == acked and head == acked[-1],
+              "exactly the ACCEPTED entries are there")
+
+    with Relay("--max-store", "1M") as relay:
+        run(body(relay))
+        check(relay.running(), "a full store does not stop the relay")
 
 
 def case_big_groupinfo():

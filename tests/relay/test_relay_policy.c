@@ -276,6 +276,11 @@ static void test_config(void)
     CHECK_EQ(c.retain_age_ms, 12ull * 3600 * 1000);
     CHECK_EQ(c.retain_entries, 0);
     CHECK_EQ(c.retain_bytes, 2ull << 30);
+    CHECK_EQ(c.max_store, 0);
+    relay_config_free(&c);
+    const char *cap[] = {"relay", "--max-store", "10G"};
+    CHECK_EQ(parse(3, cap, &c), RELAY_CONFIG_RUN);
+    CHECK_EQ(c.max_store, 10ull << 30);
     relay_config_free(&c);
     static const struct { const char *v; uint64_t ms; } ages[] = {
         {"0", 0}, {"90", 90000}, {"90s", 90000}, {"5m", 300000}, {"2D", 2 * 86400000ull}};
@@ -290,6 +295,7 @@ static void test_config(void)
         {"relay", "--retain-age", "s"},       {"relay", "--retain-age", "10ss"},
         {"relay", "--retain-age", "999999d"}, {"relay", "--retain-entries", "1k"},
         {"relay", "--retain-bytes", "3T"},    {"relay", "--retain-bytes", "99999999999999999999"},
+        {"relay", "--max-store", "512K"},     {"relay", "--max-store", "big"},
     };
     for (size_t i = 0; i < sizeof bad2 / sizeof bad2[0]; i++) {
         int rc = parse(3, bad2[i], &c);

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "relay_log.h"
 #include "relay_origin.h"
@@ -15,7 +16,8 @@
     "\n"                                                                                   \
     "Serves the saltchat web client over HTTP and relays end-to-end encrypted frames\n"    \
     "between the members of each room over WebSocket (path /room/<id>, subprotocol\n"      \
-    "saltchat.v1). The relay never sees a key.\n"                                          \
+    "saltchat.v1), and keeps the rooms of protocol v2 (subprotocol saltchat.v2) as\n"      \
+    "durable logs of ciphertext. The relay never sees a key.\n"                            \
     "\n"                                                                                   \
     "  --listen ADDR:PORT       address to listen on (default 127.0.0.1:8080); ADDR is an\n" \
     "                           IP literal ([::1] for IPv6) or localhost; port 0 picks a\n" \
@@ -52,13 +54,26 @@
     "                           relay's page lists it (/cluster.json) to fail over to it\n" \
     "  --reuse-port             let other relays on this host listen on the same port\n"  \
     "                           (SO_REUSEPORT): the kernel spreads connections over them\n" \
+    "  --data-dir DIR           where the v2 room logs are kept (store.db; created on\n" \
+    "                           first run; default $STATE_DIRECTORY, /var/lib/\n"         \
+    "                           saltchat-relay as root, else $XDG_DATA_HOME/saltchat-relay\n" \
+    "                           or ~/.local/share/saltchat-relay)\n"                      \
+    "  --retain-age DURATION    v2: drop a room's entries older than this, 0 = never\n"  \
+    "                           (default 30d; suffix s, m, h or d)\n"                     \
+    "  --retain-entries N       v2: keep at most N entries per room, 0 = no bound\n"     \
+    "                           (default 100000)\n"                                       \
+    "  --retain-bytes BYTES     v2: keep at most this many bytes of entries per room,\n" \
+    "                           0 = no bound (default 256M)\n"                            \
+    "  --max-store BYTES        v2: cap on the store's database file (e.g. 10G); writes\n"\
+    "                           past it are refused with ERROR STORAGE (default: none)\n"  \
     "  --log-level LEVEL        error, warn, notice, info or debug (default notice)\n"    \
     "  --help                   show this help\n"                                         \
     "  --version                show the version\n"                                       \
     "\n"                                                                                   \
-    "Sizes accept a K or M suffix (KiB, MiB). Exit status: 0 after a clean shutdown\n"     \
-    "(SIGINT/SIGTERM), 1 on a runtime error (port busy, unreadable certificate,\n"        \
-    "missing web root), 2 on bad flags.\n"
+    "Sizes accept a K or M suffix (KiB, MiB; --retain-bytes also G). Exit status: 0\n"   \
+    "after a clean shutdown (SIGINT/SIGTERM), 1 on a runtime error (port busy,\n"          \
+    "unreadable certificate, missing web root, unreadable or damaged store), 2 on bad\n" \
+    "flags.\n"
 
 enum {
     OPT_LISTEN = 256,
@@ -81,6 +96,11 @@ enum {
     OPT_PEER_URL,
     OPT_REUSE_PORT,
     OPT_LOG_LEVEL,
+    OPT_DATA_DIR,
+    OPT_RETAIN_AGE,
+    OPT_RETAIN_ENTRIES,
+    OPT_RETAIN_BYTES,
+    OPT_MAX_STORE,
     OPT_HELP,
     OPT_VERSION
 };
@@ -106,6 +126,11 @@ static const struct option options[] = {
     {"peer-url", required_argument, NULL, OPT_PEER_URL},
     {"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"retain-age", required_argument, NULL, OPT_RETAIN_AGE},
+    {"retain-entries", required_argument, NULL, OPT_RETAIN_ENTRIES},
+    {"retain-bytes", required_argument, NULL, OPT_RETAIN_BYTES},
+    {"max-store", required_argument, NULL, OPT_MAX_STORE},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -128,6 +153,62 @@ static void defaults(relay_config *cfg)
     cfg->http_timeout = 10;
     cfg->log_level = RELAY_LOG_NOTICE;
     cfg->cluster_max_lag = 64 * 1024 * 1024;
+    cfg->retain_age_ms = 30ull * 24 * 3600 * 1000;
+    cfg->retain_entries = 100000;
+    cfg->retain_bytes = 256ull * 1024 * 1024;
+}
+
+/*
+ * Parses a decimal number followed by one optional suffix from units (a string of
+ * letters, lower case) with the matching multipliers; the result must be <= max.
+ */
+static int parse_u64(const char *s, const char *units, const uint64_t *mult, uint64_t max,
+                     uint64_t *out)
+{
+    uint64_t v = 0;
+    const char *p = s;
+
+    if (*p < '0' || *p > '9')
+        return -1;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    if (*p) {
+        const char *u = strchr(units, *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+        if (!u || p[1])
+            return -1;
+        uint64_t m = mult[u - units];
+        if (v && v > max / m)
+            return -1;
+        v *= m;
+    }
+    if (v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int relay_config_default_data_dir(char *out, size_t cap)
+{
+    const char *st = getenv("STATE_DIRECTORY"), *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    int n;
+
+    if (st && st[0] == '/') {
+        size_t len = strcspn(st, ":"); /* several StateDirectory= entries: the first */
+        n = snprintf(out, cap, "%.*s", (int)len, st);
+    } else if (geteuid() == 0) {
+        n = snprintf(out, cap, "/var/lib/saltchat-relay");
+    } else if (xdg && xdg[0] == '/') {
+        n = snprintf(out, cap, "%s/saltchat-relay", xdg);
+    } else if (home && home[0] == '/') {
+        n = snprintf(out, cap, "%s/.local/share/saltchat-relay", home);
+    } else {
+        return -1;
+    }
+    return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 /* Parses a decimal count, with a K/M (KiB/MiB) suffix if sizes is set, in [min, max]. */
@@ -380,12 +461,50 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
                 return bad(cfg, err, "--log-level",
                            "expected error, warn, notice, info or debug", a);
             break;
+        case OPT_DATA_DIR:
+            if (!*a)
+                return bad(cfg, err, "--data-dir", "expected a directory", a);
+            cfg->data_dir = a;
+            break;
+        case OPT_RETAIN_AGE: {
+            static const uint64_t m[] = {1000, 60000, 3600000, 86400000};
+            if (parse_u64(a, "smhd", m, 100ull * 365 * 86400000, &cfg->retain_age_ms))
+                return bad(cfg, err, "--retain-age",
+                           "expected a duration such as 30d, 12h, 90m or 3600s (0 = never), "
+                           "at most 100 years", a);
+            if (a[strlen(a) - 1] >= '0' && a[strlen(a) - 1] <= '9')
+                cfg->retain_age_ms *= 1000; /* a bare number is seconds */
+            break;
+        }
+        case OPT_RETAIN_ENTRIES: {
+            static const uint64_t m[] = {1};
+            if (parse_u64(a, "", m, 1000000000000ull, &cfg->retain_entries))
+                return bad(cfg, err, "--retain-entries",
+                           "expected a number of entries (0 = no bound)", a);
+            break;
+        }
+        case OPT_RETAIN_BYTES: {
+            static const uint64_t m[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+            if (parse_u64(a, "kmg", m, 1ull << 50, &cfg->retain_bytes))
+                return bad(cfg, err, "--retain-bytes",
+                           "expected a size such as 256M or 2G (0 = no bound)", a);
+            break;
+        }
+        case OPT_MAX_STORE: {
+            static const uint64_t m[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+            if (parse_u64(a, "kmg", m, 1ull << 50, &cfg->max_store) ||
+                (cfg->max_store && cfg->max_store < 1024 * 1024))
+                return bad(cfg, err, "--max-store",
+                           "expected a size of at least 1M such as 512M or 10G (0 = no cap)", a);
+            break;
+        }
         case OPT_HELP:
             fputs(USAGE, out);
             relay_config_free(cfg);
             return RELAY_CONFIG_DONE;
         case OPT_VERSION:
-            fprintf(out, "saltchat-relay %s (protocol saltchat.v1)\n", SALTCHAT_VERSION);
+            fprintf(out, "saltchat-relay %s (protocols saltchat.v1, saltchat.v2)\n",
+                    SALTCHAT_VERSION);
             relay_config_free(cfg);
             return RELAY_CONFIG_DONE;
         case ':':

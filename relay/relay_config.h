@@ -39,7 +39,21 @@ typedef struct relay_config {
     uint32_t cluster_max_lag;  /* bytes from the broker waiting for the loop, at most */
     int reuse_port;            /* --reuse-port: SO_REUSEPORT on the listening socket */
     int log_level;             /* enum relay_log_level */
+    /* Protocol v2 (subprotocol saltchat.v2): the durable room logs. */
+    const char *data_dir;      /* --data-dir; NULL: relay_config_default_data_dir */
+    uint64_t retain_age_ms;    /* retention per room by age; 0: none */
+    uint64_t retain_entries;   /* by entries; 0: none */
+    uint64_t retain_bytes;     /* by bytes of entries; 0: none */
+    uint64_t max_store;        /* --max-store: database size cap, bytes; 0: none */
 } relay_config;
+
+/*
+ * The data directory used without --data-dir, written into out[cap]: $STATE_DIRECTORY
+ * (systemd's StateDirectory=) if set, /var/lib/saltchat-relay when running as root,
+ * else $XDG_DATA_HOME/saltchat-relay, else $HOME/.local/share/saltchat-relay. Returns 0,
+ * or -1 if none can be named (no HOME) or it does not fit.
+ */
+int relay_config_default_data_dir(char *out, size_t cap);
 
 enum relay_config_result {
     RELAY_CONFIG_RUN = 0,  /* cfg is ready */

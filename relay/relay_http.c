@@ -13,6 +13,8 @@
 #include "relay_rawrx.h"
 #include "relay_server.h"
 #include "relay_ws.h"
+#include "relay_store.h"
+#include "relay_ws2.h"
 
 /* Room for response headers in the scratch buffer; bodies go after it. */
 #define HEADER_SPACE 2048u
@@ -331,11 +333,11 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
                               "1..128 characters of A-Z a-z 0-9 _ -\n");
     }
     if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
-        !has_token(proto, RELAY_WS_SUBPROTOCOL, 0)) {
+        (!has_token(proto, RELAY_WS_SUBPROTOCOL, 0) && !has_token(proto, RELAY_WS2_SUBPROTOCOL, 0))) {
         r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
         return refuse_upgrade(r, wsi, 400, "Bad Request",
-                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " is required "
-                              "(Sec-WebSocket-Protocol)\n");
+                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " or "
+                              RELAY_WS2_SUBPROTOCOL " is required (Sec-WebSocket-Protocol)\n");
     }
     int has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
     if (has_origin && header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
@@ -398,6 +400,22 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
         char *body = body_area(r, &cap);
         relay_rooms_get_stats(r->rooms, &rs);
         size_t n = relay_metrics_render(&r->metrics, &rs, body, cap);
+        if (n && r->store) {
+            relay_store_stats st;
+            relay_metrics_v2 *v = &r->metrics.v2;
+            relay_store_stats_get(r->store, &st);
+            v->rooms = st.rooms;
+            v->entries = st.entries;
+            v->entry_bytes = st.bytes;
+            v->file_bytes = st.file_bytes;
+            v->flushes = st.flushes;
+            v->flush_failures = st.flush_failures;
+            v->flush_ns_sum = st.flush_ns_sum;
+            v->flush_ns_max = st.flush_ns_max;
+            v->retained_out = st.retained_out;
+            size_t m = relay_metrics_render_v2(v, body + n, cap - n);
+            n = m ? n + m : 0;
+        }
         if (n && r->cluster) {
             relay_cluster_stats cs;
             relay_nats_stats ns;
@@ -415,7 +433,7 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
     }
     if (!strncmp(uri, "/room/", 6)) {
         static const char text[] = "this is a WebSocket endpoint: connect with subprotocol "
-                                   RELAY_WS_SUBPROTOCOL "\n";
+                                   RELAY_WS_SUBPROTOCOL " or " RELAY_WS2_SUBPROTOCOL "\n";
         char *body = body_area(r, &cap);
         if (sizeof text - 1 > cap)
             return done(wsi, -1);

@@ -168,3 +168,41 @@ size_t relay_metrics_render_cluster(const relay_cluster_stats *c, const relay_me
            "Broker round trips made to answer SYNCs.", lag->flushes);
     return o.overflow ? 0 : o.len;
 }
+
+size_t relay_metrics_render_v2(const relay_metrics_v2 *v, char *out, size_t cap)
+{
+    struct out o = {out, cap, 0, 0};
+
+    if (!cap)
+        return 0;
+    metric(&o, "saltchat_relay_v2_connections", "gauge",
+           "Protocol v2 (saltchat.v2) connections open now.", v->connections);
+    metric(&o, "saltchat_relay_v2_accepted_total", "counter",
+           "SUBMITs made durable and answered ACCEPTED.", v->accepted);
+    put(&o, "# HELP saltchat_relay_v2_rejected_total SUBMITs answered REJECTED, by code.\n"
+            "# TYPE saltchat_relay_v2_rejected_total counter\n"
+            "saltchat_relay_v2_rejected_total{code=\"stale_epoch\"} %" PRIu64 "\n"
+            "saltchat_relay_v2_rejected_total{code=\"other\"} %" PRIu64 "\n",
+        v->rejected_stale, v->rejected_other);
+    metric(&o, "saltchat_relay_v2_resumes_total", "counter", "RESUMEs received.", v->resumes);
+    metric(&o, "saltchat_relay_v2_gone_total", "counter",
+           "GONE sent: a RESUME or a reader older than retention.", v->gone);
+    metric(&o, "saltchat_relay_v2_store_rooms", "gauge", "Rooms in the store.", v->rooms);
+    metric(&o, "saltchat_relay_v2_store_entries", "gauge", "Log entries retained, all rooms.",
+           v->entries);
+    metric(&o, "saltchat_relay_v2_store_entry_bytes", "gauge", "Bytes of those entries.",
+           v->entry_bytes);
+    metric(&o, "saltchat_relay_v2_store_file_bytes", "gauge",
+           "Database file and WAL on disk, bytes.", v->file_bytes);
+    metric(&o, "saltchat_relay_v2_store_flushes_total", "counter",
+           "Store transactions (at most one per loop turn).", v->flushes);
+    metric(&o, "saltchat_relay_v2_store_flush_failures_total", "counter",
+           "Store transactions that failed (their writes were refused).", v->flush_failures);
+    metric(&o, "saltchat_relay_v2_store_flush_nanoseconds_total", "counter",
+           "Time spent in store transactions, nanoseconds.", v->flush_ns_sum);
+    metric(&o, "saltchat_relay_v2_store_flush_max_nanoseconds", "gauge",
+           "The longest store transaction since start, nanoseconds.", v->flush_ns_max);
+    metric(&o, "saltchat_relay_v2_store_retained_out_total", "counter",
+           "Entries deleted by retention since start.", v->retained_out);
+    return o.overflow ? 0 : o.len;
+}

@@ -41,6 +41,19 @@ enum relay_refuse_reason {
     RELAY_REFUSE_COUNT_
 };
 
+/* Protocol v2 (relay_ws2): its own counters, and the store's figures filled in at render
+ * time (relay_store_stats). */
+typedef struct relay_metrics_v2 {
+    uint64_t connections;    /* v2 connections open (also in relay_metrics.connections) */
+    uint64_t accepted;       /* SUBMITs made durable and answered ACCEPTED */
+    uint64_t rejected_stale; /* REJECTED STALE_EPOCH */
+    uint64_t rejected_other; /* other REJECTEDs */
+    uint64_t resumes;        /* RESUMEs */
+    uint64_t gone;           /* GONE sent */
+    uint64_t rooms, entries, entry_bytes, file_bytes; /* the store */
+    uint64_t flushes, flush_failures, flush_ns_sum, flush_ns_max, retained_out;
+} relay_metrics_v2;
+
 typedef struct relay_metrics {
     uint64_t connections;       /* WebSocket connections open now */
     uint64_t connections_total; /* WebSocket connections accepted since start */
@@ -52,6 +65,7 @@ typedef struct relay_metrics {
     uint64_t http_requests;     /* HTTP requests answered (not upgrades) */
     uint64_t closed[RELAY_CLOSE_COUNT_];
     uint64_t refused[RELAY_REFUSE_COUNT_];
+    relay_metrics_v2 v2;
 } relay_metrics;
 
 /* Returns the label value for reason ("peer", "slow_consumer", ...). */
@@ -63,6 +77,10 @@ const char *relay_metrics_close_name(enum relay_close_reason reason);
  */
 size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *rooms, char *out,
                             size_t cap);
+
+/* Writes the protocol v2 figures (saltchat_relay_v2_*) into out[0..cap), as
+ * relay_metrics_render does. */
+size_t relay_metrics_render_v2(const relay_metrics_v2 *v, char *out, size_t cap);
 
 /* The transport's side of the cluster figures (relay_nats). */
 typedef struct relay_metrics_lag {

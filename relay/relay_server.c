@@ -24,7 +24,9 @@
 #include "relay_rawrx.h"
 #include "relay_wire.h"
 #include "relay_rxpool.h"
+#include "relay_store.h"
 #include "relay_ws.h"
+#include "relay_ws2.h"
 #include "sc_envelope.h"
 
 /* How long connections get to drain and close after SIGINT/SIGTERM. */
@@ -200,6 +202,7 @@ static void keepalive_cb(lws_sorted_usec_list_t *sul)
     struct relay *r = lws_container_of(sul, struct relay, ka_sul);
 
     relay_ka_tick(&r->ka, relay_now_s());
+    relay_ws2_tick(r);
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
 }
 
@@ -254,6 +257,16 @@ void relay_server_sessions_gone(struct relay *r)
     schedule_stop(r, 1);
 }
 
+static void begin_shutdown(struct relay *r)
+{
+    size_t n = r->sessions.count + relay_ws2_sessions(r);
+
+    r->shutting_down = 1;
+    relay_ws_shutdown(r);
+    relay_ws2_shutdown(r);
+    schedule_stop(r, n ? SHUTDOWN_GRACE_US : 1);
+}
+
 static void on_signal(void *handle, int signum)
 {
     struct relay *r = signal_target;
@@ -267,10 +280,70 @@ static void on_signal(void *handle, int signum)
         return;
     }
     relay_log(RELAY_LOG_NOTICE, "signal %d: closing %u connections and stopping", signum,
-              (unsigned)r->sessions.count);
-    r->shutting_down = 1;
-    relay_ws_shutdown(r);
-    schedule_stop(r, r->sessions.count ? SHUTDOWN_GRACE_US : 1);
+              (unsigned)(r->sessions.count + relay_ws2_sessions(r)));
+    begin_shutdown(r);
+}
+
+void relay_server_fatal(struct relay *r, const char *why)
+{
+    relay_log(RELAY_LOG_ERROR, "%s", why);
+    r->fatal = 1;
+    if (!r->shutting_down)
+        begin_shutdown(r);
+}
+
+/* relay_rawrx reports violations for both subprotocols' connections. */
+static void on_violation(struct lws *wsi, uint16_t code, const char *why)
+{
+    const struct lws_protocols *p = lws_get_protocol(wsi);
+
+    if (p && p->name && !strcmp(p->name, RELAY_WS2_SUBPROTOCOL))
+        relay_ws2_violation(wsi, code, why);
+    else
+        relay_ws_violation(wsi, code, why);
+}
+
+/* Opens the v2 store in --data-dir (or the default location, whose parents are created).
+ * Returns 0, or -1 after logging why (a damaged or unreadable store, a locked one). */
+static int open_store(struct relay *r)
+{
+    const relay_config *cfg = r->cfg;
+    char dir[PATH_MAX], err[768];
+    relay_store_opts o;
+
+    if (cfg->data_dir) {
+        snprintf(dir, sizeof dir, "%s", cfg->data_dir);
+    } else {
+        if (relay_config_default_data_dir(dir, sizeof dir)) {
+            relay_log(RELAY_LOG_ERROR, "no data directory for the v2 room logs: HOME is not "
+                      "set; give --data-dir DIR");
+            return -1;
+        }
+        /* ~/.local/share may not exist yet: create the parents (the store makes the last) */
+        for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+            *p = '\0';
+            if (mkdir(dir, 0700) && errno != EEXIST) {
+                relay_log(RELAY_LOG_ERROR, "cannot create %s for the v2 room logs: %s; give "
+                          "--data-dir DIR", dir, strerror(errno));
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    relay_store_opts_default(&o);
+    o.max_age_ms = cfg->retain_age_ms;
+    o.max_entries = cfg->retain_entries;
+    o.max_bytes = cfg->retain_bytes;
+    o.max_db_bytes = cfg->max_store;
+    if (relay_store_open(dir, &o, &r->store, err, sizeof err) != RELAY_STORE_OK) {
+        relay_log(RELAY_LOG_ERROR, "%s", err);
+        return -1;
+    }
+    relay_store_stats st;
+    relay_store_stats_get(r->store, &st);
+    relay_log(RELAY_LOG_NOTICE, "v2 room logs in %s: %llu rooms, %llu entries", dir,
+              (unsigned long long)st.rooms, (unsigned long long)st.entries);
+    return 0;
 }
 
 /* Connects to the broker (retrying in the background) and plugs the cluster into
@@ -392,7 +465,7 @@ static void announce(struct relay *r, int port)
 int relay_server_run(const relay_config *cfg)
 {
     struct relay *r = calloc(1, sizeof *r);
-    struct lws_protocols protocols[4];
+    struct lws_protocols protocols[5];
     int listen_fd = -1, port = 0;
     lws_retry_bo_t retry;
     relay_room_limits limits;
@@ -417,6 +490,8 @@ int relay_server_run(const relay_config *cfg)
         relay_log(RELAY_LOG_ERROR, "libsodium failed to initialise");
         goto fail;
     }
+    if (open_store(r))
+        goto fail;
 
     while (!instance)
         instance = randombytes_random();
@@ -428,7 +503,7 @@ int relay_server_run(const relay_config *cfg)
     size_t cap = relay_rooms_max_envelope(r->rooms);
     r->scratch_cap = cap > RELAY_BATCH_BYTES ? cap : RELAY_BATCH_BYTES;
     r->scratch = malloc(LWS_PRE + r->scratch_cap);
-    if (!r->rooms || !r->scratch) {
+    if (!r->rooms || !r->scratch || relay_ws2_init(r)) {
         relay_log(RELAY_LOG_ERROR, "out of memory");
         goto fail;
     }
@@ -442,8 +517,13 @@ int relay_server_run(const relay_config *cfg)
     protocols[1].rx_buffer_size = RELAY_WS_RX_CHUNK;
     /* lws cuts every socket write to tx_packet_size: make a whole batch one write. */
     protocols[1].tx_packet_size = r->scratch_cap;
-    protocols[2].name = RELAY_LISTEN_PROTOCOL;
-    protocols[2].callback = relay_listen_callback;
+    protocols[2].name = RELAY_WS2_SUBPROTOCOL;
+    protocols[2].callback = relay_ws2_callback;
+    protocols[2].per_session_data_size = relay_ws2_session_size();
+    protocols[2].rx_buffer_size = RELAY_WS_RX_CHUNK;
+    protocols[2].tx_packet_size = RELAY_STORE_ENTRY_MAX + 1024u;
+    protocols[3].name = RELAY_LISTEN_PROTOCOL;
+    protocols[3].callback = relay_listen_callback;
 
     /* An all-zero policy turns lws's own validity pings off (its timer list is
      * O(n) per re-arm); relay_keepalive does that job in O(1). */
@@ -462,7 +542,7 @@ int relay_server_run(const relay_config *cfg)
     if (create_context(r, fd_budget(cfg)))
         goto fail;
     /* before any other thread starts (relay_rawrx.h) */
-    if (relay_rawrx_init(r->fd_limit, cfg->max_frame, relay_ws_violation)) {
+    if (relay_rawrx_init(r->fd_limit, cfg->max_frame, on_violation)) {
         relay_log(RELAY_LOG_ERROR, "out of memory");
         goto fail;
     }
@@ -495,7 +575,7 @@ int relay_server_run(const relay_config *cfg)
     while (lws_service(r->ctx, 0) >= 0 && !r->shutting_down)
         ;
     signal_target = NULL;
-    rc = 0;
+    rc = r->fatal ? 1 : 0;
 fail:
     if (listen_fd >= 0)
         close(listen_fd);
@@ -510,6 +590,11 @@ fail:
     relay_cluster_free(r->cluster);
     relay_rooms_free(r->rooms);
     relay_http_free(r);
+    relay_ws2_free(r);
+    if (r->store && relay_store_staged(r->store))
+        relay_log(RELAY_LOG_WARN, "v2: %zu writes were not made durable (nobody was told "
+                  "they were)", relay_store_staged(r->store));
+    relay_store_close(r->store);
     free(r->scratch);
     free(r);
     return rc;

@@ -56,6 +56,10 @@ struct relay {
     char *file_headers;
     size_t file_headers_len;
     char *cluster_json;
+    /* Protocol v2 (relay_ws2): the durable room logs and the connections' state. */
+    struct relay_store *store;
+    struct relay_v2 *v2;
+    int fatal; /* stopping because of an error: exit status 1 */
 };
 
 /* Returns the relay that owns wsi's context. */
@@ -70,6 +74,10 @@ int relay_server_run(const relay_config *cfg);
 
 /* Returns the relay's clock in whole seconds (monotonic). */
 uint32_t relay_now_s(void);
+
+/* A runtime error the relay cannot continue after (the store failed to commit): logs why
+ * and starts the graceful shutdown; the relay then exits with status 1. */
+void relay_server_fatal(struct relay *r, const char *why);
 
 /* Called once no WebSocket connection remains during shutdown: stop now. */
 void relay_server_sessions_gone(struct relay *r);

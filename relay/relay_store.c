@@ -6,6 +6,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +33,9 @@ static const char *const schema_sql =
     " join_pk BLOB NOT NULL,"
     " gi_box BLOB NOT NULL,"
     " gi_seq INTEGER NOT NULL,"
+    " gi_hash BLOB NOT NULL,"
     " head_seq INTEGER NOT NULL,"
+    " head_hash BLOB NOT NULL,"
     " oldest_seq INTEGER NOT NULL,"
     " entry_count INTEGER NOT NULL,"
     " byte_count INTEGER NOT NULL);"
@@ -76,13 +79,13 @@ enum {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROOM_GET] = "SELECT id, created_ms, epoch, join_pk, gi_seq, head_seq, oldest_seq,"
-                    " entry_count, byte_count FROM rooms WHERE room_id = ?",
+                    " entry_count, byte_count, gi_hash, head_hash FROM rooms WHERE room_id = ?",
     [ST_ROOM_INS] = "INSERT INTO rooms(room_id, created_ms, epoch, join_pk, gi_box, gi_seq,"
-                    " head_seq, oldest_seq, entry_count, byte_count)"
-                    " VALUES(?, ?, 0, ?, ?, 0, 0, 1, 0, 0)",
+                    " gi_hash, head_seq, head_hash, oldest_seq, entry_count, byte_count)"
+                    " VALUES(?, ?, 0, ?, ?, 0, ?5, 0, ?5, 1, 0, 0)",
     [ST_ROOM_UPD] = "UPDATE rooms SET epoch = ?, join_pk = ?, head_seq = ?, oldest_seq = ?,"
-                    " entry_count = ?, byte_count = ? WHERE id = ?",
-    [ST_GI_UPD] = "UPDATE rooms SET gi_box = ?, gi_seq = ? WHERE id = ?",
+                    " entry_count = ?, byte_count = ?, head_hash = ? WHERE id = ?",
+    [ST_GI_UPD] = "UPDATE rooms SET gi_box = ?, gi_seq = ?, gi_hash = ? WHERE id = ?",
     [ST_GI_GET] = "SELECT gi_box, gi_seq FROM rooms WHERE id = ?",
     [ST_ENT_INS] = "INSERT INTO entries(room, seq, time_ms, flags, join_pk, body)"
                    " VALUES(?, ?, ?, ?, ?, ?)",
@@ -108,6 +111,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 typedef struct room_state {
     uint64_t epoch, head_seq, oldest_seq, gi_seq, entries, bytes;
     uint8_t join_pk[RELAY_STORE_PK_BYTES];
+    uint8_t head_hash[RELAY_STORE_HASH_BYTES]; /* log hash of head_seq */
+    uint8_t gi_hash[RELAY_STORE_HASH_BYTES];   /* log hash of gi_seq */
 } room_state;
 
 typedef struct store_room {
@@ -134,6 +139,7 @@ typedef struct store_op {
     int kind;
     unsigned flags;
     uint8_t join_pk[RELAY_STORE_PK_BYTES]; /* create: the key; append: the new key, if any */
+    uint8_t hash[RELAY_STORE_HASH_BYTES];  /* log hash after this write */
     const uint8_t *body, *gi;
     size_t len, gi_len;
     size_t id_len;
@@ -359,7 +365,9 @@ static relay_store_err room_find(relay_store *s, const uint8_t *id, size_t len, 
     r->d.oldest_seq = (uint64_t)sqlite3_column_int64(q, 6);
     r->d.entries = (uint64_t)sqlite3_column_int64(q, 7);
     r->d.bytes = (uint64_t)sqlite3_column_int64(q, 8);
-    if (blob_col(q, 3, r->d.join_pk, RELAY_STORE_PK_BYTES) || r->rowid <= 0 ||
+    if (blob_col(q, 3, r->d.join_pk, RELAY_STORE_PK_BYTES) ||
+        blob_col(q, 9, r->d.gi_hash, RELAY_STORE_HASH_BYTES) ||
+        blob_col(q, 10, r->d.head_hash, RELAY_STORE_HASH_BYTES) || r->rowid <= 0 ||
         r->d.oldest_seq < 1 || r->d.oldest_seq > r->d.head_seq + 1 ||
         r->d.entries != r->d.head_seq + 1 - r->d.oldest_seq) {
         free(r);
@@ -590,6 +598,11 @@ static relay_store_err open_db(relay_store *s)
                         "knows up to %d): run that relay again, or restore a backup made with "
                         "this one",
                         s->path, (long long)v, RELAY_STORE_SCHEMA_VERSION);
+    if (v == 1)
+        return fail_msg(s, RELAY_STORE_ERR_SCHEMA,
+                        "store %s: written by a development build of saltchat-relay (schema 1, "
+                        "without log hashes), which this one cannot upgrade: move the data "
+                        "directory away and start again", s->path);
     if (v < RELAY_STORE_SCHEMA_VERSION)
         return fail_msg(s, RELAY_STORE_ERR_CORRUPT, "store %s: schema version %lld is unknown: %s",
                         s->path, (long long)v, advice(RELAY_STORE_ERR_CORRUPT));
@@ -858,6 +871,18 @@ relay_store_err relay_store_append(relay_store *s, const uint8_t *room_id, size_
     return RELAY_STORE_OK;
 }
 
+relay_store_err relay_store_stage_hash(relay_store *s, const uint8_t hash[RELAY_STORE_HASH_BYTES])
+{
+    if (!s)
+        return RELAY_STORE_ERR_ARG;
+    if (!hash || !s->n_ops)
+        return fail_msg(s, RELAY_STORE_ERR_ARG, "store: stage_hash: nothing staged");
+    store_op *op = (store_op *)((char *)s->ops_tail - offsetof(store_op, next));
+    memcpy(op->hash, hash, RELAY_STORE_HASH_BYTES);
+    memcpy(op->room->p.head_hash, hash, RELAY_STORE_HASH_BYTES);
+    return RELAY_STORE_OK;
+}
+
 size_t relay_store_staged(const relay_store *s)
 {
     return s ? s->n_ops : 0;
@@ -877,11 +902,13 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         sqlite3_bind_int64(q, 2, (int64_t)op->time_ms);
         sqlite3_bind_blob(q, 3, op->join_pk, RELAY_STORE_PK_BYTES, SQLITE_STATIC);
         sqlite3_bind_blob(q, 4, op->gi, (int)op->gi_len, SQLITE_STATIC);
+        sqlite3_bind_blob(q, 5, op->hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
         rc = run(q);
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "creating a room");
         r->rowid = sqlite3_last_insert_rowid(s->db);
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
+        memcpy(r->p.gi_hash, op->hash, RELAY_STORE_HASH_BYTES);
         return RELAY_STORE_OK;
     }
     q = stmt(s, ST_ENT_INS);
@@ -901,11 +928,13 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         q = stmt(s, ST_GI_UPD);
         sqlite3_bind_blob(q, 1, op->gi, (int)op->gi_len, SQLITE_STATIC);
         sqlite3_bind_int64(q, 2, (int64_t)op->seq);
-        sqlite3_bind_int64(q, 3, r->rowid);
+        sqlite3_bind_blob(q, 3, op->hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 4, r->rowid);
         rc = run(q);
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "storing a GroupInfo");
         r->p.gi_seq = op->seq;
+        memcpy(r->p.gi_hash, op->hash, RELAY_STORE_HASH_BYTES);
     }
     if (op->flags & RELAY_STORE_F_JOIN_PK) {
         q = stmt(s, ST_KEY_INS);
@@ -1090,7 +1119,8 @@ static relay_store_err write_room(relay_store *s, store_room *r)
     sqlite3_bind_int64(q, 4, (int64_t)r->p.oldest_seq);
     sqlite3_bind_int64(q, 5, (int64_t)r->p.entries);
     sqlite3_bind_int64(q, 6, (int64_t)r->p.bytes);
-    sqlite3_bind_int64(q, 7, r->rowid);
+    sqlite3_bind_blob(q, 7, r->p.head_hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 8, r->rowid);
     rc = run(q);
     return rc == SQLITE_OK ? RELAY_STORE_OK : db_fail(s, rc, "updating a room");
 }
@@ -1303,6 +1333,8 @@ relay_store_err relay_store_meta_get(relay_store *s, const uint8_t *room_id, siz
     m->bytes = r->d.bytes;
     m->created_ms = r->created_ms;
     memcpy(m->join_pk, r->p.join_pk, RELAY_STORE_PK_BYTES);
+    memcpy(m->head_hash, r->p.head_hash, RELAY_STORE_HASH_BYTES);
+    memcpy(m->gi_hash, r->d.gi_hash, RELAY_STORE_HASH_BYTES);
     m->durable = r->durable;
     return count_keys(s, r, &m->earlier_keys);
 }

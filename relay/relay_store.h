@@ -21,10 +21,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RELAY_STORE_SCHEMA_VERSION 1
+#define RELAY_STORE_SCHEMA_VERSION 2 /* 2: log hashes of the head and the GroupInfo */
 #define RELAY_STORE_FILE "store.db"
 #define RELAY_STORE_ROOM_ID_MAX 64
 #define RELAY_STORE_PK_BYTES 32
+#define RELAY_STORE_HASH_BYTES 32 /* a log hash (protocol v2: sc2_loghash), opaque here */
 #define RELAY_STORE_ENTRY_MAX (1u << 20)   /* one log entry (an MLS message) */
 #define RELAY_STORE_GI_MAX (4u << 20)      /* one gi_box (GroupInfo with ratchet tree) */
 
@@ -114,6 +115,16 @@ relay_store_err relay_store_append(relay_store *s, const uint8_t *room_id, size_
                                    int is_commit, const uint8_t *gi_box, size_t gi_len,
                                    const uint8_t *join_pk, uint64_t tag, uint64_t *seq);
 
+/*
+ * Sets the log hash of the write staged last (create or append): the room's hash chain
+ * value after it (protocol v2, docs/PROTOCOL-v2.md section 4; opaque to the store). It
+ * becomes the room's head hash (relay_store_meta.head_hash, staged included) and, for a
+ * create or a commit, the hash kept with its gi_box (relay_store_meta.gi_hash, durable).
+ * A write whose hash is never set keeps 32 zero bytes. Returns OK, or ERR_ARG if nothing
+ * is staged.
+ */
+relay_store_err relay_store_stage_hash(relay_store *s, const uint8_t hash[RELAY_STORE_HASH_BYTES]);
+
 /* What flush reports for one staged write. seq is 0 for a create. */
 typedef void (*relay_store_done_fn)(void *ctx, uint64_t tag, const uint8_t *room_id,
                                     size_t room_len, uint64_t seq, relay_store_err err);
@@ -147,6 +158,8 @@ typedef struct relay_store_meta {
     uint64_t bytes;        /* their bytes */
     uint64_t created_ms;
     uint8_t join_pk[RELAY_STORE_PK_BYTES]; /* current key, staged rotations included */
+    uint8_t head_hash[RELAY_STORE_HASH_BYTES]; /* log hash of head_seq (staged included) */
+    uint8_t gi_hash[RELAY_STORE_HASH_BYTES];   /* log hash of gi_seq (durable) */
     uint32_t earlier_keys; /* number of earlier join_pks (durable) */
     int durable;           /* 0 while the room's creation is only staged */
 } relay_store_meta;

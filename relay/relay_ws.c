@@ -10,6 +10,7 @@
 #include "relay_log.h"
 #include "relay_rawrx.h"
 #include "relay_server.h"
+#include "relay_ws2.h"
 #include "relay_wsguard.h"
 #include "sc_envelope.h"
 
@@ -606,7 +607,7 @@ static void on_closed(struct relay *r, struct session *s)
     lws_dll2_remove(&s->flush_node);
     relay_ka_remove(&s->ka);
     s->state = S_NEW;
-    if (r->shutting_down && !r->sessions.count)
+    if (r->shutting_down && !r->sessions.count && !relay_ws2_sessions(r))
         relay_server_sessions_gone(r);
 }
 

@@ -4,9 +4,10 @@
 // bounded waits that say what they waited for when they give up. The Python side is
 // tests/lib/sctest/.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -114,14 +115,32 @@ export function freePort() {
   });
 }
 
+// Whether a relay binary knows --data-dir (a baseline build from before protocol v2 does not).
+const knowsDataDir = new Map();
+function relayKnowsDataDir(relay) {
+  if (!knowsDataDir.has(relay)) {
+    const r = spawnSync(relay, ['--help'], { encoding: 'utf8', timeout: 10000 });
+    knowsDataDir.set(relay, (r.stdout || '').includes('--data-dir'));
+  }
+  return knowsDataDir.get(relay);
+}
+
 // saltchat-relay on 127.0.0.1:port (0: a free one; it prints the bound address).
-// Resolves { proc, host, port, base, log } (log.text: its stdout and stderr).
-export async function startRelay({ relay, www, port = 0, args = [], logPath, name = 'relay' }) {
+// Resolves { proc, host, port, base, log, dataDir } (log.text: its stdout and stderr).
+// Each relay gets a fresh temporary --data-dir (v2 room logs) unless args has one or
+// dataDir names one (the same directory again: a restart keeps its rooms).
+export async function startRelay({ relay, www, port = 0, args = [], logPath, name = 'relay',
+                                   dataDir }) {
+  const extra = [];
+  if (!args.includes('--data-dir') && relayKnowsDataDir(relay)) {
+    dataDir = dataDir || mkdtempSync(join(tmpdir(), 'sctest-relay-'));
+    extra.push('--data-dir', dataDir);
+  }
   const { proc, m, log } = await startProcess(name,
-    [relay, '--listen', `127.0.0.1:${port}`, '--www', www, ...args],
+    [relay, '--listen', `127.0.0.1:${port}`, '--www', www, ...extra, ...args],
     /^(\d+\.\d+\.\d+\.\d+):(\d+)$/m, { logPath, stdin: 'ignore', match: ['stdout'] });
   const addr = { host: m[1], port: Number(m[2]) };
-  return { proc, log, ...addr, base: `http://${addr.host}:${addr.port}/` };
+  return { proc, log, dataDir, ...addr, base: `http://${addr.host}:${addr.port}/` };
 }
 
 // nats-server on a free loopback port; resolves { proc, port, url }.

@@ -237,9 +237,11 @@ def case_runtime_errors():
     try:
         www = make_www(tmp)
 
+        data = os.path.join(tmp, "data")  # never the machine's default data directory
+
         def relay(*args):
-            return subprocess.run([RELAY, "--www", www] + list(args), capture_output=True,
-                                  text=True, timeout=15)
+            return subprocess.run([RELAY, "--www", www, "--data-dir", data] + list(args),
+                                  capture_output=True, text=True, timeout=15)
 
         def one_line_exit_1(r, what):
             check(r.returncode == 1, "exit 1 (%s), got %d: %s" % (what, r.returncode, r.stderr))
@@ -262,11 +264,11 @@ def case_runtime_errors():
             f.write("not a certificate\n")
         one_line_exit_1(relay("--listen", "127.0.0.1:0", "--tls-cert", garbage, "--tls-key",
                               garbage), "cannot start TLS")
-        r = subprocess.run([RELAY, "--listen", "127.0.0.1:0", "--www",
+        r = subprocess.run([RELAY, "--listen", "127.0.0.1:0", "--data-dir", data, "--www",
                             os.path.join(tmp, "no-such-dir")], capture_output=True, text=True,
                            timeout=15)
         one_line_exit_1(r, "web root")
-        r = subprocess.run([RELAY, "--listen", "127.0.0.1:0", "--www",
+        r = subprocess.run([RELAY, "--listen", "127.0.0.1:0", "--data-dir", data, "--www",
                             os.path.join(www, "app.js")], capture_output=True, text=True,
                            timeout=15)
         one_line_exit_1(r, "not a directory")

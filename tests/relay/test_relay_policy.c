@@ -262,6 +262,74 @@ static void test_config(void)
             relay_config_free(&c);
         }
     }
+    /* protocol v2: data directory and retention */
+    CHECK_EQ(parse(1, defaults, &c), RELAY_CONFIG_RUN);
+    CHECK(c.data_dir == NULL);
+    CHECK_EQ(c.retain_age_ms, 30ull * 86400 * 1000);
+    CHECK_EQ(c.retain_entries, 100000);
+    CHECK_EQ(c.retain_bytes, 256ull << 20);
+    relay_config_free(&c);
+    const char *v2[] = {"relay", "--data-dir", "/srv/sc", "--retain-age", "12h",
+                        "--retain-entries", "0", "--retain-bytes", "2G"};
+    CHECK_EQ(parse(9, v2, &c), RELAY_CONFIG_RUN);
+    CHECK(c.data_dir && !strcmp(c.data_dir, "/srv/sc"));
+    CHECK_EQ(c.retain_age_ms, 12ull * 3600 * 1000);
+    CHECK_EQ(c.retain_entries, 0);
+    CHECK_EQ(c.retain_bytes, 2ull << 30);
+    CHECK_EQ(c.max_store, 0);
+    relay_config_free(&c);
+    const char *cap[] = {"relay", "--max-store", "10G"};
+    CHECK_EQ(parse(3, cap, &c), RELAY_CONFIG_RUN);
+    CHECK_EQ(c.max_store, 10ull << 30);
+    relay_config_free(&c);
+    static const struct { const char *v; uint64_t ms; } ages[] = {
+        {"0", 0}, {"90", 90000}, {"90s", 90000}, {"5m", 300000}, {"2D", 2 * 86400000ull}};
+    for (size_t i = 0; i < sizeof ages / sizeof ages[0]; i++) {
+        const char *a[] = {"relay", "--retain-age", ages[i].v};
+        CHECK_EQ(parse(3, a, &c), RELAY_CONFIG_RUN);
+        CHECK_EQ(c.retain_age_ms, ages[i].ms);
+        relay_config_free(&c);
+    }
+    const char *bad2[][3] = {
+        {"relay", "--data-dir", ""},          {"relay", "--retain-age", "1w"},
+        {"relay", "--retain-age", "s"},       {"relay", "--retain-age", "10ss"},
+        {"relay", "--retain-age", "999999d"}, {"relay", "--retain-entries", "1k"},
+        {"relay", "--retain-bytes", "3T"},    {"relay", "--retain-bytes", "99999999999999999999"},
+        {"relay", "--max-store", "512K"},     {"relay", "--max-store", "big"},
+    };
+    for (size_t i = 0; i < sizeof bad2 / sizeof bad2[0]; i++) {
+        int rc = parse(3, bad2[i], &c);
+        CHECK_EQ(rc, RELAY_CONFIG_BAD);
+        if (rc != RELAY_CONFIG_BAD) {
+            fprintf(stderr, "accepted: %s %s\n", bad2[i][1], bad2[i][2]);
+            relay_config_free(&c);
+        }
+    }
+    /* the default data directory, by environment */
+    char d[512];
+    const char *home = getenv("HOME"), *xdg = getenv("XDG_DATA_HOME"), *st = getenv("STATE_DIRECTORY");
+    char *home_s = home ? strdup(home) : NULL, *xdg_s = xdg ? strdup(xdg) : NULL;
+    char *st_s = st ? strdup(st) : NULL;
+    setenv("STATE_DIRECTORY", "/var/lib/saltchat-relay:/var/lib/other", 1);
+    CHECK_EQ(relay_config_default_data_dir(d, sizeof d), 0);
+    CHECK(!strcmp(d, "/var/lib/saltchat-relay"));
+    unsetenv("STATE_DIRECTORY");
+    setenv("XDG_DATA_HOME", "/x/data", 1);
+    setenv("HOME", "/home/u", 1);
+    CHECK_EQ(relay_config_default_data_dir(d, sizeof d), 0);
+    CHECK(!strcmp(d, geteuid() == 0 ? "/var/lib/saltchat-relay" : "/x/data/saltchat-relay"));
+    unsetenv("XDG_DATA_HOME");
+    CHECK_EQ(relay_config_default_data_dir(d, sizeof d), 0);
+    CHECK(!strcmp(d, geteuid() == 0 ? "/var/lib/saltchat-relay"
+                                    : "/home/u/.local/share/saltchat-relay"));
+    CHECK_EQ(relay_config_default_data_dir(d, 8), -1); /* does not fit */
+    if (home_s) setenv("HOME", home_s, 1); else unsetenv("HOME");
+    if (xdg_s) setenv("XDG_DATA_HOME", xdg_s, 1);
+    if (st_s) setenv("STATE_DIRECTORY", st_s, 1);
+    free(home_s);
+    free(xdg_s);
+    free(st_s);
+
     const char *help[] = {"relay", "--help"};
     CHECK_EQ(parse(2, help, &c), RELAY_CONFIG_DONE);
     const char *missing[] = {"relay", "--www"};

@@ -848,6 +848,14 @@ static void test_newer_schema(void)
              SQLITE_OK);
     sqlite3_close(db);
     expect_open_fails(RELAY_STORE_ERR_SCHEMA, "newer");
+    /* schema 1 (before the log hashes) is refused with its own message */
+    CHECK_EQ(sqlite3_open(db_path(path, sizeof path), &db), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 1", 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
+    expect_open_fails(RELAY_STORE_ERR_SCHEMA, "development build");
+    CHECK_EQ(sqlite3_open(db_path(path, sizeof path), &db), SQLITE_OK);
+    CHECK_EQ(sqlite3_exec(db, "UPDATE schema_version SET version = 3", 0, 0, 0), SQLITE_OK);
+    sqlite3_close(db);
     /* and the file is left alone: the newer relay can still read it */
     CHECK_EQ(sqlite3_open(path, &db), SQLITE_OK);
     {

@@ -88,8 +88,23 @@ def _drain(f):
         pass
 
 
+_KNOWS_DATA_DIR = {}
+
+
+def knows_data_dir(binary):
+    """Whether binary takes --data-dir (a baseline relay from before protocol v2 does not)."""
+    if binary not in _KNOWS_DATA_DIR:
+        try:
+            out = subprocess.run([binary, "--help"], capture_output=True, text=True,
+                                 timeout=10).stdout
+        except (OSError, subprocess.TimeoutExpired):
+            out = ""
+        _KNOWS_DATA_DIR[binary] = "--data-dir" in out
+    return _KNOWS_DATA_DIR[binary]
+
+
 class Relay:
-    """saltchat-relay started with `--listen HOST:PORT --www DIR ARGS...`.
+    """saltchat-relay started with `--listen HOST:PORT --www DIR [--data-dir DIR] ARGS...`.
 
     binary    path of saltchat-relay
     args      further flags
@@ -100,14 +115,19 @@ class Relay:
     nofile    RLIMIT_NOFILE of the relay process
     log_path  where its stderr goes (default: a file in its temporary directory)
     env       environment of the process (default: inherited)
+    data_dir  --data-dir (v2 room logs): default a fresh one in its temporary directory,
+              so relays started side by side never share a store; pass the same one
+              again to restart on the same logs. Not added if args has --data-dir or
+              the binary predates it.
 
     After start(): .proc (subprocess.Popen), .addr "host:port", .host, .port."""
 
     def __init__(self, binary, *args, www=None, listen="127.0.0.1:0", tls=None, nofile=None,
-                 log_path=None, env=None):
+                 log_path=None, env=None, data_dir=None):
         self.binary, self.args, self.listen = binary, list(args), listen
         self.tls, self.nofile, self.env = tls, nofile, env
         self.tmp = tempfile.mkdtemp(prefix="sctest-relay-")
+        self.data_dir = data_dir or os.path.join(self.tmp, "data")
         self.www = www  # None: start() makes a minimal one in self.tmp
         self.log_path = log_path or os.path.join(self.tmp, "stderr")
         self.proc = None
@@ -115,7 +135,10 @@ class Relay:
 
     def argv(self):
         """The command line start() runs."""
-        cmd = [self.binary, "--listen", self.listen, "--www", self.www] + self.args
+        cmd = [self.binary, "--listen", self.listen, "--www", self.www]
+        if "--data-dir" not in self.args and knows_data_dir(self.binary):
+            cmd += ["--data-dir", self.data_dir]
+        cmd += self.args
         if self.tls:
             cmd += ["--tls-cert", self.tls[0], "--tls-key", self.tls[1]]
         return cmd

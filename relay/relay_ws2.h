@@ -1,0 +1,52 @@
+/*
+ * relay_ws2: the WebSocket side of protocol v2 (subprotocol saltchat.v2), the relay as
+ * MLS delivery service (docs/RELAY.md "Protocol v2 delivery service"). One session per
+ * connection on /room/<base64url(room_id)>: CHALLENGE first, then AUTH or CREATE, and
+ * GET_GI, RESUME, SUBMIT, checked by relay_ds against the durable log relay_store.
+ *
+ * Writes are staged and made durable by one store transaction per loop turn (a zero-delay
+ * timer after the turn's reads); ACCEPTED and the live LOG fan-out are sent only from
+ * the flush's callback, once the entries are durable. A session reading the log (RESUME)
+ * has a cursor into the durable log and is written to from the store when its socket
+ * has room: a slow reader costs no relay memory, and one that falls behind retention
+ * gets GONE. v1 (relay_ws) runs beside it on the same port during the transition.
+ */
+#ifndef RELAY_WS2_H
+#define RELAY_WS2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#define RELAY_WS2_SUBPROTOCOL "saltchat.v2"
+
+struct relay;
+
+/* Bytes of per-connection state (lws per_session_data_size). */
+size_t relay_ws2_session_size(void);
+
+/* The lws protocol callback for RELAY_WS2_SUBPROTOCOL. */
+int relay_ws2_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len);
+
+/* Sets up the v2 state of r (r->store must be open). Returns 0, or -1 if out of memory. */
+int relay_ws2_init(struct relay *r);
+
+/* Frees what relay_ws2_init allocated (sessions are gone by then). */
+void relay_ws2_free(struct relay *r);
+
+/* Once a second: keepalive of v2 sessions, and a store flush for retention. */
+void relay_ws2_tick(struct relay *r);
+
+/* relay_rawrx found the client of a v2 wsi breaking RFC 6455: closes it with code. */
+void relay_ws2_violation(struct lws *wsi, uint16_t code, const char *why);
+
+/* Starts the graceful shutdown of every v2 connection: flush the store (ACCEPTED for what
+ * is durable), deliver the queued replies, send ERROR SHUTDOWN and close with 1001. */
+void relay_ws2_shutdown(struct relay *r);
+
+/* Number of open v2 connections. */
+size_t relay_ws2_sessions(const struct relay *r);
+
+#endif

@@ -1,0 +1,637 @@
+/*
+ * test_sc2_room: several sc2_room instances (shared/v2) in one process, driven through
+ * sc2_ds_double.h, a test double of the relay's delivery service that follows the rules
+ * of docs/V2-DESIGN.md. Real MLS, real envelopes, real link and log hash: only the relay
+ * is a double (the real-relay tests come when the CLI moves to v2).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "mls_codec.h"
+#include "sc2_ds_double.h"
+#include "sc2_room.h"
+
+#define MAX_TEXTS 512
+#define NOW 1700000000000ull
+#define BASE "http://127.0.0.1:8080/"
+
+typedef struct cl {
+    const char *name;
+    uint8_t seed[32];
+    sc2_room *r;
+    int conn; /* -1: offline */
+    int auto_reconnect;
+    int reconnects;
+    char texts[MAX_TEXTS][48];
+    uint64_t text_seq[MAX_TEXTS];
+    size_t n_texts;
+    int counts[64];
+    uint64_t lost_from, lost_to;
+    int removed_self_flag;
+    char last_removed[80], last_removed_by[80];
+} cl;
+
+static int verbose;
+
+static void drain(cl *c)
+{
+    sc2_room_event ev;
+    while (sc2_room_next_event(c->r, &ev)) {
+        if ((int)ev.type < 64)
+            c->counts[ev.type]++;
+        if (verbose)
+            fprintf(stderr, "  [%s] %s seq=%llu seq2=%llu token=%llu epoch=%llu %s %s%s%.*s\n",
+                    c->name, sc2_room_event_name(ev.type), (unsigned long long)ev.seq,
+                    (unsigned long long)ev.seq2, (unsigned long long)ev.token,
+                    (unsigned long long)ev.epoch, ev.name, ev.by_name[0] ? "by " : "",
+                    ev.by_name, (int)ev.text_len, (const char *)ev.text);
+        if (verbose && ev.reason && ev.reason[0])
+            fprintf(stderr, "     reason: %s\n", ev.reason);
+        if (ev.type == SC2_EV_MESSAGE && c->n_texts < MAX_TEXTS) {
+            snprintf(c->texts[c->n_texts], sizeof c->texts[0], "%.*s", (int)ev.text_len,
+                     (const char *)ev.text);
+            c->text_seq[c->n_texts++] = ev.seq;
+        }
+        if (ev.type == SC2_EV_HISTORY_LOST) {
+            c->lost_from = ev.seq;
+            c->lost_to = ev.seq2;
+        }
+        if (ev.type == SC2_EV_MEMBER_REMOVED) {
+            c->removed_self_flag = ev.self;
+            snprintf(c->last_removed, sizeof c->last_removed, "%s", ev.name);
+            snprintf(c->last_removed_by, sizeof c->last_removed_by, "%s", ev.by_name);
+        }
+    }
+}
+
+static void cl_init(cl *c, const char *name)
+{
+    memset(c, 0, sizeof *c);
+    c->name = name;
+    c->conn = -1;
+    randombytes_buf(c->seed, sizeof c->seed);
+}
+
+static sc2_room_config cfg_of(const cl *c)
+{
+    sc2_room_config cfg = { c->seed, c->name, NULL };
+    return cfg;
+}
+
+static void cl_connect(ds *d, cl *c)
+{
+    c->conn = ds_open(d);
+    sc2_room_connected(c->r, NOW);
+}
+
+static void cl_disconnect(ds *d, cl *c)
+{
+    if (c->conn >= 0)
+        ds_close(d, c->conn);
+    c->conn = -1;
+    sc2_room_disconnected(c->r, NOW);
+    drain(c);
+}
+
+/* Moves every message both ways until nothing moves. Members with auto_reconnect come
+ * back after the room asked for a new connection (bounded). */
+static void run(ds *d, cl **cs, size_t n)
+{
+    int settled = 0;
+    for (int iter = 0; iter < 100000 && !settled; iter++) {
+        int progress = 0;
+        for (size_t i = 0; i < n; i++) {
+            cl *c = cs[i];
+            if (c->conn < 0) {
+                if (c->auto_reconnect && c->reconnects < 20 &&
+                    sc2_room_state(c->r) == SC2_RS_OFFLINE) {
+                    c->reconnects++;
+                    cl_connect(d, c);
+                    progress = 1;
+                }
+                continue;
+            }
+            size_t len;
+            const uint8_t *m;
+            while ((m = sc2_room_output(c->r, &len))) {
+                ds_input(d, c->conn, m, len);
+                sc2_room_output_pop(c->r);
+                progress = 1;
+            }
+            uint8_t *in;
+            while (c->conn >= 0 && (in = ds_pop(d, c->conn, &len))) {
+                int rc = sc2_room_receive(c->r, in, len, NOW);
+                free(in);
+                progress = 1;
+                if (rc < 0)
+                    cl_disconnect(d, c);
+            }
+            if (c->conn >= 0 && d->conns[c->conn].closing &&
+                d->conns[c->conn].qhead == d->conns[c->conn].nq) {
+                cl_disconnect(d, c);
+                progress = 1;
+            }
+            drain(c);
+        }
+        settled = !progress;
+    }
+    if (!settled)
+        fprintf(stderr, "run: the rooms and the double did not settle in 100000 rounds\n");
+    CHECK(settled);
+}
+
+static int same_epoch(cl *a, cl *b)
+{
+    uint8_t x[32], y[32];
+    if (sc2_room_epoch(a->r) != sc2_room_epoch(b->r))
+        return 0;
+    if (sc2_room_epoch_authenticator(a->r, x) || sc2_room_epoch_authenticator(b->r, y))
+        return 0;
+    return memcmp(x, y, 32) == 0;
+}
+
+static void send(cl *c, const char *text)
+{
+    CHECK_EQ(sc2_room_send_text(c->r, (const uint8_t *)text, strlen(text), NOW, NULL), 0);
+}
+
+static int has_text(const cl *c, const char *t)
+{
+    int n = 0;
+    for (size_t i = 0; i < c->n_texts; i++)
+        if (strcmp(c->texts[i], t) == 0)
+            n++;
+    return n;
+}
+
+/* A creates a room and is LIVE in the double; d is initialised with its room id. */
+static void setup_creator(ds *d, cl *a)
+{
+    sc2_room_config cfg = cfg_of(a);
+    CHECK_EQ(sc2_room_create(&a->r, &cfg, NOW), 0);
+    ds_init(d, sc2_room_id(a->r));
+    cl_connect(d, a);
+    cl *cs[] = { a };
+    run(d, cs, 1);
+    CHECK_EQ(a->counts[SC2_EV_CREATED], 1);
+    CHECK_EQ(sc2_room_state(a->r), SC2_RS_LIVE);
+}
+
+static void join_with(ds *d, cl *c, const cl *inviter, cl **cs, size_t n)
+{
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(inviter->r, BASE, link, sizeof link) > 0);
+    sc2_room_config cfg = cfg_of(c);
+    CHECK_EQ(sc2_room_join(&c->r, &cfg, link), 0);
+    cl_connect(d, c);
+    run(d, cs, n);
+    CHECK_EQ(c->counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(sc2_room_state(c->r), SC2_RS_LIVE);
+}
+
+static void free_all(ds *d, cl **cs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        drain(cs[i]);
+        sc2_room_free(cs[i]->r);
+        cs[i]->r = NULL;
+    }
+    ds_free(d);
+}
+
+/* Create; B joins while A is offline; messages both ways; A resumes and learns of B. */
+static void test_create_join_offline(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    send(&a, "before bob");
+    cl *cs[] = { &a, &b };
+    run(&d, cs, 1);
+    CHECK_EQ(a.counts[SC2_EV_ACCEPTED], 1);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    cl_disconnect(&d, &a);
+
+    join_with(&d, &b, &a, cs + 1, 1);
+    CHECK_EQ(sc2_room_epoch(b.r), 1);
+    CHECK_EQ(has_text(&b, "before bob"), 0); /* sent before B joined */
+    send(&b, "hi from bob");
+    run(&d, cs + 1, 1);
+    CHECK_EQ(b.counts[SC2_EV_ACCEPTED], 1);
+
+    cl_connect(&d, &a);
+    run(&d, cs, 2);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_JOINED], 1);
+    CHECK_EQ(has_text(&a, "hi from bob"), 1);
+    CHECK(same_epoch(&a, &b));
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    send(&a, "hello bob");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&b, "hello bob"), 1);
+    CHECK_EQ(has_text(&a, "hello bob"), 0); /* own message recognised, not shown again */
+    CHECK_EQ(sc2_room_seq(a.r), sc2_room_seq(b.r));
+    CHECK_EQ(a.counts[SC2_EV_FORK] + b.counts[SC2_EV_FORK], 0);
+    CHECK_EQ(a.counts[SC2_EV_UNREADABLE] + b.counts[SC2_EV_UNREADABLE], 0);
+    free_all(&d, cs, 2);
+}
+
+/* Sends across disconnects: every message exactly once, in order, re-encrypted when the
+ * epoch moved while it was unaccepted. */
+static void test_disconnect_resume(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    char t[32];
+    int k = 0;
+    /* 1: submitted and appended, but the connection drops before ACCEPTED arrives */
+    for (int i = 0; i < 3; i++) {
+        snprintf(t, sizeof t, "m%d", k++);
+        send(&a, t);
+    }
+    size_t len;
+    const uint8_t *m;
+    while ((m = sc2_room_output(a.r, &len))) {
+        ds_input(&d, a.conn, m, len);
+        sc2_room_output_pop(a.r);
+    }
+    cl_disconnect(&d, &a); /* ACCEPTED and LOG for A are lost with the connection */
+    /* 2: written while offline */
+    for (int i = 0; i < 3; i++) {
+        snprintf(t, sizeof t, "m%d", k++);
+        send(&a, t);
+    }
+    run(&d, cs, 2);
+    cl_connect(&d, &a);
+    run(&d, cs, 2);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    /* 3: encrypted for epoch e, never reached the relay, and B commits meanwhile */
+    for (int i = 0; i < 3; i++) {
+        snprintf(t, sizeof t, "m%d", k++);
+        send(&a, t);
+    }
+    uint64_t e0 = sc2_room_epoch(a.r);
+    cl_disconnect(&d, &a); /* the three SUBMITs never left */
+    CHECK_EQ(sc2_room_outbox_len(a.r), 3);
+    CHECK_EQ(sc2_room_update(b.r, NOW, NULL), 0);
+    run(&d, cs, 2);
+    CHECK_EQ(sc2_room_epoch(b.r), e0 + 1);
+    cl_connect(&d, &a);
+    run(&d, cs, 2);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    CHECK(same_epoch(&a, &b));
+    /* 4: in flight to the relay when B's commit lands first: refused, re-encrypted */
+    for (int i = 0; i < 2; i++) {
+        snprintf(t, sizeof t, "m%d", k++);
+        send(&a, t);
+    }
+    CHECK_EQ(sc2_room_update(b.r, NOW, NULL), 0);
+    while ((m = sc2_room_output(b.r, &len))) {
+        ds_input(&d, b.conn, m, len);
+        sc2_room_output_pop(b.r);
+    }
+    uint64_t stale0 = d.n_rejected_stale;
+    run(&d, cs, 2);
+    CHECK(d.n_rejected_stale >= stale0 + 2);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+
+    CHECK_EQ(b.n_texts, (size_t)k);
+    for (int i = 0; i < k && (size_t)i < b.n_texts; i++) {
+        snprintf(t, sizeof t, "m%d", i);
+        CHECK(strcmp(b.texts[i], t) == 0);
+        if (i)
+            CHECK(b.text_seq[i] > b.text_seq[i - 1]);
+    }
+    size_t apps = 0;
+    for (size_t i = 0; i < d.n_log; i++)
+        apps += !d.log[i].commit;
+    CHECK_EQ(apps, (size_t)k); /* each message is in the log once */
+    CHECK(same_epoch(&a, &b));
+    CHECK_EQ(a.counts[SC2_EV_FORK] + b.counts[SC2_EV_FORK], 0);
+    CHECK_EQ(a.counts[SC2_EV_UNREADABLE] + b.counts[SC2_EV_UNREADABLE], 0);
+    free_all(&d, cs, 2);
+}
+
+/* Two members commit in the same epoch: the first wins, the other re-bases. */
+static void test_commit_race(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    uint64_t e0 = sc2_room_epoch(a.r);
+    CHECK_EQ(sc2_room_update(a.r, NOW, NULL), 0);
+    CHECK_EQ(sc2_room_update(b.r, NOW, NULL), 0);
+    send(&b, "after the race");
+    uint64_t stale0 = d.n_rejected_stale;
+    run(&d, cs, 2);
+    CHECK(d.n_rejected_stale > stale0);
+    CHECK_EQ(a.counts[SC2_EV_REBASED] + b.counts[SC2_EV_REBASED] >= 1, 1);
+    CHECK_EQ(sc2_room_epoch(a.r), e0 + 2);
+    CHECK(same_epoch(&a, &b));
+    CHECK_EQ(has_text(&a, "after the race"), 1);
+    CHECK_EQ(sc2_room_outbox_len(a.r) + sc2_room_outbox_len(b.r), 0);
+    free_all(&d, cs, 2);
+}
+
+/* Removal: link rotation for those who stay, the removed member's saved state reads
+ * nothing after it, the old link admits nobody. */
+static void test_removal(void)
+{
+    ds d;
+    cl a, b, c, x, y;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    cl_init(&x, "mallory");
+    cl_init(&y, "dave");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c, &x, &y };
+    join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
+    char old_link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, old_link, sizeof old_link) > 0);
+    uint8_t old_pk[32];
+    sc2_room_join_pk(a.r, old_pk);
+    send(&c, "carol was here");
+    run(&d, cs, 3);
+    /* carol's saved state, before the removal */
+    mls_bytes saved = { 0 };
+    CHECK_EQ(sc2_room_export(c.r, &saved), 0);
+    cl_disconnect(&d, &c);
+
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_MEMBER_REMOVED], 1);
+    CHECK(strcmp(b.last_removed, "carol") == 0);
+    CHECK(strcmp(b.last_removed_by, "alice") == 0);
+    CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 1);
+    CHECK_EQ(b.counts[SC2_EV_LINK_ROTATED], 1);
+    CHECK_EQ(a.counts[SC2_EV_LINK_MISMATCH] + b.counts[SC2_EV_LINK_MISMATCH], 0);
+    uint8_t pa[32], pb[32];
+    sc2_room_join_pk(a.r, pa);
+    sc2_room_join_pk(b.r, pb);
+    CHECK_MEM(pa, pb, 32);
+    CHECK(memcmp(pa, old_pk, 32) != 0);
+    CHECK_MEM(pa, d.keys[d.n_keys - 1], 32);
+    CHECK(same_epoch(&a, &b));
+    send(&b, "secret after removal");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "secret after removal"), 1);
+
+    /* carol's saved state, restored and resumed with the old key (allowed for RESUME) */
+    sc2_room_free(c.r);
+    sc2_room_config cc = cfg_of(&c);
+    CHECK_EQ(sc2_room_import(&c.r, &cc, saved.p, saved.len), 0);
+    mls_bytes_free(&saved);
+    memset(c.counts, 0, sizeof c.counts);
+    c.n_texts = 0;
+    cl_connect(&d, &c);
+    run(&d, cs, 3);
+    CHECK_EQ(c.counts[SC2_EV_REMOVED], 1);
+    CHECK_EQ(has_text(&c, "secret after removal"), 0);
+    CHECK_EQ(sc2_room_state(c.r), SC2_RS_DEAD);
+    CHECK_EQ(c.counts[SC2_EV_MESSAGE], 0);
+
+    /* the old link: authenticates for RESUME only, so no GroupInfo, no join */
+    sc2_room_config cx = cfg_of(&x);
+    CHECK_EQ(sc2_room_join(&x.r, &cx, old_link), 0);
+    cl_connect(&d, &x);
+    run(&d, cs, 4);
+    CHECK_EQ(x.counts[SC2_EV_JOIN_FAILED], 1);
+    CHECK_EQ(x.counts[SC2_EV_JOINED], 0);
+    CHECK_EQ(sc2_room_state(x.r), SC2_RS_DEAD);
+    /* the new link works */
+    join_with(&d, &y, &b, cs, 5);
+    send(&y, "dave here");
+    run(&d, cs, 5);
+    CHECK_EQ(has_text(&a, "dave here"), 1);
+    CHECK_EQ(has_text(&b, "dave here"), 1);
+    CHECK(same_epoch(&a, &y));
+    free_all(&d, cs, 5);
+}
+
+/* The double shows B another log (time_ms altered): both sides see the fork. */
+static void test_fork(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    send(&a, "same for all");
+    run(&d, cs, 2);
+    CHECK_EQ(a.counts[SC2_EV_FORK] + b.counts[SC2_EV_FORK], 0);
+    d.conns[b.conn].tamper_from = d.n_log + 1;
+    send(&a, "forked here");
+    run(&d, cs, 2);
+    send(&b, "bob refers to his log");
+    run(&d, cs, 2);
+    CHECK(a.counts[SC2_EV_FORK] >= 1);
+    send(&a, "alice refers to hers");
+    run(&d, cs, 2);
+    CHECK(b.counts[SC2_EV_FORK] >= 1);
+    free_all(&d, cs, 2);
+}
+
+/* A seq missing from one member's stream is a gap: reported, resumed, nothing lost. */
+static void test_gap(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    b.auto_reconnect = 1;
+    d.conns[b.conn].skip_seq = d.n_log + 2;
+    send(&a, "g1");
+    send(&a, "g2");
+    send(&a, "g3");
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_GAP], 1);
+    CHECK(b.reconnects >= 1);
+    CHECK_EQ(b.n_texts, 3);
+    if (b.n_texts == 3) {
+        CHECK(strcmp(b.texts[0], "g1") == 0);
+        CHECK(strcmp(b.texts[1], "g2") == 0);
+        CHECK(strcmp(b.texts[2], "g3") == 0);
+    }
+    CHECK_EQ(sc2_room_seq(a.r), sc2_room_seq(b.r));
+    free_all(&d, cs, 2);
+}
+
+/* Export / import in the middle of a conversation, with an unsent message. */
+static void test_export_import(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    send(&a, "e1");
+    send(&b, "e2");
+    run(&d, cs, 2);
+    cl_disconnect(&d, &b);
+    send(&b, "queued while offline");
+    send(&a, "e3 while bob is away");
+    CHECK_EQ(sc2_room_update(a.r, NOW, NULL), 0);
+    run(&d, cs, 1);
+    mls_bytes st = { 0 };
+    CHECK_EQ(sc2_room_export(b.r, &st), 0);
+    uint64_t seq = sc2_room_seq(b.r);
+    sc2_room_free(b.r);
+    b.r = NULL;
+    /* a wrong identity refuses the state; truncated bytes too */
+    cl other;
+    cl_init(&other, "bob");
+    sc2_room_config co = cfg_of(&other), cb = cfg_of(&b);
+    sc2_room *bad = NULL;
+    CHECK_EQ(sc2_room_import(&bad, &co, st.p, st.len), -1);
+    CHECK_EQ(sc2_room_import(&bad, &cb, st.p, st.len - 1), -1);
+    CHECK(bad == NULL);
+    CHECK_EQ(sc2_room_import(&b.r, &cb, st.p, st.len), 0);
+    mls_bytes_free(&st);
+    CHECK_EQ(sc2_room_seq(b.r), seq);
+    CHECK_EQ(sc2_room_outbox_len(b.r), 1);
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&b, "e3 while bob is away"), 1);
+    CHECK_EQ(has_text(&a, "queued while offline"), 1);
+    CHECK(same_epoch(&a, &b));
+    send(&b, "after import");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "after import"), 1);
+    CHECK_EQ(a.counts[SC2_EV_UNREADABLE] + b.counts[SC2_EV_UNREADABLE], 0);
+    free_all(&d, cs, 2);
+}
+
+/* Offline longer than retention: GONE, rejoin with resync, the lost seqs are named. */
+static void test_gone_rejoin(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    cl_disconnect(&d, &b);
+    uint64_t b_seq = sc2_room_seq(b.r);
+    for (int i = 0; i < 5; i++) {
+        char t[16];
+        snprintf(t, sizeof t, "lost %d", i);
+        send(&a, t);
+    }
+    CHECK_EQ(sc2_room_update(a.r, NOW, NULL), 0);
+    run(&d, cs, 1);
+    ds_drop_before(&d, d.n_log); /* keeps only the newest entry (the commit) */
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 2);
+    CHECK_EQ(b.counts[SC2_EV_HISTORY_LOST], 1);
+    CHECK_EQ(b.lost_from, b_seq + 1);
+    CHECK(b.lost_to >= d.n_log - 1 - 1);
+    CHECK_EQ(has_text(&b, "lost 0"), 0);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 0); /* a resync is not a removal */
+    CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 0);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    send(&b, "back");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "back"), 1);
+    CHECK(same_epoch(&a, &b));
+    free_all(&d, cs, 2);
+}
+
+/* Leave: the leaver stops, another member commits its removal; key continuity: a new
+ * "bob" with another key is an alert. */
+static void test_leave_and_key_change(void)
+{
+    ds d;
+    cl a, b, b2;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&b2, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &b2 };
+    join_with(&d, &b, &a, cs, 2);
+    CHECK_EQ(sc2_room_leave(b.r, NOW, NULL), 0);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_LEFT], 1);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_DEAD);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_LEAVING], 1);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 1);
+    CHECK_EQ(a.removed_self_flag, 1);
+    CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 1);
+    join_with(&d, &b2, &a, cs, 3);
+    CHECK_EQ(a.counts[SC2_EV_KEY_CHANGED], 1);
+    free_all(&d, cs, 3);
+}
+
+/* Bad input from the relay: a clear error, never a crash. */
+static void test_bad_input(void)
+{
+    ds d;
+    cl a;
+    cl_init(&a, "alice");
+    setup_creator(&d, &a);
+    uint8_t junk[7] = { 2, 0x83, 0, 0, 0, 1, 0 };
+    CHECK_EQ(sc2_room_receive(a.r, junk, sizeof junk, NOW), -1);
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_BROKEN);
+    drain(&a);
+    CHECK(a.counts[SC2_EV_PROTOCOL_ERROR] >= 1);
+    sc2_room *r = NULL;
+    sc2_room_config cfg = cfg_of(&a);
+    CHECK(sc2_room_join(&r, &cfg, "http://x/#sc1.abc") == SC2_LINK_E_OLD_VERSION);
+    cfg.name = "";
+    CHECK_EQ(sc2_room_create(&r, &cfg, NOW), -1);
+    CHECK_EQ(sc2_room_send_text(a.r, (const uint8_t *)"\xff", 1, NOW, NULL), -1);
+    cl *cs[] = { &a };
+    free_all(&d, cs, 1);
+}
+
+int main(void)
+{
+    if (sodium_init() < 0)
+        return 1;
+    verbose = getenv("SC2_ROOM_VERBOSE") != NULL;
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        { "create_join_offline", test_create_join_offline },
+        { "disconnect_resume", test_disconnect_resume },
+        { "commit_race", test_commit_race },
+        { "removal", test_removal },
+        { "fork", test_fork },
+        { "gap", test_gap },
+        { "export_import", test_export_import },
+        { "gone_rejoin", test_gone_rejoin },
+        { "leave_and_key_change", test_leave_and_key_change },
+        { "bad_input", test_bad_input },
+    };
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
+        int before = check_failures;
+        tests[i].fn();
+        printf("%s: %s\n", tests[i].name, check_failures == before ? "ok" : "FAILED");
+    }
+    return check_finish("test_sc2_room");
+}

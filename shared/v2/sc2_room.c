@@ -912,7 +912,9 @@ static void commit_effects(sc2_room *r, const mem_snap *old, size_t n_old, uint6
     for (size_t i = 0; i < n_new; i++) {
         const mem_snap *n = &nw[i];
         const mem_snap *same = snap_find_leaf(old, n_old, n->leaf);
-        if (same && memcmp(same->key, n->key, KEYB) == 0)
+        /* a resync may reuse the leaf it frees: the external committer always joined */
+        int rejoined = external && n->leaf == committer_leaf;
+        if (same && memcmp(same->key, n->key, KEYB) == 0 && !rejoined)
             continue;
         ev_item *e = ev_push(r, SC2_EV_MEMBER_JOINED);
         if (e) {
@@ -922,7 +924,6 @@ static void commit_effects(sc2_room *r, const mem_snap *old, size_t n_old, uint6
         }
         known_check(r, n->name, n->key, seq);
     }
-    (void)external;
     uint8_t has_pk = env->flags & SC2_LOG_F_JOIN_PK;
     if (removed_any) {
         uint8_t nl[SC2_LINK_SECRET_BYTES], pk[SC2_LINK_JOIN_PK_BYTES];

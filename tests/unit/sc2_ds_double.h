@@ -18,9 +18,10 @@
  *   - RESUME: entries after after_seq then LIVE, or GONE if retention dropped them; a
  *     second RESUME is BAD_STATE;
  *   - the log hash chain of every entry, so GI carries L of its seq.
- * Hostile hooks a test sets per connection: drop one seq (a gap), alter time_ms of the
- * entries from a seq on (a fork: that member's chain differs), and retention
- * (ds_drop_before).
+ * Hostile hooks a test sets: per connection, drop one seq (a gap), send one twice (a
+ * duplicate), alter time_ms of the entries from a seq on (a fork: that member's chain
+ * differs); for the room, store commits without their rotated join_pk (a relay that
+ * keeps the old link alive), and retention (ds_drop_before).
  */
 #ifndef SC2_DS_DOUBLE_H
 #define SC2_DS_DOUBLE_H
@@ -59,6 +60,7 @@ typedef struct ds_conn {
     size_t nq, qhead, qcap;
     uint64_t skip_seq;     /* hook: never send the LOG with this seq */
     uint64_t tamper_from;  /* hook: time_ms + 1 on LOG entries with seq >= this */
+    uint64_t dup_seq;      /* hook: send the LOG with this seq twice */
 } ds_conn;
 
 typedef struct ds {
@@ -78,6 +80,7 @@ typedef struct ds {
     uint64_t time_ms;
     ds_conn conns[DS_MAX_CONN];
     uint64_t n_accepted, n_rejected_stale;
+    int strip_join_pk; /* hook: store commits without their rotated join_pk (a cheat) */
 } ds;
 
 static void ds_init(ds *d, const uint8_t room_id[16])
@@ -177,6 +180,8 @@ static void ds_send_log(ds *d, int c, uint64_t seq)
     if (k->tamper_from && seq >= k->tamper_from)
         buf[6 + 15] ^= 1; /* low byte of time_ms */
     ds_push(d, c, buf, n);
+    if (seq == k->dup_seq)
+        ds_push(d, c, buf, n);
     free(buf);
 }
 
@@ -267,14 +272,14 @@ static void ds_submit(ds *d, int c, const sc2_env *e)
         return;
     }
     uint64_t seq = d->n_log + 1;
+    const uint8_t *jpk = d->strip_join_pk ? NULL : e->join_pk;
     uint8_t flags = (uint8_t)((commit ? SC2_LOG_F_COMMIT : 0) |
-                              (e->join_pk ? SC2_LOG_F_JOIN_PK : 0));
-    size_t n = sc2_env_encode_log(NULL, 0, seq, ++d->time_ms, flags, e->join_pk, e->mls,
-                                  e->mls_len);
+                              (jpk ? SC2_LOG_F_JOIN_PK : 0));
+    size_t n = sc2_env_encode_log(NULL, 0, seq, ++d->time_ms, flags, jpk, e->mls, e->mls_len);
     uint8_t *env = malloc(n);
     if (!env || !n)
         abort();
-    sc2_env_encode_log(env, n, seq, d->time_ms, flags, e->join_pk, e->mls, e->mls_len);
+    sc2_env_encode_log(env, n, seq, d->time_ms, flags, jpk, e->mls, e->mls_len);
     if (d->n_log == d->cap_log) {
         d->cap_log = d->cap_log ? d->cap_log * 2 : 64;
         d->log = realloc(d->log, d->cap_log * sizeof *d->log);
@@ -301,8 +306,8 @@ static void ds_submit(ds *d, int c, const sc2_env *e)
         d->gi_len = e->gi_box_len;
         d->gi_seq = seq;
         memcpy(d->gi_l, d->head_l, 32);
-        if (e->join_pk && d->n_keys < DS_MAX_KEYS)
-            memcpy(d->keys[d->n_keys++], e->join_pk, 32);
+        if (jpk && d->n_keys < DS_MAX_KEYS)
+            memcpy(d->keys[d->n_keys++], jpk, 32);
     }
     d->n_accepted++;
     ds_push(d, c, buf, sc2_env_encode_accepted(buf, sizeof buf, e->token, seq));

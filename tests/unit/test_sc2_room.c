@@ -372,7 +372,11 @@ static void test_removal(void)
     CHECK_EQ(sc2_room_export(c.r, &saved), 0);
     cl_disconnect(&d, &c);
 
+    cl_disconnect(&d, &b); /* bob is away during the removal: comes back with the old key */
     CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_MEMBER_REMOVED], 0);
+    cl_connect(&d, &b);
     run(&d, cs, 2);
     CHECK_EQ(b.counts[SC2_EV_MEMBER_REMOVED], 1);
     CHECK(strcmp(b.last_removed, "carol") == 0);
@@ -391,9 +395,32 @@ static void test_removal(void)
     run(&d, cs, 2);
     CHECK_EQ(has_text(&a, "secret after removal"), 1);
 
-    /* carol's saved state, restored and resumed with the old key (allowed for RESUME) */
+    /* carol's saved state, handed the later message directly (as if the relay skipped
+     * the removal for her): it cannot decrypt it */
     sc2_room_free(c.r);
     sc2_room_config cc = cfg_of(&c);
+    CHECK_EQ(sc2_room_import(&c.r, &cc, saved.p, saved.len), 0);
+    {
+        const ds_entry *le = &d.log[d.n_log - 1]; /* "secret after removal" */
+        CHECK(!le->commit);
+        uint8_t env[4096];
+        size_t n = sc2_env_encode_log(env, sizeof env, sc2_room_seq(c.r) + 1, 1, 0, NULL,
+                                      le->body + 17, le->body_len - 17);
+        CHECK(n > 0);
+        cl_connect(&d, &c);
+        size_t len;
+        uint8_t *ch = ds_pop(&d, c.conn, &len); /* CHALLENGE */
+        CHECK(ch != NULL);
+        CHECK_EQ(sc2_room_receive(c.r, ch, len, NOW), 0);
+        free(ch);
+        CHECK_EQ(sc2_room_receive(c.r, env, n, NOW), 0);
+        drain(&c);
+        CHECK_EQ(c.counts[SC2_EV_UNREADABLE], 1);
+        CHECK_EQ(c.counts[SC2_EV_MESSAGE], 0);
+        cl_disconnect(&d, &c);
+        sc2_room_free(c.r);
+    }
+    /* and restored again, resumed with the old key (allowed for RESUME) */
     CHECK_EQ(sc2_room_import(&c.r, &cc, saved.p, saved.len), 0);
     mls_bytes_free(&saved);
     memset(c.counts, 0, sizeof c.counts);
@@ -551,6 +578,7 @@ static void test_gone_rejoin(void)
     CHECK(b.lost_to >= d.n_log - 1 - 1);
     CHECK_EQ(has_text(&b, "lost 0"), 0);
     CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 0); /* a resync is not a removal */
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_JOINED], 2);   /* bob joined, then rejoined */
     CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 0);
     CHECK_EQ(sc2_room_member_count(a.r), 2);
     send(&b, "back");
@@ -583,6 +611,35 @@ static void test_leave_and_key_change(void)
     CHECK_EQ(sc2_room_member_count(a.r), 1);
     join_with(&d, &b2, &a, cs, 3);
     CHECK_EQ(a.counts[SC2_EV_KEY_CHANGED], 1);
+    free_all(&d, cs, 3);
+}
+
+/* A relay that keeps the old link alive (drops the removal's join_pk) is caught; a
+ * duplicated entry is dropped, not shown twice; a rejoin by resync is named. */
+static void test_relay_cheats(void)
+{
+    ds d;
+    cl a, b, c;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c };
+    join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
+    d.conns[b.conn].dup_seq = d.n_log + 1;
+    send(&a, "once");
+    run(&d, cs, 3);
+    CHECK_EQ(b.counts[SC2_EV_DUPLICATE], 1);
+    CHECK_EQ(has_text(&b, "once"), 1);
+    d.strip_join_pk = 1;
+    CHECK_EQ(sc2_room_remove(b.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 3);
+    CHECK_EQ(a.counts[SC2_EV_LINK_MISMATCH], 1);
+    CHECK_EQ(b.counts[SC2_EV_LINK_MISMATCH], 1);
+    CHECK_EQ(c.counts[SC2_EV_REMOVED], 1);
+    CHECK(strcmp(a.last_removed_by, "bob") == 0);
+    CHECK_EQ(sc2_room_epoch(a.r), sc2_room_epoch(b.r));
     free_all(&d, cs, 3);
 }
 
@@ -626,6 +683,7 @@ int main(void)
         { "export_import", test_export_import },
         { "gone_rejoin", test_gone_rejoin },
         { "leave_and_key_change", test_leave_and_key_change },
+        { "relay_cheats", test_relay_cheats },
         { "bad_input", test_bad_input },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

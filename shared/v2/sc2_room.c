@@ -1011,9 +1011,20 @@ static void adopt_join(sc2_room *r, uint64_t seq)
     for (size_t i = 0; m && i < n; i++)
         known_check(r, m[i].name, m[i].key, seq);
     mls_free(m, (n ? n : 1) * sizeof *m);
-    /* texts queued before the join (or the rejoin) go out on the new epoch */
-    for (size_t i = 0; i < r->n_ob; i++)
+    /* texts queued before the join (or the rejoin) go out on the new epoch; those the
+     * relay had accepted are in the log we skipped (HISTORY_LOST): done */
+    for (size_t i = 0; i < r->n_ob;) {
+        if (r->ob[i].accepted_seq) {
+            if (r->ob[i].kind == OB_LEAVE) {
+                ev_simple(r, SC2_EV_LEFT, r->ob[i].accepted_seq, "you left the room", NULL);
+                die(r);
+            }
+            ob_remove_at(r, i);
+            continue;
+        }
         r->ob[i].inflight = 0;
+        i++;
+    }
 }
 
 static void on_application(sc2_room *r, uint64_t seq, uint64_t time_ms, mls_event *mev)
@@ -1528,6 +1539,16 @@ int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now)
     sc2_env_iter it;
     sc2_env env;
     int rc;
+    /* the whole message first: nothing in a malformed one is acted on */
+    sc2_env_iter_init(&it, msg, len, SC2_FROM_RELAY);
+    while ((rc = sc2_env_iter_next(&it, &env)) == 1)
+        if ((env.type == SC2_T_ACCEPTED || env.type == SC2_T_REJECTED) &&
+            (env.token == 0 || env.token > r->next_wire))
+            return broken(r, SC2_EV_PROTOCOL_ERROR, "an answer to a SUBMIT we never sent",
+                          NULL);
+    if (rc < 0)
+        return broken(r, SC2_EV_PROTOCOL_ERROR, "malformed message from the relay",
+                      sc2_env_strerror(rc));
     sc2_env_iter_init(&it, msg, len, SC2_FROM_RELAY);
     while ((rc = sc2_env_iter_next(&it, &env)) == 1) {
         int res = 0;

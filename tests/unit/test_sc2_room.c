@@ -643,6 +643,143 @@ static void test_relay_cheats(void)
     free_all(&d, cs, 3);
 }
 
+/* Moves messages between one member and the double, `rounds` times each way. */
+static void step(ds *d, cl *c, int rounds)
+{
+    for (int i = 0; i < rounds && c->conn >= 0; i++) {
+        size_t len;
+        const uint8_t *m;
+        uint8_t *in;
+        while ((m = sc2_room_output(c->r, &len))) {
+            ds_input(d, c->conn, m, len);
+            sc2_room_output_pop(c->r);
+        }
+        if ((in = ds_pop(d, c->conn, &len))) {
+            sc2_room_receive(c->r, in, len, NOW);
+            free(in);
+        }
+        drain(c);
+    }
+}
+
+/* A join whose connection drops: with the commit accepted but unanswered, with the
+ * commit never sent; and two joiners racing for the same epoch. */
+static void test_join_interrupted(void)
+{
+    ds d;
+    cl a, b, c, e, f;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    cl_init(&e, "erin");
+    cl_init(&f, "frank");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c, &e, &f };
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+
+    /* bob: CHALLENGE -> AUTH, GET_GI -> GI -> SUBMIT reaches the double; then the drop */
+    sc2_room_config cfg = cfg_of(&b);
+    CHECK_EQ(sc2_room_join(&b.r, &cfg, link), 0);
+    cl_connect(&d, &b);
+    step(&d, &b, 2);
+    size_t len;
+    const uint8_t *m;
+    while ((m = sc2_room_output(b.r, &len))) {
+        ds_input(&d, b.conn, m, len);
+        sc2_room_output_pop(b.r);
+    }
+    uint64_t n0 = d.n_log;
+    cl_disconnect(&d, &b);
+    CHECK_EQ(d.n_log, n0);
+    CHECK(d.n_log >= 1 && d.log[d.n_log - 1].commit); /* bob's external commit is in */
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 0);
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    CHECK(same_epoch(&a, &b));
+
+    /* carol: her SUBMIT is lost with the connection */
+    cfg = cfg_of(&c);
+    CHECK_EQ(sc2_room_join(&c.r, &cfg, link), 0);
+    cl_connect(&d, &c);
+    step(&d, &c, 2);
+    n0 = d.n_log;
+    cl_disconnect(&d, &c); /* SUBMIT never left */
+    cl_connect(&d, &c);
+    run(&d, cs, 3);
+    CHECK_EQ(c.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(d.n_log, n0 + 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 3);
+    CHECK(same_epoch(&a, &c));
+
+    /* erin and frank fetch the same GroupInfo: one external commit wins */
+    cfg = cfg_of(&e);
+    CHECK_EQ(sc2_room_join(&e.r, &cfg, link), 0);
+    cfg = cfg_of(&f);
+    CHECK_EQ(sc2_room_join(&f.r, &cfg, link), 0);
+    cl_connect(&d, &e);
+    cl_connect(&d, &f);
+    step(&d, &e, 2);
+    step(&d, &f, 2);
+    uint64_t stale0 = d.n_rejected_stale;
+    run(&d, cs, 5);
+    CHECK(d.n_rejected_stale > stale0);
+    CHECK_EQ(e.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(f.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 5);
+    CHECK(same_epoch(&a, &e));
+    CHECK(same_epoch(&a, &f));
+    send(&f, "frank made it");
+    run(&d, cs, 5);
+    CHECK_EQ(has_text(&e, "frank made it"), 1);
+    CHECK_EQ(has_text(&b, "frank made it"), 1);
+    free_all(&d, cs, 5);
+}
+
+/* Export while our commit is in flight (the double has it, ACCEPTED not yet seen):
+ * the imported room recognises it in the log and follows. */
+static void test_export_commit_in_flight(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(b.r), NOW, NULL), 0);
+    size_t len;
+    const uint8_t *m;
+    while ((m = sc2_room_output(a.r, &len))) {
+        ds_input(&d, a.conn, m, len);
+        sc2_room_output_pop(a.r);
+    }
+    mls_bytes st = { 0 };
+    CHECK_EQ(sc2_room_export(a.r, &st), 0);
+    cl_disconnect(&d, &a);
+    sc2_room_free(a.r);
+    sc2_room_config ca = cfg_of(&a);
+    CHECK_EQ(sc2_room_import(&a.r, &ca, st.p, st.len), 0);
+    mls_bytes_free(&st);
+    cl_connect(&d, &a);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_REMOVED], 1);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 1);
+    CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 1);
+    CHECK_EQ(a.counts[SC2_EV_LINK_MISMATCH], 0);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    CHECK_EQ(sc2_room_member_count(a.r), 1);
+    uint8_t pk[32];
+    sc2_room_join_pk(a.r, pk);
+    CHECK_MEM(pk, d.keys[d.n_keys - 1], 32);
+    send(&a, "alone now");
+    run(&d, cs, 2);
+    CHECK_EQ(a.counts[SC2_EV_ACCEPTED], 2);
+    free_all(&d, cs, 2);
+}
+
 /* Every byte of real relay messages flipped, each into a fresh copy of a member: the
  * room reports it (an event or -1), never crashes, and its outbox survives. */
 static void test_mutated_input(void)
@@ -772,6 +909,8 @@ int main(void)
         { "gone_rejoin", test_gone_rejoin },
         { "leave_and_key_change", test_leave_and_key_change },
         { "relay_cheats", test_relay_cheats },
+        { "join_interrupted", test_join_interrupted },
+        { "export_commit_in_flight", test_export_commit_in_flight },
         { "mutated_input", test_mutated_input },
         { "bad_input", test_bad_input },
     };

@@ -420,6 +420,26 @@ static void ds_drop_before(ds *d, uint64_t seq)
         d->oldest = seq;
 }
 
+/* A deep copy of src's room and log (no connections). */
+static void ds_clone(ds *dst, const ds *src)
+{
+    *dst = *src;
+    memset(dst->conns, 0, sizeof dst->conns);
+    dst->log = src->cap_log ? malloc(src->cap_log * sizeof *src->log) : NULL;
+    for (size_t i = 0; i < src->n_log; i++) {
+        dst->log[i] = src->log[i];
+        if (src->log[i].body) {
+            dst->log[i].body = malloc(src->log[i].body_len);
+            memcpy(dst->log[i].body, src->log[i].body, src->log[i].body_len);
+        }
+    }
+    dst->gi_box = NULL;
+    if (src->gi_box) {
+        dst->gi_box = malloc(src->gi_len);
+        memcpy(dst->gi_box, src->gi_box, src->gi_len);
+    }
+}
+
 static void ds_free(ds *d)
 {
     for (int c = 0; c < DS_MAX_CONN; c++)

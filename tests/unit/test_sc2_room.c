@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "mls_alloc.h"
 #include "mls_codec.h"
 #include "sc2_ds_double.h"
 #include "sc2_room.h"
@@ -98,7 +99,17 @@ static void cl_disconnect(ds *d, cl *c)
 
 /* Moves every message both ways until nothing moves. Members with auto_reconnect come
  * back after the room asked for a new connection (bounded). */
+static int run_quiet(ds *d, cl **cs, size_t n);
+
 static void run(ds *d, cl **cs, size_t n)
+{
+    int settled = run_quiet(d, cs, n);
+    if (!settled)
+        fprintf(stderr, "run: the rooms and the double did not settle in 100000 rounds\n");
+    CHECK(settled);
+}
+
+static int run_quiet(ds *d, cl **cs, size_t n)
 {
     int settled = 0;
     for (int iter = 0; iter < 100000 && !settled; iter++) {
@@ -138,9 +149,7 @@ static void run(ds *d, cl **cs, size_t n)
         }
         settled = !progress;
     }
-    if (!settled)
-        fprintf(stderr, "run: the rooms and the double did not settle in 100000 rounds\n");
-    CHECK(settled);
+    return settled;
 }
 
 static int same_epoch(cl *a, cl *b)
@@ -780,6 +789,109 @@ static void test_export_commit_in_flight(void)
     free_all(&d, cs, 2);
 }
 
+static long fa_limit = -1, fa_count;
+
+static void *fa_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (fa_count++ >= fa_limit && fa_limit >= 0)
+        return NULL;
+    return malloc(n ? n : 1);
+}
+
+static void fa_release(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+/* One scenario from saved states: resume both, a text each way, a commit, export. */
+static int fa_scenario(const mls_bytes *sa, const mls_bytes *sb, cl *a, cl *b,
+                       const ds *base)
+{
+    ds d;
+    cl *cs[] = { a, b };
+    sc2_room_config ca = cfg_of(a), cb = cfg_of(b);
+    a->r = b->r = NULL;
+    ds_clone(&d, base);
+    int ok = 0;
+    if (sc2_room_import(&a->r, &ca, sa->p, sa->len) == 0 &&
+        sc2_room_import(&b->r, &cb, sb->p, sb->len) == 0) {
+        cl_connect(&d, a);
+        cl_connect(&d, b);
+        sc2_room_send_text(a->r, (const uint8_t *)"x", 1, NOW, NULL);
+        sc2_room_send_text(b->r, (const uint8_t *)"y", 1, NOW, NULL);
+        sc2_room_update(b->r, NOW, NULL);
+        ok = run_quiet(&d, cs, 2);
+        if (verbose && fa_limit < 0)
+            fprintf(stderr, "clean: a %zu b %zu texts, states %d %d\n", a->n_texts, b->n_texts,
+                    sc2_room_state(a->r), sc2_room_state(b->r));
+        mls_bytes out = { 0 };
+        (void)sc2_room_export(a->r, &out);
+        mls_bytes_free(&out);
+    } else {
+        ok = 1;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        cl *c = cs[i];
+        if (c->r) {
+            sc2_room_event ev;
+            while (sc2_room_next_event(c->r, &ev))
+                ;
+        }
+        sc2_room_free(c->r);
+        c->r = NULL;
+        c->conn = -1;
+    }
+    ds_free(&d);
+    return ok;
+}
+
+/* Every allocation of the scenario fails in turn: no crash, no leak (ASan), no livelock. */
+static void test_alloc_failures(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    send(&a, "before");
+    run(&d, cs, 2);
+    cl_disconnect(&d, &a);
+    cl_disconnect(&d, &b);
+    mls_bytes sa = { 0 }, sb = { 0 };
+    CHECK_EQ(sc2_room_export(a.r, &sa), 0);
+    CHECK_EQ(sc2_room_export(b.r, &sb), 0);
+    sc2_room_free(a.r);
+    sc2_room_free(b.r);
+    a.r = b.r = NULL;
+    mls_alloc_hooks h = { fa_alloc, fa_release, NULL };
+    mls_alloc_set_hooks(&h);
+    fa_limit = -1;
+    fa_count = 0;
+    int clean = fa_scenario(&sa, &sb, &a, &b, &d);
+    long total = fa_count;
+    if (verbose)
+        fprintf(stderr, "alloc_failures: %ld allocations in the clean run\n", total);
+    CHECK(clean);
+    CHECK(total > 100);
+    long stride = total / 2000 + 1, livelocks = 0;
+    for (long n = 0; n < total; n += stride) {
+        fa_limit = n;
+        fa_count = 0;
+        if (!fa_scenario(&sa, &sb, &a, &b, &d))
+            livelocks++;
+    }
+    fa_limit = -1;
+    mls_alloc_set_hooks(NULL);
+    CHECK_EQ(livelocks, 0);
+    mls_bytes_free(&sa);
+    mls_bytes_free(&sb);
+    ds_free(&d);
+}
+
 /* Every byte of real relay messages flipped, each into a fresh copy of a member: the
  * room reports it (an event or -1), never crashes, and its outbox survives. */
 static void test_mutated_input(void)
@@ -912,6 +1024,7 @@ int main(void)
         { "join_interrupted", test_join_interrupted },
         { "export_commit_in_flight", test_export_commit_in_flight },
         { "mutated_input", test_mutated_input },
+        { "alloc_failures", test_alloc_failures },
         { "bad_input", test_bad_input },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

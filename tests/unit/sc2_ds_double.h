@@ -21,7 +21,8 @@
  * Hostile hooks a test sets: per connection, drop one seq (a gap), send one twice (a
  * duplicate), alter time_ms of the entries from a seq on (a fork: that member's chain
  * differs); for the room, store commits without their rotated join_pk (a relay that
- * keeps the old link alive), and retention (ds_drop_before).
+ * keeps the old link alive) or serve its first GroupInfo (a stale one), and retention
+ * (ds_drop_before).
  */
 #ifndef SC2_DS_DOUBLE_H
 #define SC2_DS_DOUBLE_H
@@ -81,6 +82,10 @@ typedef struct ds {
     ds_conn conns[DS_MAX_CONN];
     uint64_t n_accepted, n_rejected_stale;
     int strip_join_pk; /* hook: store commits without their rotated join_pk (a cheat) */
+    int serve_first_gi; /* hook: GET_GI answers with the room's first GroupInfo (stale) */
+    uint8_t *first_gi;
+    size_t first_gi_len;
+    uint8_t first_l[32];
 } ds;
 
 static void ds_init(ds *d, const uint8_t room_id[16])
@@ -355,6 +360,12 @@ static void ds_input(ds *d, int c, const uint8_t *msg, size_t len)
             abort();
         memcpy(d->gi_box, e.gi_box, e.gi_box_len);
         d->gi_len = e.gi_box_len;
+        d->first_gi = malloc(e.gi_box_len);
+        if (!d->first_gi)
+            abort();
+        memcpy(d->first_gi, e.gi_box, e.gi_box_len);
+        d->first_gi_len = e.gi_box_len;
+        memcpy(d->first_l, d->gi_l, 32);
         k->key = 0;
         return;
     case SC2_T_GET_GI: {
@@ -366,11 +377,16 @@ static void ds_input(ds *d, int c, const uint8_t *msg, size_t len)
             ds_error(d, c, SC2_C_OLD_KEY, "earlier key: resume only", 0);
             return;
         }
-        size_t n = sc2_env_encode_gi(NULL, 0, d->gi_seq, d->gi_l, d->gi_box, d->gi_len);
+        int old = d->serve_first_gi && d->first_gi;
+        const uint8_t *box = old ? d->first_gi : d->gi_box;
+        size_t bl = old ? d->first_gi_len : d->gi_len;
+        uint64_t gs = old ? 0 : d->gi_seq;
+        const uint8_t *gl = old ? d->first_l : d->gi_l;
+        size_t n = sc2_env_encode_gi(NULL, 0, gs, gl, box, bl);
         uint8_t *g = malloc(n);
         if (!g)
             abort();
-        sc2_env_encode_gi(g, n, d->gi_seq, d->gi_l, d->gi_box, d->gi_len);
+        sc2_env_encode_gi(g, n, gs, gl, box, bl);
         ds_push(d, c, g, n);
         free(g);
         return;
@@ -433,6 +449,11 @@ static void ds_clone(ds *dst, const ds *src)
             memcpy(dst->log[i].body, src->log[i].body, src->log[i].body_len);
         }
     }
+    dst->first_gi = NULL;
+    if (src->first_gi) {
+        dst->first_gi = malloc(src->first_gi_len);
+        memcpy(dst->first_gi, src->first_gi, src->first_gi_len);
+    }
     dst->gi_box = NULL;
     if (src->gi_box) {
         dst->gi_box = malloc(src->gi_len);
@@ -449,6 +470,7 @@ static void ds_free(ds *d)
         free(d->log[i].body);
     free(d->log);
     free(d->gi_box);
+    free(d->first_gi);
 }
 
 #endif

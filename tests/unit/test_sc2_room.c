@@ -597,6 +597,35 @@ static void test_gone_rejoin(void)
     free_all(&d, cs, 2);
 }
 
+/* A member back after GONE is served a GroupInfo older than its epoch: alert, and no
+ * join on it (it gives up after SC2_ROOM_JOIN_TRIES connections). */
+static void test_stale_gi(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    cl_disconnect(&d, &b);
+    send(&a, "x");
+    CHECK_EQ(sc2_room_update(a.r, NOW, NULL), 0);
+    run(&d, cs, 1);
+    ds_drop_before(&d, d.n_log);
+    d.serve_first_gi = 1;
+    b.auto_reconnect = 1;
+    uint64_t n0 = d.n_log;
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_STALE_GI], (int)SC2_ROOM_JOIN_TRIES);
+    CHECK_EQ(b.counts[SC2_EV_JOIN_FAILED], 1);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 1); /* the first join only */
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_DEAD);
+    CHECK_EQ(d.n_log, n0); /* nothing was submitted on the stale GroupInfo */
+    free_all(&d, cs, 2);
+}
+
 /* Leave: the leaver stops, another member commits its removal; key continuity: a new
  * "bob" with another key is an alert. */
 static void test_leave_and_key_change(void)
@@ -1019,6 +1048,7 @@ int main(void)
         { "gap", test_gap },
         { "export_import", test_export_import },
         { "gone_rejoin", test_gone_rejoin },
+        { "stale_gi", test_stale_gi },
         { "leave_and_key_change", test_leave_and_key_change },
         { "relay_cheats", test_relay_cheats },
         { "join_interrupted", test_join_interrupted },

@@ -103,6 +103,7 @@ struct sc2_room {
     uint32_t max_payload;
     uint8_t conn_pk[SC2_LINK_JOIN_PK_BYTES];
     int conn_authed;
+    int conn_resumed;  /* RESUME sent on this connection (a second one is BAD_STATE) */
 
     ob_entry *ob;
     size_t n_ob, cap_ob;
@@ -333,6 +334,7 @@ static int send_fixed(sc2_room *r, size_t n, const uint8_t *env) { return out_pu
 static int send_resume(sc2_room *r, uint64_t after)
 {
     uint8_t env[SC2_ENV_HEADER_BYTES + 8];
+    r->conn_resumed = 1;
     return send_fixed(r, sc2_env_encode_resume(env, sizeof env, after), env);
 }
 
@@ -831,6 +833,7 @@ void sc2_room_connected(sc2_room *r, uint64_t now)
         r->ob[i].inflight = 0;
     r->spec_inflight = 0;
     r->conn_authed = 0;
+    r->conn_resumed = 0;
     r->max_payload = 0;
     r->state = r->dead ? SC2_RS_DEAD : SC2_RS_CHALLENGE;
 }
@@ -843,6 +846,7 @@ void sc2_room_disconnected(sc2_room *r, uint64_t now)
         r->ob[i].inflight = 0;
     r->spec_inflight = 0;
     r->conn_authed = 0;
+    r->conn_resumed = 0;
     r->state = r->dead ? SC2_RS_DEAD : SC2_RS_OFFLINE;
 }
 
@@ -996,6 +1000,11 @@ static void adopt_join(sc2_room *r, uint64_t seq)
     if (e) {
         e->ev.seq = seq;
         e->ev.epoch = mls_group_epoch(r->g);
+    }
+    if (r->state == SC2_RS_JOINING) {
+        /* this connection was live already (we joined again after LIVE) */
+        r->state = SC2_RS_LIVE;
+        ev_simple(r, SC2_EV_LIVE, seq, "", NULL);
     }
     if (r->lost_from && seq > r->lost_from) {
         e = ev_push(r, SC2_EV_HISTORY_LOST);
@@ -1365,8 +1374,9 @@ static int on_accepted(sc2_room *r, const sc2_env *env)
     if (r->spec && r->spec_inflight && env->token == r->spec_wire) {
         r->spec_inflight = 0;
         if (r->joining) {
-            /* read the log from the GroupInfo on: our commit is in it at env->seq */
-            if (r->state == SC2_RS_JOINING) {
+            /* read the log from the GroupInfo on: our commit is in it at env->seq (on a
+             * connection that is already live it comes as live traffic) */
+            if (!r->conn_resumed) {
                 r->state = SC2_RS_RESUMING;
                 return send_resume(r, r->join_gi_seq);
             }
@@ -1519,14 +1529,17 @@ static int on_live(sc2_room *r, const sc2_env *env)
 
 static int on_gone(sc2_room *r, const sc2_env *env)
 {
-    if (r->state != SC2_RS_RESUMING)
+    /* after RESUME, or later if retention overtook a slow reader; the connection may
+     * RESUME again once we rejoined */
+    if (r->state != SC2_RS_RESUMING && r->state != SC2_RS_LIVE)
         return broken(r, SC2_EV_PROTOCOL_ERROR, "GONE without RESUME", NULL);
+    (void)env;
+    r->conn_resumed = 0;
     if (r->joining) {
         spec_free(r);
         r->join_anchored = 0;
     } else {
         start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1);
-        (void)env;
     }
     r->state = SC2_RS_JOINING;
     return send_get_gi(r);

@@ -735,6 +735,7 @@ static void test_join_interrupted(void)
     cl_connect(&d, &b);
     run(&d, cs, 2);
     CHECK_EQ(b.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(b.counts[SC2_EV_RELAY_ERROR] + b.counts[SC2_EV_PROTOCOL_ERROR], 0);
     CHECK_EQ(sc2_room_member_count(a.r), 2);
     CHECK(same_epoch(&a, &b));
 
@@ -748,6 +749,8 @@ static void test_join_interrupted(void)
     cl_connect(&d, &c);
     run(&d, cs, 3);
     CHECK_EQ(c.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(c.counts[SC2_EV_RELAY_ERROR] + c.counts[SC2_EV_PROTOCOL_ERROR], 0);
+    CHECK_EQ(sc2_room_state(c.r), SC2_RS_LIVE);
     CHECK_EQ(d.n_log, n0 + 1);
     CHECK_EQ(sc2_room_member_count(a.r), 3);
     CHECK(same_epoch(&a, &c));

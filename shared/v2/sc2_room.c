@@ -34,7 +34,7 @@ typedef struct ob_entry {
     uint64_t wire;         /* SUBMIT token of the latest submission (0: none on this conn) */
     uint8_t kind;
     uint8_t inflight;
-    uint8_t tries;
+    uint8_t tries;         /* refusals that did not move us on (see on_rejected) */
     mls_bytes body;        /* TEXT/LEAVE: the plaintext (kind byte included) */
     uint8_t target[KEYB];  /* REMOVE: identity key */
     mls_bytes ct;          /* TEXT/LEAVE: the MLS message for ct_epoch */
@@ -699,10 +699,6 @@ static void pump(sc2_room *r, uint64_t now)
         }
         if (r->spec || ep < e->min_epoch)
             return;
-        if (e->tries >= MAX_SUBMIT_TRIES) {
-            ob_drop(r, i, 0, "the relay refused it too many times");
-            continue;
-        }
         if (!e->ct.p || e->ct_epoch != ep) {
             uint8_t aad[SC2_LH_AAD_BYTES];
             mls_bytes_free(&e->ct);
@@ -725,7 +721,6 @@ static void pump(sc2_room *r, uint64_t now)
         if (rc)
             return;
         e->inflight = 1;
-        e->tries++;
         ev_item *ev = ev_push(r, SC2_EV_SENT);
         if (ev) {
             ev->ev.token = e->token;
@@ -1430,7 +1425,7 @@ static int on_rejected(sc2_room *r, const sc2_env *env)
         }
         size_t i;
         ob_entry *o = ob_find_token(r, r->spec_token, &i);
-        uint64_t token = r->spec_token;
+        uint64_t token = r->spec_token, base = r->spec_base_epoch;
         spec_free(r);
         if (!o)
             return 0;
@@ -1438,7 +1433,10 @@ static int on_rejected(sc2_room *r, const sc2_env *env)
             if (env->code == SC2_C_KEY_RETIRED)
                 r->conn_authed = 0;
             o->min_epoch = env->epoch;
-            if (++o->tries >= MAX_SUBMIT_TRIES) {
+            /* losing the epoch to another commit is normal; a refusal that names no newer
+             * epoch than ours (or keeps calling our key retired) is not, and is bounded */
+            int progress = env->code == SC2_C_STALE_EPOCH && env->epoch > base;
+            if (!progress && ++o->tries >= MAX_SUBMIT_TRIES) {
                 ob_drop(r, i, env->code, "the relay refused our commit too many times");
                 return 0;
             }
@@ -1457,10 +1455,14 @@ static int on_rejected(sc2_room *r, const sc2_env *env)
         if (!(o->inflight && o->wire == env->token))
             continue;
         o->inflight = 0;
-        if (env->code == SC2_C_STALE_EPOCH) {
-            o->min_epoch = env->epoch;
-        } else if (env->code == SC2_C_KEY_RETIRED) {
-            r->conn_authed = 0;
+        if (env->code == SC2_C_STALE_EPOCH || env->code == SC2_C_KEY_RETIRED) {
+            if (env->code == SC2_C_STALE_EPOCH)
+                o->min_epoch = env->epoch;
+            else
+                r->conn_authed = 0;
+            int progress = env->code == SC2_C_STALE_EPOCH && env->epoch > o->ct_epoch;
+            if (!progress && ++o->tries >= MAX_SUBMIT_TRIES)
+                ob_drop(r, i, env->code, "the relay refused it too many times");
         } else {
             ob_drop(r, i, env->code, sc2_code_name(env->code));
         }

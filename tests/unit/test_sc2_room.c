@@ -925,7 +925,7 @@ static void test_alloc_failures(void)
 }
 
 /* A deterministic random soak: four members send, update, drop and regain their
- * connections at random, with partial delivery; at the end every member has every other
+ * connections, restart (export / import) at random, with partial delivery; at the end every member has every other
  * member's message exactly once, all in the same order, and all agree on the epoch. */
 static uint32_t soak_rand(uint64_t *st)
 {
@@ -946,7 +946,7 @@ static void test_random_soak(void)
         join_with(&d, &m[i], &m[0], cs, (size_t)i + 1);
     /* SC2_SOAK_SEED=n runs another sequence (for hunting; ctest runs the fixed one) */
     uint64_t st = getenv("SC2_SOAK_SEED") ? strtoull(getenv("SC2_SOAK_SEED"), NULL, 10) : 12345;
-    int sent[4] = { 0 }, total = 0;
+    int sent[4] = { 0 }, total = 0, restarts = 0;
     for (int t = 0; t < 400; t++) {
         int who = (int)(soak_rand(&st) % 4);
         cl *c = &m[who];
@@ -961,9 +961,21 @@ static void test_random_soak(void)
         } else if (what < 72) {
             if (c->conn >= 0)
                 cl_disconnect(&d, c);
-        } else if (what < 80) {
+        } else if (what < 78) {
             if (c->conn < 0)
                 cl_connect(&d, c);
+        } else if (what < 82) {
+            /* a client restart: the state goes through export / import */
+            if (c->conn >= 0)
+                cl_disconnect(&d, c);
+            mls_bytes saved = { 0 };
+            CHECK_EQ(sc2_room_export(c->r, &saved), 0);
+            sc2_room_free(c->r);
+            c->r = NULL;
+            sc2_room_config cfg = cfg_of(c);
+            CHECK_EQ(sc2_room_import(&c->r, &cfg, saved.p, saved.len), 0);
+            mls_bytes_free(&saved);
+            restarts++;
         } else {
             step(&d, c, (int)(soak_rand(&st) % 6) + 1);
             if (c->conn >= 0 && sc2_room_state(c->r) == SC2_RS_BROKEN)
@@ -1003,9 +1015,10 @@ static void test_random_soak(void)
         apps += !d.log[i].commit;
     CHECK_EQ(apps, (size_t)total);
     if (verbose)
-        fprintf(stderr, "soak: %d texts, %zu entries, epoch %llu, %llu refused stale\n", total,
-                d.n_log, (unsigned long long)sc2_room_epoch(m[0].r),
-                (unsigned long long)d.n_rejected_stale);
+        fprintf(stderr, "soak: %d texts, %zu entries, epoch %llu, %llu refused stale, %d restarts\n",
+                total, d.n_log, (unsigned long long)sc2_room_epoch(m[0].r),
+                (unsigned long long)d.n_rejected_stale, restarts);
+    CHECK(restarts > 0);
     free_all(&d, cs, 4);
 }
 

@@ -293,6 +293,8 @@ static void gen_link(const char *dir)
     uint64_t ep;
     REQUIRE(sc2_link_gibox_open(g_secret, g_room, box, bl, opened, bl, &gl, &ep) == 0);
     REQUIRE(gl == gi.len && ep == epoch);
+    corpus("sc2_link", "groupinfo", 1, gi.p, gi.len);
+    corpus("sc2_link", "gibox", 2, box, bl);
     begin("gibox", "epoch-0");
     w_hex("link_secret", g_secret, 32);
     w_hex("room_id", g_room, 16);
@@ -663,6 +665,10 @@ static void gen_loghash(const char *dir)
     w_hex("log", b, n2);
     w_hex("heads", heads, 3 * 32);
 
+    uint8_t state[SC2_LH_EXPORT_MAX];
+    int sl = sc2_lh_export(&st, state, sizeof state);
+    REQUIRE(sl > 0);
+    corpus("sc2_link", "loghash-state", 3, state, (size_t)sl);
     uint8_t aad[SC2_LH_AAD_BYTES];
     sc2_lh_aad(&st, aad);
     begin("aad", "head");

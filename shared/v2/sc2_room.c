@@ -35,6 +35,7 @@ typedef struct ob_entry {
     uint8_t kind;
     uint8_t inflight;
     uint8_t tries;         /* refusals that did not move us on (see on_rejected) */
+    uint8_t automatic;     /* REMOVE queued for a member who asked to leave, not by the user */
     mls_bytes body;        /* TEXT/LEAVE: the plaintext (kind byte included) */
     uint8_t target[KEYB];  /* REMOVE: identity key */
     mls_bytes ct;          /* TEXT/LEAVE: the MLS message for ct_epoch */
@@ -675,7 +676,10 @@ static void pump(sc2_room *r, uint64_t now)
             const char *why = NULL;
             int rc = spec_build(r, e, now, &why);
             if (rc == 1) {
-                ob_drop(r, i, 0, "not a member any more");
+                if (e->automatic)
+                    ob_remove_at(r, i); /* someone else committed the leave: done */
+                else
+                    ob_drop(r, i, 0, "not a member any more");
                 continue;
             }
             if (rc < 0) {
@@ -1101,8 +1105,10 @@ static void on_application(sc2_room *r, uint64_t seq, uint64_t time_ms, mls_even
         if (!leaving_has(r, key)) {
             leaving_add(r, key);
             ob_entry *o = ob_add(r, OB_REMOVE);
-            if (o)
+            if (o) {
                 memcpy(o->target, key, KEYB);
+                o->automatic = 1;
+            }
         }
         return;
     }
@@ -1760,7 +1766,7 @@ const char *sc2_room_event_name(enum sc2_room_event_type t)
  *   spec:u8 [spec_group<u32> commit<u32> gibox<u32> spec_link(32) rotates:u8 token:u64
  *            base_epoch:u64]                     (our member commit in flight only)
  *   outbox count:u32 { token:u64 kind:u8 body<u32> target(32) ct<u32> ct_epoch:u64
- *                      accepted_seq:u64 min_epoch:u64 tries:u8 }
+ *                      accepted_seq:u64 min_epoch:u64 tries:u8 automatic:u8 }
  *   known count:u32 { name<u8> key(32) }   leaving count:u32 { key(32) }
  */
 typedef struct wbuf {
@@ -1868,6 +1874,7 @@ int sc2_room_export(const sc2_room *r, mls_bytes *out)
         w_u64(&w, e->accepted_seq);
         w_u64(&w, e->min_epoch);
         w_u8(&w, e->tries);
+        w_u8(&w, e->automatic);
     }
     w_u32(&w, (uint32_t)r->n_known);
     for (size_t i = 0; i < r->n_known; i++) {
@@ -2020,6 +2027,7 @@ int sc2_room_import(sc2_room **out, const sc2_room_config *cfg, const uint8_t *s
         e->accepted_seq = r_u64(&b);
         e->min_epoch = r_u64(&b);
         e->tries = r_u8(&b);
+        e->automatic = r_u8(&b) != 0;
         if (b.err || e->kind < OB_TEXT || e->kind > OB_REMOVE ||
             (body.len && mls_bytes_set(&e->body, body.p, body.len)) ||
             (ct.len && mls_bytes_set(&e->ct, ct.p, ct.len)))

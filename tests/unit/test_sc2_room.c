@@ -631,25 +631,38 @@ static void test_stale_gi(void)
 static void test_leave_and_key_change(void)
 {
     ds d;
-    cl a, b, b2;
+    cl a, b, c, b2;
     cl_init(&a, "alice");
     cl_init(&b, "bob");
+    cl_init(&c, "carol");
     cl_init(&b2, "bob");
     setup_creator(&d, &a);
-    cl *cs[] = { &a, &b, &b2 };
+    cl *cs[] = { &a, &b, &c, &b2 };
     join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
     CHECK_EQ(sc2_room_leave(b.r, NOW, NULL), 0);
-    run(&d, cs, 2);
+    run(&d, cs, 3);
     CHECK_EQ(b.counts[SC2_EV_LEFT], 1);
     CHECK_EQ(sc2_room_state(b.r), SC2_RS_DEAD);
-    CHECK_EQ(a.counts[SC2_EV_MEMBER_LEAVING], 1);
-    CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 1);
-    CHECK_EQ(a.removed_self_flag, 1);
-    CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 1);
-    CHECK_EQ(sc2_room_member_count(a.r), 1);
-    join_with(&d, &b2, &a, cs, 3);
+    /* alice and carol both commit bob's removal: one wins, the other's is dropped quietly
+     * (its goal is met; MEMBER_REMOVED says who did it) */
+    cl *stay[] = { &a, &c };
+    for (int i = 0; i < 2; i++) {
+        cl *x = stay[i];
+        CHECK_EQ(x->counts[SC2_EV_MEMBER_LEAVING], 1);
+        CHECK_EQ(x->counts[SC2_EV_MEMBER_REMOVED], 1);
+        CHECK_EQ(x->removed_self_flag, 1);
+        CHECK(strcmp(x->last_removed, "bob") == 0);
+        CHECK_EQ(x->counts[SC2_EV_LINK_ROTATED], 1);
+        CHECK_EQ(x->counts[SC2_EV_REJECTED], 0);
+        CHECK_EQ(sc2_room_outbox_len(x->r), 0);
+        CHECK_EQ(sc2_room_member_count(x->r), 2);
+    }
+    CHECK(same_epoch(&a, &c));
+    join_with(&d, &b2, &a, cs, 4);
     CHECK_EQ(a.counts[SC2_EV_KEY_CHANGED], 1);
-    free_all(&d, cs, 3);
+    CHECK_EQ(c.counts[SC2_EV_KEY_CHANGED], 1);
+    free_all(&d, cs, 4);
 }
 
 /* A relay that keeps the old link alive (drops the removal's join_pk) is caught; a

@@ -102,6 +102,7 @@ struct sc2_room {
     enum sc2_room_state state;
     uint8_t nonce[SC2_NONCE_BYTES];
     uint32_t max_payload;
+    size_t size_cap;   /* learned from ERROR TOO_LARGE: submissions must be smaller */
     uint8_t conn_pk[SC2_LINK_JOIN_PK_BYTES];
     int conn_authed;
     int conn_resumed;  /* RESUME sent on this connection (a second one is BAD_STATE) */
@@ -354,7 +355,7 @@ static int send_submit(sc2_room *r, uint64_t wire, const mls_bytes *gibox,
     size_t n = sc2_env_encode_submit(NULL, 0, wire, gp, gl, join_pk, mls->p, mls->len);
     if (n == 0)
         return -1;
-    if (r->max_payload && n > r->max_payload)
+    if ((r->max_payload && n > r->max_payload) || (r->size_cap && n >= r->size_cap))
         return -2;
     uint8_t *buf = mls_alloc(n);
     if (!buf)
@@ -1477,6 +1478,51 @@ static int on_rejected(sc2_room *r, const sc2_env *env)
     return 0;
 }
 
+static size_t submit_size(const mls_bytes *gibox, const uint8_t *join_pk, const mls_bytes *m)
+{
+    return sc2_env_encode_submit(NULL, 0, 1, gibox ? gibox->p : NULL, gibox ? gibox->len : 0,
+                                 join_pk, m->p, m->len);
+}
+
+/* ERROR TOO_LARGE names no token: the largest submission in flight is the one (we checked
+ * max_payload before sending, so the relay counts differently). Drop it so a reconnect
+ * does not send it again, and send nothing that large from now on. */
+static void drop_largest_inflight(sc2_room *r)
+{
+    size_t best = 0, best_i = SIZE_MAX;
+    uint8_t pk[SC2_LINK_JOIN_PK_BYTES];
+    for (size_t i = 0; i < r->n_ob; i++)
+        if (r->ob[i].inflight && r->ob[i].ct.p) {
+            size_t n = submit_size(NULL, NULL, &r->ob[i].ct);
+            if (n > best) {
+                best = n;
+                best_i = i;
+            }
+        }
+    if (r->spec && r->spec_inflight) {
+        if (r->spec_rotates)
+            sc2_link_join_keypair(r->spec_link, pk, NULL);
+        size_t n = submit_size(&r->spec_gibox, r->spec_rotates ? pk : NULL, &r->spec_commit);
+        if (n > best) {
+            r->size_cap = n;
+            if (r->joining) {
+                join_failed(r, "our join is larger than the relay accepts", NULL);
+                return;
+            }
+            size_t i;
+            uint64_t token = r->spec_token;
+            spec_free(r);
+            if (ob_find_token(r, token, &i))
+                ob_drop(r, i, SC2_C_TOO_LARGE, "the commit is larger than the relay accepts");
+            return;
+        }
+    }
+    if (best_i != SIZE_MAX) {
+        r->size_cap = best;
+        ob_drop(r, best_i, SC2_C_TOO_LARGE, "larger than the relay accepts");
+    }
+}
+
 static int on_error(sc2_room *r, const sc2_env *env)
 {
     char reason[SC2_ENV_MAX_REASON + 1];
@@ -1495,6 +1541,8 @@ static int on_error(sc2_room *r, const sc2_env *env)
                     sc2_code_name(env->code));
         return -1;
     }
+    if (env->code == SC2_C_TOO_LARGE)
+        drop_largest_inflight(r);
     if (env->code == SC2_C_ROOM_EXISTS && !r->created)
         r->created = 1; /* an earlier CREATE of ours went through: AUTH next time */
     if (env->code == SC2_C_OLD_KEY)

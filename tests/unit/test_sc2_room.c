@@ -1123,6 +1123,43 @@ static void test_mutated_input(void)
     free_all(&d, cs, 2);
 }
 
+/* ERROR TOO_LARGE (the relay counts a message as larger than its max_payload said):
+ * the message is dropped with REJECTED, the next ones go through, nothing loops. */
+static void test_too_large(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    a.auto_reconnect = 1;
+    static char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    send(&a, big);
+    size_t len;
+    const uint8_t *m = sc2_room_output(a.r, &len);
+    CHECK(m != NULL && len > 3000);
+    /* the relay's answer to it, instead of taking it */
+    uint8_t err[64];
+    size_t n = sc2_env_encode_error(err, sizeof err, SC2_C_TOO_LARGE, "too large");
+    CHECK_EQ(sc2_room_receive(a.r, err, n, NOW), -1);
+    drain(&a);
+    CHECK_EQ(a.counts[SC2_EV_REJECTED], 1);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    cl_disconnect(&d, &a);
+    send(&a, "small");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&b, "small"), 1);
+    CHECK_EQ(has_text(&b, big), 0);
+    CHECK_EQ(sc2_room_send_text(a.r, (const uint8_t *)big, strlen(big), NOW, NULL), 0);
+    run(&d, cs, 2); /* refused before sending: larger than what the relay refused */
+    CHECK_EQ(a.counts[SC2_EV_REJECTED], 2);
+    CHECK_EQ(sc2_room_outbox_len(a.r), 0);
+    free_all(&d, cs, 2);
+}
+
 /* Bad input from the relay: a clear error, never a crash. */
 static void test_bad_input(void)
 {
@@ -1170,6 +1207,7 @@ int main(void)
         { "random_soak", test_random_soak },
         { "mutated_input", test_mutated_input },
         { "alloc_failures", test_alloc_failures },
+        { "too_large", test_too_large },
         { "bad_input", test_bad_input },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

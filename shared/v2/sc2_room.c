@@ -1537,7 +1537,9 @@ static int on_error(sc2_room *r, const sc2_env *env)
     if (r->joining && (env->code == SC2_C_OLD_KEY || env->code == SC2_C_BAD_PROOF ||
                        env->code == SC2_C_NO_ROOM)) {
         join_failed(r, env->code == SC2_C_NO_ROOM ? "no such room"
-                                                  : "this link was revoked or is wrong",
+                       : r->g ? "the link changed while you were away (a member was removed) "
+                                "and your history is gone: ask a member for the new link"
+                              : "this link was revoked or is wrong",
                     sc2_code_name(env->code));
         return -1;
     }
@@ -1598,6 +1600,7 @@ static int on_gone(sc2_room *r, const sc2_env *env)
         start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1);
     }
     r->state = SC2_RS_JOINING;
+    ensure_auth(r); /* a rotation we processed while live made our key an earlier one */
     return send_get_gi(r);
 }
 

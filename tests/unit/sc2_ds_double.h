@@ -425,6 +425,14 @@ static void ds_input(ds *d, int c, const uint8_t *msg, size_t len)
     }
 }
 
+/* Retention overtook connection c's reader: GONE now (it may RESUME again). */
+static void ds_gone(ds *d, int c)
+{
+    uint8_t buf[32];
+    ds_push(d, c, buf, sc2_env_encode_gone(buf, sizeof buf, d->oldest));
+    d->conns[c].resumed = 0;
+}
+
 /* Retention: entries before seq are gone (the newest GroupInfo stays). */
 static void ds_drop_before(ds *d, uint64_t seq)
 {

@@ -597,6 +597,34 @@ static void test_gone_rejoin(void)
     free_all(&d, cs, 2);
 }
 
+/* GONE while LIVE (retention overtook a slow reader) after a rotation this member
+ * processed live: it re-AUTHs with the new key on the same connection and rejoins. */
+static void test_gone_live_after_rotation(void)
+{
+    ds d;
+    cl a, b, c;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c };
+    join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 3);
+    CHECK_EQ(b.counts[SC2_EV_LINK_ROTATED], 1);
+    ds_gone(&d, b.conn);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 2);
+    CHECK_EQ(b.counts[SC2_EV_JOIN_FAILED], 0);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    CHECK(same_epoch(&a, &b));
+    send(&b, "still here");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "still here"), 1);
+    free_all(&d, cs, 3);
+}
+
 /* A member back after GONE is served a GroupInfo older than its epoch: alert, and no
  * join on it (it gives up after SC2_ROOM_JOIN_TRIES connections). */
 static void test_stale_gi(void)
@@ -1200,6 +1228,7 @@ int main(void)
         { "export_import", test_export_import },
         { "gone_rejoin", test_gone_rejoin },
         { "stale_gi", test_stale_gi },
+        { "gone_live_after_rotation", test_gone_live_after_rotation },
         { "leave_and_key_change", test_leave_and_key_change },
         { "relay_cheats", test_relay_cheats },
         { "join_interrupted", test_join_interrupted },

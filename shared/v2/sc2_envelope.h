@@ -93,7 +93,7 @@ enum sc2_env_dir { SC2_FROM_CLIENT = 0, SC2_FROM_RELAY = 1 };
 enum sc2_code {
     /* ERROR */
     SC2_C_MALFORMED = 1,         /* an envelope failed to decode; closes */
-    SC2_C_TOO_LARGE = 2,         /* message over max_payload; closes (also REJECTED) */
+    SC2_C_TOO_LARGE = 2,         /* message over max_payload; closes */
     SC2_C_RATE_LIMITED = 3,      /* flood; closes */
     SC2_C_NOT_AUTHENTICATED = 4, /* GET_GI / RESUME / SUBMIT before AUTH or CREATE; closes */
     SC2_C_BAD_PROOF = 5,         /* AUTH/CREATE signature invalid, or join_pk is not a key

@@ -9,9 +9,11 @@
  * (sc2_room_disconnected), feeds every WebSocket message from the relay
  * (sc2_room_receive), user actions (sc2_room_send_text, _update, _remove, _leave) and
  * drains two queues: WebSocket messages to write (sc2_room_output / _output_pop, one
- * envelope each) and events for the user (sc2_room_next_event). Randomness comes from the
- * mls_rng given in the config (NULL: libsodium). Every allocation goes through mls_alloc
- * (shared/mls's seam), which wipes what it frees.
+ * envelope each) and events for the user (sc2_room_next_event). Every `now` is the
+ * caller's clock in milliseconds since the Unix epoch (MLS gets seconds). Randomness comes
+ * from the mls_rng given in the config (NULL: libsodium). Every allocation goes through
+ * mls_alloc (shared/mls's seam), which wipes what it frees; on allocation failure an event
+ * may be lost, never the room's consistency.
  *
  * What a room keeps across connections (and, with sc2_room_export / sc2_room_import,
  * across runs): the MLS group, the last processed seq and the log hash chain, the link,

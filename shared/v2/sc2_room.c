@@ -565,8 +565,9 @@ static mls_group *clone_group(const mls_group *g)
     return c;
 }
 
-/* Builds the speculative commit of outbox entry e. Returns 0, -1 (failed: drop the entry
- * with reason *why), 1 (nothing to do: the target is no longer a member). */
+/* Builds the speculative commit of outbox entry e. Returns 0, -1 (refused by MLS: drop the
+ * entry with reason *why), -2 (out of memory: keep it), 1 (nothing to do: the target is no
+ * longer a member). */
 static int spec_build(sc2_room *r, const ob_entry *e, uint64_t now, const char **why)
 {
     mls_commit_opts o;
@@ -583,20 +584,25 @@ static int spec_build(sc2_room *r, const ob_entry *e, uint64_t now, const char *
     } else {
         o.force_path = 1;
     }
+    int ret = -2; /* memory, unless an MLS refusal says otherwise */
     mls_group *c = clone_group(r->g);
     if (!c)
-        return -1;
+        return -2;
     int rc = mls_group_commit(c, &o, mls_now(now), r->rng, &co);
     if (rc == 0)
         rc = mls_group_commit_merge(c);
     if (rc) {
         *why = mls_strerror(rc);
+        if (rc != MLS_E_NOMEM)
+            ret = -1;
         goto fail;
     }
     r->spec_rotates = e->kind == OB_REMOVE;
     if (r->spec_rotates) {
-        if (sc2_link_rotate(c, r->room_id, r->spec_link))
+        if (sc2_link_rotate(c, r->room_id, r->spec_link)) {
+            ret = -1;
             goto fail;
+        }
     } else {
         memcpy(r->spec_link, r->link, sizeof r->link);
     }
@@ -615,7 +621,8 @@ fail:
     mls_group_free(c);
     mls_bytes_free(&r->spec_gibox);
     sodium_memzero(r->spec_link, sizeof r->spec_link);
-    return -1;
+    r->spec_rotates = 0;
+    return ret;
 }
 
 static int spec_submit(sc2_room *r)
@@ -639,10 +646,24 @@ static int spec_submit(sc2_room *r)
 
 /* ---------------------------------------------------------------- the pump */
 
-static void ensure_auth(sc2_room *r)
+static int ensure_auth(sc2_room *r)
 {
-    if (!r->conn_authed || sodium_memcmp(r->conn_pk, r->join_pk, sizeof r->join_pk) != 0)
-        (void)send_auth(r);
+    if (!r->conn_authed || sodium_memcmp(r->conn_pk, r->join_pk, sizeof r->join_pk) != 0) {
+        if (send_auth(r)) {
+            r->conn_authed = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Memory ran out half-way: nothing is dropped; this connection is given up and the next
+ * one redoes what is pending (the caller sees state BROKEN). */
+static void out_of_memory(sc2_room *r)
+{
+    ev_simple(r, SC2_EV_PROTOCOL_ERROR, 0, "out of memory: reconnect", NULL);
+    if (r->state != SC2_RS_DEAD)
+        r->state = SC2_RS_BROKEN;
 }
 
 /* Submits what the outbox allows now, in order: texts of the current epoch may be in
@@ -663,12 +684,14 @@ static void pump(sc2_room *r, uint64_t now)
             if (r->spec) {
                 if (r->spec_token == e->token && !r->spec_inflight &&
                     r->spec_base_epoch == ep) {
-                    ensure_auth(r);
-                    if (spec_submit(r) == -2) {
+                    int rc = ensure_auth(r) ? -1 : spec_submit(r);
+                    if (rc == -2) {
                         spec_free(r);
                         ob_drop(r, i, 0, "the commit is larger than the relay accepts");
                         continue;
                     }
+                    if (rc)
+                        out_of_memory(r);
                 }
                 return;
             }
@@ -683,16 +706,22 @@ static void pump(sc2_room *r, uint64_t now)
                     ob_drop(r, i, 0, "not a member any more");
                 continue;
             }
+            if (rc == -2) {
+                out_of_memory(r);
+                return;
+            }
             if (rc < 0) {
                 ob_drop(r, i, 0, why);
                 continue;
             }
-            ensure_auth(r);
-            if (spec_submit(r) == -2) {
+            rc = ensure_auth(r) ? -1 : spec_submit(r);
+            if (rc == -2) {
                 spec_free(r);
                 ob_drop(r, i, 0, "the commit is larger than the relay accepts");
                 continue;
             }
+            if (rc)
+                out_of_memory(r); /* the clone stays: submitted on the next connection */
             return;
         }
         /* TEXT / LEAVE */
@@ -702,7 +731,8 @@ static void pump(sc2_room *r, uint64_t now)
             i++;
             continue;
         }
-        if (r->spec || ep < e->min_epoch)
+        /* (a commit of ours in flight is always for a later entry: the loop stops there) */
+        if (ep < e->min_epoch)
             return;
         if (!e->ct.p || e->ct_epoch != ep) {
             uint8_t aad[SC2_LH_AAD_BYTES];
@@ -710,21 +740,30 @@ static void pump(sc2_room *r, uint64_t now)
             sc2_lh_aad(&r->lh, aad);
             int rc = mls_group_protect(r->g, e->body.p, e->body.len, aad, sizeof aad, r->rng,
                                        &e->ct);
+            if (rc == MLS_E_NOMEM) {
+                out_of_memory(r);
+                return;
+            }
             if (rc) {
                 ob_drop(r, i, rc, mls_strerror(rc));
                 continue;
             }
             e->ct_epoch = ep;
         }
-        ensure_auth(r);
+        if (ensure_auth(r)) {
+            out_of_memory(r);
+            return;
+        }
         e->wire = ++r->next_wire;
         int rc = send_submit(r, e->wire, NULL, NULL, &e->ct);
         if (rc == -2) {
             ob_drop(r, i, SC2_C_TOO_LARGE, "larger than the relay accepts");
             continue;
         }
-        if (rc)
+        if (rc) {
+            out_of_memory(r);
             return;
+        }
         e->inflight = 1;
         ev_item *ev = ev_push(r, SC2_EV_SENT);
         if (ev) {
@@ -895,16 +934,18 @@ static void commit_effects(sc2_room *r, const mem_snap *old, size_t n_old, uint6
     mem_snap *nw = snap_members(r->g, &n_new);
     const mem_snap *by = nw ? snap_find_leaf(nw, n_new, committer_leaf) : NULL;
     int removed_any = 0;
-    if (!nw)
-        return;
-    for (size_t i = 0; i < n_old; i++) {
+    uint32_t leaf;
+    /* whether the commit rotates is state, not an event: decided without allocating */
+    for (size_t i = 0; i < n_old; i++)
+        if (find_leaf(r->g, old[i].key, &leaf))
+            removed_any = 1;
+    for (size_t i = 0; nw && i < n_old; i++) {
         const mem_snap *o = &old[i];
         const mem_snap *same = snap_find_leaf(nw, n_new, o->leaf);
         if (same && memcmp(same->key, o->key, KEYB) == 0)
             continue;
         if (snap_find_key(nw, n_new, o->key))
             continue; /* resync: the same identity under a new leaf */
-        removed_any = 1;
         ev_item *e = ev_push(r, SC2_EV_MEMBER_REMOVED);
         if (e) {
             e->ev.seq = seq;
@@ -913,7 +954,7 @@ static void commit_effects(sc2_room *r, const mem_snap *old, size_t n_old, uint6
             ev_by(e, by ? by->name : "", by ? by->key : NULL);
         }
     }
-    for (size_t i = 0; i < n_new; i++) {
+    for (size_t i = 0; nw && i < n_new; i++) {
         const mem_snap *n = &nw[i];
         const mem_snap *same = snap_find_leaf(old, n_old, n->leaf);
         /* a resync may reuse the leaf it frees: the external committer always joined */
@@ -968,8 +1009,9 @@ static void adopt_spec(sc2_room *r, uint64_t seq, const sc2_env *env)
     r->spec = NULL;
     uint32_t me = mls_group_own_leaf(r->g);
     int rot = r->spec_rotates;
+    uint8_t link[SC2_LINK_SECRET_BYTES];
+    memcpy(link, r->spec_link, sizeof link);
     spec_free(r);
-    (void)rot;
     size_t i;
     if (ob_find_token(r, token, &i)) {
         if (!r->ob[i].accepted_seq) {
@@ -981,8 +1023,13 @@ static void adopt_spec(sc2_room *r, uint64_t seq, const sc2_env *env)
         }
         ob_remove_at(r, i);
     }
-    if (old)
+    if (old) {
         commit_effects(r, old, n_old, seq, env, me, 0);
+    } else if (rot) { /* no memory for the events; the link must still move on */
+        memcpy(r->link, link, sizeof link);
+        sc2_link_join_keypair(r->link, r->join_pk, NULL);
+    }
+    sodium_memzero(link, sizeof link);
     mls_free(old, (n_old ? n_old : 1) * sizeof *old);
 }
 
@@ -1143,8 +1190,18 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
         r->state = SC2_RS_BROKEN;
         return -1;
     }
-    if (sc2_lh_append(L, env->body, env->body_len))
+    sc2_loghash saved = *L;
+    size_t n_old = 0;
+    mem_snap *old = NULL;
+    if (!r->joining && (env->flags & SC2_LOG_F_COMMIT)) {
+        old = snap_members(r->g, &n_old);
+        if (!old)
+            return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+    }
+    if (sc2_lh_append(L, env->body, env->body_len)) {
+        mls_free(old, (n_old ? n_old : 1) * sizeof *old);
         return broken(r, SC2_EV_PROTOCOL_ERROR, "a LOG entry too short", NULL);
+    }
     uint64_t seq = env->seq;
 
     if (r->joining) {
@@ -1158,6 +1215,7 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
         return 0;
     }
     if (r->spec && mls_bytes_eq(env->mls, env->mls_len, r->spec_commit.p, r->spec_commit.len)) {
+        mls_free(old, (n_old ? n_old : 1) * sizeof *old);
         adopt_spec(r, seq, env);
         return 0;
     }
@@ -1177,6 +1235,7 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
                 ev_simple(r, SC2_EV_LEFT, seq, "you left the room", NULL);
                 die(r);
             }
+            mls_free(old, (n_old ? n_old : 1) * sizeof *old);
             return 0;
         }
         if (o->accepted_seq == seq) {
@@ -1192,16 +1251,15 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
         }
     }
 
-    size_t n_old = 0;
-    mem_snap *old = NULL;
-    if (env->flags & SC2_LOG_F_COMMIT) {
-        old = snap_members(r->g, &n_old);
-        if (!old)
-            return 0;
-    }
     mls_event mev;
     memset(&mev, 0, sizeof mev);
     int rc = mls_group_process(r->g, env->mls, env->mls_len, mls_now(now), &mev);
+    if (rc == MLS_E_NOMEM) {
+        /* not the entry's fault: forget we saw it, a reconnect reads it again */
+        *L = saved;
+        mls_free(old, (n_old ? n_old : 1) * sizeof *old);
+        return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+    }
     if (rc) {
         ev_item *e = ev_push(r, SC2_EV_UNREADABLE);
         if (e) {
@@ -1648,6 +1706,8 @@ int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now)
             return -1;
         }
         pump(r, now);
+        if (r->state == SC2_RS_BROKEN)
+            return -1;
     }
     if (rc < 0)
         return broken(r, SC2_EV_PROTOCOL_ERROR, "malformed message from the relay",

@@ -62,8 +62,10 @@ enum sc2_room_state {
     SC2_RS_JOINING,       /* fetching the GroupInfo / external commit in flight */
     SC2_RS_RESUMING,      /* RESUME sent, processing LOG until LIVE */
     SC2_RS_LIVE,          /* caught up */
-    SC2_RS_BROKEN,        /* this connection must be dropped (gap, ERROR, bad input);
-                             reconnect: the room resumes from its last processed seq */
+    SC2_RS_BROKEN,        /* this connection must be dropped (gap, ERROR, bad input, out of
+                             memory); reconnect: the room resumes from its last processed
+                             seq. sc2_room_receive returns -1 when it gets here; after a
+                             user action (send, update, ...) check sc2_room_state. */
     SC2_RS_DEAD           /* removed from the room, or left, or the join failed for good */
 };
 

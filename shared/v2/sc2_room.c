@@ -1590,7 +1590,14 @@ static int on_error(sc2_room *r, const sc2_env *env)
     ev_item *e = ev_push(r, SC2_EV_RELAY_ERROR);
     if (e) {
         e->ev.code = env->code;
-        ev_reason(e, sc2_code_name(env->code), reason);
+        if (env->code == SC2_C_BAD_PROOF && !r->joining)
+            ev_reason(e, "alert: the relay refuses every key this room had (it does not know "
+                         "the room, or lost it)", reason);
+        else if (env->code == SC2_C_SEQ_AHEAD)
+            ev_reason(e, "alert: the relay's log is shorter than what we processed (it lost "
+                         "confirmed entries, or shows another log)", reason);
+        else
+            ev_reason(e, sc2_code_name(env->code), reason);
     }
     if (r->joining && (env->code == SC2_C_OLD_KEY || env->code == SC2_C_BAD_PROOF ||
                        env->code == SC2_C_NO_ROOM)) {

@@ -18,8 +18,10 @@
 int mls_group_framing_ctx(mls_group *g, mls_buf *gc, mls_framing_ctx *c)
 {
     int rc = mls_group_gc_encode(g, gc);
-    if (rc)
+    if (rc) {
+        mls_buf_free(gc); /* the encoder may have allocated before it failed */
         return rc;
+    }
     memset(c, 0, sizeof *c);
     c->group_id = g->gc.group_id.p;
     c->group_id_len = g->gc.group_id.len;

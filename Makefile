@@ -47,9 +47,12 @@ deps-run:
 deps-test:
 	scripts/deps.sh test
 
-# All benchmarks (~10 minutes): rewrites docs/BENCHMARKS.md and docs/bench-fanout.png.
+# All benchmarks (~25 minutes): rewrites docs/BENCHMARKS.md and docs/bench-fanout.png;
+# it leads with the small rooms against Bun. BASE=path/to/older/saltchat-relay runs that
+# relay beside the current one in the small-room scenarios (before/after).
+BASE ?=
 bench: deps-test
-	bench/run --build $(BUILD)
+	bench/run --build $(BUILD) $(if $(BASE),--base-relay $(BASE))
 
 # MLS alone (~5 minutes): bench_mls natively and as WebAssembly under Node, interleaved;
 # prints the table, writes nothing (bench/run --only mls puts it into docs/BENCHMARKS.md).

@@ -7,6 +7,8 @@
 #include <libwebsockets.h>
 
 static int log_level = RELAY_LOG_NOTICE;
+/* the lws levels that are on (lws' own default until relay_log_init) */
+static int lws_mask = LLL_ERR | LLL_WARN | LLL_NOTICE;
 
 static const char *const names[] = {"error", "warn", "notice", "info", "debug"};
 
@@ -58,7 +60,27 @@ void relay_log_init(int level)
         mask |= LLL_WARN | LLL_NOTICE | LLL_USER;
     if (level >= RELAY_LOG_DEBUG)
         mask |= LLL_INFO;
+    lws_mask = mask;
     lws_set_log_level(mask, lws_emit);
+}
+
+/*
+ * Debian's lws 4.1.6 is built with its debug and parser lines compiled in: about nine
+ * _lws_log calls per received frame, each of which (in the library) copies its
+ * variadic arguments into a va_list and makes a second call, to _lws_logv, before
+ * the level is checked. lws calls _lws_log through its PLT, so this definition in the
+ * executable takes precedence over the library's (as recv does in relay_rawrx): a line
+ * whose level is off returns at once; the others go on to lws' _lws_logv unchanged.
+ */
+void _lws_log(int filter, const char *format, ...)
+{
+    va_list ap;
+
+    if (!(filter & lws_mask))
+        return;
+    va_start(ap, format);
+    _lws_logv(filter, format, ap);
+    va_end(ap);
 }
 
 void relay_log(int level, const char *fmt, ...)

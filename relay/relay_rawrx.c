@@ -127,15 +127,17 @@ void relay_rawrx_release(int fd)
     table[fd] = NULL;
 }
 
-/* n bytes the client on fd sent, as lws is about to parse them. */
-static void observe(int fd, const void *buf, size_t n)
+/* n bytes the client on fd sent, as lws is about to parse them: checked, and the
+ * frames unmasked in place (relay_wsguard_feed_unmask; lws then skips its own
+ * unmasking, about a tenth of the instructions per delivery in rooms of 2). */
+static void observe(int fd, void *buf, size_t n)
 {
     if (!pthread_equal(pthread_self(), service_thread) || !table)
         return;
     struct entry *e = lookup(fd);
     if (!e || e->reported)
         return;
-    if (relay_wsguard_feed(&e->g, buf, n) && e->wsi) {
+    if (relay_wsguard_feed_unmask(&e->g, buf, n) && e->wsi) {
         e->reported = 1;
         on_violation(e->wsi, e->g.code, e->g.why);
     }

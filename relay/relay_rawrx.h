@@ -6,8 +6,10 @@
  * the raw stream: this module defines recv() and SSL_read(), which the relay's
  * executable exports and lws (a shared library) therefore calls instead of libc's
  * and libssl's; they forward to those and feed what a tracked client socket
- * returned (the plaintext, with TLS) to that socket's guard. The bytes are never
- * changed: a violation is reported, and the relay closes the connection.
+ * returned (the plaintext, with TLS) to that socket's guard, which also unmasks the
+ * frames in place (relay_wsguard_feed_unmask: the same frames with a zero key, so
+ * lws skips its own unmasking). A violation is reported, and the relay closes the
+ * connection.
  *
  * Only the lws service thread (the one that called relay_rawrx_init) is watched;
  * reads on other threads (the NATS client's) and MSG_PEEK reads pass untouched.

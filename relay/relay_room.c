@@ -9,6 +9,10 @@
 
 /* Default chunk size; a chunk is larger only to hold one larger record. */
 #define CHUNK_BYTES 16384u
+/* Freed chunks of the standard size kept for reuse (at most 1 MiB): in small rooms a
+ * chunk fills and is freed many times a second, and malloc's trimming of the heap top
+ * turned that into brk() calls and fresh page faults. */
+#define SPARE_CHUNKS 64u
 
 /* A record in a chunk: this header, then the envelope, padded to 8 bytes. */
 struct rec {
@@ -62,6 +66,8 @@ struct relay_rooms {
     size_t tmp_cap;
     size_t max_env;
     uint64_t backlog_bytes; /* lag that makes a member backlogged */
+    struct relay_chunk *spare; /* freed CHUNK_BYTES chunks, linked by next */
+    uint32_t spare_n;
     relay_rooms_stats st;
 };
 
@@ -150,6 +156,31 @@ fail:
     return NULL;
 }
 
+/* A chunk of cap bytes of data (uninitialised), or NULL. */
+static struct relay_chunk *chunk_new(relay_rooms *rs, size_t cap)
+{
+    struct relay_chunk *c = rs->spare;
+
+    if (cap == CHUNK_BYTES && c) {
+        rs->spare = c->next;
+        rs->spare_n--;
+        return c;
+    }
+    return malloc(sizeof *c + cap);
+}
+
+/* Gives chunk c back: kept for reuse if it is of the standard size and there is room. */
+static void chunk_free(relay_rooms *rs, struct relay_chunk *c)
+{
+    if (c->cap == CHUNK_BYTES && rs->spare_n < SPARE_CHUNKS) {
+        c->next = rs->spare;
+        rs->spare = c;
+        rs->spare_n++;
+        return;
+    }
+    free(c);
+}
+
 static void free_room(relay_rooms *rs, struct relay_room *r)
 {
     struct relay_chunk *c = r->tail;
@@ -157,7 +188,7 @@ static void free_room(relay_rooms *rs, struct relay_room *r)
     while (c) {
         struct relay_chunk *next = c->next;
         rs->st.log_bytes -= c->cap;
-        free(c);
+        chunk_free(rs, c);
         c = next;
     }
     relay_map_remove(&rs->names, &r->node);
@@ -172,6 +203,11 @@ void relay_rooms_free(relay_rooms *rs)
     for (size_t i = 0; i <= rs->names.mask; i++)
         while (rs->names.buckets[i])
             free_room(rs, lws_container_of(rs->names.buckets[i], struct relay_room, node));
+    while (rs->spare) {
+        struct relay_chunk *c = rs->spare;
+        rs->spare = c->next;
+        free(c);
+    }
     relay_map_free(&rs->names);
     relay_map_free(&rs->ids);
     free(rs->tmp);
@@ -284,7 +320,7 @@ static void free_tail(relay_rooms *rs, struct relay_room *r)
         if (c == r->lag_edge)
             r->lag_edge = c->next;
         rs->st.log_bytes -= c->cap;
-        free(c);
+        chunk_free(rs, c);
     }
 }
 
@@ -298,7 +334,7 @@ static int log_ensure(relay_rooms *rs, struct relay_room *r, size_t need)
     size_t cap = need > CHUNK_BYTES ? need : CHUNK_BYTES;
     if (cap > UINT32_MAX)
         return -1;
-    c = malloc(sizeof *c + cap);
+    c = chunk_new(rs, cap);
     if (!c)
         return -1;
     c->next = NULL;

@@ -13,6 +13,10 @@
  *   1009 a frame, or a fragmented message, announcing more than max_message bytes:
  *        decided as soon as the length field is complete, before any payload.
  *
+ * It can also unmask the frames in place as they pass (relay_wsguard_feed_unmask),
+ * which saves libwebsockets its own (byte-wise) unmasking: lws skips that for a
+ * frame whose masking key is zero.
+ *
  * Pure: no I/O, no allocation. The caller owns the struct.
  */
 #ifndef RELAY_WSGUARD_H
@@ -30,6 +34,7 @@ typedef struct relay_wsguard {
     uint8_t mode;         /* internal: HTTP headers, frame header, payload */
     uint8_t hdr[14];      /* the frame header being read */
     uint8_t hdr_len;
+    uint8_t mask_idx;     /* payload bytes of the current frame seen so far, mod 4 */
     uint8_t in_message;   /* a fragmented data message is open (FIN not yet seen) */
     /* HTTP request scanning */
     uint8_t line_pos;     /* bytes of the current header line, capped */
@@ -48,6 +53,15 @@ void relay_wsguard_init(relay_wsguard *g, uint64_t max_message);
  * ignores further input and keeps returning that code.
  */
 uint16_t relay_wsguard_feed(relay_wsguard *g, const uint8_t *p, size_t n);
+
+/*
+ * As relay_wsguard_feed, and rewrites the WebSocket frames in p[0..n) in place into
+ * the same frames unmasked: each payload byte XORed with its frame's masking key,
+ * the key's four bytes set to zero (a zero key masks nothing, so the result is an
+ * equivalent masked frame that any parser reads as the original). HTTP bytes, frame
+ * headers before the key, and everything from a violation on are left unchanged.
+ */
+uint16_t relay_wsguard_feed_unmask(relay_wsguard *g, uint8_t *p, size_t n);
 
 /* Returns 1 once g has seen the end of a request with an Upgrade header (frames
  * follow), else 0. */

@@ -132,11 +132,93 @@ static void test_close_and_text(void)
     CHECK(!relay_wsguard_text_ok((const uint8_t *)"\xc0\xaf", 2, 0));   /* overlong */
 }
 
+/* Appends one client frame to masked (with key) and to plain (the same frame with a
+ * zero key and its payload in the clear); returns the frame's length. */
+static size_t frame(uint8_t *masked, uint8_t *plain, uint8_t b0, const uint8_t *payload,
+                    size_t n, const uint8_t key[4])
+{
+    size_t h = 0;
+
+    masked[h++] = b0;
+    if (n < 126) {
+        masked[h++] = (uint8_t)(0x80 | n);
+    } else {
+        masked[h++] = 0x80 | 126;
+        masked[h++] = (uint8_t)(n >> 8);
+        masked[h++] = (uint8_t)n;
+    }
+    memcpy(plain, masked, h);
+    memcpy(masked + h, key, 4);
+    memset(plain + h, 0, 4);
+    h += 4;
+    for (size_t i = 0; i < n; i++) {
+        masked[h + i] = payload[i] ^ key[i & 3];
+        plain[h + i] = payload[i];
+    }
+    return h + n;
+}
+
+/* Frames of every length class around the 8-byte steps and the 16-bit length, a
+ * ping inside a fragmented message and a close, fed in pieces of every size from 1
+ * to 23 bytes and whole: unmasked in place to exactly the plain stream. */
+static void test_unmask(void)
+{
+    static const size_t lens[] = {0, 1, 3, 4, 7, 8, 9, 15, 17, 125, 126, 127, 256, 301, 1000};
+    static uint8_t masked[8192], plain[8192], buf[8192], payload[1100]; /* lens[f] from f */
+    uint8_t key[4];
+    size_t n = 0;
+
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 7 + 3);
+    for (size_t f = 0; f < sizeof lens / sizeof lens[0]; f++) {
+        for (int b = 0; b < 4; b++)
+            key[b] = (uint8_t)(0x11 * (f + 1) + 0x35 * b + 1);
+        n += frame(masked + n, plain + n, 0x82, payload + f, lens[f], key);
+    }
+    key[0] = 0xde, key[1] = 0xad, key[2] = 0xbe, key[3] = 0xef;
+    n += frame(masked + n, plain + n, 0x02, payload, 5, key);       /* fragment */
+    n += frame(masked + n, plain + n, 0x89, payload + 9, 3, key);   /* ping inside */
+    n += frame(masked + n, plain + n, 0x80, payload + 2, 130, key); /* last fragment */
+    n += frame(masked + n, plain + n, 0x88, (const uint8_t *)"\x03\xe8" "bye", 5, key);
+    for (size_t piece = 1; piece <= 24; piece++) {
+        relay_wsguard g;
+        size_t step = piece == 24 ? n : piece;
+
+        relay_wsguard_init(&g, MAX);
+        memcpy(buf, upgrade, sizeof upgrade - 1);
+        CHECK_EQ(relay_wsguard_feed_unmask(&g, buf, sizeof upgrade - 1), 0);
+        CHECK(!memcmp(buf, upgrade, sizeof upgrade - 1)); /* HTTP bytes untouched */
+        memcpy(buf, masked, n);
+        for (size_t i = 0; i < n; i += step)
+            CHECK_EQ(relay_wsguard_feed_unmask(&g, buf + i, i + step > n ? n - i : step), 0);
+        CHECK(!memcmp(buf, plain, n));
+    }
+
+    /* from a violation on, nothing is rewritten */
+    {
+        relay_wsguard g;
+        uint8_t d[32];
+        size_t m = frame(d, plain, 0x82, payload, 6, key);
+
+        memcpy(d + m, (const uint8_t[]){0x82, 0x02, 'a', 'b', 0x82, 0x81, 1, 2, 3, 4, 5}, 11);
+        memcpy(buf, d, m + 11);
+        relay_wsguard_init(&g, MAX);
+        CHECK_EQ(relay_wsguard_feed_unmask(&g, (uint8_t *)memcpy(plain + 100, upgrade,
+                                                                  sizeof upgrade - 1),
+                                           sizeof upgrade - 1),
+                 0);
+        CHECK_EQ(relay_wsguard_feed_unmask(&g, buf, m + 11), 1002);
+        CHECK(!memcmp(buf, plain, m));          /* the good frame before it: unmasked */
+        CHECK(!memcmp(buf + m, d + m, 11));     /* the unmasked frame and after: as sent */
+    }
+}
+
 int main(void)
 {
     test_http();
     test_frames();
     test_sticky();
     test_close_and_text();
+    test_unmask();
     return check_finish("test_relay_wsguard");
 }

@@ -216,7 +216,9 @@ static void ev_reason(ev_item *e, const char *a, const char *b)
 {
     if (!e)
         return;
-    snprintf(e->reason, sizeof e->reason, "%s%s%s", a, b ? ": " : "", b ? b : "");
+    int n = snprintf(e->reason, sizeof e->reason, "%s%s%s", a, b ? ": " : "", b ? b : "");
+    if (n >= (int)sizeof e->reason && sizeof e->reason > 4) /* cut: say so */
+        memcpy(e->reason + sizeof e->reason - 4, "...", 4);
 }
 
 static void ev_who(ev_item *e, const char *name, const uint8_t *key)

@@ -432,7 +432,7 @@ static void test_removal(void)
                                       le->body + 17, le->body_len - 17);
         CHECK(n > 0);
         cl_connect(&d, &c);
-        size_t len;
+        size_t len = 0;
         uint8_t *ch = ds_pop(&d, c.conn, &len); /* CHALLENGE */
         CHECK(ch != NULL);
         CHECK_EQ(sc2_room_receive(c.r, ch, len, NOW), 0);

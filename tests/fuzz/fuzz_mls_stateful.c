@@ -10,14 +10,15 @@
  *   public or private) delivered to all, clear proposals everywhere, external join from
  *   a GroupInfo (optionally resync, or without the tree: refused), application message
  *   (delivered now, or held back for some members and delivered later in any order,
- *   possibly after the next commit), flush of held messages, export+import (the copy
+ *   possibly after the next commit), flush (or loss) of held messages, export+import (the copy
  *   is kept as a twin that receives everything; or becomes the member, the original
  *   the twin), two concurrent commits (the first wins), a stale copy of a removed
  *   member sending, a message of one group delivered to the other, API misuse.
  * Oracles (FUZZ_ASSERT, so libFuzzer saves the input):
  *   - after every commit, all members (and twins) agree on the epoch, the epoch
- *     authenticator, an exporter secret and the member list (leaf, identity, signature
- *     key), and each one's own leaf holds its identity;
+ *     authenticator, an exporter secret, the GroupContext (tree hash, confirmed
+ *     transcript hash, extensions) and the member list (leaf, identity, signature key),
+ *     and each one's own leaf holds its identity;
  *   - a valid commit or proposal is accepted by every member, with the right event;
  *   - an application message decrypts at every other member of its epoch to the exact
  *     plaintext, aad, sender leaf and identity; a second delivery is MLS_E_REPLAY; held
@@ -34,6 +35,7 @@
 #include "fuzz_common.h"
 #include "mls_err.h"
 #include "mls_group.h"
+#include "mls_group_int.h" /* mls_group_gc_encode: the GroupContext, for the oracle */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -286,6 +288,12 @@ static void check_same(const mls_group *a, const mls_group *b)
     FUZZ_ASSERT(memcmp(xa, xb, sizeof xa) == 0);
     mls_slice ga = mls_group_id(a), gb = mls_group_id(b);
     FUZZ_ASSERT(ga.len == gb.len && memcmp(ga.p, gb.p, ga.len) == 0);
+    /* group id, epoch, tree hash, confirmed transcript hash, extensions */
+    mls_buf ca = { 0 }, cb = { 0 };
+    FUZZ_ASSERT(mls_group_gc_encode(a, &ca) == 0 && mls_group_gc_encode(b, &cb) == 0);
+    FUZZ_ASSERT(ca.len == cb.len && memcmp(ca.p, cb.p, ca.len) == 0);
+    mls_buf_free(&ca);
+    mls_buf_free(&cb);
     for (size_t i = 0; i < sa.count; i++) {
         mls_member ma, mb;
         FUZZ_ASSERT(mls_group_member(a, i, &ma) == 0 && mls_group_member(b, i, &mb) == 0);
@@ -840,14 +848,17 @@ static void op_app(grp *gr)
         free_held(h);
 }
 
-static void op_flush(grp *gr)
+/* Delivers the held messages in an order taken from the input, or (drop) loses them:
+ * later generations of their senders must still decrypt. */
+static void op_flush(grp *gr, int may_drop)
 {
     uint8_t order = take();
+    int drop = may_drop && (order & 0xc0) == 0xc0;
     for (int r = 0; r < MAXHELD; r++) {
         held *h = &gr->h[(r + order) % MAXHELD];
         if (!h->used)
             continue;
-        for (int i = 0; i < MAXM; i++)
+        for (int i = 0; i < MAXM && !drop; i++)
             deliver_held(gr, h, (i + (order >> 3)) % MAXM);
         free_held(h);
     }
@@ -1062,7 +1073,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case OP_CLEAR: op_clear(gr); break;
         case OP_EXTERNAL: op_external(gr); break;
         case OP_APP: op_app(gr); break;
-        case OP_FLUSH: op_flush(gr); break;
+        case OP_FLUSH: op_flush(gr, 1); break;
         case OP_EXPORT: op_export(gr); break;
         case OP_CONCURRENT: op_concurrent(gr); break;
         case OP_GHOST: op_ghost(gr); break;
@@ -1071,7 +1082,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     for (int i = 0; i < MAXG; i++) {
-        op_flush(&G[i]);
+        op_flush(&G[i], 0);
         free_group(&G[i]);
     }
     return 0;
@@ -1114,6 +1125,8 @@ int main(int argc, char **argv)
                         OP_UPDATE, 2, 0, OP_FLUSH, 0),
         SEED("app_held_2epochs", BASE, OP_APP, 0, 1, 0x06, 0, 'a', OP_UPDATE, 0, 0, OP_UPDATE, 1,
                                 0, OP_FLUSH, 3),
+        SEED("app_dropped", BASE, OP_APP, 0, 1, 0x06, 0, 'a', OP_FLUSH, 0xc0, OP_APP, 0, 1, 0, 0,
+             'b'),
         SEED("export_twin", BASE, OP_EXPORT, 1, 0, OP_APP, 0, 1, 0, 0, 'q', OP_UPDATE, 2, 0),
         SEED("export_swap", BASE, OP_EXPORT, 2, 1, OP_APP, 2, 1, 0, 0, 'q', OP_UPDATE, 0, 1,
                            OP_APP, 2, 0, 0, 0),

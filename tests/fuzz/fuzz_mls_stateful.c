@@ -7,7 +7,9 @@
  *   create, add (inline, Welcome join; optionally an identity already in the group,
  *   which must be refused), remove (inline; self or a non-member must be refused),
  *   self-update commit, commit of the pending proposals, propose (update / remove / add,
- *   public or private) delivered to all, clear proposals everywhere, external join from
+ *   public or private) delivered to all, clear proposals everywhere, PSK (proposal or
+ *   inline; an unknown one refused), GroupContextExtensions (application_id or an
+ *   unknown type; proposal or inline), external join from
  *   a GroupInfo (optionally resync, or without the tree: refused), application message
  *   (delivered now, or held back for some members and delivered later in any order,
  *   possibly after the next commit), flush (or loss) of held messages, export+import (the copy
@@ -49,11 +51,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAXJOIN 3
 
 enum { OP_CREATE, OP_ADD, OP_REMOVE, OP_UPDATE, OP_COMMIT, OP_PROPOSE, OP_CLEAR, OP_EXTERNAL,
-       OP_APP, OP_FLUSH, OP_EXPORT, OP_CONCURRENT, OP_GHOST, OP_CROSS, OP_MISUSE, OP_N };
+       OP_APP, OP_FLUSH, OP_EXPORT, OP_CONCURRENT, OP_GHOST, OP_CROSS, OP_MISUSE, OP_PSK,
+       OP_GCE, OP_N };
 
 static const char *names[POOL] = { "alice", "bob", "carol", "dave",
                                    "erin", "frank", "grace", "heidi" };
 static uint8_t sig_seeds[POOL][MLS_SIG_SEED_LEN];
+/* External PSKs every member (and joiner) knows. */
+static const mls_ext_psk ext_psks[2] = {
+    { (const uint8_t *)"psk0", 4, (const uint8_t *)"zero", 4 },
+    { (const uint8_t *)"psk1", 4, (const uint8_t *)"the other one", 13 },
+};
 
 /* ---- deterministic rng: a fresh stream per input ---- */
 typedef struct det_rng {
@@ -128,6 +136,7 @@ typedef struct grp {
 
 static grp G[MAXG];
 static unsigned serial_ctr;
+static int trace; /* FUZZ_MLS_TRACE set: each commit's outcome on stderr */
 
 typedef struct snap {
     uint64_t epoch;
@@ -222,6 +231,9 @@ static void clear_slot(slot *s)
 
 static void fill_slot(slot *s, mls_group *g, int id)
 {
+    for (int i = 0; i < 2; i++)
+        FUZZ_ASSERT(mls_group_add_ext_psk(g, ext_psks[i].id, ext_psks[i].id_len,
+                                          ext_psks[i].psk, ext_psks[i].psk_len) == 0);
     memset(s, 0, sizeof *s);
     s->m.g = g;
     s->m.import_epoch = mls_group_epoch(g);
@@ -482,7 +494,7 @@ static void welcome_joiners(grp *gr, const mls_group *ref, const mls_commit_out 
         if (co->welcome.len)
             rc = mls_group_join_welcome(&g, co->welcome.p, co->welcome.len, &gr->j[j].kp,
                                         tree_in_welcome ? NULL : co->tree.p,
-                                        tree_in_welcome ? 0 : co->tree.len, NULL, 0, NOW);
+                                        tree_in_welcome ? 0 : co->tree.len, ext_psks, 2, NOW);
         if ((rc == 0) != expect)
             fprintf(stderr, "joiner %s: %s, expected %d\n", names[gr->j[j].id],
                     mls_strerror(rc), expect);
@@ -507,6 +519,9 @@ static int commit_by(grp *gr, int c, const mls_commit_opts *o, int echo)
     snap before = snap_of(s->m.g);
     drop_twin(s);
     int rc = mls_group_commit(s->m.g, o, NOW, &rng, &co);
+    if (trace)
+        fprintf(stderr, "epoch %llu: commit by %s (%zu members): %s\n",
+                (unsigned long long)before.epoch, names[s->id], before.count, mls_strerror(rc));
     if (rc) {
         FUZZ_ASSERT(rc < 0 && !mls_group_commit_pending(s->m.g));
         assert_unchanged(s->m.g, &before);
@@ -1040,6 +1055,94 @@ static void op_misuse(grp *gr)
     assert_unchanged(g, &before);
 }
 
+/* PSK proposals and commits: known PSKs are accepted (the joiners of such a commit
+ * need them too), an unknown one is refused. */
+static void op_psk(grp *gr)
+{
+    int p = pick_member(gr, take());
+    uint8_t f = take();
+    if (p < 0)
+        return;
+    slot *s = &gr->s[p];
+    const mls_ext_psk *k = &ext_psks[(f >> 2) & 1];
+    mls_slice nope = { (const uint8_t *)"nope", 4 }, known = { k->id, k->id_len };
+    mls_commit_opts o;
+    memset(&o, 0, sizeof o);
+    o.as_private = (f >> 3) & 1;
+    switch (f & 3) {
+    case 0: {
+        mls_bytes msg;
+        snap before = snap_of(s->m.g);
+        drop_twin(s);
+        int rc = mls_group_propose_psk(s->m.g, k->id, k->id_len, (f >> 3) & 1, &rng, &msg);
+        FUZZ_ASSERT(rc == 0);
+        assert_unchanged(s->m.g, &before);
+        deliver_proposal(gr, p, &msg);
+        mls_bytes_free(&msg);
+        break;
+    }
+    case 1:
+        o.psk_ids = &known;
+        o.n_psk = 1;
+        commit_by(gr, p, &o, (f >> 4) & 1);
+        break;
+    case 2:
+        o.psk_ids = &nope;
+        o.n_psk = 1;
+        FUZZ_ASSERT(commit_by(gr, p, &o, 0) < 0);
+        break;
+    default: {
+        mls_bytes msg;
+        snap before = snap_of(s->m.g);
+        FUZZ_ASSERT(mls_group_propose_psk(s->m.g, nope.p, nope.len, 0, &rng, &msg) < 0);
+        assert_unchanged(s->m.g, &before);
+        break;
+    }
+    }
+}
+
+/* GroupContextExtensions: an application_id of the input's bytes, by proposal or inline
+ * (every member must end with the same GroupContext: check_group), or an extension type
+ * nobody supports (accepted or refused, but never half-applied). */
+static void op_gce(grp *gr)
+{
+    int p = pick_member(gr, take());
+    uint8_t f = take(), n = take() % 16;
+    if (p < 0)
+        return;
+    slot *s = &gr->s[p];
+    uint8_t ext[32];
+    size_t len = 0;
+    uint16_t type = (f & 4) ? 0xff0a : 1; /* unknown / application_id */
+    ext[len++] = (uint8_t)(4 + n);       /* extensions<V> length */
+    ext[len++] = (uint8_t)(type >> 8);
+    ext[len++] = (uint8_t)type;
+    ext[len++] = (uint8_t)(1 + n);       /* extension_data<V> */
+    ext[len++] = n;                      /* application_id<V> */
+    for (int i = 0; i < n; i++)
+        ext[len++] = take();
+    if (f & 1) {
+        mls_bytes msg;
+        snap before = snap_of(s->m.g);
+        drop_twin(s);
+        int rc = mls_group_propose_gce(s->m.g, ext, len, (f >> 1) & 1, &rng, &msg);
+        assert_unchanged(s->m.g, &before);
+        if (rc) {
+            FUZZ_ASSERT(rc < 0 && msg.p == NULL);
+            return;
+        }
+        deliver_proposal(gr, p, &msg);
+        mls_bytes_free(&msg);
+    } else {
+        mls_commit_opts o;
+        memset(&o, 0, sizeof o);
+        o.gce = ext;
+        o.gce_len = len;
+        o.as_private = (f >> 1) & 1;
+        commit_by(gr, p, &o, (f >> 3) & 1);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static int ready;
@@ -1048,6 +1151,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (int i = 0; i < POOL; i++)
             for (size_t k = 0; k < MLS_SIG_SEED_LEN; k++)
                 sig_seeds[i][k] = (uint8_t)((size_t)i * 37 + k);
+        trace = getenv("FUZZ_MLS_TRACE") != NULL;
         ready = 1;
     }
     in_p = data;
@@ -1078,6 +1182,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         case OP_CONCURRENT: op_concurrent(gr); break;
         case OP_GHOST: op_ghost(gr); break;
         case OP_CROSS: op_cross(gr, &G[!gi]); break;
+        case OP_PSK: op_psk(gr); break;
+        case OP_GCE: op_gce(gr); break;
         default: op_misuse(gr); break;
         }
     }
@@ -1135,6 +1241,10 @@ int main(int argc, char **argv)
         SEED("two_groups", BASE, 0x80 | OP_CREATE, 5, 0x80 | OP_ADD, 0, 0, 0, OP_CROSS, 0, 0, 0,
                           0x80 | OP_CROSS, 0, 1, 1),
         SEED("misuse", BASE, OP_MISUSE, 1),
+        SEED("psk", BASE, OP_PSK, 1, 0, OP_PSK, 2, 4, OP_COMMIT, 0, 1, OP_PSK, 0, 1, OP_PSK, 1, 2,
+             OP_PSK, 2, 3, OP_ADD, 0, 0, 4),
+        SEED("gce", BASE, OP_GCE, 1, 1, 3, 'a', 'p', 'p', OP_COMMIT, 0, 1, OP_GCE, 2, 0, 2, 'x',
+             'y', OP_GCE, 0, 4, 1, 'z', OP_ADD, 0, 1, 4, OP_EXTERNAL, 0, 0, 0),
         SEED("full", BASE, OP_ADD, 0, 0, 3, OP_ADD, 1, 1, 4, OP_ADD, 2, 0, 5, OP_REMOVE, 4, 1, 0,
                     OP_REMOVE, 0, 0, 1, OP_ADD, 0, 0, 7),
     };

@@ -4,8 +4,8 @@
  * order. Input: 4 bytes seeding the deterministic rng (so a crash reproduces from its
  * input), then operations (one byte picks the operation and group, the next bytes its
  * arguments; bytes past the end read as 0), at most MAX_OPS of them:
- *   create, add (inline, Welcome join; optionally an identity already in the group,
- *   which must be refused), remove (inline; self or a non-member must be refused),
+ *   create, add (inline, Welcome join; optionally an identity already in the group:
+ *   refused unless a pending Remove takes its old leaf out in the same commit), remove (inline; self or a non-member must be refused),
  *   self-update commit, commit of the pending proposals, propose (update / remove / add,
  *   public or private) delivered to all, clear proposals everywhere, PSK (proposal or
  *   inline; an unknown one refused), GroupContextExtensions (application_id or an
@@ -363,6 +363,13 @@ static void check_group(const grp *gr)
             FUZZ_ASSERT(mls_group_own_leaf(s->twin.g) == mls_group_own_leaf(s->m.g));
         }
     }
+    if (ref && trace) {
+        mls_member m;
+        fprintf(stderr, "  members:");
+        for (size_t i = 0; mls_group_member(ref, i, &m) == 0; i++)
+            fprintf(stderr, " %u:%.*s", (unsigned)m.leaf, (int)m.identity.len, m.identity.p);
+        fprintf(stderr, "\n");
+    }
     if (ref) {
         FUZZ_ASSERT(mls_group_member_count(ref) == (size_t)n);
         for (int i = 0; i < MAXM; i++)
@@ -445,6 +452,8 @@ static void deliver_commit(grp *gr, int c, const mls_bytes *commit, uint64_t e,
             removed = ev.removed;
             mls_event_free(&ev);
         }
+        if (trace && removed)
+            fprintf(stderr, "  %s removed\n", names[s->id]);
         if (removed) {
             mls_bytes msg;
             mls_commit_out co;
@@ -495,7 +504,7 @@ static void welcome_joiners(grp *gr, const mls_group *ref, const mls_commit_out 
             rc = mls_group_join_welcome(&g, co->welcome.p, co->welcome.len, &gr->j[j].kp,
                                         tree_in_welcome ? NULL : co->tree.p,
                                         tree_in_welcome ? 0 : co->tree.len, ext_psks, 2, NOW);
-        if ((rc == 0) != expect)
+        if ((rc == 0) != expect || trace)
             fprintf(stderr, "joiner %s: %s, expected %d\n", names[gr->j[j].id],
                     mls_strerror(rc), expect);
         FUZZ_ASSERT((rc == 0) == expect);
@@ -610,8 +619,10 @@ static void op_add(grp *gr)
     uint8_t f = take(), k = take();
     if (c < 0 || n_active(gr) + gr->n_j >= MAXM || gr->n_j >= MAXJOIN)
         return;
-    int dup = (f & 0x30) == 0x30;
-    int id = dup ? gr->s[pick_member(gr, k)].id : pick_free_id(gr, k);
+    int dup = (f & 0x30) == 0x30, old = -1;
+    if (dup)
+        old = pick_member(gr, k);
+    int id = dup ? gr->s[old].id : pick_free_id(gr, k);
     if (id < 0)
         return;
     mls_identity me = ident(id);
@@ -626,18 +637,19 @@ static void op_add(grp *gr)
     o.tree_in_welcome = f & 1;
     o.as_private = (f >> 1) & 1;
     o.force_path = (f >> 2) & 1;
-    if (dup) {
-        /* the same signature key as a member's: refused (RFC 9420 7.3: unique) */
-        int rc = commit_by(gr, c, &o, 0);
-        if (rc == 0)
-            fprintf(stderr, "an Add of %s, already a member, was committed\n", names[id]);
-        FUZZ_ASSERT(rc < 0);
-        mls_kp_bundle_free(&j->kp);
+    /* dup: the same signature key as a member's (RFC 9420 7.3: unique). Valid only
+     * if a pending Remove takes the old leaf out in the same commit; otherwise it must
+     * be refused: has_identity asserts no identity is ever in two leaves. */
+    gr->n_j++;
+    unsigned old_serial = dup ? gr->s[old].serial : 0;
+    int rc = commit_by(gr, c, &o, (f >> 3) & 1);
+    if (rc != 0) {
+        mls_kp_bundle_free(&gr->j[--gr->n_j].kp); /* refused: e.g. a bad pending proposal */
         return;
     }
-    gr->n_j++;
-    if (commit_by(gr, c, &o, (f >> 3) & 1) != 0)
-        mls_kp_bundle_free(&gr->j[--gr->n_j].kp); /* refused: e.g. a bad pending proposal */
+    if (dup) /* accepted: the old leaf was removed by the same commit */
+        for (int i = 0; i < MAXM; i++)
+            FUZZ_ASSERT(!gr->s[i].m.g || gr->s[i].serial != old_serial);
 }
 
 static void op_remove(grp *gr)
@@ -1172,6 +1184,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         grp *gr = &G[gi];
         if (!gr->exists && op != OP_CREATE)
             op = OP_CREATE;
+        if (trace)
+            fprintf(stderr, "op %d on group %d\n", op, gi);
         switch (op) {
         case OP_CREATE: op_create(gr, gi); break;
         case OP_ADD: op_add(gr); break;

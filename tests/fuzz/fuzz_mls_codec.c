@@ -17,8 +17,13 @@
  *     (MLS_E_DECODE), and whatever a prefix decodes still re-encodes exactly;
  *   - mls_w_varint on values taken from the data encodes minimally and decodes back;
  *     values over MLS_VARINT_MAX fail the buffer with MLS_E_INVALID and later writes are
- *     no-ops. */
+ *     no-ops;
+ *   - the whole decode again with the allocator failing once (the n-th allocation, n
+ *     from the data): the copying reader fails with MLS_E_NOMEM consuming nothing, the
+ *     writer's buffer reports MLS_E_NOMEM (and only after a failure), and one that did
+ *     not fail still holds exactly the input. */
 #include "fuzz_common.h"
+#include "mls_alloc.h"
 #include "mls_codec.h"
 #include "mls_err.h"
 
@@ -39,6 +44,27 @@ typedef struct node {
 
 static node nodes[MAX_NODES];
 static int n_nodes;
+
+/* The allocator seam: fails allocation number fail_at (counting down), once. */
+static long fail_at = -1;
+static unsigned long n_failed;
+static void *fz_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    if (fail_at == 0) {
+        fail_at = -1;
+        n_failed++;
+        return NULL;
+    }
+    if (fail_at > 0)
+        fail_at--;
+    return malloc(n);
+}
+static void fz_release(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
 
 /* Builds the schema tree; returns the first node of a sequence (-1 if empty). A vector
  * body runs to a 0xff byte or the schema's end. */
@@ -170,7 +196,13 @@ static int decode_node(int i, mls_rd *r, mls_buf *w)
             /* the copying reader on the same bytes gives the same */
             mls_rd r2 = { at, left, 0 };
             mls_bytes b = { NULL, 0 };
-            FUZZ_ASSERT(mls_rd_opaque_copy(&r2, &b) == 0);
+            unsigned long failed = n_failed;
+            rc = mls_rd_opaque_copy(&r2, &b);
+            if (n_failed != failed) {
+                FUZZ_ASSERT(rc == MLS_E_NOMEM && r2.off == 0 && b.p == NULL && b.len == 0);
+                rc = mls_rd_opaque_copy(&r2, &b); /* fails once only */
+            }
+            FUZZ_ASSERT(rc == 0);
             FUZZ_ASSERT(r2.off == k + n && b.len == n && memcmp(b.p, s.p, n) == 0);
             FUZZ_ASSERT(mls_bytes_eq(b.p, b.len, s.p, s.len) == 1);
             mls_bytes_free(&b);
@@ -251,16 +283,26 @@ static int decode_all(int root, const uint8_t *d, size_t n)
     int res = -1;
     mls_rd_init(&r, d, n);
     FUZZ_ASSERT(r.off == 0 && mls_rd_left(&r) == (d ? n : 0));
+    unsigned long failed = n_failed;
     if (decode_seq(root, &r, &w) == 0) {
         int rc = mls_rd_end(&r);
         FUZZ_ASSERT(rc == (mls_rd_left(&r) ? MLS_E_DECODE : 0));
-        if (rc == 0) {
-            FUZZ_ASSERT(mls_buf_status(&w) == 0);
+        if (rc == 0 && mls_buf_status(&w) == 0) {
             FUZZ_ASSERT(w.len == n && (n == 0 || memcmp(w.p, d, n) == 0));
             res = 0;
         }
     }
-    FUZZ_ASSERT(mls_buf_status(&w) == 0);
+    int st = mls_buf_status(&w);
+    FUZZ_ASSERT(st == 0 || (st == MLS_E_NOMEM && n_failed != failed));
+    if (st) { /* later writes are no-ops, and a reset clears the failure */
+        size_t len = w.len;
+        mls_w_u32(&w, 7);
+        mls_w_opaque(&w, d, n);
+        FUZZ_ASSERT(w.len == len && mls_buf_status(&w) == MLS_E_NOMEM);
+        FUZZ_ASSERT(mls_buf_extend(&w, 1) == NULL);
+        mls_buf_reset(&w);
+        FUZZ_ASSERT(w.len == 0 && mls_buf_status(&w) == 0);
+    }
     mls_buf_free(&w);
     FUZZ_ASSERT(w.p == NULL && w.len == 0 && w.cap == 0);
     return res;
@@ -300,6 +342,12 @@ static void check_varint_writer(const uint8_t *d, size_t n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static int hooked;
+    if (!hooked) {
+        mls_alloc_hooks h = { fz_alloc, fz_release, NULL };
+        mls_alloc_set_hooks(&h);
+        hooked = 1;
+    }
     if (size == 0)
         return 0;
     size_t sl = data[0] % 64;
@@ -328,6 +376,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     check_varint_writer(copy, n);
+    if (whole == 0) {
+        fail_at = (long)(n % 7);
+        decode_all(root, copy, n);
+        fail_at = -1;
+    }
     free(copy);
     return 0;
 }

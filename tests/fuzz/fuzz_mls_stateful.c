@@ -629,6 +629,19 @@ static void op_add(grp *gr)
     joiner *j = &gr->j[gr->n_j];
     FUZZ_ASSERT(mls_kp_bundle_create(&j->kp, &me, NOW, 86400, &rng) == 0);
     j->id = id;
+    if (f & 0x40) { /* the joiner stored its bundle and reads it back */
+        mls_bytes st;
+        mls_kp_bundle back, cut;
+        FUZZ_ASSERT(mls_kp_bundle_export(&j->kp, &st) == 0);
+        FUZZ_ASSERT(mls_kp_bundle_import(&cut, st.p, st.len - 1) == MLS_E_DECODE);
+        FUZZ_ASSERT(mls_kp_bundle_import(&back, st.p, st.len) == 0);
+        mls_bytes_free(&st);
+        FUZZ_ASSERT(back.key_package.len == j->kp.key_package.len &&
+                    memcmp(back.key_package.p, j->kp.key_package.p, back.key_package.len) == 0);
+        FUZZ_ASSERT(memcmp(back.ref, j->kp.ref, sizeof back.ref) == 0);
+        mls_kp_bundle_free(&j->kp);
+        j->kp = back;
+    }
     mls_slice kp = { j->kp.key_package.p, j->kp.key_package.len };
     mls_commit_opts o;
     memset(&o, 0, sizeof o);
@@ -1237,6 +1250,7 @@ int main(int argc, char **argv)
     } seeds[] = {
         SEED("create_add", BASE),
         SEED("add_dup", BASE, OP_ADD, 1, 0x30, 0),
+        SEED("kp_bundle_stored", BASE, OP_ADD, 1, 0x41, 3),
         SEED("remove", BASE, OP_REMOVE, 0, 0, 2, OP_APP, 0, 3, 0, 0, 'h', 'e', 'y'),
         SEED("remove_self", BASE, OP_REMOVE, 1, 3, 0),
         SEED("update", BASE, OP_UPDATE, 1, 0, OP_UPDATE, 2, 3),

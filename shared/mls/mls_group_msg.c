@@ -523,6 +523,11 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
         goto fail;
     if ((rc = mls_prop_list_apply(next, &pl, added, &n_added)))
         goto fail;
+    /* the new member's leaf, also for the member a resync removes (its event says who) */
+    if (external && (rc = mls_tree_reserve_leaf(next->tree, &committer.index)))
+        goto fail;
+    if (external)
+        ev->sender_leaf = committer.index;
     if (next->removed) {
         /* we cannot follow the group past our removal: the commit was authenticated by
          * the framing, so this is the end of the group for us */
@@ -536,8 +541,6 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
     }
     if (external) {
         uint8_t xsk[MLS_KEM_SK_LEN], xpk[MLS_KEM_PK_LEN];
-        if ((rc = mls_tree_reserve_leaf(next->tree, &committer.index)))
-            goto fail;
         rc = mls_keysched_external_keypair(&g->es, xsk, xpk);
         if (!rc)
             rc = mls_keysched_external_init_receiver(xsk, kem_output, init_secret);
@@ -585,8 +588,6 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
         goto fail;
     ev->new_epoch = next->gc.epoch;
     ev->reinit = next->reinit;
-    if (external)
-        ev->sender_leaf = committer.index;
     mls_group_replace(g, next);
     next = NULL;
 fail:

@@ -371,6 +371,15 @@ static void test_external_join(void)
     CHECK_EQ(mls_group_join_external(&m[3], &commit, gi.p, gi.len, NULL, 0, &d, old_leaf, NOW,
                                      NULL), 0);
     mls_bytes_free(&gi);
+    /* the old state learns it was removed, by the new member at its new leaf (the event
+     * used to say leaf 0, another member, for this one receiver) */
+    mls_event ev;
+    CHECK_EQ(mls_group_process(old, commit.p, commit.len, NOW, &ev), 0);
+    CHECK_EQ(ev.removed, 1);
+    CHECK_EQ(ev.sender_kind, MLS_EV_SENDER_NEW_MEMBER_COMMIT);
+    CHECK_EQ(ev.sender_leaf, mls_group_own_leaf(m[3]));
+    CHECK(ev.sender_leaf != 0);
+    mls_event_free(&ev);
     mls_group_free(old);
     deliver(&commit, 3, -1, MLS_EV_COMMIT);
     mls_bytes_free(&commit);

@@ -6,7 +6,7 @@ The C program makes the assertions and asks this wrapper, by "CMD <what>" lines 
 stdout, to act on the outside world, answering "OK" on its stdin:
   cut      cut every connection through the TCP proxy (RST both ways)
   kill     SIGKILL the relay
-  restart  start the relay again on the same port and --data-dir
+  restart  start the relay again on the same --data-dir (a free port; the proxy follows)
 
 Cases: create_join, cut, kill, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
 """
@@ -139,10 +139,10 @@ def run_case(relay_bin, client_bin, case):
                     relays[-1].proc.kill()
                     relays[-1].proc.wait()
                 elif cmd == "restart":
-                    port = relays[-1].port
-                    nr = sc_relay.Relay(relay_bin, data_dir=data, listen=f"127.0.0.1:{port}")
+                    nr = sc_relay.Relay(relay_bin, data_dir=data)
                     nr.start()
                     relays.append(nr)
+                    proxy.upstream_port = nr.port
                 else:
                     raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
                 proc.stdin.write(b"OK\n")

@@ -5,10 +5,12 @@ real saltchat-relay with its own temporary --data-dir on a free loopback port.
 The C program makes the assertions and asks this wrapper, by "CMD <what>" lines on its
 stdout, to act on the outside world, answering "OK" on its stdin:
   cut      cut every connection through the TCP proxy (RST both ways)
+  hold_down / hold_up  the proxy's current connections drop what the relay sends /
+           what the client sends from now on (lost in the network) until the cut
   kill     SIGKILL the relay
   restart  start the relay again on the same --data-dir (a free port; the proxy follows)
 
-Cases: create_join, cut, kill, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
+Cases: create_join, cut, cut_sender, kill, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
 """
 import argparse
 import os
@@ -28,13 +30,15 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 
-CASES = ["create_join", "cut", "kill", "remove"]
+CASES = ["create_join", "cut", "cut_sender", "kill", "remove"]
 BOUND_S = 150
 
 
 class TcpProxy:
     """127.0.0.1:<free port> forwarded byte for byte to 127.0.0.1:upstream_port.
-    cut() resets every connection it carries (SO_LINGER 0: RST, no FIN, no close frame)."""
+    hold(direction) makes its current connections drop the bytes of one direction ("down":
+    relay to client, "up": client to relay); cut() ends every connection it carries
+    (SO_LINGER 0: RST, no close frame)."""
 
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
@@ -58,11 +62,13 @@ class TcpProxy:
             except OSError:
                 c.close()
                 continue
+            pair = {"c": c, "u": u, "down": False, "up": False}
             with self.lock:
-                self.pairs.append((c, u))
-            threading.Thread(target=self._pump, args=(c, u), daemon=True).start()
+                self.pairs.append(pair)
+            threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
 
-    def _pump(self, c, u):
+    def _pump(self, pair):
+        c, u = pair["c"], pair["u"]
         socks = [c, u]
         try:
             while True:
@@ -71,7 +77,8 @@ class TcpProxy:
                     data = s.recv(65536)
                     if not data:
                         raise OSError("closed")
-                    (u if s is c else c).sendall(data)
+                    if not pair["up" if s is c else "down"]:
+                        (u if s is c else c).sendall(data)
         except (OSError, ValueError):
             pass
         finally:
@@ -81,11 +88,17 @@ class TcpProxy:
                 except OSError:
                     pass
 
+    def hold(self, direction):
+        with self.lock:
+            for pair in self.pairs:
+                pair[direction] = True
+            return len(self.pairs)
+
     def cut(self):
         with self.lock:
             pairs, self.pairs = self.pairs, []
         for pair in pairs:
-            for s in pair:
+            for s in (pair["c"], pair["u"]):
                 try:
                     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     s.shutdown(socket.SHUT_RDWR)
@@ -135,6 +148,9 @@ def run_case(relay_bin, client_bin, case):
                     n = proxy.cut()
                     if n == 0:
                         raise TestFailure("cut: the proxy carried no connection")
+                elif cmd in ("hold_down", "hold_up"):
+                    if proxy.hold(cmd[5:]) == 0:
+                        raise TestFailure(f"{cmd}: the proxy carried no connection")
                 elif cmd == "kill":
                     relays[-1].proc.kill()
                     relays[-1].proc.wait()
@@ -154,7 +170,7 @@ def run_case(relay_bin, client_bin, case):
             raise TestFailure(f"v2_e2e {case} exited 0 without 'PASS {case}'")
         if not relays[-1].running():
             raise TestFailure("the relay died during the case")
-        if case == "cut" and proxy.cuts == 0:
+        if case.startswith("cut") and proxy.cuts == 0:
             raise TestFailure("the proxy cut nothing")
         if case == "kill" and len(relays) != 2:
             raise TestFailure("the relay was not restarted")

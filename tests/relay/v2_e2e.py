@@ -10,7 +10,7 @@ stdout, to act on the outside world, answering "OK" on its stdin:
   kill     SIGKILL the relay
   restart  start the relay again on the same --data-dir (a free port; the proxy follows)
 
-Cases: create_join, cut, cut_sender, kill, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
+Cases: create_join, cut, cut_sender, kill, race, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
 """
 import argparse
 import os
@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 
-CASES = ["create_join", "cut", "cut_sender", "kill", "remove"]
+CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove"]
 BOUND_S = 150
 
 

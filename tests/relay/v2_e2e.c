@@ -890,5 +890,15 @@ int main(int argc, char **argv)
     fflush(stdout);
     lws_sul_cancel(&tick);
     lws_context_destroy(ctx);
+    for (size_t i = 0; i < n_all; i++) {
+        e2e_client *c = all[i];
+        for (size_t k = 0; k < c->n_texts; k++)
+            free(c->texts[k]);
+        c->n_texts = 0;
+        free(c->rx);
+        c->rx = NULL;
+        sc2_room_free(c->r);
+        c->r = NULL;
+    }
     return 0;
 }

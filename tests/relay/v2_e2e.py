@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Protocol v2 end to end: real sc2_room clients (v2_e2e, C, libwebsockets) against the
+real saltchat-relay with its own temporary --data-dir on a free loopback port.
+
+The C program makes the assertions and asks this wrapper, by "CMD <what>" lines on its
+stdout, to act on the outside world, answering "OK" on its stdin:
+  cut      cut every connection through the TCP proxy (RST both ways)
+  hold_down / hold_up  the proxy's current connections drop what the relay sends /
+           what the client sends from now on (lost in the network) until the cut
+  kill     SIGKILL the relay
+  restart  start the relay again on the same --data-dir (a free port; the proxy follows)
+
+Cases: create_join, cut, cut_sender, kill, race, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
+"""
+import argparse
+import os
+import select
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "lib"))
+
+from sctest import relay as sc_relay  # noqa: E402
+from sctest.errors import TestFailure  # noqa: E402
+
+CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove"]
+BOUND_S = 150
+
+
+class TcpProxy:
+    """127.0.0.1:<free port> forwarded byte for byte to 127.0.0.1:upstream_port.
+    hold(direction) makes its current connections drop the bytes of one direction ("down":
+    relay to client, "up": client to relay); cut() ends every connection it carries
+    (SO_LINGER 0: RST, no close frame)."""
+
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.pairs, self.lock, self.cuts = [], threading.Lock(), 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                u = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
+                u.settimeout(None)
+            except OSError:
+                c.close()
+                continue
+            pair = {"c": c, "u": u, "down": False, "up": False}
+            with self.lock:
+                self.pairs.append(pair)
+            threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
+
+    def _pump(self, pair):
+        c, u = pair["c"], pair["u"]
+        socks = [c, u]
+        try:
+            while True:
+                r, _, _ = select.select(socks, [], [], 1.0)
+                for s in r:
+                    data = s.recv(65536)
+                    if not data:
+                        raise OSError("closed")
+                    if not pair["up" if s is c else "down"]:
+                        (u if s is c else c).sendall(data)
+        except (OSError, ValueError):
+            pass
+        finally:
+            for s in socks:
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def hold(self, direction):
+        with self.lock:
+            for pair in self.pairs:
+                pair[direction] = True
+            return len(self.pairs)
+
+    def cut(self):
+        with self.lock:
+            pairs, self.pairs = self.pairs, []
+        for pair in pairs:
+            for s in (pair["c"], pair["u"]):
+                try:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+        self.cuts += len(pairs)
+        return len(pairs)
+
+    def close(self):
+        self.lsock.close()
+        self.cut()
+
+
+def run_case(relay_bin, client_bin, case):
+    tmp = tempfile.mkdtemp(prefix="v2e2e-")
+    data = os.path.join(tmp, "data")
+    relay = sc_relay.Relay(relay_bin, data_dir=data).start()
+    relays = [relay]
+    proxy = TcpProxy(relay.port)
+    proc = subprocess.Popen([client_bin, case, relay.addr, str(proxy.port)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    out = []
+    deadline = time.monotonic() + BOUND_S
+    try:
+        buf = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"timed out after {BOUND_S} s waiting for v2_e2e {case} to"
+                                  f" finish; it printed {out!r}")
+            r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
+            if not r:
+                continue
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                line = line.decode("utf-8", "replace")
+                out.append(line)
+                print("v2_e2e:", line, flush=True)
+                if not line.startswith("CMD "):
+                    continue
+                cmd = line[4:]
+                if cmd == "cut":
+                    n = proxy.cut()
+                    if n == 0:
+                        raise TestFailure("cut: the proxy carried no connection")
+                elif cmd in ("hold_down", "hold_up"):
+                    if proxy.hold(cmd[5:]) == 0:
+                        raise TestFailure(f"{cmd}: the proxy carried no connection")
+                elif cmd == "kill":
+                    relays[-1].proc.kill()
+                    relays[-1].proc.wait()
+                elif cmd == "restart":
+                    nr = sc_relay.Relay(relay_bin, data_dir=data)
+                    nr.start()
+                    relays.append(nr)
+                    proxy.upstream_port = nr.port
+                else:
+                    raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
+                proc.stdin.write(b"OK\n")
+                proc.stdin.flush()
+        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        if rc != 0:
+            raise TestFailure(f"v2_e2e {case} exited {rc} (its stderr above says why)")
+        if f"PASS {case}" not in out:
+            raise TestFailure(f"v2_e2e {case} exited 0 without 'PASS {case}'")
+        if not relays[-1].running():
+            raise TestFailure("the relay died during the case")
+        if case.startswith("cut") and proxy.cuts == 0:
+            raise TestFailure("the proxy cut nothing")
+        if case == "kill" and len(relays) != 2:
+            raise TestFailure("the relay was not restarted")
+        rc, _ = relays[-1].stop()
+        if rc != 0:
+            raise TestFailure(f"relay exited {rc} on SIGTERM")
+    except BaseException:
+        for r in relays:
+            sys.stderr.write(f"--- relay stderr ---\n{r.stderr()[-3000:]}\n")
+        raise
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proxy.close()
+        for r in relays:
+            r.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--relay", required=True)
+    ap.add_argument("--client", required=True)
+    ap.add_argument("--list", action="store_true")
+    ap.add_argument("case", nargs="?")
+    a = ap.parse_args()
+    if a.list or not a.case:
+        print("\n".join(CASES))
+        return 0
+    if a.case not in CASES:
+        print(f"unknown case {a.case!r}; cases: {', '.join(CASES)}", file=sys.stderr)
+        return 2
+    try:
+        run_case(a.relay, a.client, a.case)
+    except TestFailure as e:
+        print(f"FAIL {a.case}: {e}", file=sys.stderr)
+        return 1
+    print(f"ok {a.case}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

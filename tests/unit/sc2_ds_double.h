@@ -3,7 +3,7 @@
  * test_sc2_room only. It is not the relay: it has no sockets, no storage and no limits,
  * and exists so that several sc2_room instances can be driven through the rules of
  * docs/V2-DESIGN.md ("Delivery-service rules" and the envelope table) deterministically
- * in one process. The tests against the real relay binary come when the CLI moves to v2.
+ * in one process. sc2_room against the real relay binary: tests/relay/v2_e2e.c.
  *
  * What it does, as the design says the relay does:
  *   - CHALLENGE first on every connection (random nonce, max_payload, head_seq);

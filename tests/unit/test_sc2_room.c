@@ -2,7 +2,7 @@
  * test_sc2_room: several sc2_room instances (shared/v2) in one process, driven through
  * sc2_ds_double.h, a test double of the relay's delivery service that follows the rules
  * of docs/V2-DESIGN.md. Real MLS, real envelopes, real link and log hash: only the relay
- * is a double (the real-relay tests come when the CLI moves to v2).
+ * is a double (sc2_room against the real relay: tests/relay/v2_e2e.c).
  */
 #include <sodium.h>
 #include <stdio.h>

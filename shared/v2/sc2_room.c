@@ -216,7 +216,9 @@ static void ev_reason(ev_item *e, const char *a, const char *b)
 {
     if (!e)
         return;
-    snprintf(e->reason, sizeof e->reason, "%s%s%s", a, b ? ": " : "", b ? b : "");
+    /* cut to fit on purpose; the result is used so gcc's -Wformat-truncation keeps quiet */
+    if (snprintf(e->reason, sizeof e->reason, "%s%s%s", a, b ? ": " : "", b ? b : "") < 0)
+        e->reason[0] = '\0';
 }
 
 static void ev_who(ev_item *e, const char *name, const uint8_t *key)

@@ -103,6 +103,19 @@ struct relay_v2 {
     uint8_t *batch; /* LWS_PRE + V2_BATCH */
     uint8_t *gi;    /* RELAY_STORE_GI_MAX: a GroupInfo read from the store (on first use) */
     struct v2room *last_room; /* done callback: the room of the previous entry */
+    /* The last run of LOG envelopes read from the store (as for an empty batch): the live
+     * readers of a room ask for the same entries in the same turn, and each gets the prefix
+     * that fits its batch copied instead of one SQLite read each. Dropped by every flush
+     * (new entries, retention) and with its room. */
+    struct {
+        struct v2room *room;
+        uint64_t from, durable_head, oldest_seq;
+        uint32_t envs; /* entries in buf */
+        int stopped, valid;
+        uint8_t *buf;  /* V2_BATCH */
+        uint32_t end[READ_ENTRIES]; /* end offset of each entry in buf */
+        uint64_t seq[READ_ENTRIES];
+    } rd;
     struct relay *r;
 };
 
@@ -177,6 +190,8 @@ static void room_unref(struct relay_v2 *v, struct v2room *rm)
     if (rm && !rm->sessions.count) {
         if (v->last_room == rm)
             v->last_room = NULL;
+        if (v->rd.room == rm)
+            v->rd.valid = 0, v->rd.room = NULL;
         relay_map_remove(&v->rooms, &rm->node);
         free(rm);
     }
@@ -398,6 +413,7 @@ static void flush_store(struct relay *r)
     relay_store_err e;
 
     v->last_room = NULL;
+    v->rd.valid = 0;
     e = relay_store_flush(r->store, wall_ms(), on_done, r);
     v->last_room = NULL;
     if (e == RELAY_STORE_OK)
@@ -436,6 +452,29 @@ static int fill_entry(void *ctx, const relay_store_entry *e)
     f->n += h + e->len;
     f->cursor = e->seq;
     f->envs++;
+    return 0;
+}
+
+/* fill_entry into the read cache (struct relay_v2 rd), keeping each entry's end and seq. */
+typedef struct fill_rd_ctx {
+    fill f;
+    struct relay_v2 *v;
+} fill_rd_ctx;
+
+static int fill_rd(void *ctx, const relay_store_entry *e)
+{
+    fill_rd_ctx *c = ctx;
+    uint32_t i = c->f.envs;
+
+    if (i >= READ_ENTRIES) {
+        c->f.stopped = 1;
+        return 1;
+    }
+    int rc = fill_entry(&c->f, e);
+    if (rc)
+        return rc;
+    c->v->rd.end[i] = (uint32_t)c->f.n;
+    c->v->rd.seq[i] = e->seq;
     return 0;
 }
 
@@ -557,11 +596,40 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         uint64_t last = s->cursor;
         f.cursor = s->cursor;
         if (s->cursor < m.durable_head) {
-            relay_store_err e = relay_store_read(r->store, s->room->id, RELAY_DS_ROOM_BYTES,
-                                                 s->cursor, READ_ENTRIES,
-                                                 f.n < RELAY_BATCH_BYTES ? RELAY_BATCH_BYTES - f.n
-                                                                         : 1,
-                                                 fill_entry, &f, &last);
+            relay_store_err e = RELAY_STORE_OK;
+            if (!(v->rd.valid && v->rd.room == s->room && v->rd.from == s->cursor &&
+                  v->rd.durable_head == m.durable_head && v->rd.oldest_seq == m.oldest_seq)) {
+                fill_rd_ctx c = {{v->rd.buf, V2_BATCH, 0, s->cursor, 0, 0}, v};
+                v->rd.valid = 0;
+                e = relay_store_read(r->store, s->room->id, RELAY_DS_ROOM_BYTES, s->cursor,
+                                     READ_ENTRIES, RELAY_BATCH_BYTES, fill_rd, &c, &last);
+                if (e == RELAY_STORE_OK) {
+                    v->rd.room = s->room;
+                    v->rd.from = s->cursor;
+                    v->rd.durable_head = m.durable_head;
+                    v->rd.oldest_seq = m.oldest_seq;
+                    v->rd.envs = c.f.envs;
+                    v->rd.stopped = c.f.stopped;
+                    v->rd.valid = 1;
+                }
+            }
+            if (e == RELAY_STORE_OK) {
+                /* the entries that fit this batch, under fill_entry's rules */
+                size_t off = 0;
+                uint32_t i = 0;
+                for (; i < v->rd.envs; i++) {
+                    size_t len = v->rd.end[i] - off;
+                    if (f.n + len > f.cap || (f.n && f.n + len > RELAY_BATCH_BYTES))
+                        break;
+                    memcpy(f.buf + f.n, v->rd.buf + off, len);
+                    f.n += len;
+                    f.envs++;
+                    f.cursor = v->rd.seq[i];
+                    off = v->rd.end[i];
+                }
+                if (i < v->rd.envs || v->rd.stopped)
+                    f.stopped = 1;
+            }
             if (e == RELAY_STORE_ERR_GONE) {
                 /* retention overtook this reader */
                 s->mode = M_NONE;
@@ -1176,7 +1244,10 @@ int relay_ws2_init(struct relay *r)
         return -1;
     }
     v->batch = malloc(LWS_PRE + V2_BATCH);
-    if (!v->batch) {
+    v->rd.buf = malloc(V2_BATCH);
+    if (!v->batch || !v->rd.buf) {
+        free(v->batch);
+        free(v->rd.buf);
         relay_map_free(&v->rooms);
         free(v);
         return -1;
@@ -1204,6 +1275,7 @@ void relay_ws2_free(struct relay *r)
     }
     relay_map_free(&v->rooms); /* rooms are freed with their last session */
     free(v->batch);
+    free(v->rd.buf);
     free(v->gi);
     free(v);
     r->v2 = NULL;

@@ -11,6 +11,13 @@
  * actually queued (they differ when the generator runs late); every received DATA is checked for
  * sender, order and completeness. See docs/BENCHMARKS.md for the method.
  *
+ * With --protocol v2 (subprotocol saltchat.v2, docs/PROTOCOL-v2.md) member 0 of every room
+ * CREATEs it with a join key and proof derived by shared/v2/sc2_link from a random link
+ * secret, every other member AUTHs once the room is durable, everyone RESUMEs from 0, and
+ * each frame is a SUBMIT of an application PrivateMessage (group_id = room id, epoch 0)
+ * whose ciphertext is the payload above. A delivery is a LOG entry of another member; the
+ * SUBMIT -> ACCEPTED latency (the relay's COMMIT included) is measured beside it.
+ *
  * The last line on stdout is `RESULT {json}`; the exit status is 0 only when every
  * frame was delivered in order, no connection failed or closed unexpectedly, and
  * (with --stall) the stalled member was cut off.
@@ -18,6 +25,8 @@
 #include "bl_hist.h"
 #include "bl_ws.h"
 #include "sc_envelope.h"
+#include "sc2_envelope.h"
+#include "sc2_link.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -71,11 +80,19 @@ struct conn {
     uint64_t *next_seq;   /* receiver: next expected seq from each slot of the room */
     uint64_t got;         /* receiver: DATA received */
     uint64_t error_env[16];
+    /* protocol v2 */
+    bool v2_challenged, v2_authed; /* CHALLENGE read; CREATE/AUTH + RESUME sent */
+    uint8_t nonce[SC2_NONCE_BYTES];
+    uint64_t *v2_stamp; /* sender: instant each in-flight SUBMIT was queued, by seq % window */
+    uint64_t v2_accepted;
 };
 
 struct room {
     uint32_t first, n;
     uint32_t readers; /* open, non-stalled members */
+    bool v2_ready;    /* protocol v2: the creator read LIVE, so the room is durable */
+    uint8_t id[SC2_ROOM_ID_BYTES];
+    uint8_t link_secret[SC2_LINK_SECRET_BYTES];
 };
 
 struct opts {
@@ -87,12 +104,14 @@ struct opts {
     size_t inflight_bytes, total_inflight;
     int server_pid;
     bool idle, quiet;
+    int protocol; /* 1 or 2 */
 };
 
 struct stats {
     uint64_t deliveries, sent_frames, order_errors, dup_frames, gap_frames, bad_payload;
     uint64_t proto_errors, connect_failures, handshake_failures, unexpected_closes;
     uint64_t welcome_wait_ns, missing_after_drain, error_envelopes;
+    uint64_t v2_accepted, v2_rejected;
     int close_codes[MAX_CLOSE_CODES], close_counts[MAX_CLOSE_CODES], n_close_codes;
     char first_error[256];
 };
@@ -101,6 +120,7 @@ static struct opts O;
 static struct stats S;
 static bl_hist H;
 static bl_hist HQ; /* latency from the instant the frame was actually queued */
+static bl_hist HA; /* protocol v2: SUBMIT queued -> ACCEPTED read */
 static bl_hist LAG; /* rate mode: how late the generator queued frames vs their schedule */
 static struct conn *C;
 static struct room *R;
@@ -378,9 +398,15 @@ static void queue_close(struct conn *c, uint16_t code)
     queue_frame(c, BL_WS_CLOSE, b, 2);
 }
 
+static void queue_submit(struct conn *s, uint64_t stamp, uint64_t now);
+
 /* Appends one SEND_ALL carrying the next sequence number of sender s. */
 static void queue_data(struct conn *s, uint64_t stamp, uint64_t now)
 {
+    if (O.protocol == 2) {
+        queue_submit(s, stamp, now);
+        return;
+    }
     size_t env = SC_ENV_HEADER_BYTES + O.size;
     grow(&s->wbuf, &s->wcap, s->wlen + env + BL_WS_MAX_CLIENT_HEADER);
     uint32_t mask = (uint32_t)rnd();
@@ -405,8 +431,74 @@ static void queue_data(struct conn *s, uint64_t stamp, uint64_t now)
     mark_dirty(s);
 }
 
+/* The clear header of the MLSMessage(PrivateMessage) in front of the ciphertext vector:
+ * version mls10, wire format private_message, group_id<V> = room id, epoch 0, content type
+ * application, empty authenticated_data, 24 bytes of encrypted_sender_data. */
+#define V2_MLS_HEAD (4u + 1u + SC2_ROOM_ID_BYTES + 8u + 1u + 1u + 1u + 24u)
+
+static size_t v2_vec_prefix(uint8_t *p, size_t n)
+{
+    if (n < 64) {
+        p[0] = (uint8_t)n;
+        return 1;
+    }
+    if (n < 16384) {
+        p[0] = (uint8_t)(0x40 | (n >> 8));
+        p[1] = (uint8_t)n;
+        return 2;
+    }
+    put32(p, 0x80000000u | (uint32_t)n);
+    return 4;
+}
+
+/* Appends one SUBMIT whose application message carries the next payload of sender s. */
+static void queue_submit(struct conn *s, uint64_t stamp, uint64_t now)
+{
+    uint8_t vp[4];
+    size_t vl = v2_vec_prefix(vp, O.size);
+    size_t mls = V2_MLS_HEAD + vl + O.size;
+    size_t env = SC2_ENV_HEADER_BYTES + 8 + 1 + mls;
+    grow(&s->wbuf, &s->wcap, s->wlen + env + BL_WS_MAX_CLIENT_HEADER);
+    uint32_t mask = (uint32_t)rnd();
+    uint8_t *f = s->wbuf + s->wlen;
+    size_t h = bl_ws_client_header(f, BL_WS_BINARY, env, mask);
+    uint8_t *e = f + h;
+    e[0] = SC2_ENV_VERSION;
+    e[1] = SC2_T_SUBMIT;
+    put32(e + 2, (uint32_t)(env - SC2_ENV_HEADER_BYTES));
+    put64(e + 6, s->sent + 1); /* token: seq + 1 */
+    e[14] = 0;                 /* flags: an application message */
+    uint8_t *m = e + 15;
+    m[0] = 0, m[1] = 1, m[2] = 0, m[3] = 2;
+    m[4] = SC2_ROOM_ID_BYTES;
+    memcpy(m + 5, R[s->room].id, SC2_ROOM_ID_BYTES);
+    put64(m + 5 + SC2_ROOM_ID_BYTES, 0);
+    m[13 + SC2_ROOM_ID_BYTES] = 1; /* application */
+    m[14 + SC2_ROOM_ID_BYTES] = 0; /* authenticated_data<V>: empty */
+    m[15 + SC2_ROOM_ID_BYTES] = 24;
+    memset(m + 16 + SC2_ROOM_ID_BYTES, 0x02, 24);
+    memcpy(m + V2_MLS_HEAD, vp, vl);
+    uint8_t *p = m + V2_MLS_HEAD + vl;
+    put32(p, PAYLOAD_MAGIC);
+    put32(p + 4, s->idx);
+    put64(p + 8, s->sent);
+    put64(p + 16, stamp);
+    put64(p + 24, now);
+    memset(p + PAYLOAD_HEAD, (int)((s->sent + s->idx) & 0xff), O.size - PAYLOAD_HEAD);
+    bl_ws_mask(e, env, mask);
+    s->wlen += h + env;
+    s->ring[s->sent % O.window] = 0;
+    s->v2_stamp[s->sent % O.window] = now;
+    s->sent++;
+    S.sent_frames++;
+    mark_dirty(s);
+}
+
 static bool window_open(const struct conn *s)
 {
+    /* v2: a stamp slot is reused only once its SUBMIT was ACCEPTED */
+    if (O.protocol == 2 && s->sent - s->v2_accepted >= O.window)
+        return false;
     return s->state == C_OPEN && s->sent - s->acked < O.window && s->wlen - s->woff < WBUF_SOFT_CAP;
 }
 
@@ -442,6 +534,10 @@ static void flush(struct conn *c)
 
 /* ---- receive path ---- */
 
+/* One received payload (v1 DATA, v2 LOG ciphertext): checks sender, order, content. */
+static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool v1,
+                       uint64_t member, uint64_t now);
+
 static void on_data(struct conn *c, const sc_env *e, uint64_t now)
 {
     if (e->mode != SC_ENV_MODE_BROADCAST) {
@@ -450,27 +546,34 @@ static void on_data(struct conn *c, const sc_env *e, uint64_t now)
                    e->mode);
         return;
     }
-    if (e->payload_len != O.size || be32(e->payload) != PAYLOAD_MAGIC) {
+    on_payload(c, e->payload, e->payload_len, true, e->member, now);
+}
+
+static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool v1,
+                       uint64_t member, uint64_t now)
+{
+    if (len != O.size || be32(payload) != PAYLOAD_MAGIC) {
         S.bad_payload++;
-        note_error("connection %u got a DATA payload of %zu bytes or without the magic", c->idx,
-                   e->payload_len);
+        note_error("connection %u got a payload of %zu bytes or without the magic", c->idx, len);
         return;
     }
-    uint32_t sidx = be32(e->payload + 4);
-    uint64_t seq = be64(e->payload + 8);
-    uint64_t stamp = be64(e->payload + 16);
-    uint64_t queued = be64(e->payload + 24);
+    uint32_t sidx = be32(payload + 4);
+    uint64_t seq = be64(payload + 8);
+    uint64_t stamp = be64(payload + 16);
+    uint64_t queued = be64(payload + 24);
+    if (!v1 && sidx == c->idx)
+        return; /* v2: the log holds this member's own entries too */
     if (sidx >= O.conns || C[sidx].room != c->room || sidx == c->idx ||
-        C[sidx].member != e->member) {
+        (v1 && C[sidx].member != member)) {
         S.bad_payload++;
-        note_error("connection %u got DATA claiming sender %u from member %" PRIu64
+        note_error("connection %u got a payload claiming sender %u from member %" PRIu64
                    " (not a matching member of its room)",
-                   c->idx, sidx, e->member);
+                   c->idx, sidx, member);
         return;
     }
     uint8_t fill = (uint8_t)((seq + sidx) & 0xff);
     if (O.size > PAYLOAD_HEAD &&
-        (e->payload[PAYLOAD_HEAD] != fill || e->payload[O.size - 1] != fill)) {
+        (payload[PAYLOAD_HEAD] != fill || payload[O.size - 1] != fill)) {
         S.bad_payload++;
         note_error("connection %u got a corrupted payload from sender %u seq %" PRIu64, c->idx,
                    sidx, seq);
@@ -551,8 +654,152 @@ static void on_envelope(struct conn *c, const sc_env *e, uint64_t now)
     }
 }
 
+/* ---- protocol v2 ---- */
+
+static void v2_queue(struct conn *c, const uint8_t *env, size_t len)
+{
+    if (!len)
+        die("protocol v2: an envelope failed to encode");
+    queue_frame(c, BL_WS_BINARY, env, len);
+}
+
+/* CREATE (member 0) or AUTH (the others, once the room is durable), then RESUME 0. */
+static void v2_try_auth(struct conn *c)
+{
+    struct room *r = &R[c->room];
+    if (!c->v2_challenged || c->v2_authed || (c->slot != 0 && !r->v2_ready))
+        return;
+    uint8_t pk[SC2_JOIN_PK_BYTES], sig[SC2_SIG_BYTES], env[256];
+    sc2_link_auth_sign(r->link_secret, r->id, c->nonce, pk, sig);
+    if (c->slot == 0) {
+        uint8_t box[64];
+        for (size_t i = 0; i < sizeof box; i += 8) {
+            uint64_t v = rnd();
+            memcpy(box + i, &v, 8);
+        }
+        v2_queue(c, env, sc2_env_encode_create(env, sizeof env, pk, sig, box, sizeof box));
+    } else {
+        v2_queue(c, env, sc2_env_encode_auth(env, sizeof env, pk, sig));
+    }
+    v2_queue(c, env, sc2_env_encode_resume(env, sizeof env, 0));
+    c->v2_authed = true;
+}
+
+static void on_log(struct conn *c, const sc2_env *e, uint64_t now)
+{
+    const uint8_t *m = e->mls;
+    size_t n = e->mls_len;
+    if (n < V2_MLS_HEAD + 1 || m[1] != 1 || m[3] != 2 || m[4] != SC2_ROOM_ID_BYTES ||
+        memcmp(m + 5, R[c->room].id, SC2_ROOM_ID_BYTES)) {
+        S.bad_payload++;
+        note_error("connection %u got a LOG entry that is not this room's PrivateMessage",
+                   c->idx);
+        return;
+    }
+    const uint8_t *v = m + V2_MLS_HEAD;
+    size_t rest = n - V2_MLS_HEAD, pre = (size_t)1 << (v[0] >> 6), len;
+    if (pre > 4 || rest < pre) {
+        S.bad_payload++;
+        note_error("connection %u: LOG ciphertext length cut off", c->idx);
+        return;
+    }
+    len = pre == 1 ? (size_t)(v[0] & 0x3f)
+          : pre == 2 ? (size_t)((v[0] & 0x3f) << 8 | v[1])
+                     : (size_t)(be32(v) & 0x3fffffffu);
+    if (len != rest - pre) {
+        S.bad_payload++;
+        note_error("connection %u: LOG ciphertext of %zu bytes in %zu", c->idx, len, rest - pre);
+        return;
+    }
+    on_payload(c, v + pre, len, false, 0, now);
+}
+
+static void on_envelope2(struct conn *c, const sc2_env *e, uint64_t now)
+{
+    switch (e->type) {
+    case SC2_T_CHALLENGE:
+        if (c->v2_challenged) {
+            S.proto_errors++;
+            note_error("connection %u got a second CHALLENGE", c->idx);
+            return;
+        }
+        memcpy(c->nonce, e->nonce, SC2_NONCE_BYTES);
+        c->v2_challenged = true;
+        v2_try_auth(c);
+        break;
+    case SC2_T_LIVE:
+        if (c->welcomed) {
+            S.proto_errors++;
+            note_error("connection %u got a second LIVE", c->idx);
+            return;
+        }
+        c->welcomed = true;
+        c->known = R[c->room].n - 1;
+        if (c->slot == 0) {
+            struct room *r = &R[c->room];
+            r->v2_ready = true;
+            for (uint32_t i = 1; i < r->n; i++)
+                v2_try_auth(&C[r->first + i]);
+        }
+        break;
+    case SC2_T_LOG:
+        on_log(c, e, now);
+        break;
+    case SC2_T_ACCEPTED:
+        if (e->token != c->v2_accepted + 1 || e->token > c->sent) {
+            S.proto_errors++;
+            note_error("connection %u: ACCEPTED token %" PRIu64 ", expected %" PRIu64, c->idx,
+                       e->token, c->v2_accepted + 1);
+            return;
+        }
+        if (measuring) {
+            uint64_t t = c->v2_stamp[c->v2_accepted % O.window];
+            bl_hist_add(&HA, now > t ? now - t : 0);
+            S.v2_accepted++;
+        }
+        c->v2_accepted++;
+        if (sending && flat && window_open(c))
+            push_sendq(c);
+        break;
+    case SC2_T_REJECTED:
+        S.v2_rejected++;
+        note_error("connection %u: SUBMIT %" PRIu64 " REJECTED %u (%s), room epoch %" PRIu64,
+                   c->idx, e->token, e->code, sc2_code_name(e->code), e->epoch);
+        break;
+    case SC2_T_ERROR:
+        S.error_envelopes++;
+        if (!c->expected_close)
+            note_error("connection %u got ERROR %u (%s): %.*s", c->idx, e->code,
+                       sc2_code_name(e->code), (int)e->reason_len, e->reason);
+        break;
+    default: /* GI, GONE: never asked for */
+        S.proto_errors++;
+        note_error("connection %u got unexpected envelope type 0x%02x", c->idx, e->type);
+        break;
+    }
+}
+
+static void on_message2(struct conn *c, const uint8_t *m, size_t len, uint64_t now)
+{
+    sc2_env_iter it;
+    sc2_env e;
+    int r;
+    sc2_env_iter_init(&it, m, len, SC2_FROM_RELAY);
+    while ((r = sc2_env_iter_next(&it, &e)) == 1)
+        on_envelope2(c, &e, now);
+    if (r < 0) {
+        S.proto_errors++;
+        note_error("connection %u: malformed v2 message of %zu bytes: %s", c->idx, len,
+                   sc2_env_strerror(r));
+    }
+}
+
 static void on_message(struct conn *c, const uint8_t *m, size_t len, uint64_t now)
 {
+    if (O.protocol == 2) {
+        on_message2(c, m, len, now);
+        return;
+    }
     size_t off = 0;
     if (len == 0) {
         S.proto_errors++;
@@ -641,7 +888,8 @@ static bool on_frame(struct conn *c, const bl_ws_frame *f, const uint8_t *p, uin
 static bool handshake(struct conn *c, size_t *used)
 {
     const char *err = NULL;
-    long h = bl_ws_response((const char *)c->left, c->left_len, c->key, "saltchat.v1", &err);
+    long h = bl_ws_response((const char *)c->left, c->left_len, c->key,
+                           O.protocol == 2 ? "saltchat.v2" : "saltchat.v1", &err);
     if (h == 0)
         return false;
     if (h < 0) {
@@ -735,8 +983,15 @@ static void on_connected(struct conn *c)
         uint64_t v = rnd();
         memcpy(nonce + i, &v, 8);
     }
-    snprintf(path, sizeof path, "/room/%s%035u", O.room_tag, c->room);
-    size_t n = bl_ws_request(req, sizeof req, O.server, path, "saltchat.v1", nonce, c->key);
+    if (O.protocol == 2) {
+        char id[SC2_ROOM_ID_CHARS + 1];
+        sc2_link_room_id_text(R[c->room].id, id);
+        snprintf(path, sizeof path, "/room/%s", id);
+    } else {
+        snprintf(path, sizeof path, "/room/%s%035u", O.room_tag, c->room);
+    }
+    size_t n = bl_ws_request(req, sizeof req, O.server, path,
+                             O.protocol == 2 ? "saltchat.v2" : "saltchat.v1", nonce, c->key);
     c->state = C_HANDSHAKE;
     c->reading = true;
     c->out_armed = false;
@@ -884,6 +1139,8 @@ static uint64_t missing_frames(void)
             if (s != c && s->state == C_OPEN && s->sent > c->next_seq[j])
                 miss += s->sent - c->next_seq[j];
         }
+        if (O.protocol == 2 && c->sent > c->v2_accepted)
+            miss += c->sent - c->v2_accepted;
     }
     return miss;
 }
@@ -901,6 +1158,14 @@ static void setup(void)
     for (uint32_t r = 0; r < n_rooms; r++) {
         R[r].first = r * O.room_size;
         R[r].n = O.conns - R[r].first < O.room_size ? O.conns - R[r].first : O.room_size;
+        for (size_t i = 0; i < SC2_ROOM_ID_BYTES; i += 8) {
+            uint64_t v = rnd();
+            memcpy(R[r].id + i, &v, 8);
+        }
+        for (size_t i = 0; i < SC2_LINK_SECRET_BYTES; i += 8) {
+            uint64_t v = rnd();
+            memcpy(R[r].link_secret + i, &v, 8);
+        }
     }
     if (O.window == 0) {
         size_t per = (size_t)(O.room_size > 1 ? O.room_size - 1 : 1) *
@@ -928,7 +1193,8 @@ static void setup(void)
             die("out of memory");
         if (c->sender) {
             c->ring = calloc(O.window, sizeof *c->ring);
-            if (!c->ring)
+            c->v2_stamp = calloc(O.window, sizeof *c->v2_stamp);
+            if (!c->ring || !c->v2_stamp)
                 die("out of memory");
             senders[n_senders++] = i;
         }
@@ -961,7 +1227,7 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
     double srv_cores = wall > 0 && srv_cpu >= 0 ? srv_cpu / wall : -1;
     bool gen_bound = !O.idle && gen_cores > 0.85;
     bool delivery_ok = S.order_errors == 0 && S.bad_payload == 0 && S.proto_errors == 0 &&
-                       S.connect_failures == 0 && S.handshake_failures == 0 &&
+                       S.connect_failures == 0 && S.handshake_failures == 0 && S.v2_rejected == 0 &&
                        S.unexpected_closes == 0 && S.missing_after_drain == 0 && !interrupted &&
                        (O.idle || S.deliveries > 0);
     bool ok = delivery_ok && (O.stall == 0 || stall_ok);
@@ -997,6 +1263,15 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
     for (int i = 0; i < S.n_close_codes; i++)
         printf("%s\"%d\":%d", i ? "," : "", S.close_codes[i], S.close_counts[i]);
     printf("}");
+    if (O.protocol == 2)
+        printf(",\"protocol\":2,\"accepted\":%" PRIu64 ",\"accepted_per_s\":%.1f,"
+               "\"rejected\":%" PRIu64 ",\"accepted_p50_us\":%.1f,\"accepted_p99_us\":%.1f,"
+               "\"accepted_p999_us\":%.1f",
+               S.v2_accepted, wall > 0 ? (double)S.v2_accepted / wall : 0, S.v2_rejected,
+               bl_hist_quantile(&HA, 0.50) / 1e3, bl_hist_quantile(&HA, 0.99) / 1e3,
+               bl_hist_quantile(&HA, 0.999) / 1e3);
+    else
+        printf(",\"protocol\":1");
     if (O.stall) {
         const struct conn *st = &C[R[0].first + R[0].n - 1];
         printf(",\"stall\":{\"cut_off\":%s,\"close_code\":%d,\"left_after_s\":%.3f,"
@@ -1050,6 +1325,8 @@ static void usage(FILE *f)
           "  --src-addrs N        spread sources over 127.0.0.1..N (default: 1 per 5000)\n"
           "  --concurrency C      connection handshakes in flight (default 256)\n"
           "  --timeout SEC        setup and drain limit (default 60)\n"
+          "  --protocol 1|2       saltchat.v1 SEND_ALL (default) or saltchat.v2: CREATE/AUTH,\n"
+          "                       RESUME, SUBMIT; LOG entries are the deliveries\n"
           "  --label NAME         name in the result line\n"
           "  --quiet              only the RESULT line\n",
           f);
@@ -1064,7 +1341,7 @@ static void parse_args(int argc, char **argv)
         {"warmup", 1, 0, 'u'},   {"total-inflight", 1, 0, 'T'},   {"idle", 0, 0, 'I'},        {"settle", 1, 0, 'e'},
         {"stall", 1, 0, 'S'},    {"stall-max", 1, 0, 'M'},   {"server-pid", 1, 0, 'p'},
         {"src-addrs", 1, 0, 'a'}, {"concurrency", 1, 0, 'c'}, {"timeout", 1, 0, 't'},
-        {"label", 1, 0, 'l'},    {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
+        {"label", 1, 0, 'l'},    {"protocol", 1, 0, 'P'},    {"quiet", 0, 0, 'q'},       {"help", 0, 0, 'h'},
         {0, 0, 0, 0}};
     O.conns = 100;
     O.room_size = 100;
@@ -1079,6 +1356,7 @@ static void parse_args(int argc, char **argv)
     O.concurrency = 256;
     O.senders_per_room = UINT32_MAX;
     O.label = "server";
+    O.protocol = 1;
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         char *end = NULL;
@@ -1111,6 +1389,7 @@ static void parse_args(int argc, char **argv)
         case 'c': O.concurrency = (uint32_t)v; break;
         case 't': O.timeout = v; break;
         case 'l': O.label = optarg; break;
+        case 'P': O.protocol = (int)v; break;
         case 'q': O.quiet = true; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
@@ -1139,6 +1418,10 @@ static void parse_args(int argc, char **argv)
         die("--size must be between %u and 16 MiB", PAYLOAD_HEAD);
     if (O.stall >= (O.conns < O.room_size ? O.conns : O.room_size))
         die("--stall must leave at least one reading member in room 0");
+    if (O.protocol != 1 && O.protocol != 2)
+        die("--protocol must be 1 or 2");
+    if (O.protocol == 2 && (O.stall || O.idle))
+        die("--protocol 2 does not support --stall or --idle");
     if (O.concurrency < 1)
         O.concurrency = 1;
     if (O.src_addrs == 0)

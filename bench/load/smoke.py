@@ -11,6 +11,8 @@ Times nothing. It checks that the harness still measures what it claims to:
     still receive everything;
   - the same against the real saltchat-relay (--relay) and the Node ws peer when
     its node_modules are installed (bench/run installs them; tests do not);
+  - protocol v2 against the real relay (sc_load --protocol 2): every LOG entry of the
+    others complete and in order, every SUBMIT ACCEPTED;
   - the Bun peer (uWebSockets) when installed there too: flat out and at a fixed rate,
     every frame complete and in order (its slow-consumer cut is uWS' own, not 4002).
 """
@@ -89,6 +91,21 @@ def suite(sc_load, server, stall_args):
         print(err, file=sys.stderr)
 
 
+def suite_v2(sc_load, server):
+    """Protocol v2 (the relay only): CREATE/AUTH, RESUME, SUBMIT; LOG entries delivered."""
+    n = server.name + " v2"
+    rc, r, err = load(sc_load, server, "--protocol", 2, "--conns", 30, "--room-size", 10,
+                      "--window", 8, "--duration", 1, "--warmup", 0.2)
+    expect_clean(f"{n} flat out, 3 rooms of 10", rc, r, err)
+    check(r.get("protocol") == 2 and r.get("accepted", 0) > 0 and r.get("rejected") == 0,
+          f"{n}: SUBMITs accepted ({r.get('accepted')}), none rejected ({r.get('rejected')})")
+    check(r.get("accepted_p50_us", 0) > 0 and r["accepted_p99_us"] >= r["accepted_p50_us"],
+          f"{n}: ACCEPTED latency recorded (p50 {r.get('accepted_p50_us', 0):.0f} us)")
+    rc, r, err = load(sc_load, server, "--protocol", 2, "--conns", 4, "--room-size", 2,
+                      "--duration", 0.5, "--warmup", 0.1, "--rate", 500)
+    expect_clean(f"{n} fixed rate, 2 rooms of 2", rc, r, err)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sc-load", required=True)
@@ -123,6 +140,7 @@ def main():
                    "saltchat-relay")
         try:
             suite(sc_load, s, stall_args)
+            suite_v2(sc_load, s)
         finally:
             s.stop()
     else:

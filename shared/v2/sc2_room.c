@@ -1641,6 +1641,12 @@ static int on_live(sc2_room *r, const sc2_env *env)
     if (env->seq < sc2_lh_head(&r->lh, NULL))
         return broken(r, SC2_EV_PROTOCOL_ERROR,
                       "the relay's log is shorter than what we processed", NULL);
+    /* an entry ACCEPTED (durable) past the head would never come: our commit waiting for
+     * it would hold the outbox forever */
+    for (size_t i = 0; i < r->n_ob; i++)
+        if (r->ob[i].accepted_seq > env->seq)
+            return broken(r, SC2_EV_PROTOCOL_ERROR,
+                          "the relay's log ends before an entry it accepted for us", NULL);
     r->state = SC2_RS_LIVE;
     if (!r->created) {
         r->created = 1;

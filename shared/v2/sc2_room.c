@@ -1246,6 +1246,8 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
                 ev_reason(e, "the relay accepted our message at this seq but the log holds "
                              "something else there", NULL);
             }
+            if (r->spec && r->spec_token == o->token)
+                spec_free(r); /* our commit is not in the log: left, it held the outbox */
             ob_remove_at(r, i);
             break;
         }

@@ -489,6 +489,10 @@ static void check_afterwards(sc2_room *r)
         } else {
             FUZZ_ASSERT(sc2_room_state(r2) == SC2_RS_LIVE);
             submits += drain_output(r2);
+            if (g_verbose)
+                fprintf(stderr, "afterwards: LIVE at %llu, epoch %llu, outbox %zu, %d SUBMITs\n",
+                        (unsigned long long)head, (unsigned long long)sc2_room_epoch(r2),
+                        sc2_room_outbox_len(r2), submits);
             FUZZ_ASSERT(sc2_room_send_text(r2, (const uint8_t *)"after the storm", 15, NOW,
                                            NULL) == 0);
             submits += drain_output(r2);

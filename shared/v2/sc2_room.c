@@ -1248,6 +1248,8 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
                 ev_reason(e, "the relay accepted our message at this seq but the log holds "
                              "something else there", NULL);
             }
+            if (r->spec && r->spec_token == o->token)
+                spec_free(r); /* our commit is not in the log: left, it held the outbox */
             ob_remove_at(r, i);
             break;
         }
@@ -1643,6 +1645,12 @@ static int on_live(sc2_room *r, const sc2_env *env)
     if (env->seq < sc2_lh_head(&r->lh, NULL))
         return broken(r, SC2_EV_PROTOCOL_ERROR,
                       "the relay's log is shorter than what we processed", NULL);
+    /* an entry ACCEPTED (durable) past the head would never come: our commit waiting for
+     * it would hold the outbox forever */
+    for (size_t i = 0; i < r->n_ob; i++)
+        if (r->ob[i].accepted_seq > env->seq)
+            return broken(r, SC2_EV_PROTOCOL_ERROR,
+                          "the relay's log ends before an entry it accepted for us", NULL);
     r->state = SC2_RS_LIVE;
     if (!r->created) {
         r->created = 1;

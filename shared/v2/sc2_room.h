@@ -150,8 +150,10 @@ void sc2_room_disconnected(sc2_room *r, uint64_t now);
 /*
  * One whole WebSocket message from the relay. Returns 0, or -1 if the connection must be
  * dropped (state BROKEN: a malformed message, an ERROR, a gap; an event says why): the
- * caller closes it and reconnects. Bad end-to-end content never returns -1; it becomes
- * events (UNREADABLE, FORK, ...).
+ * caller closes it and reconnects. Bad end-to-end content (an application message that
+ * does not decrypt, a fork) becomes events (UNREADABLE, FORK, ...) and returns 0; the
+ * exception is a commit this member cannot process: -1, BROKEN, and an UNREADABLE event
+ * saying that the room rejoins (docs/V2-DESIGN.md, Clients).
  */
 int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now);
 

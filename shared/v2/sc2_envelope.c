@@ -1,36 +1,7 @@
 #include "sc2_envelope.h"
+#include "sc2_be.h"
 
 #include <string.h>
-
-/* Big-endian helpers, local so the module needs nothing from the v1 core. */
-static uint16_t ld16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
-
-static uint32_t ld32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
-static uint64_t ld64(const uint8_t *p) { return ((uint64_t)ld32(p) << 32) | ld32(p + 4); }
-
-static void st16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void st32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    st32(p, (uint32_t)(v >> 32));
-    st32(p + 4, (uint32_t)v);
-}
 
 /* 1: client type, 2: relay type, 0: unknown. */
 static int type_side(uint8_t type)
@@ -69,7 +40,7 @@ static int parse_submit(const uint8_t *b, size_t L, sc2_env *out)
     size_t off = 9;
     if (L < 10)
         return SC2_ENV_E_LENGTH;
-    out->token = ld64(b);
+    out->token = sc2_be_ld64(b);
     out->flags = b[8];
     if (out->flags & ~(SC2_SUBMIT_F_GI | SC2_SUBMIT_F_JOIN_PK))
         return SC2_ENV_E_FIELD;
@@ -78,7 +49,7 @@ static int parse_submit(const uint8_t *b, size_t L, sc2_env *out)
     if (out->flags & SC2_SUBMIT_F_GI) {
         if (L - off < 4)
             return SC2_ENV_E_LENGTH;
-        uint32_t gl = ld32(b + off);
+        uint32_t gl = sc2_be_ld32(b + off);
         off += 4;
         if (gl < SC2_GIBOX_MIN)
             return SC2_ENV_E_FIELD;
@@ -106,8 +77,8 @@ static int parse_log(const uint8_t *b, size_t L, sc2_env *out)
     size_t off = 17;
     if (L < 18)
         return SC2_ENV_E_LENGTH;
-    out->seq = ld64(b);
-    out->time_ms = ld64(b + 8);
+    out->seq = sc2_be_ld64(b);
+    out->time_ms = sc2_be_ld64(b + 8);
     out->flags = b[16];
     if (!out->seq || (out->flags & ~(SC2_LOG_F_COMMIT | SC2_LOG_F_JOIN_PK)))
         return SC2_ENV_E_FIELD;
@@ -148,7 +119,7 @@ static int parse_body(const uint8_t *b, size_t L, sc2_env *out)
     case SC2_T_GONE:
         if (L != 8)
             return SC2_ENV_E_LENGTH;
-        out->seq = ld64(b);
+        out->seq = sc2_be_ld64(b);
         return (out->type == SC2_T_GONE && !out->seq) ? SC2_ENV_E_FIELD : 0;
     case SC2_T_SUBMIT:
         return parse_submit(b, L, out);
@@ -156,13 +127,13 @@ static int parse_body(const uint8_t *b, size_t L, sc2_env *out)
         if (L != SC2_NONCE_BYTES + 4 + 8)
             return SC2_ENV_E_LENGTH;
         out->nonce = b;
-        out->max_payload = ld32(b + SC2_NONCE_BYTES);
-        out->seq = ld64(b + SC2_NONCE_BYTES + 4);
+        out->max_payload = sc2_be_ld32(b + SC2_NONCE_BYTES);
+        out->seq = sc2_be_ld64(b + SC2_NONCE_BYTES + 4);
         return out->max_payload ? 0 : SC2_ENV_E_FIELD;
     case SC2_T_GI:
         if (L < 8 + SC2_LOG_HASH_BYTES + SC2_GIBOX_MIN)
             return SC2_ENV_E_LENGTH;
-        out->seq = ld64(b);
+        out->seq = sc2_be_ld64(b);
         out->log_hash = b + 8;
         out->gi_box = b + 8 + SC2_LOG_HASH_BYTES;
         out->gi_box_len = L - 8 - SC2_LOG_HASH_BYTES;
@@ -172,20 +143,20 @@ static int parse_body(const uint8_t *b, size_t L, sc2_env *out)
     case SC2_T_ACCEPTED:
         if (L != 16)
             return SC2_ENV_E_LENGTH;
-        out->token = ld64(b);
-        out->seq = ld64(b + 8);
+        out->token = sc2_be_ld64(b);
+        out->seq = sc2_be_ld64(b + 8);
         return out->seq ? 0 : SC2_ENV_E_FIELD;
     case SC2_T_REJECTED:
         if (L != 18)
             return SC2_ENV_E_LENGTH;
-        out->token = ld64(b);
-        out->code = ld16(b + 8);
-        out->epoch = ld64(b + 10);
+        out->token = sc2_be_ld64(b);
+        out->code = sc2_be_ld16(b + 8);
+        out->epoch = sc2_be_ld64(b + 10);
         return out->code ? 0 : SC2_ENV_E_FIELD;
     case SC2_T_ERROR:
         if (L < 2 || L > 2 + SC2_ENV_MAX_REASON)
             return SC2_ENV_E_LENGTH;
-        out->code = ld16(b);
+        out->code = sc2_be_ld16(b);
         out->reason = (const char *)(b + 2);
         out->reason_len = L - 2;
         if (!out->code || !printable_ascii(b + 2, L - 2))
@@ -212,7 +183,7 @@ int sc2_env_decode_prefix(const uint8_t *buf, size_t len, enum sc2_env_dir dir, 
         return SC2_ENV_E_DIRECTION;
     if (len < SC2_ENV_HEADER_BYTES)
         return SC2_ENV_E_PARTIAL;
-    uint32_t L = ld32(buf + 2);
+    uint32_t L = sc2_be_ld32(buf + 2);
     if (L > SC2_ENV_MAX_BODY)
         return SC2_ENV_E_LENGTH;
     if (len - SC2_ENV_HEADER_BYTES < L)
@@ -353,7 +324,7 @@ static size_t begin(uint8_t *out, size_t cap, uint8_t type, size_t body)
         return 0;
     out[0] = SC2_ENV_VERSION;
     out[1] = type;
-    st32(out + 2, (uint32_t)body);
+    sc2_be_st32(out + 2, (uint32_t)body);
     return total;
 }
 
@@ -396,7 +367,7 @@ static size_t encode_u64(uint8_t *out, size_t cap, uint8_t type, uint64_t v)
 {
     size_t n = begin(out, cap, type, 8);
     if (n && out)
-        st64(out + 6, v);
+        sc2_be_st64(out + 6, v);
     return n;
 }
 
@@ -430,11 +401,11 @@ size_t sc2_env_encode_submit(uint8_t *out, size_t cap, uint64_t token, const uin
     size_t n = begin(out, cap, SC2_T_SUBMIT, body);
     if (n && out) {
         uint8_t *p = out + 6;
-        st64(p, token);
+        sc2_be_st64(p, token);
         p[8] = flags;
         p += 9;
         if (gi_box) {
-            st32(p, (uint32_t)gi_box_len);
+            sc2_be_st32(p, (uint32_t)gi_box_len);
             memcpy(p + 4, gi_box, gi_box_len);
             p += 4 + gi_box_len;
         }
@@ -455,8 +426,8 @@ size_t sc2_env_encode_challenge(uint8_t *out, size_t cap, const uint8_t nonce[SC
     size_t n = begin(out, cap, SC2_T_CHALLENGE, SC2_NONCE_BYTES + 12);
     if (n && out) {
         memcpy(out + 6, nonce, SC2_NONCE_BYTES);
-        st32(out + 6 + SC2_NONCE_BYTES, max_payload);
-        st64(out + 10 + SC2_NONCE_BYTES, head_seq);
+        sc2_be_st32(out + 6 + SC2_NONCE_BYTES, max_payload);
+        sc2_be_st64(out + 10 + SC2_NONCE_BYTES, head_seq);
     }
     return n;
 }
@@ -469,7 +440,7 @@ size_t sc2_env_encode_gi(uint8_t *out, size_t cap, uint64_t seq,
         return 0;
     size_t n = begin(out, cap, SC2_T_GI, 8 + SC2_LOG_HASH_BYTES + gi_box_len);
     if (n && out) {
-        st64(out + 6, seq);
+        sc2_be_st64(out + 6, seq);
         memcpy(out + 14, log_hash, SC2_LOG_HASH_BYTES);
         memcpy(out + 14 + SC2_LOG_HASH_BYTES, gi_box, gi_box_len);
     }
@@ -490,9 +461,9 @@ size_t sc2_env_log_header(uint8_t out[SC2_ENV_LOG_HEADER_MAX], uint64_t seq, uin
         return 0;
     out[0] = SC2_ENV_VERSION;
     out[1] = SC2_T_LOG;
-    st32(out + 2, (uint32_t)(fixed + mls_len));
-    st64(out + 6, seq);
-    st64(out + 14, time_ms);
+    sc2_be_st32(out + 2, (uint32_t)(fixed + mls_len));
+    sc2_be_st64(out + 6, seq);
+    sc2_be_st64(out + 14, time_ms);
     out[22] = flags;
     if (join_pk)
         memcpy(out + 23, join_pk, SC2_JOIN_PK_BYTES);
@@ -524,8 +495,8 @@ size_t sc2_env_encode_accepted(uint8_t *out, size_t cap, uint64_t token, uint64_
         return 0;
     size_t n = begin(out, cap, SC2_T_ACCEPTED, 16);
     if (n && out) {
-        st64(out + 6, token);
-        st64(out + 14, seq);
+        sc2_be_st64(out + 6, token);
+        sc2_be_st64(out + 14, seq);
     }
     return n;
 }
@@ -537,9 +508,9 @@ size_t sc2_env_encode_rejected(uint8_t *out, size_t cap, uint64_t token, uint16_
         return 0;
     size_t n = begin(out, cap, SC2_T_REJECTED, 18);
     if (n && out) {
-        st64(out + 6, token);
-        st16(out + 14, code);
-        st64(out + 16, epoch);
+        sc2_be_st64(out + 6, token);
+        sc2_be_st16(out + 14, code);
+        sc2_be_st64(out + 16, epoch);
     }
     return n;
 }
@@ -551,7 +522,7 @@ size_t sc2_env_encode_error(uint8_t *out, size_t cap, uint16_t code, const char 
         return 0;
     size_t n = begin(out, cap, SC2_T_ERROR, 2 + rn);
     if (n && out) {
-        st16(out + 6, code);
+        sc2_be_st16(out + 6, code);
         if (rn)
             memcpy(out + 8, reason, rn);
     }

@@ -1,4 +1,5 @@
 #include "sc2_link.h"
+#include "sc2_be.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -352,21 +353,6 @@ int sc2_link_auth_verify(const uint8_t join_pk[SC2_LINK_JOIN_PK_BYTES],
 
 size_t sc2_link_gibox_size(size_t gi_len) { return gi_len + SC2_GIBOX_OVERHEAD; }
 
-static void st64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 int sc2_link_gibox_seal(const uint8_t link_secret[SC2_LINK_SECRET_BYTES], uint64_t epoch,
                         const uint8_t *gi, size_t gi_len, mls_rng *rng, uint8_t *out,
@@ -380,7 +366,7 @@ int sc2_link_gibox_seal(const uint8_t link_secret[SC2_LINK_SECRET_BYTES], uint64
         return SC2_LINK_E_SPACE;
     /* plaintext epoch || gi is laid out after the nonce and MAC, then encrypted in place */
     uint8_t *pt = out + BOX_NONCE + BOX_MAC;
-    st64(pt, epoch);
+    sc2_be_st64(pt, epoch);
     memmove(pt + 8, gi, gi_len);
     mls_rng_fill(rng, out, BOX_NONCE);
     sc2_link_gi_key(link_secret, key);
@@ -433,7 +419,7 @@ int sc2_link_gibox_open(const uint8_t link_secret[SC2_LINK_SECRET_BYTES],
         rc = SC2_LINK_E_BOX;
         goto fail;
     }
-    boxed = ld64(gi_out);
+    boxed = sc2_be_ld64(gi_out);
     memmove(gi_out, gi_out + 8, pt_len - 8);
     rc = gi_header(gi_out, pt_len - 8, room_id, &inner);
     if (rc < 0)

@@ -1,25 +1,10 @@
 #include "sc2_loghash.h"
+#include "sc2_be.h"
 
 #include <sodium.h>
 #include <string.h>
 
 #define GENESIS_LABEL "saltchat/v2 log"
-
-static void st64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 const char *sc2_lh_strerror(int err)
 {
@@ -59,7 +44,7 @@ void sc2_lh_step(const uint8_t prev[SC2_LH_BYTES], uint64_t seq, const uint8_t *
 {
     crypto_generichash_state h;
     uint8_t s[8];
-    st64(s, seq);
+    sc2_be_st64(s, seq);
     crypto_generichash_init(&h, NULL, 0, SC2_LH_BYTES);
     crypto_generichash_update(&h, prev, SC2_LH_BYTES);
     crypto_generichash_update(&h, s, sizeof s);
@@ -88,7 +73,7 @@ int sc2_lh_append(sc2_loghash *st, const uint8_t *body, size_t len)
 {
     if (!body || len < SC2_LH_MIN_ENTRY)
         return SC2_LH_E_ENTRY;
-    uint64_t seq = ld64(body);
+    uint64_t seq = sc2_be_ld64(body);
     if (st->head_seq == UINT64_MAX || seq != st->head_seq + 1)
         return SC2_LH_E_GAP;
     sc2_lh_step(st->head, seq, body, len, st->head);
@@ -130,7 +115,7 @@ void sc2_lh_aad_encode(uint64_t seq, const uint8_t l[SC2_LH_BYTES],
                        uint8_t out[SC2_LH_AAD_BYTES])
 {
     out[0] = SC2_LH_AAD_FORMAT;
-    st64(out + 1, seq);
+    sc2_be_st64(out + 1, seq);
     memcpy(out + 9, l, SC2_LH_BYTES);
 }
 
@@ -143,7 +128,7 @@ int sc2_lh_aad_decode(const uint8_t *aad, size_t len, uint64_t *seq, uint8_t l[S
 {
     if (!aad || len != SC2_LH_AAD_BYTES || aad[0] != SC2_LH_AAD_FORMAT)
         return SC2_LH_E_AAD;
-    *seq = ld64(aad + 1);
+    *seq = sc2_be_ld64(aad + 1);
     memcpy(l, aad + 9, SC2_LH_BYTES);
     return 0;
 }
@@ -155,8 +140,8 @@ int sc2_lh_export(const sc2_loghash *st, uint8_t *out, size_t cap)
     if (cap < need)
         return SC2_LH_E_SPACE;
     out[0] = 1;
-    st64(out + 1, st->first_seq);
-    st64(out + 9, st->head_seq);
+    sc2_be_st64(out + 1, st->first_seq);
+    sc2_be_st64(out + 9, st->head_seq);
     for (uint64_t i = 0; i < n; i++)
         memcpy(out + 17 + i * SC2_LH_BYTES, st->ring[(st->first_seq + i) % SC2_LH_WINDOW],
                SC2_LH_BYTES);
@@ -167,7 +152,7 @@ int sc2_lh_import(sc2_loghash *st, const uint8_t *in, size_t len)
 {
     if (!in || len < 17 + SC2_LH_BYTES || in[0] != 1)
         return SC2_LH_E_DECODE;
-    uint64_t first = ld64(in + 1), head = ld64(in + 9);
+    uint64_t first = sc2_be_ld64(in + 1), head = sc2_be_ld64(in + 9);
     if (head < first || head - first >= SC2_LH_WINDOW ||
         len != 17 + (size_t)(head - first + 1) * SC2_LH_BYTES)
         return SC2_LH_E_DECODE;

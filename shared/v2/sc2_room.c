@@ -79,6 +79,7 @@ struct sc2_room {
     sc2_loghash lh;    /* the chain of g's log */
     int created;       /* creator: the relay has the room */
     int dead;
+    int lost;          /* this relay refused the room for good (not exported) */
 
     /* joining (first join, or rejoin after GONE / a commit we could not follow) */
     int joining;
@@ -495,7 +496,7 @@ static ob_entry *ob_find_token(sc2_room *r, uint64_t token, size_t *idx)
 
 static ob_entry *ob_add(sc2_room *r, uint8_t kind)
 {
-    if (r->dead || r->n_ob >= SC2_ROOM_MAX_OUTBOX)
+    if (r->dead || r->lost || r->n_ob >= SC2_ROOM_MAX_OUTBOX)
         return NULL;
     if (grow((void **)&r->ob, &r->cap_ob, r->n_ob, sizeof *r->ob))
         return NULL;
@@ -664,7 +665,7 @@ static int ensure_auth(sc2_room *r)
 static void out_of_memory(sc2_room *r)
 {
     ev_simple(r, SC2_EV_PROTOCOL_ERROR, 0, "out of memory: reconnect", NULL);
-    if (r->state != SC2_RS_DEAD)
+    if (r->state != SC2_RS_DEAD && r->state != SC2_RS_LOST)
         r->state = SC2_RS_BROKEN;
 }
 
@@ -673,7 +674,7 @@ static void out_of_memory(sc2_room *r)
  * for an older epoch (its rejection comes first, so order is kept). */
 static void pump(sc2_room *r, uint64_t now)
 {
-    if (r->state != SC2_RS_LIVE || !r->g || r->joining || r->dead)
+    if (r->state != SC2_RS_LIVE || !r->g || r->joining || r->dead || r->lost)
         return;
     uint64_t ep = mls_group_epoch(r->g);
     for (size_t i = 0; i < r->n_ob;) {
@@ -876,7 +877,7 @@ void sc2_room_connected(sc2_room *r, uint64_t now)
     r->conn_authed = 0;
     r->conn_resumed = 0;
     r->max_payload = 0;
-    r->state = r->dead ? SC2_RS_DEAD : SC2_RS_CHALLENGE;
+    r->state = r->dead ? SC2_RS_DEAD : r->lost ? SC2_RS_LOST : SC2_RS_CHALLENGE;
 }
 
 void sc2_room_disconnected(sc2_room *r, uint64_t now)
@@ -888,13 +889,13 @@ void sc2_room_disconnected(sc2_room *r, uint64_t now)
     r->spec_inflight = 0;
     r->conn_authed = 0;
     r->conn_resumed = 0;
-    r->state = r->dead ? SC2_RS_DEAD : SC2_RS_OFFLINE;
+    r->state = r->dead ? SC2_RS_DEAD : r->lost ? SC2_RS_LOST : SC2_RS_OFFLINE;
 }
 
 static int broken(sc2_room *r, enum sc2_room_event_type t, const char *why, const char *d)
 {
     ev_simple(r, t, 0, why, d);
-    if (r->state != SC2_RS_DEAD)
+    if (r->state != SC2_RS_DEAD && r->state != SC2_RS_LOST)
         r->state = SC2_RS_BROKEN;
     return -1;
 }
@@ -903,6 +904,21 @@ static void die(sc2_room *r)
 {
     r->dead = 1;
     r->state = SC2_RS_DEAD;
+    out_clear(r);
+}
+
+/* This relay will never serve the room (ERROR NO_ROOM, or BAD_PROOF for a member): stop
+ * for good on this room object, keep everything else (the state exports unchanged, so the
+ * room can be pointed at another relay). */
+static void room_lost(sc2_room *r, int code, const char *why, const char *detail)
+{
+    ev_item *e = ev_push(r, SC2_EV_ROOM_LOST);
+    if (e) {
+        e->ev.code = code;
+        ev_reason(e, why, detail);
+    }
+    r->lost = 1;
+    r->state = SC2_RS_LOST;
     out_clear(r);
 }
 
@@ -1603,6 +1619,19 @@ static int on_error(sc2_room *r, const sc2_env *env)
         else
             ev_reason(e, sc2_code_name(env->code), reason);
     }
+    /* a member (we have a group) refused for good by this relay; a rejoin's BAD_PROOF /
+     * OLD_KEY is about the link (join failed), not the relay */
+    if (r->g && (env->code == SC2_C_NO_ROOM ||
+                 (env->code == SC2_C_BAD_PROOF && !r->joining))) {
+        room_lost(r, env->code,
+                  env->code == SC2_C_NO_ROOM
+                      ? "the relay no longer has this room (it may have lost its data); ask "
+                        "a member where the room is now; the history on this device is kept"
+                      : "alert: the relay knows none of this room's keys; ask a member where "
+                        "the room is now; the history on this device is kept",
+                  NULL);
+        return -1;
+    }
     if (r->joining && (env->code == SC2_C_OLD_KEY || env->code == SC2_C_BAD_PROOF ||
                        env->code == SC2_C_NO_ROOM)) {
         join_failed(r, env->code == SC2_C_NO_ROOM ? "no such room"
@@ -1618,7 +1647,7 @@ static int on_error(sc2_room *r, const sc2_env *env)
         r->created = 1; /* an earlier CREATE of ours went through: AUTH next time */
     if (env->code == SC2_C_OLD_KEY)
         return 0; /* stays */
-    if (r->state != SC2_RS_DEAD)
+    if (r->state != SC2_RS_DEAD && r->state != SC2_RS_LOST)
         r->state = SC2_RS_BROKEN;
     return -1;
 }
@@ -1681,7 +1710,8 @@ static int on_gone(sc2_room *r, const sc2_env *env)
 
 int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now)
 {
-    if (r->state == SC2_RS_DEAD || r->state == SC2_RS_BROKEN || r->state == SC2_RS_OFFLINE)
+    if (r->state == SC2_RS_DEAD || r->state == SC2_RS_BROKEN || r->state == SC2_RS_OFFLINE ||
+        r->state == SC2_RS_LOST)
         return r->state == SC2_RS_DEAD ? 0 : -1;
     sc2_env_iter it;
     sc2_env env;
@@ -1718,6 +1748,8 @@ int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now)
         }
         if (r->state == SC2_RS_DEAD)
             return 0;
+        if (r->state == SC2_RS_LOST)
+            return -1;
         if (res < 0 || r->state == SC2_RS_BROKEN) {
             r->state = SC2_RS_BROKEN;
             return -1;
@@ -1880,6 +1912,7 @@ const char *sc2_room_event_name(enum sc2_room_event_type t)
     case SC2_EV_JOIN_FAILED: return "join_failed";
     case SC2_EV_RELAY_ERROR: return "relay_error";
     case SC2_EV_PROTOCOL_ERROR: return "protocol_error";
+    case SC2_EV_ROOM_LOST: return "room_lost";
     }
     return "unknown";
 }

@@ -66,7 +66,13 @@ enum sc2_room_state {
                              memory); reconnect: the room resumes from its last processed
                              seq. sc2_room_receive returns -1 when it gets here; after a
                              user action (send, update, ...) check sc2_room_state. */
-    SC2_RS_DEAD           /* removed from the room, or left, or the join failed for good */
+    SC2_RS_DEAD,          /* removed from the room, or left, or the join failed for good */
+    SC2_RS_LOST           /* this relay refused the room for good (ROOM_LOST): do not
+                             reconnect. Terminal for this room object (connected and
+                             disconnected leave it LOST, user actions return -1), but
+                             nothing is forgotten: sc2_room_export stores the room as it
+                             was and does not store the loss, so an imported copy (e.g.
+                             pointed at another relay) resumes normally. */
 };
 
 enum sc2_room_event_type {
@@ -98,7 +104,16 @@ enum sc2_room_event_type {
     SC2_EV_STALE_GI,       /* ALERT: the relay's GroupInfo is older than an epoch we saw */
     SC2_EV_JOIN_FAILED,    /* joining gave up: reason (state DEAD) */
     SC2_EV_RELAY_ERROR,    /* an ERROR envelope: code, reason (state BROKEN) */
-    SC2_EV_PROTOCOL_ERROR  /* the relay sent something invalid: reason (state BROKEN) */
+    SC2_EV_PROTOCOL_ERROR, /* the relay sent something invalid: reason (state BROKEN) */
+    SC2_EV_ROOM_LOST       /* the relay will never serve this room: code, reason (state
+                              LOST; a RELAY_ERROR with the same code comes first). For a
+                              member that has a group: ERROR NO_ROOM (the relay lost its
+                              data, or it is not the room's relay), and ERROR BAD_PROOF
+                              outside a rejoin (an alert: the relay knows none of the
+                              room's keys). Before the first join is accepted these are
+                              JOIN_FAILED instead; during a rejoin BAD_PROOF / OLD_KEY
+                              are JOIN_FAILED (the link changed). Other ERRORs (SEQ_AHEAD
+                              included) stay BROKEN. */
 };
 
 /* An event. Pointers point into the room and stay valid until the next call of
@@ -150,7 +165,8 @@ void sc2_room_disconnected(sc2_room *r, uint64_t now);
 /*
  * One whole WebSocket message from the relay. Returns 0, or -1 if the connection must be
  * dropped (state BROKEN: a malformed message, an ERROR, a gap; an event says why): the
- * caller closes it and reconnects. Bad end-to-end content (an application message that
+ * caller closes it and reconnects, unless the state is LOST (ROOM_LOST: do not
+ * reconnect; tell the user the event's reason). Bad end-to-end content (an application message that
  * does not decrypt, a fork) becomes events (UNREADABLE, FORK, ...) and returns 0; the
  * exception is a commit this member cannot process: -1, BROKEN, and an UNREADABLE event
  * saying that the room rejoins (docs/V2-DESIGN.md, Clients).
@@ -161,7 +177,7 @@ int sc2_room_receive(sc2_room *r, const uint8_t *msg, size_t len, uint64_t now);
  * Queues a text (valid UTF-8, 1..SC2_ROOM_MAX_TEXT bytes); it is encrypted and submitted
  * when LIVE, and again after reconnects (re-encrypted if the epoch changed) until the
  * relay accepts it. Returns 0 and *token (may be NULL), or -1 (bad text, outbox full,
- * room dead).
+ * room dead or lost; so do the other actions).
  */
 int sc2_room_send_text(sc2_room *r, const uint8_t *text, size_t len, uint64_t now,
                        uint64_t *token);

@@ -335,7 +335,7 @@ static int refusal_needs_reason(enum sc2_room_event_type t)
 {
     return t == SC2_EV_REJECTED || t == SC2_EV_UNREADABLE || t == SC2_EV_GAP ||
            t == SC2_EV_JOIN_FAILED || t == SC2_EV_RELAY_ERROR ||
-           t == SC2_EV_PROTOCOL_ERROR;
+           t == SC2_EV_PROTOCOL_ERROR || t == SC2_EV_ROOM_LOST;
 }
 
 static volatile size_t g_sink;
@@ -353,7 +353,7 @@ static int check_events(sc2_room *r)
     sc2_room_event ev;
     int breaks = 0;
     while (sc2_room_next_event(r, &ev)) {
-        FUZZ_ASSERT(ev.type >= SC2_EV_CREATED && ev.type <= SC2_EV_PROTOCOL_ERROR);
+        FUZZ_ASSERT(ev.type >= SC2_EV_CREATED && ev.type <= SC2_EV_ROOM_LOST);
         if (g_verbose)
             fprintf(stderr, "  %s seq=%llu token=%llu epoch=%llu state=%d %s\n",
                     sc2_room_event_name(ev.type), (unsigned long long)ev.seq,
@@ -380,7 +380,8 @@ static int check_events(sc2_room *r)
             FUZZ_ASSERT(ev.reason && ev.reason[0]);
         /* UNREADABLE: a commit we cannot follow breaks the connection to rejoin */
         if (ev.type == SC2_EV_GAP || ev.type == SC2_EV_RELAY_ERROR ||
-            ev.type == SC2_EV_PROTOCOL_ERROR || ev.type == SC2_EV_UNREADABLE)
+            ev.type == SC2_EV_PROTOCOL_ERROR || ev.type == SC2_EV_UNREADABLE ||
+            ev.type == SC2_EV_ROOM_LOST)
             breaks = 1;
     }
     return breaks;
@@ -423,8 +424,9 @@ static void deliver(sc2_room *r, const uint8_t *msg, size_t len)
     FUZZ_ASSERT(rc == 0 || rc == -1);
     if (rc == 0) {
         FUZZ_ASSERT(after != SC2_RS_BROKEN);
-    } else if (before != SC2_RS_BROKEN && before != SC2_RS_OFFLINE) {
-        FUZZ_ASSERT(after == SC2_RS_BROKEN);
+    } else if (before != SC2_RS_BROKEN && before != SC2_RS_OFFLINE &&
+               before != SC2_RS_LOST) {
+        FUZZ_ASSERT(after == SC2_RS_BROKEN || after == SC2_RS_LOST);
         FUZZ_ASSERT(breaks);
     } else {
         FUZZ_ASSERT(after == before);
@@ -555,6 +557,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             const char *t = texts[(pos < size ? data[pos++] : 0) % 3];
             int rc = sc2_room_send_text(r, (const uint8_t *)t, strlen(t), NOW, NULL);
             FUZZ_ASSERT(rc == 0 || sc2_room_state(r) == SC2_RS_DEAD ||
+                        sc2_room_state(r) == SC2_RS_LOST ||
                         sc2_room_outbox_len(r) == SC2_ROOM_MAX_OUTBOX);
             (void)drain_output(r);
         } else if (op == 6) {

@@ -21,8 +21,8 @@
  * Hostile hooks a test sets: per connection, drop one seq (a gap), send one twice (a
  * duplicate), alter time_ms of the entries from a seq on (a fork: that member's chain
  * differs); for the room, store commits without their rotated join_pk (a relay that
- * keeps the old link alive) or serve its first GroupInfo (a stale one), and retention
- * (ds_drop_before).
+ * keeps the old link alive) or serve its first GroupInfo (a stale one), retention
+ * (ds_drop_before), and a restart on an empty store (ds_forget).
  */
 #ifndef SC2_DS_DOUBLE_H
 #define SC2_DS_DOUBLE_H
@@ -479,6 +479,16 @@ static void ds_free(ds *d)
     free(d->log);
     free(d->gi_box);
     free(d->first_gi);
+}
+
+/* The relay restarted on an empty store: the room, its log and every connection are gone
+ * (the caller disconnects its clients first); AUTH now answers NO_ROOM. */
+static void ds_forget(ds *d)
+{
+    uint8_t room_id[16];
+    memcpy(room_id, d->room_id, sizeof room_id);
+    ds_free(d);
+    ds_init(d, room_id);
 }
 
 #endif

@@ -33,6 +33,8 @@ typedef struct cl {
     uint64_t lost_from, lost_to;
     int removed_self_flag;
     char last_removed[80], last_removed_by[80];
+    int last_error, lost_code;
+    char lost_reason[256];
 } cl;
 
 static int verbose;
@@ -55,6 +57,12 @@ static void drain(cl *c)
             snprintf(c->texts[c->n_texts], sizeof c->texts[0], "%.*s", (int)ev.text_len,
                      (const char *)ev.text);
             c->text_seq[c->n_texts++] = ev.seq;
+        }
+        if (ev.type == SC2_EV_RELAY_ERROR)
+            c->last_error = ev.code;
+        if (ev.type == SC2_EV_ROOM_LOST) {
+            c->lost_code = ev.code;
+            snprintf(c->lost_reason, sizeof c->lost_reason, "%s", ev.reason);
         }
         if (ev.type == SC2_EV_HISTORY_LOST) {
             c->lost_from = ev.seq;
@@ -1267,6 +1275,120 @@ static void test_bad_input(void)
     free_all(&d, cs, 1);
 }
 
+/* The relay restarted on an empty store (NO_ROOM): both members stop for good with
+ * ROOM_LOST instead of reconnecting; nothing is forgotten, and the exported rooms resume
+ * on another relay that still has the room (with a text queued before the loss). */
+static void test_room_lost(void)
+{
+    ds d, other;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    send(&a, "l1");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&b, "l1"), 1);
+    ds_clone(&other, &d); /* the room as another relay (a backup) still has it */
+    cl_disconnect(&d, &a);
+    cl_disconnect(&d, &b);
+    send(&b, "queued before the loss");
+    uint64_t seq = sc2_room_seq(b.r), epoch = sc2_room_epoch(b.r);
+    ds_forget(&d);
+    a.auto_reconnect = b.auto_reconnect = 1;
+    cl_connect(&d, &a);
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    for (int i = 0; i < 2; i++) {
+        cl *c = cs[i];
+        CHECK_EQ(c->counts[SC2_EV_ROOM_LOST], 1);
+        CHECK_EQ(c->lost_code, SC2_C_NO_ROOM);
+        CHECK_EQ(c->last_error, SC2_C_NO_ROOM);
+        CHECK(strstr(c->lost_reason, "no longer has this room") != NULL);
+        CHECK(strstr(c->lost_reason, "kept") != NULL);
+        CHECK_EQ(c->counts[SC2_EV_JOIN_FAILED], 0);
+        CHECK_EQ(sc2_room_state(c->r), SC2_RS_LOST);
+        CHECK_EQ(c->reconnects, 0); /* LOST is not OFFLINE: no reconnect loop */
+        CHECK(c->conn < 0);
+    }
+    /* a caller that reconnects anyway: nothing is sent, the state stays */
+    cl_connect(&d, &b);
+    size_t len;
+    CHECK(sc2_room_output(b.r, &len) == NULL);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LOST);
+    CHECK_EQ(sc2_room_send_text(b.r, (const uint8_t *)"x", 1, NOW, NULL), -1);
+    CHECK_EQ(sc2_room_update(b.r, NOW, NULL), -1);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_ROOM_LOST], 1);
+    CHECK_EQ(d.exists, 0); /* nobody re-created the room */
+    if (b.conn >= 0)
+        cl_disconnect(&d, &b);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LOST);
+    CHECK_EQ(sc2_room_seq(b.r), seq);
+    CHECK_EQ(sc2_room_epoch(b.r), epoch);
+    CHECK_EQ(sc2_room_outbox_len(b.r), 1);
+    CHECK_EQ(sc2_room_member_count(b.r), 2);
+
+    /* the state keeps the room, not the loss: imported, both resume on the other relay */
+    for (int i = 0; i < 2; i++) {
+        cl *c = cs[i];
+        mls_bytes st = { 0 };
+        CHECK_EQ(sc2_room_export(c->r, &st), 0);
+        sc2_room_free(c->r);
+        c->r = NULL;
+        sc2_room_config cfg = cfg_of(c);
+        CHECK_EQ(sc2_room_import(&c->r, &cfg, st.p, st.len), 0);
+        mls_bytes_free(&st);
+        if (!c->r)
+            return;
+        CHECK_EQ(sc2_room_state(c->r), SC2_RS_OFFLINE);
+        cl_connect(&other, c);
+    }
+    run(&other, cs, 2);
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_LIVE);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    CHECK_EQ(has_text(&a, "queued before the loss"), 1);
+    CHECK_EQ(sc2_room_outbox_len(b.r), 0);
+    CHECK(same_epoch(&a, &b));
+    CHECK_EQ(a.counts[SC2_EV_ROOM_LOST] + b.counts[SC2_EV_ROOM_LOST], 2);
+    ds_free(&d);
+    free_all(&other, cs, 2);
+}
+
+/* A relay that has the room id but none of its keys (BAD_PROOF to a member's AUTH): an
+ * alert and ROOM_LOST; a first joiner refused NO_ROOM still gets JOIN_FAILED (DEAD). */
+static void test_room_lost_bad_proof(void)
+{
+    ds d;
+    cl a, j;
+    cl_init(&a, "alice");
+    cl_init(&j, "joe");
+    setup_creator(&d, &a);
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+    cl_disconnect(&d, &a);
+    randombytes_buf(d.keys, sizeof d.keys);
+    cl *cs[] = { &a, &j };
+    cl_connect(&d, &a);
+    run(&d, cs, 1);
+    CHECK_EQ(a.counts[SC2_EV_ROOM_LOST], 1);
+    CHECK_EQ(a.lost_code, SC2_C_BAD_PROOF);
+    CHECK(strstr(a.lost_reason, "alert") != NULL);
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_LOST);
+    CHECK(sc2_room_epoch(a.r) == 0 && sc2_room_member_count(a.r) == 1);
+
+    ds_forget(&d);
+    sc2_room_config cfg = cfg_of(&j);
+    CHECK_EQ(sc2_room_join(&j.r, &cfg, link), 0);
+    cl_connect(&d, &j);
+    run(&d, cs, 2);
+    CHECK_EQ(j.counts[SC2_EV_JOIN_FAILED], 1);
+    CHECK_EQ(j.counts[SC2_EV_ROOM_LOST], 0);
+    CHECK_EQ(sc2_room_state(j.r), SC2_RS_DEAD);
+    free_all(&d, cs, 2);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1295,6 +1417,8 @@ int main(void)
         { "alloc_failures", test_alloc_failures },
         { "too_large", test_too_large },
         { "bad_input", test_bad_input },
+        { "room_lost", test_room_lost },
+        { "room_lost_bad_proof", test_room_lost_bad_proof },
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = check_failures;

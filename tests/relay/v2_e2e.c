@@ -19,6 +19,9 @@
  *                one epoch each, everyone's texts once and in order, same authenticator
  *   remove       A removes C; A and B go on; C's old link cannot AUTH for GET_GI; C sees
  *                no later plaintext
+ *   lost_store   the relay is SIGKILLed and restarted on an EMPTY --data-dir: A and B
+ *                end LOST with one ROOM_LOST (NO_ROOM) each and stop reconnecting; their
+ *                rooms (seq, texts, members) are kept and still export
  *
  * The wrapper acts on request: this program writes "CMD cut|kill|restart" on stdout and
  * waits (bounded) for "OK" on stdin. Assertions are made here: a failure prints
@@ -304,9 +307,10 @@ static void step(void)
         if (!c->r)
             continue;
         enum sc2_room_state st = sc2_room_state(c->r);
-        if (c->online && !c->wsi && st != SC2_RS_DEAD && mono_ms() >= c->next_try)
+        if (c->online && !c->wsi && st != SC2_RS_DEAD && st != SC2_RS_LOST &&
+            mono_ms() >= c->next_try)
             connect_client(c);
-        if (c->wsi && c->open && st == SC2_RS_BROKEN)
+        if (c->wsi && c->open && (st == SC2_RS_BROKEN || st == SC2_RS_LOST))
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
         want_write(c);
     }
@@ -696,6 +700,73 @@ static void scenario_kill(void)
     no_alerts(&B);
 }
 
+/* A relay restarted on an empty store answers NO_ROOM: the members stop for good (LOST)
+ * with one ROOM_LOST each instead of reconnecting forever, and keep the room. */
+static int is_lost(void *arg)
+{
+    e2e_client *c = arg;
+    return sc2_room_state(c->r) == SC2_RS_LOST && !c->wsi;
+}
+
+static void scenario_lost_store(void)
+{
+    char link[1100];
+    client_init(&A, "alice", proxy_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    for (int i = 0; i < 5; i++)
+        send_text(&A, "before", i);
+    wait_texts(&B, 5);
+    wait_live(&A);
+    uint64_t seq_a = sc2_room_seq(A.r), seq_b = sc2_room_seq(B.r);
+    A.expect_error = B.expect_error = 1; /* NO_ROOM is what this scenario waits for */
+    command("kill");
+    uint64_t end = mono_ms() + 500;
+    while (mono_ms() < end)
+        step();
+    command("restart_empty");
+    wait_for(is_lost, &A, "alice to end LOST with her connection closed");
+    wait_for(is_lost, &B, "bob to end LOST with his connection closed");
+    int ca = A.connects, cb = B.connects;
+    end = mono_ms() + 2000; /* a reconnect loop would connect again within this */
+    while (mono_ms() < end)
+        step();
+    e2e_client *cs[] = { &A, &B };
+    for (size_t i = 0; i < 2; i++) {
+        e2e_client *c = cs[i];
+        if (c->counts[SC2_EV_ROOM_LOST] != 1)
+            fail("%s had %d ROOM_LOST events, want 1", c->name, c->counts[SC2_EV_ROOM_LOST]);
+        if (c->last_error != SC2_C_NO_ROOM)
+            fail("%s's last relay error is %d, want NO_ROOM", c->name, c->last_error);
+        if (c->counts[SC2_EV_JOIN_FAILED] || c->counts[SC2_EV_REMOVED])
+            fail("%s treated the lost room as a failed join or a removal", c->name);
+        if (sc2_room_state(c->r) != SC2_RS_LOST || c->wsi)
+            fail("%s is not LOST and offline 2 s later (state %d)", c->name,
+                 (int)sc2_room_state(c->r));
+        mls_bytes st = { 0 };
+        if (sc2_room_export(c->r, &st))
+            fail("%s: a LOST room does not export", c->name);
+        mls_bytes_free(&st);
+        if (sc2_room_member_count(c->r) != 2)
+            fail("%s forgot the members", c->name);
+        no_alerts(c);
+    }
+    if (A.connects != ca || B.connects != cb)
+        fail("connections went on after LOST: alice %d -> %d, bob %d -> %d", ca, A.connects,
+             cb, B.connects);
+    if (A.connects < 2 || B.connects < 2)
+        fail("connections: alice %d, bob %d; both should have met the empty relay",
+             A.connects, B.connects);
+    if (sc2_room_seq(A.r) != seq_a || sc2_room_seq(B.r) != seq_b)
+        fail("the processed seqs moved: alice %llu -> %llu, bob %llu -> %llu",
+             (unsigned long long)seq_a, (unsigned long long)sc2_room_seq(A.r),
+             (unsigned long long)seq_b, (unsigned long long)sc2_room_seq(B.r));
+    check_texts(&B, 0, "before", 0, 5);
+    check_total(&B, 5);
+}
+
 #define RACE_N 10
 #define RACE_ROUNDS 3
 
@@ -846,7 +917,7 @@ static void scenario_remove(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: v2_e2e create_join|cut|cut_sender|kill|race|remove HOST:PORT [PROXY_PORT]\n");
+        fprintf(stderr, "usage: v2_e2e create_join|cut|cut_sender|kill|race|remove|lost_store HOST:PORT [PROXY_PORT]\n");
         return 2;
     }
     setvbuf(stderr, NULL, _IOLBF, 0);
@@ -882,6 +953,8 @@ int main(int argc, char **argv)
         scenario_race();
     else if (!strcmp(s, "remove"))
         scenario_remove();
+    else if (!strcmp(s, "lost_store"))
+        scenario_lost_store();
     else {
         fprintf(stderr, "v2_e2e: unknown scenario '%s'\n", s);
         return 2;

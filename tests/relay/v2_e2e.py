@@ -9,8 +9,9 @@ stdout, to act on the outside world, answering "OK" on its stdin:
            what the client sends from now on (lost in the network) until the cut
   kill     SIGKILL the relay
   restart  start the relay again on the same --data-dir (a free port; the proxy follows)
+  restart_empty  the same on a new, EMPTY --data-dir (a relay that lost its store)
 
-Cases: create_join, cut, cut_sender, kill, race, remove. `v2_e2e.py --relay PATH --client PATH CASE`.
+Cases: create_join, cut, cut_sender, kill, race, remove, lost_store. `v2_e2e.py --relay PATH --client PATH CASE`.
 """
 import argparse
 import os
@@ -30,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 
-CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove"]
+CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store"]
 BOUND_S = 150
 
 
@@ -154,7 +155,9 @@ def run_case(relay_bin, client_bin, case):
                 elif cmd == "kill":
                     relays[-1].proc.kill()
                     relays[-1].proc.wait()
-                elif cmd == "restart":
+                elif cmd in ("restart", "restart_empty"):
+                    if cmd == "restart_empty":
+                        data = os.path.join(tmp, f"empty{len(relays)}")
                     nr = sc_relay.Relay(relay_bin, data_dir=data)
                     nr.start()
                     relays.append(nr)
@@ -172,7 +175,7 @@ def run_case(relay_bin, client_bin, case):
             raise TestFailure("the relay died during the case")
         if case.startswith("cut") and proxy.cuts == 0:
             raise TestFailure("the proxy cut nothing")
-        if case == "kill" and len(relays) != 2:
+        if case in ("kill", "lost_store") and len(relays) != 2:
             raise TestFailure("the relay was not restarted")
         rc, _ = relays[-1].stop()
         if rc != 0:

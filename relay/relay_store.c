@@ -110,6 +110,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 typedef struct room_state {
     uint64_t epoch, head_seq, oldest_seq, gi_seq, entries, bytes;
+    uint64_t earlier_keys; /* rows in earlier_keys: counted once when the room is loaded */
     uint8_t join_pk[RELAY_STORE_PK_BYTES];
     uint8_t head_hash[RELAY_STORE_HASH_BYTES]; /* log hash of head_seq */
     uint8_t gi_hash[RELAY_STORE_HASH_BYTES];   /* log hash of gi_seq */
@@ -376,6 +377,17 @@ static relay_store_err room_find(relay_store *s, const uint8_t *id, size_t len, 
                        s->path, advice(RELAY_STORE_ERR_CORRUPT));
         goto done;
     }
+    sqlite3_reset(q);
+    q = stmt(s, ST_KEY_COUNT);
+    sqlite3_bind_int64(q, 1, r->rowid);
+    rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        free(r);
+        r = NULL;
+        err = db_fail(s, rc, "counting earlier keys");
+        goto done;
+    }
+    r->d.earlier_keys = (uint64_t)sqlite3_column_int64(q, 0);
     r->p = r->d;
     r->durable = 1;
     r->id_len = len;
@@ -944,6 +956,8 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         rc = run(q);
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "storing an earlier key");
+        /* OR IGNORE: a key the room had before is not a new row */
+        r->p.earlier_keys += (uint64_t)sqlite3_changes(s->db);
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
     }
     r->p.entries++;
@@ -1296,23 +1310,6 @@ static relay_store_err room_get(relay_store *s, const uint8_t *id, size_t len, s
     return err;
 }
 
-static relay_store_err count_keys(relay_store *s, const store_room *r, uint32_t *n)
-{
-    sqlite3_stmt *q;
-    int rc;
-
-    *n = 0;
-    if (!r->durable)
-        return RELAY_STORE_OK;
-    q = stmt(s, ST_KEY_COUNT);
-    sqlite3_bind_int64(q, 1, r->rowid);
-    rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW)
-        *n = (uint32_t)sqlite3_column_int64(q, 0);
-    sqlite3_reset(q);
-    return rc == SQLITE_ROW ? RELAY_STORE_OK : db_fail(s, rc, "counting earlier keys");
-}
-
 relay_store_err relay_store_meta_get(relay_store *s, const uint8_t *room_id, size_t room_len,
                                      relay_store_meta *m)
 {
@@ -1336,7 +1333,8 @@ relay_store_err relay_store_meta_get(relay_store *s, const uint8_t *room_id, siz
     memcpy(m->head_hash, r->p.head_hash, RELAY_STORE_HASH_BYTES);
     memcpy(m->gi_hash, r->d.gi_hash, RELAY_STORE_HASH_BYTES);
     m->durable = r->durable;
-    return count_keys(s, r, &m->earlier_keys);
+    m->earlier_keys = r->d.earlier_keys > UINT32_MAX ? UINT32_MAX : (uint32_t)r->d.earlier_keys;
+    return RELAY_STORE_OK;
 }
 
 relay_store_err relay_store_key_kind(relay_store *s, const uint8_t *room_id, size_t room_len,

@@ -164,7 +164,8 @@ typedef struct relay_store_meta {
     int durable;           /* 0 while the room's creation is only staged */
 } relay_store_meta;
 
-/* Fills *m for the room. Returns OK, ERR_NO_ROOM, ERR_ARG, ERR_DB. */
+/* Fills *m for the room: from memory once the room is loaded (its first use since open
+ * reads its row and counts its earlier keys). Returns OK, ERR_NO_ROOM, ERR_ARG, ERR_DB. */
 relay_store_err relay_store_meta_get(relay_store *s, const uint8_t *room_id, size_t room_len,
                                      relay_store_meta *m);
 

@@ -891,6 +891,110 @@ static void test_names(void)
     CHECK(!strcmp(relay_store_errmsg(NULL), "no store"));
 }
 
+/* A commit rotating the room's key to pk, flushed (or only staged if !flush). */
+static void rotate(relay_store *s, const uint8_t *pk, uint64_t t, int flush)
+{
+    uint64_t seq;
+
+    CHECK_EQ(relay_store_append(s, ROOM_A, 16, (const uint8_t *)"rot", 3, t, 1,
+                                (const uint8_t *)"gi-r", 4, pk, t, &seq),
+             RELAY_STORE_OK);
+    if (flush)
+        CHECK_EQ(flush_ok(s, t), RELAY_STORE_OK);
+}
+
+/* Checks that room A's meta (earlier_keys is kept in memory) matches the database's list
+ * of earlier keys and what a fresh open reads back; returns the reopened store. */
+static relay_store *same_after_reopen(relay_store *s, const relay_store_opts *o, uint32_t keys)
+{
+    relay_store_meta a, b;
+    size_t nk = 0;
+
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &a), RELAY_STORE_OK);
+    CHECK_EQ(a.earlier_keys, keys);
+    CHECK_EQ(relay_store_earlier_keys(s, ROOM_A, 16, NULL, 0, &nk), RELAY_STORE_OK);
+    CHECK_EQ(nk, keys);
+    relay_store_close(s);
+    s = open_ok(o);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &b), RELAY_STORE_OK);
+    CHECK_EQ(b.earlier_keys, a.earlier_keys);
+    CHECK_EQ(b.epoch, a.epoch);
+    CHECK_EQ(b.head_seq, a.head_seq);
+    CHECK_EQ(b.durable_head, a.durable_head);
+    CHECK_EQ(b.oldest_seq, a.oldest_seq);
+    CHECK_EQ(b.gi_seq, a.gi_seq);
+    CHECK_EQ(b.entries, a.entries);
+    CHECK_EQ(b.bytes, a.bytes);
+    CHECK_EQ(b.created_ms, a.created_ms);
+    CHECK_EQ(b.durable, a.durable);
+    CHECK_MEM(b.join_pk, a.join_pk, 32);
+    CHECK_MEM(b.head_hash, a.head_hash, 32);
+    CHECK_MEM(b.gi_hash, a.gi_hash, 32);
+    return s;
+}
+
+/* meta's earlier_keys is counted once when a room is loaded and then kept up to date by
+ * flush: it must match a fresh open after rotations (a key the room had before is not
+ * counted twice), retention of the rotating commits and a flush that failed. */
+static void test_meta_cached(void)
+{
+    static const uint8_t PK4[32] = "pk4.............................";
+    relay_store_opts o;
+    relay_store *s;
+    relay_store_meta m;
+    uint8_t buf[16384];
+    uint64_t seq;
+
+    relay_store_opts_default(&o);
+    o.max_entries = 4;
+    o.max_db_bytes = 256 << 10;
+    new_dir();
+    s = open_ok(&o);
+    CHECK_EQ(relay_store_room_create(s, ROOM_A, 16, PK1, (const uint8_t *)"gi-0", 4, 0, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.earlier_keys, 0); /* creation staged only */
+    CHECK_EQ(flush_ok(s, 0), RELAY_STORE_OK);
+    s = same_after_reopen(s, &o, 0);
+
+    rotate(s, PK2, 1, 0); /* staged: not counted until durable */
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.earlier_keys, 0);
+    CHECK_EQ(flush_ok(s, 1), RELAY_STORE_OK);
+    s = same_after_reopen(s, &o, 1); /* PK1 */
+
+    /* a failed flush with a rotation that would add PK2: rolled back, count too */
+    rotate(s, PK3, 2, 0);
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ(relay_store_append(s, ROOM_A, 16, buf, entry_for(0, buf, sizeof buf), 2, 0,
+                                    NULL, 0, NULL, 100 + (uint64_t)i, &seq),
+                 RELAY_STORE_OK);
+    CHECK_EQ(flush_ok(s, 2), RELAY_STORE_ERR_FULL);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.earlier_keys, 1);
+    CHECK_MEM(m.join_pk, PK2, 32);
+    s = same_after_reopen(s, &o, 1);
+
+    /* two rotations in one flush, then one back to a key the room had (not a new row) */
+    rotate(s, PK3, 3, 0);
+    rotate(s, PK1, 3, 1);
+    s = same_after_reopen(s, &o, 3); /* PK1, PK2, PK3 */
+    rotate(s, PK2, 4, 1);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.earlier_keys, 3); /* PK1 again: ignored */
+    rotate(s, PK4, 5, 1);
+    /* retention drops every rotating commit; the earlier keys stay */
+    append_n(s, ROOM_A, 8, 16, 6);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.entries, 4);
+    CHECK(m.oldest_seq > 5);
+    s = same_after_reopen(s, &o, 3);
+    /* and the reopened store goes on counting from what it loaded */
+    rotate(s, PK1, 7, 1);
+    s = same_after_reopen(s, &o, 4); /* + PK4 */
+    relay_store_close(s);
+}
+
 int main(void)
 {
     char cmd[600];
@@ -907,6 +1011,7 @@ int main(void)
     test_retention_bytes();
     test_retention_age();
     test_failed_flush();
+    test_meta_cached();
     test_staged_limit();
     test_corrupt();
     test_newer_schema();

@@ -30,12 +30,15 @@
 #define MAX_URLS 9u
 #define CLOSE_GRACE_MS 2000u
 #define HISTORY_DEFAULT 20u
+/* History records scanned at start for seqs shown but not yet stored in the room. */
+#define SEEN_SCAN 4096u
 
 /* A text queued in this run, kept until ACCEPTED to store it in the history. */
 typedef struct own_text {
     uint64_t token;
     uint8_t *text;
     size_t len;
+    int reported; /* QUEUED reported (after the room was stored with it) */
 } own_text;
 
 struct cli_chat {
@@ -66,7 +69,10 @@ struct cli_chat {
     int dirty;          /* the room changed since it was last stored */
     int store_failed;   /* reported once */
     int destroying;
-    uint64_t hist_last; /* largest seq in the history file */
+    /* Seqs after the stored room's seq that are in the history already: shown by a run
+     * that stopped before it stored the room again; never shown twice. */
+    uint64_t *seen;
+    size_t n_seen;
     own_text *own;
     size_t n_own, cap_own;
 };
@@ -120,6 +126,7 @@ static int save_now(cli_chat *c)
     cli_store_room s;
     mls_bytes st = {0};
     int rc = -1;
+    cli_loop_timer_cancel(&c->save_t);
     if (!c->dirty)
         return 0;
     memset(&s, 0, sizeof s);
@@ -179,8 +186,6 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
 {
     char err[1200];
     cli_store_msg m = {seq, time_ms, self, identity, name, text, len};
-    if (seq <= c->hist_last)
-        return;
     if (cli_store_history_append(c->store_dir, c->cfg.identity->storage_key, c->room, &m, err,
                                  sizeof err) != 0) {
         char msg[1300];
@@ -189,7 +194,26 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
         report_simple(c, CLI_EV_NOTICE, msg, 0);
         return;
     }
-    c->hist_last = seq;
+}
+
+static int seen_before(const cli_chat *c, uint64_t seq)
+{
+    for (size_t i = 0; i < c->n_seen; i++)
+        if (c->seen[i] == seq)
+            return 1;
+    return 0;
+}
+
+static void seen_collect(void *user, const cli_store_msg *m)
+{
+    cli_chat *c = user;
+    if (m->seq <= sc2_room_seq(c->r) || seen_before(c, m->seq))
+        return;
+    uint64_t *ns = realloc(c->seen, (c->n_seen + 1) * sizeof *ns);
+    if (!ns)
+        return;
+    c->seen = ns;
+    c->seen[c->n_seen++] = m->seq;
 }
 
 static void history_show(void *user, const cli_store_msg *m)
@@ -212,7 +236,7 @@ static void history_print(cli_chat *c, unsigned n)
 {
     char err[1200];
     int got = cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, n,
-                                     history_show, c, &c->hist_last, err, sizeof err);
+                                     history_show, c, NULL, err, sizeof err);
     if (got < 0)
         report_simple(c, CLI_EV_NOTICE, err, 0);
 }
@@ -221,24 +245,51 @@ static void own_forget(cli_chat *c, size_t i)
 {
     sodium_memzero(c->own[i].text, c->own[i].len);
     free(c->own[i].text);
-    c->own[i] = c->own[--c->n_own];
+    memmove(c->own + i, c->own + i + 1, (c->n_own - i - 1) * sizeof *c->own);
+    c->n_own--;
 }
 
-static void own_keep(cli_chat *c, uint64_t token, const uint8_t *text, size_t len)
+/* Keeps a copy of a queued text. Returns 0, or -1 if memory is exhausted. */
+static int own_keep(cli_chat *c, uint64_t token, const uint8_t *text, size_t len)
 {
     if (c->n_own == c->cap_own) {
         size_t nc = c->cap_own ? 2 * c->cap_own : 16;
         own_text *no = realloc(c->own, nc * sizeof *no);
         if (!no)
-            return;
+            return -1;
         c->own = no;
         c->cap_own = nc;
     }
     uint8_t *copy = malloc(len ? len : 1);
     if (!copy)
-        return;
+        return -1;
     memcpy(copy, text, len);
-    c->own[c->n_own++] = (own_text){token, copy, len};
+    c->own[c->n_own++] = (own_text){token, copy, len, 0};
+    return 0;
+}
+
+/* Texts queued since the last call are stored with the room first, then reported as
+ * queued, in order: one store for a whole batch of input lines. */
+static void flush_queued(cli_chat *c)
+{
+    size_t i = 0;
+    while (i < c->n_own && c->own[i].reported)
+        i++;
+    if (i == c->n_own)
+        return;
+    save_now(c);
+    for (; i < c->n_own; i++) {
+        if (c->own[i].reported)
+            continue;
+        c->own[i].reported = 1;
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_QUEUED;
+        ev.token = c->own[i].token;
+        ev.text = c->own[i].text;
+        ev.text_len = c->own[i].len;
+        report(c, &ev);
+    }
 }
 
 /* The room's events. */
@@ -272,8 +323,8 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
         c->failures = 0;
         break;
     case SC2_EV_MESSAGE:
-        if (re->seq <= c->hist_last)
-            return; /* shown in an earlier run (it is in the history) */
+        if (seen_before(c, re->seq))
+            return; /* shown by an earlier run (it is in the history) */
         ev.type = CLI_EV_MESSAGE;
         history_add(c, re->seq, re->time_ms, 0, re->identity, re->name, re->text, re->text_len);
         break;
@@ -369,6 +420,7 @@ static void pump(cli_chat *c)
     sc2_room_event re;
     size_t len;
     int any = 0;
+    flush_queued(c);
     while (sc2_room_next_event(c->r, &re)) {
         room_event(c, &re);
         any = 1;
@@ -400,6 +452,7 @@ static void stop_now(cli_chat *c, int code)
 {
     if (c->stopping)
         return;
+    flush_queued(c);
     c->stopping = 1;
     c->exit_code = code;
     save_now(c);
@@ -589,21 +642,23 @@ static void send_text(cli_chat *c, const char *text, size_t len)
     else if (sc2_room_send_text(c->r, (const uint8_t *)text, len, now_ms(), &token) != 0)
         why = "the room does not take messages now: not sent";
     if (why) {
+        flush_queued(c);
         report_simple(c, CLI_EV_REJECTED_INPUT, why, 0);
-        pump(c);
         return;
     }
-    own_keep(c, token, (const uint8_t *)text, len);
     c->dirty = 1;
-    save_now(c); /* stored before it is reported as queued */
-    cli_event ev;
-    memset(&ev, 0, sizeof ev);
-    ev.type = CLI_EV_QUEUED;
-    ev.token = token;
-    ev.text = (const uint8_t *)text;
-    ev.text_len = len;
-    report(c, &ev);
-    pump(c);
+    if (own_keep(c, token, (const uint8_t *)text, len) != 0) {
+        /* no copy for the history: store and report it now */
+        save_now(c);
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_QUEUED;
+        ev.token = token;
+        ev.text = (const uint8_t *)text;
+        ev.text_len = len;
+        report(c, &ev);
+    }
+    /* the QUEUED event follows once the room is stored (flush_queued, from pump) */
 }
 
 static void show_members(cli_chat *c)
@@ -718,6 +773,8 @@ static void on_line(void *user, const char *line, size_t len)
     if (c->stopping)
         return;
     enum cli_cmd_kind k = cli_cmd_parse(line, len, &arg, &al);
+    if (k != CLI_CMD_K_TEXT)
+        flush_queued(c); /* in input order */
     switch (k) {
     case CLI_CMD_K_TEXT: send_text(c, arg, al); break;
     case CLI_CMD_K_QUIT: start_quit(c); break;
@@ -783,7 +840,10 @@ static void on_eof(void *user)
 static int stdin_readable(void *user)
 {
     cli_chat *c = user;
-    return c->ui->ops->readable(c->ui);
+    int rc = c->ui->ops->readable(c->ui);
+    if (!c->stopping)
+        pump(c);
+    return rc;
 }
 
 static void stdin_closed(void *user)
@@ -794,6 +854,8 @@ static void stdin_closed(void *user)
             break;
     if (!c->input_eof)
         on_eof(c);
+    if (!c->stopping)
+        pump(c);
 }
 
 static int signal_readable(void *user)
@@ -902,8 +964,13 @@ int cli_chat_run(cli_chat *c)
         ev.link = c->link;
         report(c, &ev);
     }
-    /* what was shown before, and the largest seq stored (never shown twice) */
-    history_print(c, c->cfg.show_history);
+    if (c->cfg.show_history)
+        history_print(c, c->cfg.show_history);
+    char err[1200];
+    if (cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, SEEN_SCAN,
+                               seen_collect, c, NULL, err, sizeof err) < 0 &&
+        !c->cfg.show_history)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
     c->dirty = 1;
     save_now(c);
     connect_now(c);
@@ -932,6 +999,7 @@ void cli_chat_free(cli_chat *c)
     while (c->n_own)
         own_forget(c, 0);
     free(c->own);
+    free(c->seen);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

@@ -113,6 +113,15 @@ int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room 
     f.len = HEAD + MAC + p.len;
     if (cli_file_write_private(path, f.data, f.len, 1, err, cap) != CLI_FILE_OK)
         goto fail;
+    /* the rename is durable once the directory is */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        snprintf(err, cap, "cannot sync directory %s: %s", dir, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        goto fail;
+    }
+    close(dfd);
     rc = 0;
 fail:
     cli_buf_free(&p);

@@ -17,6 +17,11 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
   remove           Alice /remove bob: Bob is told and exits 9; his old link is refused
                    (exit 11); the rotated link from Alice's link_rotated admits Carol
   leave            Bob /leave: exit 0, Alice sees him go, `rooms` says left, open refuses
+  lost             the relay comes back with an EMPTY store: both clients say room_lost and
+                   exit 10 without retrying; the rooms stay stored; `open` against the
+                   relay that has the room resumes
+  tty              interactive mode on a pseudo-terminal: new with its link, a message each
+                   way, a hostile name/text sanitized, /members, /quit
   no_secret_in_ps  `saltchat join --link-file F`: no part of the link in ps/cmdline/environ
   bad_input        v1 link, mistyped link, no link, bad name, unknown/corrupt/too open
                    state files, corrupt storage key: clear error and exit code
@@ -26,7 +31,9 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
 import base64
 import hashlib
 import os
+import pty
 import re
+import select
 import shutil
 import subprocess
 import sys
@@ -42,7 +49,7 @@ from sctest.tcpproxy import TcpProxy  # noqa: E402
 
 # Exit codes (cli/cli_exit.h, docs/CLI.md).
 EXIT_OK, EXIT_USAGE, EXIT_BAD_LINK, EXIT_IDENTITY = 0, 2, 3, 4
-EXIT_REMOVED, EXIT_JOIN_REFUSED, EXIT_STORE = 9, 11, 12
+EXIT_REMOVED, EXIT_ROOM_LOST, EXIT_JOIN_REFUSED, EXIT_STORE = 9, 10, 11, 12
 
 SALTCHAT = None
 RELAY = None
@@ -55,10 +62,10 @@ class Env:
     def __init__(self):
         self.tmp = tempfile.mkdtemp(prefix="saltchat-cli-")
         self.data = os.path.join(self.tmp, "relay-data")
-        self.relays, self.clis, self.proxies = [], [], []
+        self.relays, self.clis, self.proxies, self.ttys = [], [], [], []
 
-    def relay(self):
-        r = Relay(RELAY, data_dir=self.data).start()
+    def relay(self, data=None):
+        r = Relay(RELAY, data_dir=data or self.data).start()
         self.relays.append(r)
         return r
 
@@ -90,6 +97,10 @@ class Env:
                 sys.stderr.write(f"--- {c.name} ({' '.join(c.argv[1:3])}) ---\n"
                                  + "\n".join(c.lines[-30:]) + "\n" + c.stderr()[-1500:] + "\n")
             c.kill()
+        for t in self.ttys:
+            if failed:
+                sys.stderr.write(f"--- terminal ---\n{t.out[-3000:]!r}\n")
+            t.kill()
         for p in self.proxies:
             p.close()
         for r in self.relays:
@@ -367,6 +378,142 @@ def case_no_secret_in_ps(env):
         check(part.encode() not in ps, "the link shows in ps")
     quit_ok(b, "the ps check")
     quit_ok(a, "the ps check")
+
+
+@scenario
+def case_lost(env):
+    r = env.relay()
+    proxy = env.proxy(r.port)
+    a, link = create(env, proxy.port)
+    b = join(env, "bob", link, a)
+    tokens = say(a, "kept on both sides")
+    wait_accepted(a, tokens, "a message before the loss")
+    b.wait_for("message", "a message before the loss", T, text="kept on both sides")
+    r.kill()
+    empty = env.relay(os.path.join(env.tmp, "empty-data"))
+    proxy.upstream_port = empty.port
+    for c in (a, b):
+        c.wait_for("room_lost", "the relay to say it does not have the room", T)
+        rc = c.exit_code(T)
+        check(rc == EXIT_ROOM_LOST, f"{c.name} exited {rc} on room_lost, expected 10")
+        connects = len(c.of("connecting"))
+        check(len(c.of("room_lost")) == 1, f"{c.name}: room_lost {len(c.of('room_lost'))} times")
+        check(c.of("error")[-1]["code"] == EXIT_ROOM_LOST, f"{c.name}: no error event")
+        check(connects >= 2, f"{c.name} never reconnected to see the empty relay")
+    room = b.of("room")[0]["room"]
+    rc, out, err = run(SALTCHAT, b.home, "bob", "rooms", "--batch")
+    check('"status":"active"' in out and room in out, f"rooms after the loss: {out!r}")
+    empty.kill()
+    r2 = env.relay()  # the store that has the room, behind the same address
+    proxy.upstream_port = r2.port
+    b2 = env.cli("bob", "open", room)
+    b2.wait_for("live", "Bob's room to resume on the relay that has it", T)
+    say(a2 := env.cli("alice", "open", a.of("room")[0]["room"]), "after the loss")
+    a2.wait_for("live", "Alice's room to resume", T)
+    wait_messages(b2, "alice", ["after the loss"], "a message after resuming")
+    quit_ok(b2, "resuming")
+    quit_ok(a2, "resuming")
+
+
+class Tty:
+    """saltchat on a pseudo-terminal (interactive mode); .out is everything it printed."""
+
+    def __init__(self, env, name, *args):
+        home = env.home(name)
+        argv = [SALTCHAT, *args, "--name", name, "--config", os.path.join(home, "cfg"),
+                "--data", os.path.join(home, "data")]
+        e = dict(os.environ, TERM="dumb", LC_ALL="C.UTF-8")
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:
+            os.execve(SALTCHAT, argv, e)
+        self.out = b""
+        env.ttys.append(self)
+
+    def expect(self, pattern, what, timeout=T, start=0):
+        """Waits until pattern (bytes regex) appears in the output after start; returns
+        the match."""
+        deadline = time.monotonic() + timeout
+        rx = re.compile(pattern)
+        while True:
+            m = rx.search(self.out, start)
+            if m:
+                return m
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TestFailure(f"timed out after {timeout:g} s waiting for {what} on the "
+                                  f"terminal; it shows: {self.out[-1500:]!r}")
+            r, _, _ = select.select([self.fd], [], [], min(left, 0.5))
+            if r:
+                try:
+                    chunk = os.read(self.fd, 65536)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    raise TestFailure(f"the terminal closed while waiting for {what}; it "
+                                      f"showed: {self.out[-1500:]!r}")
+                self.out += chunk
+
+    def type(self, text):
+        os.write(self.fd, text.encode())
+
+    def exit_code(self, timeout=T):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                r, _, _ = select.select([self.fd], [], [], 0.2)
+                if r:
+                    self.out += os.read(self.fd, 65536)
+            except OSError:
+                pass
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.pid = 0
+                return os.waitstatus_to_exitcode(status)
+        raise TestFailure(f"timed out after {timeout:g} s waiting for the terminal client "
+                          f"to exit; it shows {self.out[-800:]!r}")
+
+    def kill(self):
+        if self.pid:
+            try:
+                os.kill(self.pid, 9)
+                os.waitpid(self.pid, 0)
+            except OSError:
+                pass
+            self.pid = 0
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+@scenario
+def case_tty(env):
+    r = env.relay()
+    a = Tty(env, "alice", "new", f"ws://127.0.0.1:{r.port}", "--no-qr")
+    m = a.expect(rb"(http://127\.0\.0\.1:\d+/#sc2\.[A-Za-z0-9_-]{70})", "the invite link")
+    link = m.group(1).decode()
+    a.expect(rb"up to date", "the room to be live")
+    b = join(env, "bob\u202eevil", link)  # a bidi override in a name
+    a.expect(rb"bob\xef\xbf\xbdevil \[[0-9a-f]{16}\] joined", "Bob's sanitized join line")
+    mark = len(a.out)
+    a.type("hello from the terminal\r")
+    b.wait_for("message", "the terminal's message", T, text="hello from the terminal")
+    a.expect(rb"you: hello from the terminal", "the own message line", start=mark)
+    mark = len(a.out)
+    say(b, "red \x1b[31mtext\x07 here")
+    seen = a.expect(rb"red [^\r\n]*here", "Bob's message", start=mark).group(0)
+    check(b"\x1b" not in seen and b"\x07" not in seen, f"raw control bytes shown: {seen!r}")
+    check(b"\xef\xbf\xbd[31mtext\xef\xbf\xbd" in seen, f"not sanitized as expected: {seen!r}")
+    mark = len(a.out)
+    a.type("/members\r")
+    a.expect(rb"alice \[[0-9a-f]{16}\] \(you\)", "/members: alice", start=mark)
+    a.expect(rb"bob\xef\xbf\xbdevil \[[0-9a-f]{16}\]", "/members: bob", start=mark)
+    a.type("/bogus\r")
+    a.expect(rb"not done: unknown command", "an unknown command refused", start=mark)
+    a.type("/quit\r")
+    rc = a.exit_code()
+    check(rc == EXIT_OK, f"the terminal client exited {rc} after /quit")
+    quit_ok(b, "the terminal test")
 
 
 def v2_link(port, room_id=b"\x01" * 16, secret=b"\x02" * 32):

@@ -12,8 +12,13 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    sends two meanwhile (accepted); Bob reconnects by himself and gets both
                    exactly once, in order
   relay_kill       the same across a relay SIGKILL and restart on the same --data-dir
-  restart          Bob's client is SIGKILLed; Alice sends 3; `saltchat open` shows all 3
-                   in order (and the stored history before them)
+  restart          Bob types while offline, then his client is SIGKILLed; Alice sends 3;
+                   `saltchat open` shows all 3 in order (and the stored history before
+                   them) and sends what Bob had typed
+  undelivered      Bob quits (--wait 2) with a message the relay never got: exit 7; `open`
+                   sends it
+  remove_same_name two members named bob: /remove bob is refused and says why; /remove bob
+                   <fingerprint prefix> removes the right one
   remove           Alice /remove bob: Bob is told and exits 9; his old link is refused
                    (exit 11); the rotated link from Alice's link_rotated admits Carol
   leave            Bob /leave: exit 0, Alice sees him go, `rooms` says left, open refuses
@@ -74,8 +79,8 @@ class Env:
         os.makedirs(h, exist_ok=True)
         return h
 
-    def cli(self, name, *args, **kw):
-        c = Cli(SALTCHAT, self.home(name), name, *args, **kw)
+    def cli(self, name, *args, home=None, **kw):
+        c = Cli(SALTCHAT, self.home(home or name), name, *args, **kw)
         self.clis.append(c)
         return c
 
@@ -139,15 +144,16 @@ def create(env, relay_port, name="alice"):
     return a, link
 
 
-def join(env, name, link, creator=None):
-    """name joins by --link-file; waits until it is live and (if given) the creator saw
-    it join. Returns the client."""
-    f = env.link_file(name, link)
-    c = env.cli(name, "join", "--link-file", f)
+def join(env, name, link, creator=None, home=None, *extra):
+    """name joins by --link-file (in home, default name's); waits until it is live and
+    (if given) the creator saw it join. Returns the client."""
+    f = env.link_file(home or name, link)
+    c = env.cli(name, "join", "--link-file", f, *extra, home=home)
     c.wait_for("joined", "our join to be accepted", T)
     c.wait_for("live", "catching up after the join", T)
     if creator:
-        creator.wait_for("member_joined", f"{name} to join", T, name=name)
+        creator.wait_for("member_joined", f"{name} to join", T,
+                         identity=c.of("room")[0]["identity"])
     return c
 
 
@@ -276,14 +282,22 @@ def case_relay_kill(env):
 @scenario
 def case_restart(env):
     r = env.relay()
+    proxy = env.proxy(r.port)
     a, link = create(env, r.port)
-    b = join(env, "bob", link, a)
+    b = join(env, "bob", relink(link, proxy.port), a)
     say(a, "seen before the crash")
     b.wait_for("message", "a message before Bob's crash", T, text="seen before the crash")
     room = b.of("room")[0]["room"]
+    # Bob types while his network is down: queued (stored), never accepted, then he dies
+    proxy.refuse = True
+    check(proxy.cut() >= 1, "the proxy carried no connection of Bob's")
+    b.wait_for("disconnected", "Bob to notice the cut", T)
+    tok = say(b, "typed by bob while offline")[0]
+    check(not b.of("accepted", token=tok), "accepted although the network was down")
     b.kill()
     tokens = say(a, "while bob was away 1", "while bob was away 2", "while bob was away 3")
     wait_accepted(a, tokens, "the messages sent while Bob's client was dead")
+    proxy.refuse = False
     b2 = env.cli("bob", "open", room[:6])
     b2.wait_for("live", "Bob's reopened room to catch up", T)
     wait_messages(b2, "alice", ["while bob was away 1", "while bob was away 2",
@@ -294,10 +308,34 @@ def case_restart(env):
     check("seen before the crash" in b2.texts("history"),
           f"the stored history shown on open was {b2.texts('history')}")
     check(not b2.of("joined"), "open joined again instead of resuming")
+    wait_messages(a, "bob", ["typed by bob while offline"],
+                  "Bob's message typed before his crash, sent by the reopened client")
     b2.send("/history 2")
     b2.wait_for("history", "/history 2", T, count=len(b2.of("history")) + 2)
     quit_ok(b2, "reopening")
     quit_ok(a, "Bob's reopening")
+
+
+@scenario
+def case_undelivered(env):
+    r = env.relay()
+    proxy = env.proxy(r.port)
+    a, link = create(env, r.port)
+    b = join(env, "bob", relink(link, proxy.port), a, None, "--wait", "2")
+    proxy.refuse = True
+    check(proxy.cut() >= 1, "the proxy carried no connection of Bob's")
+    b.wait_for("disconnected", "Bob to notice the cut", T)
+    say(b, "stuck in the outbox")
+    b.close_input()
+    rc = b.exit_code(T)
+    check(rc == 7, f"Bob quit with an unaccepted message: exit {rc}, expected 7")
+    check("stored" in b.of("error")[-1]["reason"], f"error: {b.of('error')[-1]}")
+    proxy.refuse = False
+    b2 = env.cli("bob", "open", b.of("room")[0]["room"])
+    wait_messages(a, "bob", ["stuck in the outbox"], "the message Bob quit with")
+    b2.wait_for("accepted", "Bob's stored message to be accepted", T)
+    quit_ok(b2, "sending the stored message")
+    quit_ok(a, "the undelivered case")
 
 
 @scenario
@@ -339,6 +377,28 @@ def case_remove(env):
 
 
 @scenario
+def case_remove_same_name(env):
+    r = env.relay()
+    a, link = create(env, r.port)
+    b1 = join(env, "bob", link, a, "bob1")
+    b2 = join(env, "bob", link, a, "bob2")
+    a.wait_for("key_changed", "the ALERT that the name bob came back with another key", T)
+    a.send("/remove bob")
+    why = a.wait_for("rejected_input", "an ambiguous /remove to be refused", T)["reason"]
+    check("2 members match" in why and "fingerprint" in why, f"refusal said {why!r}")
+    target = b2.of("room")[0]["identity"]
+    a.send("/remove bob " + target[:8])
+    gone = a.wait_for("member_removed", "the second bob's removal", T)
+    check(gone["identity"] == target, f"removed {gone['identity']}, expected {target}")
+    b2.wait_for("removed", "the second bob to be told", T)
+    check(b2.exit_code(T) == EXIT_REMOVED, "the removed bob did not exit 9")
+    say(a, "only one bob now")
+    b1.wait_for("message", "the first bob still in the room", T, text="only one bob now")
+    quit_ok(b1, "the same-name removal")
+    quit_ok(a, "the same-name removal")
+
+
+@scenario
 def case_leave(env):
     r = env.relay()
     a, link = create(env, r.port)
@@ -376,7 +436,9 @@ def case_no_secret_in_ps(env):
         check(part.encode() not in cmdline, "the link is in Bob's command line")
         check(part.encode() not in environ, "the link is in Bob's environment")
         check(part.encode() not in ps, "the link shows in ps")
-    quit_ok(b, "the ps check")
+    b.proc.terminate()
+    rc = b.exit_code(T)
+    check(rc == 130, f"SIGTERM: exit {rc}, expected 130")
     quit_ok(a, "the ps check")
 
 

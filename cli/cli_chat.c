@@ -69,6 +69,7 @@ struct cli_chat {
     int dirty;          /* the room changed since it was last stored */
     int store_failed;   /* reported once */
     int destroying;
+    int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
     /* Seqs after the stored room's seq that are in the history already: shown by a run
      * that stopped before it stored the room again; never shown twice. */
     uint64_t *seen;
@@ -437,6 +438,9 @@ static void pump(cli_chat *c)
         stop_now(c, CLI_EXIT_ERROR);
     } else if (st == SC2_RS_DEAD || st == SC2_RS_LOST) {
         stop_for_room(c);
+    } else if (st == SC2_RS_BROKEN && !c->in_rx && cli_ws_active(c->ws)) {
+        /* a user action broke the connection (e.g. out of memory): drop it, resume */
+        cli_ws_close(c->ws, 1000, "resuming");
     } else if (c->quitting && !c->leave_asked && st == SC2_RS_LIVE &&
                sc2_room_outbox_len(c->r) == 0) {
         stop_now(c, CLI_EXIT_OK);
@@ -555,7 +559,9 @@ static int ws_message(void *user, const uint8_t *msg, size_t len)
     cli_chat *c = user;
     int r = sc2_room_receive(c->r, msg, len, now_ms());
     save_soon(c); /* the seq and chain moved even without events */
+    c->in_rx = 1;
     pump(c);
+    c->in_rx = 0;
     return r < 0 || sc2_room_state(c->r) == SC2_RS_BROKEN ? -1 : 0;
 }
 

@@ -209,14 +209,21 @@ def case_chat(env):
     wait_accepted(a, ta, "Alice's messages")
     wait_accepted(b, tb, "Bob's messages")
     check(not a.of("message", name="alice"), "Alice was shown her own message as received")
+    # the link on stdin's first line (no argument, no --link-file), then messages
+    c = env.cli("carol", "join", stdin_text=link + "\ncarol via stdin\n")
+    c.wait_for("live", "Carol (link on stdin) to be in the room", T)
+    wait_messages(a, "carol", ["carol via stdin"], "Carol's first line after the link")
+    check(not c.of("rejected_input"), f"Carol's input was refused: {c.of('rejected_input')}")
     a.send("/members")
-    a.wait_for("member", "the /members lines", T, count=2)
+    a.wait_for("member", "the /members lines", T, count=3)
     names = sorted((e["name"], e["self"]) for e in a.of("member"))
-    check(names == [("alice", True), ("bob", False)], f"/members said {names}")
+    check(names == [("alice", True), ("bob", False), ("carol", False)],
+          f"/members said {names}")
     fps = {e["name"]: e["fingerprint"] for e in a.of("member")}
     check(fps["bob"] == b.of("room")[0]["fingerprint"], "Bob's fingerprint differs at Alice")
     quit_ok(a, "end of input")
     quit_ok(b, "end of input")
+    quit_ok(c, "end of input")
     # the room is stored, encrypted: no text, name or link in any file
     code = link.split("#sc2.")[1]
     for p in files_under(a.data, b.data, a.config, b.config, env.data):
@@ -229,7 +236,7 @@ def case_chat(env):
             check(mode == 0o600, f"{p} has mode {mode:o}, expected 600")
     rc, out, err = run(SALTCHAT, b.home, "bob", "rooms", "--batch")
     check(rc == EXIT_OK, f"rooms exited {rc}: {err}")
-    check('"status":"active"' in out and '"members":2' in out, f"rooms said {out!r}")
+    check('"status":"active"' in out and '"members":3' in out, f"rooms said {out!r}")
 
 
 @scenario

@@ -145,6 +145,11 @@ static int save_now(cli_chat *c)
     s.status = c->status;
     snprintf(s.name, sizeof s.name, "%s", c->name);
     snprintf(s.base, sizeof s.base, "%s", c->base);
+    for (size_t i = 0; i < c->n_own; i++)
+        if (cli_store_own_add(&s.own, c->own[i].token, c->own[i].text, c->own[i].len) != 0) {
+            snprintf(err, sizeof err, "cannot store the room: out of memory");
+            goto fail;
+        }
     if (cli_buf_append(&s.state, st.p, st.len) != 0) {
         snprintf(err, sizeof err, "cannot store the room: out of memory");
         goto fail;
@@ -924,6 +929,15 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, sc2_room *room, int *exit_cod
     c->cfg.name = c->name;
     c->cfg.store_dir = c->store_dir;
     c->status = CLI_STORE_ACTIVE;
+    if (cfg->own) {
+        size_t off = 0, len;
+        uint64_t token;
+        const uint8_t *text;
+        while (cli_store_own_next(cfg->own, &off, &token, &text, &len) == 1)
+            if (own_keep(c, token, text, len) == 0)
+                c->own[c->n_own - 1].reported = 1; /* queued in an earlier run */
+    }
+    c->cfg.own = NULL;
     c->loop = cli_loop_new(&cli_ws_protocol, cfg->ca_file, cfg->verbose, err, cap);
     if (!c->loop)
         goto fail;

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cli_buf.h"
 #include "cli_identity.h"
 #include "sc2_room.h"
 
@@ -32,6 +33,8 @@ typedef struct cli_chat_config {
     unsigned wait_s;            /* bound on waiting for acceptance when quitting */
     unsigned show_history;      /* stored messages to show before connecting */
     int show_link;              /* report the link at start (new) */
+    const cli_buf *own;         /* own texts not yet accepted, from the stored room (open);
+                                   may be NULL */
     int verbose;
 } cli_chat_config;
 

@@ -301,6 +301,7 @@ int cli_join_run(const cli_args *a)
         .wait_s = a->wait_s,
         .show_history = a->command == CLI_CMD_OPEN ? HISTORY_ON_OPEN : 0,
         .show_link = a->command == CLI_CMD_NEW && batch,
+        .own = a->command == CLI_CMD_OPEN ? &stored.own : NULL,
         .verbose = a->verbose,
     };
     chat = cli_chat_new(&cfg, room, &rc, err, sizeof err);

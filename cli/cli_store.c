@@ -88,7 +88,7 @@ int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room 
     cli_buf p = {0}, f = {0};
     int rc = -1;
     size_t nl = strlen(r->name), bl = strlen(r->base);
-    uint8_t hdr[CLI_STORE_ROOM_CHARS + 2], len16[2];
+    uint8_t hdr[CLI_STORE_ROOM_CHARS + 2], len16[2], len32[4];
     if (!room_text_ok(r->room) || nl > 64 || bl > 0xffffu) {
         snprintf(err, cap, "cannot store the room: invalid room id, name or relay URL");
         goto fail;
@@ -99,9 +99,16 @@ int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room 
     hdr[CLI_STORE_ROOM_CHARS] = (uint8_t)r->status;
     hdr[CLI_STORE_ROOM_CHARS + 1] = (uint8_t)nl;
     put_be(len16, bl, 2);
+    put_be(len32, r->state.len, 4);
+    if (r->state.len > CLI_STORE_MAX_STATE) {
+        snprintf(err, cap, "cannot store the room: its state is too large");
+        goto fail;
+    }
     if (cli_buf_append(&p, hdr, sizeof hdr) || cli_buf_append(&p, r->name, nl) ||
         cli_buf_append(&p, len16, 2) || cli_buf_append(&p, r->base, bl) ||
+        cli_buf_append(&p, len32, 4) ||
         cli_buf_append(&p, r->state.data ? r->state.data : (const uint8_t *)"", r->state.len) ||
+        cli_buf_append(&p, r->own.data ? r->own.data : (const uint8_t *)"", r->own.len) ||
         cli_buf_reserve(&f, HEAD + MAC + p.len, 0)) {
         snprintf(err, cap, "cannot store the room: out of memory");
         goto fail;
@@ -179,11 +186,28 @@ int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli
     memcpy(r->base, p.data + off + nl + 2, bl);
     r->base[bl] = '\0';
     off += nl + 2 + bl;
+    if (p.len < off + 4)
+        goto corrupt;
+    size_t sl = (size_t)get_be(p.data + off, 4);
+    off += 4;
+    if (sl > p.len - off)
+        goto corrupt;
     cli_buf_clear(&r->state);
-    if (cli_buf_append(&r->state, p.data + off, p.len - off)) {
+    cli_buf_clear(&r->own);
+    if (cli_buf_append(&r->state, p.data + off, sl) ||
+        cli_buf_append(&r->own, p.data + off + sl, p.len - off - sl)) {
         snprintf(err, cap, "out of memory");
         goto fail;
     }
+    size_t o = 0;
+    uint64_t tk;
+    const uint8_t *tx;
+    size_t tl;
+    int k;
+    while ((k = cli_store_own_next(&r->own, &o, &tk, &tx, &tl)) == 1)
+        ;
+    if (k < 0)
+        goto corrupt;
     rc = 0;
     goto fail;
 corrupt:
@@ -194,9 +218,41 @@ fail:
     return rc;
 }
 
+int cli_store_own_add(cli_buf *own, uint64_t token, const uint8_t *text, size_t len)
+{
+    uint8_t h[12];
+    if (len > 0xffffffffu)
+        return -1;
+    put_be(h, token, 8);
+    put_be(h + 8, len, 4);
+    if (cli_buf_reserve(own, sizeof h + len, 0))
+        return -1;
+    cli_buf_append(own, h, sizeof h);
+    cli_buf_append(own, text, len);
+    return 0;
+}
+
+int cli_store_own_next(const cli_buf *own, size_t *off, uint64_t *token, const uint8_t **text,
+                       size_t *len)
+{
+    if (*off == own->len)
+        return 0;
+    if (own->len - *off < 12)
+        return -1;
+    size_t l = (size_t)get_be(own->data + *off + 8, 4);
+    if (l > own->len - *off - 12)
+        return -1;
+    *token = get_be(own->data + *off, 8);
+    *text = own->data + *off + 12;
+    *len = l;
+    *off += 12 + l;
+    return 1;
+}
+
 void cli_store_room_wipe(cli_store_room *r)
 {
     cli_buf_free(&r->state);
+    cli_buf_free(&r->own);
     sodium_memzero(r, sizeof *r);
 }
 

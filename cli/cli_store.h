@@ -6,7 +6,9 @@
  *
  *   <room id text>.state    "SCST" || version u8 = 1 || nonce(24) || secretbox(P)
  *       P = room id text(22) || status u8 || name_len u8 || name || base_len u16 || base
- *           || sc2_room_export bytes (the rest)
+ *           || state_len u32 || sc2_room_export bytes || own (the rest)
+ *       own = { token u64 || len u32 || text }*: our texts not yet accepted (to put
+ *           them in the history when they are, in a later run)
  *       replaced atomically (temporary file, fsync, rename) on every save
  *   <room id text>.history  records appended one after another:
  *       len u32 || nonce(24) || secretbox(R), len = 24 + 16 + |R|
@@ -37,6 +39,7 @@ typedef struct cli_store_room {
     char name[65];                       /* our display name in the room */
     char base[1024];                     /* the relay's http(s) base URL */
     cli_buf state;                       /* sc2_room_export bytes (a secret) */
+    cli_buf own;                         /* own texts (cli_store_own_add), a secret */
 } cli_store_room;
 
 /* One stored message. Pointers belong to the caller (append) or the store (read). */
@@ -48,6 +51,14 @@ typedef struct cli_store_msg {
     const uint8_t *text;
     size_t text_len;
 } cli_store_msg;
+
+/* Appends one own text (token, text[0..len)) to own. Returns 0 or -1 (memory). */
+int cli_store_own_add(cli_buf *own, uint64_t token, const uint8_t *text, size_t len);
+
+/* Reads the own text at *off of own and advances *off. Returns 1 with *token, *text
+ * (pointing into own) and *len, 0 at the end, or -1 if own is malformed. */
+int cli_store_own_next(const cli_buf *own, size_t *off, uint64_t *token, const uint8_t **text,
+                       size_t *len);
 
 /* Writes DATA/rooms into out[cap] (see above for DATA) and creates or checks it (0700).
  * Returns 0, or -1 with err. */

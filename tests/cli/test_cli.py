@@ -317,8 +317,13 @@ def case_restart(env):
     check(not b2.of("joined"), "open joined again instead of resuming")
     wait_messages(a, "bob", ["typed by bob while offline"],
                   "Bob's message typed before his crash, sent by the reopened client")
+    tok2 = b2.wait_for("accepted", "Bob's stored message to be accepted", T)["token"]
+    check(tok2 == tok, f"accepted token {tok2}, the message was queued as {tok}")
+    n0 = len(b2.of("history"))
     b2.send("/history 2")
-    b2.wait_for("history", "/history 2", T, count=len(b2.of("history")) + 2)
+    last = b2.wait_for("history", "/history 2", T, count=n0 + 2)
+    check(last["text"] == "typed by bob while offline" and last["self"],
+          f"the history does not end with Bob's own message sent after the restart: {last}")
     quit_ok(b2, "reopening")
     quit_ok(a, "Bob's reopening")
 

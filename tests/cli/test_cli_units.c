@@ -278,10 +278,28 @@ static void test_store(const char *tmp)
     snprintf(r.base, sizeof r.base, "http://h:1/");
     r.status = CLI_STORE_ACTIVE;
     CHECK_EQ(cli_buf_append(&r.state, "SC2Rstate", 9), 0);
+    CHECK_EQ(cli_store_own_add(&r.own, 7, (const uint8_t *)"pending one", 11), 0);
+    CHECK_EQ(cli_store_own_add(&r.own, 9, (const uint8_t *)"", 0), 0);
     CHECK_EQ(cli_store_save(dir, key, &r, err, sizeof err), 0);
     CHECK_EQ(cli_store_load(dir, key, r.room, &l, err, sizeof err), 0);
     CHECK(!strcmp(l.name, "bob") && !strcmp(l.base, "http://h:1/") && l.status == 0);
     CHECK(buf_is(&l.state, "SC2Rstate"));
+    {
+        size_t off = 0, tl = 0;
+        uint64_t tk = 0;
+        const uint8_t *tx = NULL;
+        CHECK_EQ(cli_store_own_next(&l.own, &off, &tk, &tx, &tl), 1);
+        CHECK(tk == 7 && tl == 11 && !memcmp(tx, "pending one", 11));
+        CHECK_EQ(cli_store_own_next(&l.own, &off, &tk, &tx, &tl), 1);
+        CHECK(tk == 9 && tl == 0);
+        CHECK_EQ(cli_store_own_next(&l.own, &off, &tk, &tx, &tl), 0);
+        cli_buf bad = {0};
+        cli_buf_append(&bad, l.own.data, l.own.len - 1);
+        off = 0;
+        CHECK_EQ(cli_store_own_next(&bad, &off, &tk, &tx, &tl), 1);
+        CHECK_EQ(cli_store_own_next(&bad, &off, &tk, &tx, &tl), -1);
+        cli_buf_free(&bad);
+    }
     snprintf(path, sizeof path, "%s/%s.state", dir, r.room);
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     /* no plaintext on disk */

@@ -105,16 +105,17 @@ static int get_link(const cli_args *a, char *out, size_t cap)
     struct termios old, quiet;
     int echo_off = 0;
     if (tty) {
-        fprintf(stderr, "Invite link (not echoed): ");
+        /* echo off before the prompt, so that nothing typed after it is echoed or flushed */
         if (tcgetattr(STDIN_FILENO, &old) == 0) {
             quiet = old;
             quiet.c_lflag &= ~(tcflag_t)ECHO;
-            echo_off = tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == 0;
+            echo_off = tcsetattr(STDIN_FILENO, TCSANOW, &quiet) == 0;
         }
+        fprintf(stderr, "Invite link (%s): ", echo_off ? "not echoed" : "echoed");
     }
     int n = read_line_fd(STDIN_FILENO, out, cap);
     if (echo_off) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        tcsetattr(STDIN_FILENO, TCSANOW, &old);
         fputc('\n', stderr);
     }
     if (n < 0) {

@@ -26,7 +26,8 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    exit 10 without retrying; the rooms stay stored; `open` against the
                    relay that has the room resumes
   tty              interactive mode on a pseudo-terminal: new with its link, a message each
-                   way, a hostile name/text sanitized, /members, /quit
+                   way, a hostile name/text sanitized, /members, /quit; a join whose link
+                   is typed at a prompt that does not echo it; Ctrl-D
   no_secret_in_ps  `saltchat join --link-file F`: no part of the link in ps/cmdline/environ
   bad_input        v1 link, mistyped link, no link, bad name, unknown/corrupt/too open
                    state files, corrupt storage key: clear error and exit code
@@ -584,6 +585,18 @@ def case_tty(env):
     a.expect(rb"bob\xef\xbf\xbdevil \[[0-9a-f]{16}\]", "/members: bob", start=mark)
     a.type("/bogus\r")
     a.expect(rb"not done: unknown command", "an unknown command refused", start=mark)
+    # a join whose link is typed at the prompt: not echoed
+    c = Tty(env, "carol", "join")
+    c.expect(rb"Invite link \(not echoed\): ", "the link prompt")
+    c.type(link + "\r")
+    c.expect(rb"up to date", "Carol (link typed at the prompt) to be in the room")
+    code = link.split("#sc2.")[1].encode()
+    check(code not in c.out, "the link typed at the prompt was echoed")
+    c.type("carol typed this\r")
+    b.wait_for("message", "Carol's message from the terminal", T, text="carol typed this")
+    c.type("\x04")  # Ctrl-D: quit
+    rc = c.exit_code()
+    check(rc == EXIT_OK, f"Carol's terminal client exited {rc} after Ctrl-D")
     a.type("/quit\r")
     rc = a.exit_code()
     check(rc == EXIT_OK, f"the terminal client exited {rc} after /quit")

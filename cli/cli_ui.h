@@ -1,6 +1,6 @@
 /*
- * cli_ui: the user interface seam. Two implementations: cli_ui_tty (libedit, colour,
- * slash commands) and cli_ui_json (batch: lines in, JSON events out). Both read the
+ * cli_ui: the user interface seam. Two implementations: cli_ui_tty (libedit, colour)
+ * and cli_ui_json (batch: lines in, JSON events out). Both read the
  * user's input when the loop reports stdin readable and hand whole lines to the
  * chat through cli_ui_input.
  */

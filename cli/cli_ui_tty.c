@@ -203,10 +203,31 @@ static void event(cli_ui *ui, const cli_event *ev)
         cli_buf_printf(&u->out, "up to date (message %llu)", seq);
         break;
     case CLI_EV_SENT:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "sent (#%llu)", (unsigned long long)(ev->token & 0xffffffffu));
+        break;
     case CLI_EV_ACCEPTED:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "accepted by the relay (#%llu, message %llu)",
+                       (unsigned long long)(ev->token & 0xffffffffu), seq);
+        break;
     case CLI_EV_EPOCH:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "group keys changed (epoch %llu, by ",
+                       (unsigned long long)ev->epoch);
+        put_who(u, ev->by_name, ev->by_identity);
+        sgr(u, SGR_DIM);
+        cli_buf_puts(&u->out, ")");
+        break;
     case CLI_EV_REBASED:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "your change lost a race and was made again (epoch %llu)",
+                       (unsigned long long)ev->epoch);
+        break;
     case CLI_EV_DUPLICATE:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "message %llu came again (dropped)", seq);
+        break;
     case CLI_EV_EXIT:
         return;
     case CLI_EV_REJECTED:

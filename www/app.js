@@ -248,7 +248,7 @@ function onEvent(ev) {
       const n = app.away.count;
       if (n) app.away.li.querySelector('.text').textContent =
         `${n} new message${n === 1 ? '' : 's'} while you were away`;
-      else app.away.li.remove();
+      else if (app.away.li) app.away.li.remove();
       app.away = null;
     }
     app.live = true;

@@ -11,13 +11,15 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  env, killAll, launchProfile, loadPlaywright, startRelay as startRelayOn, stopProcess, until,
+  env, killAll, launchProfile, loadPlaywright, run, startRelay as startRelayOn, stopProcess,
+  until,
 } from '../lib/sctest.mjs';
 
 const RELAY = env('SALTCHAT_RELAY');
 const WWW = env('SALTCHAT_WWW');
 const ARTIFACTS = env('SALTCHAT_ARTIFACTS');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
+const ZBARIMG = env('ZBARIMG', '/usr/bin/zbarimg'); // QR decoder (Debian zbar-tools)
 const { chromium } = loadPlaywright(env('SALTCHAT_NODE_MODULES'));
 const T = 30000; // per wait (generous: the machine is shared)
 
@@ -157,6 +159,8 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
   const base = relay.base;
   const alice = await newProfile('alice');
   const bob = await newProfile('bob');
+  for (const c of [alice, bob]) c.ctx.on('page', (p) => p.on('dialog', (d) => d.accept()));
+  for (const c of [alice, bob]) c.page.on('dialog', (d) => d.accept());
   let link;
   const sent = []; // every text, in the order the room must show it
 
@@ -174,6 +178,18 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
 
   await t.test('create, join by link, chat both ways', async () => {
     link = await createRoom(alice, base, 'Alice');
+    // The QR code, read by an independent decoder, is exactly the link; copy works.
+    const png = join(ARTIFACTS, 'invite-qr.png');
+    await alice.page.locator('#qr svg').screenshot({ path: png });
+    const z = await run([ZBARIMG, '--quiet', '--raw', png], T);
+    assert.equal(z.code, 0, `zbarimg exit ${z.code}: ${z.stderr}`);
+    assert.equal(z.stdout.trim(), link);
+    await alice.ctx.grantPermissions(['clipboard-read', 'clipboard-write']);
+    await alice.page.click('#copy');
+    await alice.page.waitForSelector('#copy-status:text-is("Copied.")', { timeout: T });
+    assert.equal(await alice.page.evaluate(() => navigator.clipboard.readText()), link);
+    const wsUrl = network.urls.find((u) => u.startsWith('ws://'));
+    assert.ok(wsUrl && /\/room\/[A-Za-z0-9_-]{22}$/.test(wsUrl), `ws url ${wsUrl}`);
     await joinRoom(bob, link, 'Bob');
     // The history entry the link was opened in does not keep the fragment either.
     const hist = await bob.page.evaluate(() => location.href);
@@ -196,7 +212,124 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     sent.push('hi alice, bob here');
     await waitTexts(bob.page, sent, 'bob sees both messages');
     await waitTexts(alice.page, sent, 'alice sees both messages');
+    await alice.page.screenshot({ path: join(ARTIFACTS, 'chat-alice.png') });
     await until(async () => (await alice.page.$$('#messages li[data-kind="own"] .status[data-status="accepted"]')).length === 1,
       'alice\'s message stored by the relay', T);
+  });
+
+  // Counts of each text in a page's log: every message exactly once, in the order sent.
+  const checkExactlyOnce = async (page, want, who) => {
+    const got = await texts(page);
+    for (const w of want) {
+      assert.equal(got.filter((g) => g === w).length, 1, `${who}: "${w}" shown ${got.filter((g) => g === w).length} times: ${JSON.stringify(got)}`);
+    }
+    const order = got.filter((g) => want.includes(g));
+    assert.deepEqual(order, want, `${who}: order`);
+  };
+
+  await t.test('relay killed and restarted: messages written meanwhile arrive once, in order', async () => {
+    const port = relay.port;
+    relay.proc.kill('SIGKILL');
+    await alice.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'offline',
+      null, { timeout: T });
+    await bob.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'offline',
+      null, { timeout: T });
+    // The user is told.
+    assert.match(await alice.page.textContent('#messages'), /Connection to the relay lost/);
+    for (let i = 1; i <= 5; i++) { await send(bob.page, `bob offline ${i}`); sent.push(`bob offline ${i}`); }
+    await send(alice.page, 'alice offline 1');
+    sent.push('alice offline 1');
+    relay = await startRelay(port, relay.dataDir);
+    await waitTexts(alice.page, sent, 'alice sees every message after the restart');
+    await waitTexts(bob.page, sent, 'bob sees every message after the restart');
+    // Bob's five are in his order; alice's one comes before or after them (both orders are
+    // valid: the relay orders them), so check each sender's own order and exactly-once.
+    const bobs = sent.filter((x) => x.startsWith('bob offline'));
+    await checkExactlyOnce(alice.page, bobs, 'alice');
+    await checkExactlyOnce(bob.page, bobs, 'bob');
+    await checkExactlyOnce(bob.page, ['alice offline 1'], 'bob');
+    await until(async () => (await alice.page.textContent('#conn')) === 'Online', 'alice online, outbox empty', T,
+      { detail: () => alice.page.textContent('#conn') });
+    // Others' messages are shown in the relay's order, the same on both pages: what alice
+    // received from bob is in bob's typing order, and bob's page put alice's message once.
+  });
+
+  await t.test('reload after 20 messages: history kept, messages from meanwhile shown as while away', async () => {
+    for (let i = 1; i <= 20; i++) await send(alice.page, `numbered ${i}`);
+    const numbered = Array.from({ length: 20 }, (_, i) => `numbered ${i + 1}`);
+    await waitTexts(bob.page, numbered, 'bob sees the 20');
+    const before = await texts(bob.page);
+    await bob.page.reload();
+    await bob.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await bob.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
+      null, { timeout: T });
+    assert.deepEqual(await texts(bob.page), before, 'the reloaded page shows the same conversation');
+    // Bob goes away (tab closed); alice writes 3; bob comes back from the room list.
+    const roomUrl = bob.page.url();
+    assert.match(roomUrl, /#room=[A-Za-z0-9_-]{22}$/);
+    await bob.page.close();
+    const away = ['while away 1', 'while away 2', 'while away 3'];
+    await until(async () => (await alice.page.$$eval('#members li.member', (l) => l.length)) === 2,
+      'alice still has 2 members', T);
+    for (const a of away) await send(alice.page, a);
+    await until(async () => (await alice.page.$$('#messages li[data-kind="own"] .status:not([data-status="accepted"])')).length === 0,
+      'all of alice\'s messages stored by the relay', T);
+    bob.page = await bob.ctx.newPage();
+    await bob.page.goto(base);
+    await bob.page.waitForSelector('#rooms:not([hidden]) #room-list li', { timeout: T });
+    assert.match(await bob.page.textContent('#room-list'), /Alice/);
+    await bob.page.click('#room-list li button:not(.secondary)');
+    await bob.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await waitTexts(bob.page, away, 'bob catches up');
+    await bob.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
+      null, { timeout: T });
+    assert.deepEqual(await texts(bob.page), [...before, ...away]);
+    const marker = await bob.page.textContent('#messages li[data-kind="away"]');
+    assert.match(marker, /3 new messages while you were away/);
+  });
+
+  await t.test('IndexedDB holds no plaintext message, name or key', async () => {
+    const code = link.split('#')[1];
+    const knowns = [...sent, 'numbered 7', 'while away 2', 'Alice', 'Bob', code, code.slice(4, 30)];
+    for (const p of [alice, bob]) {
+      const values = await dumpIndexedDb(p.page);
+      assert.ok(values.length > 5, `${p.name}: IndexedDB read (${values.length} values)`);
+      assert.ok(values.includes('CryptoKey extractable=false'), `${p.name}: the wrapping key is a non-extractable CryptoKey`);
+      const blob = values.join('\n');
+      for (const k of knowns) assert.ok(!blob.includes(k), `${p.name}: IndexedDB contains "${k}"`);
+    }
+  });
+
+  await t.test('removal: the removed page is told, its old link is refused, the new one works', async () => {
+    const oldLink = link;
+    await alice.page.click(`#members li.member button[data-remove]`);
+    // confirm() is accepted by the dialog handler below.
+    await bob.page.waitForSelector('#messages li[data-kind="alert"]', { timeout: T });
+    assert.match(await bob.page.textContent('#messages'), /Alice removed you from this room/);
+    await until(async () => (await members(alice.page)).length === 1, 'alice alone', T);
+    const newLink = await alice.page.inputValue('#invite-link');
+    assert.notEqual(newLink, oldLink);
+    assert.match(await alice.page.textContent('#messages'), /new invite link/);
+    const carol = await newProfile('carol');
+    await carol.page.goto(oldLink);
+    await carol.page.fill('#name-join', 'Carol');
+    await carol.page.click('#join-form button[type=submit]');
+    await carol.page.waitForSelector('#messages li[data-kind="alert"]', { timeout: T });
+    assert.match(await carol.page.textContent('#messages'), /Could not join this room/);
+    const dave = await newProfile('dave');
+    await joinRoom(dave, newLink, 'Dave');
+    await send(alice.page, 'welcome dave');
+    await waitTexts(dave.page, ['welcome dave'], 'dave reads with the new link');
+    const bobTexts = await texts(bob.page);
+    assert.ok(!bobTexts.includes('welcome dave'), 'the removed page reads nothing after its removal');
+  });
+
+  await t.test('no secret or plaintext on the wire or in the relay log; no page errors', async () => {
+    const code = link.split('#')[1];
+    for (const u of network.urls) assert.ok(!u.includes(code), `URL carries the invite: ${u}`);
+    const frames = Buffer.concat([...network.framesSent, ...network.framesReceived]);
+    for (const k of [...sent, code]) assert.ok(!frames.includes(Buffer.from(k)), `a frame carries "${k}"`);
+    for (const log of relayLogs) for (const k of [...sent, code]) assert.ok(!log.text.includes(k), `the relay log carries "${k}"`);
+    assert.deepEqual(pageProblems, []);
   });
 });

@@ -102,14 +102,14 @@ export class Store {
     });
   }
 
-  // Holds the Web Lock of room id while the returned promise's release() is not called.
-  // Resolves to a release function, or null if another tab owns the room.
-  async ownRoom(id) {
+  // Holds the Web Lock of room id until the returned release function is called (or the
+  // page goes away). Waits up to waitMs for it (a reloaded page's previous document may
+  // still hold it for a moment); resolves to null if another tab keeps it.
+  async ownRoom(id, waitMs = 3000) {
     return new Promise((resolve) => {
-      navigator.locks.request(`saltchat-room-${id}`, { ifAvailable: true }, (lock) => {
-        if (!lock) { resolve(null); return undefined; }
-        return new Promise((release) => resolve(release));
-      });
+      navigator.locks.request(`saltchat-room-${id}`, { signal: AbortSignal.timeout(waitMs) },
+        () => new Promise((release) => resolve(release)))
+        .catch(() => resolve(null));
     });
   }
 

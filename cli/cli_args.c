@@ -6,30 +6,35 @@
 #include <string.h>
 
 static const char usage[] =
-    "usage: saltchat new RELAY-URL [--qr|--no-qr]\n"
-    "       saltchat join LINK [--name NAME] [--batch] [--ca FILE] [--config DIR]\n"
-    "                          [--relay URL]... [--retries N] [--wait SECONDS] [--verbose]\n"
+    "usage: saltchat new RELAY-URL [OPTIONS] [--qr|--no-qr]\n"
+    "       saltchat join [LINK | --link-file FILE] [OPTIONS]\n"
+    "       saltchat open ROOM [OPTIONS]\n"
+    "       saltchat rooms [--batch] [--config DIR] [--data DIR]\n"
     "       saltchat --help | --version\n"
     "\n"
-    "  new    create a room on the relay at RELAY-URL (ws://, wss://, http:// or https://)\n"
-    "         and print its invite link\n"
-    "  join   join the room of an invite link; interactive on a terminal, one JSON event\n"
-    "         per line otherwise (or with --batch)\n"
+    "  new    create a room on the relay at RELAY-URL (ws://, wss://, http:// or https://),\n"
+    "         print its invite link and enter it\n"
+    "  join   join the room of an invite link: LINK, the first line of --link-file FILE,\n"
+    "         or (neither given) the first line of stdin (a prompt on a terminal). Prefer\n"
+    "         --link-file: a link on the command line shows in ps and shell history\n"
+    "  open   re-enter a stored room (its room id, or an unambiguous prefix) and catch up\n"
+    "  rooms  list the stored rooms\n"
     "\n"
+    "OPTIONS\n"
     "  --name NAME     display name shown to the others (default: $USER; up to 64 bytes)\n"
     "  --batch         script mode: each input line is a message, events are JSON lines\n"
     "  --ca FILE       trust this PEM certificate for wss:// (a self-signed relay)\n"
-    "  --config DIR    identity and verified keys (default $XDG_CONFIG_HOME/saltchat)\n"
-    "  --relay URL     another relay of the same cluster (ws://, wss://, http://, https://),\n"
-    "                  repeatable: when the link's relay cannot be reached or drops the\n"
-    "                  connection, the next one in turn is tried (the link's relay first)\n"
+    "  --config DIR    identity and storage key (default $XDG_CONFIG_HOME/saltchat)\n"
+    "  --data DIR      stored rooms and history (default $XDG_DATA_HOME/saltchat)\n"
+    "  --relay URL     another relay of the same cluster, repeatable: tried in turn when\n"
+    "                  the room's relay cannot be reached or drops the connection\n"
     "  --retries N     retry a failed connection at most N times in a row (default: 6\n"
-    "                  before the first join, without limit after it)\n"
-    "  --wait SECONDS  when leaving, wait this long for the relay to confirm sent messages\n"
-    "                  (default 30)\n"
+    "                  before the room is first reached, without limit after it)\n"
+    "  --wait SECONDS  when quitting, wait this long for the relay to accept what you\n"
+    "                  sent (default 30)\n"
     "  --verbose       show libwebsockets warnings on stderr\n"
     "\n"
-    "See docs/CLI.md for the JSON events and exit codes.\n";
+    "See docs/CLI.md for the commands, JSON events, files and exit codes.\n";
 
 const char *cli_args_usage(void)
 {
@@ -72,7 +77,7 @@ static int opt_value(const char *opt, int argc, char **argv, int *i, const char 
 int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
 {
     static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait",
-                                         "--relay"};
+                                         "--relay", "--link-file", "--data"};
     memset(a, 0, sizeof *a);
     a->retries = -1;
     a->wait_s = CLI_ARGS_DEFAULT_WAIT_S;
@@ -141,6 +146,8 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
                 }
                 a->relays[a->n_relays++] = val;
                 break;
+            case 6: a->link_file = val; break;
+            case 7: a->data_dir = val; break;
             }
         }
         if (matched)
@@ -157,25 +164,42 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
     }
 
     if (npos == 0) {
-        snprintf(err, cap, "missing command: 'new' or 'join'");
+        snprintf(err, cap, "missing command: 'new', 'join', 'open' or 'rooms'");
         return -1;
     }
-    if (!strcmp(positional[0], "new"))
-        a->command = CLI_CMD_NEW;
-    else if (!strcmp(positional[0], "join"))
-        a->command = CLI_CMD_JOIN;
-    else {
-        snprintf(err, cap, "unknown command '%s': use 'new' or 'join'", positional[0]);
+    static const struct {
+        const char *word;
+        enum cli_command cmd;
+        int min, max;
+    } cmds[] = {{"new", CLI_CMD_NEW, 2, 2},
+                {"join", CLI_CMD_JOIN, 1, 2},
+                {"open", CLI_CMD_OPEN, 2, 2},
+                {"rooms", CLI_CMD_ROOMS, 1, 1}};
+    size_t k = 0;
+    while (k < sizeof cmds / sizeof cmds[0] && strcmp(positional[0], cmds[k].word))
+        k++;
+    if (k == sizeof cmds / sizeof cmds[0]) {
+        snprintf(err, cap, "unknown command '%s': use 'new', 'join', 'open' or 'rooms'",
+                 positional[0]);
         return -1;
     }
-    if (npos < 2) {
+    a->command = cmds[k].cmd;
+    if (npos < cmds[k].min) {
         snprintf(err, cap, a->command == CLI_CMD_NEW ? "'new' needs the relay URL, e.g. ws://localhost:8080"
-                                                     : "'join' needs an invite link");
+                                                     : "'open' needs a room id (see 'saltchat rooms')");
         return -1;
     }
-    a->target = positional[1];
-    if (a->n_relays && a->command != CLI_CMD_JOIN) {
-        snprintf(err, cap, "--relay only goes with 'join'");
+    if (npos > cmds[k].max) {
+        snprintf(err, cap, "unexpected argument '%s'", positional[npos - 1]);
+        return -1;
+    }
+    a->target = npos > 1 ? positional[1] : NULL;
+    if (a->link_file && a->command != CLI_CMD_JOIN) {
+        snprintf(err, cap, "--link-file only goes with 'join'");
+        return -1;
+    }
+    if (a->link_file && a->target) {
+        snprintf(err, cap, "give the link or --link-file, not both");
         return -1;
     }
     return 0;

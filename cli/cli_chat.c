@@ -15,44 +15,67 @@
 #include "cli_exit.h"
 #include "cli_loop.h"
 #include "cli_signal.h"
+#include "cli_store.h"
 #include "cli_text.h"
 #include "cli_ui.h"
 #include "cli_ui_json.h"
 #include "cli_ui_tty.h"
 #include "cli_ws.h"
-#include "sc_session.h"
+#include "mls_codec.h"
+#include "sc2_envelope.h"
+#include "sc2_link.h"
 
-/* Failed attempts in a row before giving up, until the first successful join. */
-#define DEFAULT_RETRIES_BEFORE_JOIN 6u
-/* Relay URLs: the link's, then --relay alternatives. */
+/* Failed attempts in a row before giving up, until the room was first reached. */
+#define DEFAULT_RETRIES_BEFORE_LIVE 6u
 #define MAX_URLS 9u
 #define CLOSE_GRACE_MS 2000u
+#define HISTORY_DEFAULT 20u
+/* History records scanned at start for seqs shown but not yet stored in the room. */
+#define SEEN_SCAN 4096u
+
+/* A text queued in this run, kept until ACCEPTED to store it in the history. */
+typedef struct own_text {
+    uint64_t token;
+    uint8_t *text;
+    size_t len;
+    int reported; /* QUEUED reported (after the room was stored with it) */
+} own_text;
 
 struct cli_chat {
     cli_chat_config cfg;
-    char ws_url[1024];          /* the one in use: urls[url_idx] */
-    char urls[MAX_URLS][1024];
+    char base[SC2_LINK_MAX_URL];
+    char urls[MAX_URLS][SC2_LINK_MAX_URL];
     size_t n_urls, url_idx;
-    char name[SC_SESSION_MAX_NAME + 1];
-    sc_session *s;
+    char name[SC2_ROOM_MAX_NAME + 1];
+    char store_dir[1024];
+    char room[SC2_ROOM_ID_CHARS + 1];
+    char link[SC2_LINK_MAX_URL];
+    sc2_room *r;
     cli_loop *loop;
     cli_ws *ws;
     cli_ui *ui;
-    cli_cmd cmd;
     int sig_fd;
-    cli_timer deadline_t, retry_t, leave_t, close_t;
-    unsigned failures; /* failed attempts in a row */
-    int ever_joined;
-    int joined;        /* WELCOME seen on the current connection */
-    int leaving;       /* input ended: waiting for confirmations */
-    int stopping;      /* closing down with exit_code */
-    int detached;
+    cli_timer retry_t, leave_t, close_t, save_t;
+    unsigned failures;  /* failed attempts in a row */
+    int ever_live;
+    int live;           /* LIVE on the current connection */
+    int quitting;       /* /quit or end of input: waiting for acceptance */
+    int leave_asked;    /* /leave sent */
+    int status;         /* enum cli_store_status to store */
+    int stopping;
     int input_eof;
     int exit_code;
-    int fatal;         /* exit code an event decided (room full), 0 if none */
+    int fatal;          /* exit code the room's state decided, 0 if none */
+    int dirty;          /* the room changed since it was last stored */
+    int store_failed;   /* reported once */
     int destroying;
-    cli_chat_line_fn line_fn;
-    void *line_user;
+    int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
+    /* Seqs after the stored room's seq that are in the history already: shown by a run
+     * that stopped before it stored the room again; never shown twice. */
+    uint64_t *seen;
+    size_t n_seen;
+    own_text *own;
+    size_t n_own, cap_own;
 };
 
 static uint64_t now_ms(void)
@@ -75,18 +98,14 @@ static void report_simple(cli_chat *c, enum cli_ev_type type, const char *reason
     ev.type = type;
     ev.reason = reason;
     ev.code = code;
-    ev.url = c->ws_url;
+    ev.url = c->urls[c->url_idx];
     report(c, &ev);
 }
 
 static void update_prompt(cli_chat *c)
 {
-    if (c->cfg.batch)
-        return;
-    const char *p = cli_cmd_prompt(&c->cmd);
-    if (!p)
-        p = c->joined ? "> " : "(offline) > ";
-    c->ui->ops->set_prompt(c->ui, p);
+    if (!c->cfg.batch)
+        c->ui->ops->set_prompt(c->ui, c->live ? "> " : "(offline) > ");
 }
 
 static void stop_now(cli_chat *c, int code);
@@ -99,102 +118,333 @@ static void fail(cli_chat *c, int code, const char *msg)
     stop_now(c, code);
 }
 
-static size_t pending(const cli_chat *c)
+/* Storage. */
+
+/* Stores the room now if it changed. Returns 0, or -1 (reported once). */
+static int save_now(cli_chat *c)
 {
-    return sc_session_outbox_len(c->s);
+    char err[1200];
+    cli_store_room s;
+    mls_bytes st = {0};
+    int rc = -1;
+    cli_loop_timer_cancel(&c->save_t);
+    if (!c->dirty)
+        return 0;
+    memset(&s, 0, sizeof s);
+    if (sc2_room_export(c->r, &st) != 0) {
+        /* no group yet (a join not accepted): nothing to store */
+        if (sc2_room_epoch(c->r) == 0 && !c->ever_live) {
+            rc = 0;
+            c->dirty = 0;
+        } else {
+            snprintf(err, sizeof err, "cannot export the room state (out of memory)");
+        }
+        goto fail;
+    }
+    memcpy(s.room, c->room, sizeof s.room);
+    s.status = c->status;
+    snprintf(s.name, sizeof s.name, "%s", c->name);
+    snprintf(s.base, sizeof s.base, "%s", c->base);
+    if (cli_buf_append(&s.state, st.p, st.len) != 0) {
+        snprintf(err, sizeof err, "cannot store the room: out of memory");
+        goto fail;
+    }
+    if (cli_store_save(c->store_dir, c->cfg.identity->storage_key, &s, err, sizeof err) != 0)
+        goto fail;
+    c->dirty = 0;
+    rc = 0;
+fail:
+    if (rc && !c->store_failed) {
+        char msg[1300];
+        c->store_failed = 1;
+        snprintf(msg, sizeof msg, "the room could not be stored (%s): a restart may lose what "
+                 "happened since", err);
+        report_simple(c, CLI_EV_NOTICE, msg, 0);
+    }
+    if (rc == 0)
+        c->store_failed = 0;
+    mls_bytes_free(&st);
+    cli_store_room_wipe(&s);
+    return rc;
 }
 
-static void session_event(cli_chat *c, const sc_event *se)
+static void on_save_timer(void *user)
+{
+    save_now(user);
+}
+
+/* Stores the room at most once per loop turn (a zero timer). */
+static void save_soon(cli_chat *c)
+{
+    c->dirty = 1;
+    if (!c->save_t.armed)
+        cli_loop_timer_set(c->loop, &c->save_t, 0, on_save_timer, c);
+}
+
+static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
+                        const uint8_t *identity, const char *name, const uint8_t *text,
+                        size_t len)
+{
+    char err[1200];
+    cli_store_msg m = {seq, time_ms, self, identity, name, text, len};
+    if (cli_store_history_append(c->store_dir, c->cfg.identity->storage_key, c->room, &m, err,
+                                 sizeof err) != 0) {
+        char msg[1300];
+        snprintf(msg, sizeof msg, "message %llu not stored in the history: %s",
+                 (unsigned long long)seq, err);
+        report_simple(c, CLI_EV_NOTICE, msg, 0);
+        return;
+    }
+}
+
+static int seen_before(const cli_chat *c, uint64_t seq)
+{
+    for (size_t i = 0; i < c->n_seen; i++)
+        if (c->seen[i] == seq)
+            return 1;
+    return 0;
+}
+
+static void seen_collect(void *user, const cli_store_msg *m)
+{
+    cli_chat *c = user;
+    if (m->seq <= sc2_room_seq(c->r) || seen_before(c, m->seq))
+        return;
+    uint64_t *ns = realloc(c->seen, (c->n_seen + 1) * sizeof *ns);
+    if (!ns)
+        return;
+    c->seen = ns;
+    c->seen[c->n_seen++] = m->seq;
+}
+
+static void history_show(void *user, const cli_store_msg *m)
+{
+    cli_chat *c = user;
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CLI_EV_HISTORY;
+    ev.seq = m->seq;
+    ev.time_ms = m->time_ms;
+    ev.self = m->self;
+    ev.identity = m->identity;
+    ev.name = m->name;
+    ev.text = m->text;
+    ev.text_len = m->text_len;
+    report(c, &ev);
+}
+
+static void history_print(cli_chat *c, unsigned n)
+{
+    char err[1200];
+    int got = cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, n,
+                                     history_show, c, NULL, err, sizeof err);
+    if (got < 0)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
+}
+
+static void own_forget(cli_chat *c, size_t i)
+{
+    sodium_memzero(c->own[i].text, c->own[i].len);
+    free(c->own[i].text);
+    memmove(c->own + i, c->own + i + 1, (c->n_own - i - 1) * sizeof *c->own);
+    c->n_own--;
+}
+
+/* Keeps a copy of a queued text. Returns 0, or -1 if memory is exhausted. */
+static int own_keep(cli_chat *c, uint64_t token, const uint8_t *text, size_t len)
+{
+    if (c->n_own == c->cap_own) {
+        size_t nc = c->cap_own ? 2 * c->cap_own : 16;
+        own_text *no = realloc(c->own, nc * sizeof *no);
+        if (!no)
+            return -1;
+        c->own = no;
+        c->cap_own = nc;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return -1;
+    memcpy(copy, text, len);
+    c->own[c->n_own++] = (own_text){token, copy, len, 0};
+    return 0;
+}
+
+/* Texts queued since the last call are stored with the room first, then reported as
+ * queued, in order: one store for a whole batch of input lines. */
+static void flush_queued(cli_chat *c)
+{
+    size_t i = 0;
+    while (i < c->n_own && c->own[i].reported)
+        i++;
+    if (i == c->n_own)
+        return;
+    save_now(c);
+    for (; i < c->n_own; i++) {
+        if (c->own[i].reported)
+            continue;
+        c->own[i].reported = 1;
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_QUEUED;
+        ev.token = c->own[i].token;
+        ev.text = c->own[i].text;
+        ev.text_len = c->own[i].len;
+        report(c, &ev);
+    }
+}
+
+/* The room's events. */
+
+static void room_event(cli_chat *c, const sc2_room_event *re)
 {
     cli_event ev;
     memset(&ev, 0, sizeof ev);
-    ev.member = se->member;
-    ev.name = se->name;
-    ev.fingerprint = se->fingerprint;
-    ev.identity = se->identity;
-    ev.msg_id = se->msg_id;
-    ev.time_ms = se->time_ms;
-    ev.text = se->text;
-    ev.text_len = se->text_len;
-    ev.reason = se->reason;
-    ev.code = se->code;
-    ev.count = se->count;
-    if (se->identity)
-        ev.verified = cli_verified_has(c->cfg.verified, se->identity);
-    switch (se->type) {
-    case SC_EV_JOINED_ROOM:
-        ev.type = CLI_EV_JOINED_ROOM;
-        ev.name = c->name;
-        ev.fingerprint = c->cfg.identity->fingerprint;
-        ev.room = sc_session_room_id(c->s);
-        c->joined = 1;
-        c->ever_joined = 1;
+    ev.seq = re->seq;
+    ev.seq2 = re->seq2;
+    ev.token = re->token;
+    ev.epoch = re->epoch;
+    ev.time_ms = re->time_ms;
+    ev.code = re->code;
+    ev.self = re->self;
+    ev.resync = re->resync;
+    ev.name = re->name;
+    ev.identity = re->identity;
+    ev.by_name = re->by_name;
+    ev.by_identity = re->by_identity;
+    ev.text = re->text;
+    ev.text_len = re->text_len;
+    ev.reason = re->reason;
+    switch (re->type) {
+    case SC2_EV_CREATED: ev.type = CLI_EV_CREATED; ev.room = c->room; break;
+    case SC2_EV_JOINED: ev.type = CLI_EV_JOINED; break;
+    case SC2_EV_LIVE:
+        ev.type = CLI_EV_LIVE;
+        c->live = 1;
+        c->ever_live = 1;
         c->failures = 0;
         break;
-    case SC_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; break;
-    case SC_EV_MEMBER_AUTHENTICATED:
-        ev.type = CLI_EV_MEMBER_AUTHENTICATED;
-        ev.name_clash = se->identity && !ev.verified &&
-                        cli_verified_name_clash(c->cfg.verified, se->name, se->identity);
+    case SC2_EV_MESSAGE:
+        if (seen_before(c, re->seq))
+            return; /* shown by an earlier run (it is in the history) */
+        ev.type = CLI_EV_MESSAGE;
+        history_add(c, re->seq, re->time_ms, 0, re->identity, re->name, re->text, re->text_len);
         break;
-    case SC_EV_HANDSHAKE_FAILED: ev.type = CLI_EV_HANDSHAKE_FAILED; break;
-    case SC_EV_MEMBER_LEFT:
-        ev.type = CLI_EV_MEMBER_LEFT;
-        cli_cmd_cancel(&c->cmd, se->member);
+    case SC2_EV_SENT: ev.type = CLI_EV_SENT; break;
+    case SC2_EV_ACCEPTED:
+        ev.type = CLI_EV_ACCEPTED;
+        for (size_t i = 0; i < c->n_own; i++)
+            if (c->own[i].token == re->token) {
+                history_add(c, re->seq, now_ms(), 1, sc2_room_identity(c->r), c->name,
+                            c->own[i].text, c->own[i].len);
+                own_forget(c, i);
+                break;
+            }
         break;
-    case SC_EV_MESSAGE: ev.type = CLI_EV_MESSAGE; break;
-    case SC_EV_UNDECRYPTABLE: ev.type = CLI_EV_UNDECRYPTABLE; break;
-    case SC_EV_KEYS_ROTATED: ev.type = CLI_EV_KEYS_ROTATED; break;
-    case SC_EV_PEER_KEYS: ev.type = CLI_EV_PEER_KEYS; break;
-    case SC_EV_SENT: ev.type = CLI_EV_SENT; break;
-    case SC_EV_CONFIRMED: ev.type = CLI_EV_CONFIRMED; break;
-    case SC_EV_RELAY_ERROR:
-        ev.type = CLI_EV_RELAY_ERROR;
-        if (se->code == 4) /* room-full */
-            c->fatal = CLI_EXIT_ROOM_FULL;
+    case SC2_EV_REJECTED:
+        ev.type = CLI_EV_REJECTED;
+        for (size_t i = 0; i < c->n_own; i++)
+            if (c->own[i].token == re->token) {
+                own_forget(c, i);
+                break;
+            }
         break;
-    case SC_EV_PROTOCOL_ERROR: ev.type = CLI_EV_PROTOCOL_ERROR; break;
-    case SC_EV_WARNING: ev.type = CLI_EV_WARNING; break;
-    case SC_EV_SEND_FAILED: ev.type = CLI_EV_SEND_FAILED; break;
+    case SC2_EV_EPOCH: ev.type = CLI_EV_EPOCH; break;
+    case SC2_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; break;
+    case SC2_EV_MEMBER_REMOVED: ev.type = CLI_EV_MEMBER_REMOVED; break;
+    case SC2_EV_MEMBER_LEAVING: ev.type = CLI_EV_MEMBER_LEAVING; break;
+    case SC2_EV_REMOVED:
+        ev.type = CLI_EV_REMOVED;
+        c->status = CLI_STORE_REMOVED;
+        c->fatal = CLI_EXIT_REMOVED;
+        break;
+    case SC2_EV_LEFT:
+        ev.type = CLI_EV_LEFT;
+        c->status = CLI_STORE_LEFT;
+        c->fatal = -1; /* exit 0 */
+        break;
+    case SC2_EV_LINK_ROTATED:
+        ev.type = CLI_EV_LINK_ROTATED;
+        if (sc2_room_link(c->r, c->base, c->link, sizeof c->link) < 0)
+            c->link[0] = '\0';
+        ev.link = c->link;
+        break;
+    case SC2_EV_REBASED: ev.type = CLI_EV_REBASED; break;
+    case SC2_EV_HISTORY_LOST: ev.type = CLI_EV_HISTORY_LOST; break;
+    case SC2_EV_UNREADABLE: ev.type = CLI_EV_UNREADABLE; break;
+    case SC2_EV_GAP: ev.type = CLI_EV_GAP; break;
+    case SC2_EV_DUPLICATE: ev.type = CLI_EV_DUPLICATE; break;
+    case SC2_EV_FORK: ev.type = CLI_EV_FORK; break;
+    case SC2_EV_LINK_MISMATCH: ev.type = CLI_EV_LINK_MISMATCH; break;
+    case SC2_EV_KEY_CHANGED: ev.type = CLI_EV_KEY_CHANGED; break;
+    case SC2_EV_STALE_GI: ev.type = CLI_EV_STALE_GI; break;
+    case SC2_EV_JOIN_FAILED:
+        ev.type = CLI_EV_JOIN_FAILED;
+        c->fatal = CLI_EXIT_JOIN_REFUSED;
+        break;
+    case SC2_EV_RELAY_ERROR: ev.type = CLI_EV_RELAY_ERROR; break;
+    case SC2_EV_PROTOCOL_ERROR: ev.type = CLI_EV_PROTOCOL_ERROR; break;
+    case SC2_EV_ROOM_LOST:
+        ev.type = CLI_EV_ROOM_LOST;
+        c->fatal = CLI_EXIT_ROOM_LOST;
+        break;
     default: return;
     }
     report(c, &ev);
-    if (se->type == SC_EV_JOINED_ROOM || se->type == SC_EV_MEMBER_LEFT)
+    if (re->type == SC2_EV_LIVE)
         update_prompt(c);
 }
 
-static void on_deadline(void *user);
-
-/* Drains session events and output requests; re-arms the session timer; notices when
- * leaving is complete. Call after every call into the session. */
-static void pump(cli_chat *c)
+/* After the room is DEAD or LOST: stop with the code its events decided. */
+static void stop_for_room(cli_chat *c)
 {
-    sc_event se;
-    size_t len;
-    while (sc_session_next_event(c->s, &se))
-        session_event(c, &se);
-    if (sc_session_output(c->s, &len))
-        cli_ws_want_write(c->ws);
-    uint64_t d = sc_session_deadline(c->s), now = now_ms();
-    if (d)
-        cli_loop_timer_set(c->loop, &c->deadline_t, d > now ? d - now : 0, on_deadline, c);
-    else
-        cli_loop_timer_cancel(&c->deadline_t);
-    if (c->stopping)
-        return;
-    if (c->ui->ops->status(c->ui) != 0) {
-        fprintf(stderr, "saltchat: cannot write to standard output; leaving\n");
-        stop_now(c, CLI_EXIT_ERROR);
-    } else if (c->leaving && pending(c) == 0 && c->ever_joined) {
+    enum sc2_room_state st = sc2_room_state(c->r);
+    char msg[300];
+    if (st == SC2_RS_LOST) {
+        fail(c, CLI_EXIT_ROOM_LOST,
+             "the relay no longer has this room (it may have lost its data): not reconnecting; "
+             "the room stays stored on this device");
+    } else if (c->fatal == CLI_EXIT_REMOVED) {
+        fail(c, CLI_EXIT_REMOVED, "you were removed from the room");
+    } else if (c->fatal == -1) {
         stop_now(c, CLI_EXIT_OK);
+    } else {
+        snprintf(msg, sizeof msg, "could not join the room: the link was revoked or is wrong "
+                 "(ask a member for the current link)");
+        fail(c, CLI_EXIT_JOIN_REFUSED, msg);
     }
 }
 
-static void on_deadline(void *user)
+/* Drains events and output, stores the room, and notices when to stop. Call after every
+ * call into the room. */
+static void pump(cli_chat *c)
 {
-    cli_chat *c = user;
-    sc_session_tick(c->s, now_ms());
-    pump(c);
+    sc2_room_event re;
+    size_t len;
+    int any = 0;
+    flush_queued(c);
+    while (sc2_room_next_event(c->r, &re)) {
+        room_event(c, &re);
+        any = 1;
+    }
+    if (any)
+        save_soon(c);
+    if (sc2_room_output(c->r, &len))
+        cli_ws_want_write(c->ws);
+    if (c->stopping)
+        return;
+    enum sc2_room_state st = sc2_room_state(c->r);
+    if (c->ui->ops->status(c->ui) != 0) {
+        fprintf(stderr, "saltchat: cannot write to standard output; stopping\n");
+        stop_now(c, CLI_EXIT_ERROR);
+    } else if (st == SC2_RS_DEAD || st == SC2_RS_LOST) {
+        stop_for_room(c);
+    } else if (st == SC2_RS_BROKEN && !c->in_rx && cli_ws_active(c->ws)) {
+        /* a user action broke the connection (e.g. out of memory): drop it, resume */
+        cli_ws_close(c->ws, 1000, "resuming");
+    } else if (c->quitting && !c->leave_asked && st == SC2_RS_LIVE &&
+               sc2_room_outbox_len(c->r) == 0) {
+        stop_now(c, CLI_EXIT_OK);
+    }
 }
 
 static void on_stop_timer(void *user)
@@ -206,12 +456,15 @@ static void stop_now(cli_chat *c, int code)
 {
     if (c->stopping)
         return;
+    flush_queued(c);
     c->stopping = 1;
     c->exit_code = code;
+    save_now(c);
     cli_loop_timer_cancel(&c->retry_t);
     cli_loop_timer_cancel(&c->leave_t);
+    cli_loop_timer_cancel(&c->save_t);
     if (cli_ws_active(c->ws)) {
-        cli_ws_close(c->ws, 1000, "leaving");
+        cli_ws_close(c->ws, 1000, "bye");
         cli_loop_timer_set(c->loop, &c->close_t, CLOSE_GRACE_MS, on_stop_timer, c);
     } else {
         cli_loop_stop(c->loop);
@@ -224,32 +477,29 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
 {
     char msg[2048];
     int code = 0;
-    if (e->close_code == 4001 || c->fatal == CLI_EXIT_ROOM_FULL) {
-        code = CLI_EXIT_ROOM_FULL;
-        snprintf(msg, sizeof msg, "the room is full (the relay limits its members): try later");
-    } else if (e->tls_error && !c->ever_joined) {
+    const char *url = c->urls[c->url_idx];
+    if (e->tls_error && !c->ever_live) {
         code = CLI_EXIT_TLS;
         snprintf(msg, sizeof msg,
                  "TLS with %.1023s failed: the relay's certificate is not trusted or the TLS "
                  "handshake broke (%.300s). For a relay with a self-signed certificate, pass "
                  "--ca FILE",
-                 c->ws_url, e->reason);
+                 url, e->reason);
     } else if (e->http_status >= 400 && e->http_status < 500 && e->http_status != 429 &&
-               !c->ever_joined) {
+               !c->ever_live) {
         code = CLI_EXIT_UNREACHABLE;
-        snprintf(msg, sizeof msg, "%.1023s: %.300s; is the link's relay address right?", c->ws_url,
-                 e->reason);
+        snprintf(msg, sizeof msg,
+                 "%.1023s: %.300s; is the relay address right, and does it speak protocol v2?",
+                 url, e->reason);
     }
-    unsigned limit = c->cfg.retries >= 0 ? (unsigned)c->cfg.retries
-                     : c->ever_joined    ? 0
-                                         : DEFAULT_RETRIES_BEFORE_JOIN;
-    int unlimited = c->cfg.retries < 0 && c->ever_joined;
+    int unlimited = c->cfg.retries < 0 && (c->ever_live || c->cfg.reached);
+    unsigned limit = c->cfg.retries >= 0 ? (unsigned)c->cfg.retries : DEFAULT_RETRIES_BEFORE_LIVE;
     if (!code) {
         c->failures++;
         if (!unlimited && c->failures > limit) {
             code = CLI_EXIT_UNREACHABLE;
             snprintf(msg, sizeof msg, "cannot reach the relay at %.1023s (%u attempt%s): %.300s",
-                     c->ws_url, c->failures, c->failures == 1 ? "" : "s", e->reason);
+                     url, c->failures, c->failures == 1 ? "" : "s", e->reason);
         }
     }
     cli_event ev;
@@ -258,7 +508,7 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
     ev.reason = e->reason;
     ev.code = e->close_code;
     ev.attempt = c->failures;
-    ev.count = (uint32_t)pending(c);
+    ev.count = (uint32_t)sc2_room_outbox_len(c->r);
     if (!code)
         ev.retry_ms = cli_backoff_delay_ms(c->failures, CLI_BACKOFF_BASE_MS, CLI_BACKOFF_CAP_MS,
                                            randombytes_random());
@@ -268,11 +518,8 @@ static void connection_failed(cli_chat *c, const cli_ws_end *e)
         fail(c, code, msg);
         return;
     }
-    /* fail over: the next relay of the cluster in turn */
-    if (c->n_urls > 1) {
+    if (c->n_urls > 1)
         c->url_idx = (c->url_idx + 1) % c->n_urls;
-        memcpy(c->ws_url, c->urls[c->url_idx], sizeof c->ws_url);
-    }
     cli_loop_timer_set(c->loop, &c->retry_t, ev.retry_ms, connect_now, c);
 }
 
@@ -280,16 +527,15 @@ static void connect_now(void *user)
 {
     cli_chat *c = user;
     char err[300];
-    if (c->stopping || c->detached)
+    if (c->stopping)
         return;
-    c->fatal = 0;
     cli_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = CLI_EV_CONNECTING;
-    ev.url = c->ws_url;
+    ev.url = c->urls[c->url_idx];
     ev.attempt = c->failures + 1;
     report(c, &ev);
-    if (cli_ws_connect(c->ws, c->ws_url, err, sizeof err) != 0) {
+    if (cli_ws_connect(c->ws, c->urls[c->url_idx], err, sizeof err) != 0) {
         cli_ws_end e;
         memset(&e, 0, sizeof e);
         e.reason = err;
@@ -302,27 +548,32 @@ static void connect_now(void *user)
 static void ws_open(void *user)
 {
     cli_chat *c = user;
-    c->joined = 0;
+    c->live = 0;
     report_simple(c, CLI_EV_CONNECTED, NULL, 0);
+    sc2_room_connected(c->r, now_ms());
+    pump(c);
 }
 
 static int ws_message(void *user, const uint8_t *msg, size_t len)
 {
     cli_chat *c = user;
-    int r = sc_session_receive(c->s, msg, len, now_ms());
+    int r = sc2_room_receive(c->r, msg, len, now_ms());
+    save_soon(c); /* the seq and chain moved even without events */
+    c->in_rx = 1;
     pump(c);
-    return r < 0 ? -1 : 0;
+    c->in_rx = 0;
+    return r < 0 || sc2_room_state(c->r) == SC2_RS_BROKEN ? -1 : 0;
 }
 
 static const uint8_t *ws_next(void *user, size_t *len)
 {
-    return sc_session_output(((cli_chat *)user)->s, len);
+    return sc2_room_output(((cli_chat *)user)->r, len);
 }
 
 static void ws_done(void *user)
 {
     cli_chat *c = user;
-    sc_session_output_pop(c->s);
+    sc2_room_output_pop(c->r);
     pump(c);
 }
 
@@ -331,160 +582,286 @@ static void ws_end(void *user, const cli_ws_end *e)
     cli_chat *c = user;
     if (c->destroying)
         return;
-    if (e->was_open && !c->detached) {
-        sc_session_disconnected(c->s, now_ms());
-        c->joined = 0;
+    if (e->was_open) {
+        sc2_room_disconnected(c->r, now_ms());
+        c->live = 0;
         pump(c);
     }
-    c->joined = 0;
+    c->live = 0;
     if (c->stopping) {
         cli_loop_stop(c->loop);
         return;
     }
-    if (c->detached)
-        return;
     connection_failed(c, e);
 }
 
-/* Input. */
+/* Input and commands. */
 
 static void leave_expired(void *user)
 {
     cli_chat *c = user;
-    char msg[200];
-    size_t n = pending(c);
-    if (!c->ever_joined) {
-        snprintf(msg, sizeof msg, "could not join the room within %u s", c->cfg.wait_s);
+    char msg[300];
+    size_t n = sc2_room_outbox_len(c->r);
+    if (!c->ever_live) {
+        snprintf(msg, sizeof msg, "could not reach the room within %u s", c->cfg.wait_s);
         fail(c, CLI_EXIT_UNREACHABLE, msg);
         return;
     }
     snprintf(msg, sizeof msg,
-             "%zu message%s not confirmed by the relay within %u s: %s may not have been "
-             "delivered",
-             n, n == 1 ? " was" : "s were", c->cfg.wait_s, n == 1 ? "it" : "they");
+             "%zu message%s not accepted by the relay within %u s; %s stored and will be sent "
+             "on the next 'saltchat open'",
+             n, n == 1 ? " was" : "s were", c->cfg.wait_s, n == 1 ? "it is" : "they are");
     fail(c, CLI_EXIT_UNDELIVERED, msg);
 }
 
-static void start_leave(cli_chat *c)
+static void start_quit(cli_chat *c)
 {
-    if (c->leaving || c->stopping)
+    if (c->quitting || c->stopping)
         return;
-    c->leaving = 1;
-    size_t n = pending(c);
-    if (n == 0 && c->ever_joined) {
-        stop_now(c, CLI_EXIT_OK);
-        return;
-    }
-    /* Not in the room yet: join first, so that connection errors are reported. */
+    c->quitting = 1;
+    size_t n = sc2_room_outbox_len(c->r);
     cli_event ev;
     memset(&ev, 0, sizeof ev);
     ev.type = CLI_EV_LEAVING;
     ev.count = (uint32_t)n;
     ev.retry_ms = (uint64_t)c->cfg.wait_s * 1000u;
-    if (n)
+    if (n || !c->live)
         report(c, &ev);
     cli_loop_timer_set(c->loop, &c->leave_t, ev.retry_ms, leave_expired, c);
+    pump(c);
 }
 
-/* Hands a line to the session. Typed offline after having been in the room, it is also
- * reported as held: the session keeps it until the members of before the drop are back
- * (docs/PROTOCOL.md 7.4). */
-static void hand_over(cli_chat *c, const uint8_t *text, size_t len)
-{
-    uint64_t id = 0;
-    int rc = sc_session_send(c->s, text, len, now_ms(), &id);
-    int held = rc == 0 && c->ever_joined && !c->joined;
-    cli_event ev;
-    memset(&ev, 0, sizeof ev);
-    if (held) {
-        ev.type = CLI_EV_HELD;
-        ev.text = text;
-        ev.text_len = len;
-        ev.count = (uint32_t)sc_session_outbox_len(c->s);
-        ev.offline = 1;
-        report(c, &ev);
-        memset(&ev, 0, sizeof ev);
-    }
-    ev.type = rc == 0 ? CLI_EV_QUEUED : CLI_EV_REJECTED_INPUT;
-    ev.reason = rc == 0 ? NULL : "message too large for this relay's frame limit: not sent";
-    ev.msg_id = id;
-    ev.text = text;
-    ev.text_len = len;
-    ev.released = held;
-    ev.offline = !c->joined;
-    report(c, &ev);
-}
-
-int cli_chat_send(cli_chat *c, const char *text, size_t len)
+static void send_text(cli_chat *c, const char *text, size_t len)
 {
     const char *why = NULL;
+    uint64_t token = 0;
     if (len == 0)
         why = "empty line: nothing to send";
-    else if (len > SC_SESSION_MAX_TEXT)
+    else if (len > SC2_ROOM_MAX_TEXT)
         why = "line longer than 32768 bytes: not sent";
     else if (!cli_utf8_valid((const uint8_t *)text, len))
         why = "line is not valid UTF-8: not sent";
-    else if (pending(c) >= SC_SESSION_MAX_OUTBOX)
+    else if (c->quitting || c->leave_asked)
+        why = "quitting: not sent";
+    else if (sc2_room_outbox_len(c->r) >= SC2_ROOM_MAX_OUTBOX)
         why = "1024 messages are already waiting for the relay: not sent";
+    else if (sc2_room_send_text(c->r, (const uint8_t *)text, len, now_ms(), &token) != 0)
+        why = "the room does not take messages now: not sent";
     if (why) {
+        flush_queued(c);
         report_simple(c, CLI_EV_REJECTED_INPUT, why, 0);
-        return -1;
+        return;
     }
-    hand_over(c, (const uint8_t *)text, len);
+    c->dirty = 1;
+    if (own_keep(c, token, (const uint8_t *)text, len) != 0) {
+        /* no copy for the history: store and report it now */
+        save_now(c);
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_QUEUED;
+        ev.token = token;
+        ev.text = (const uint8_t *)text;
+        ev.text_len = len;
+        report(c, &ev);
+    }
+    /* the QUEUED event follows once the room is stored (flush_queued, from pump) */
+}
+
+static void show_members(cli_chat *c)
+{
+    size_t n = sc2_room_member_count(c->r);
+    char name[SC2_ROOM_MAX_NAME + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    for (size_t i = 0; i < n; i++) {
+        if (sc2_room_member(c->r, i, name, sizeof name, id) != 0)
+            continue;
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_MEMBER;
+        ev.name = name;
+        ev.identity = id;
+        ev.self = sodium_memcmp(id, sc2_room_identity(c->r), sizeof id) == 0;
+        report(c, &ev);
+    }
+    if (n == 0)
+        report_simple(c, CLI_EV_NOTICE, "no members known yet (not joined)", 0);
+}
+
+static int hex_prefix(const char *s, size_t n)
+{
+    if (n < 4 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
+              (s[i] >= 'A' && s[i] <= 'F')))
+            return 0;
+    return 1;
+}
+
+/* Members whose name is name[0..nl) (any name if name is NULL) and whose identity hex
+ * starts with fp[0..fl) (any if fp is NULL). Returns the count; *pick is the first. */
+static size_t match_members(cli_chat *c, const char *name, size_t nl, const char *fp,
+                            size_t fl, uint8_t pick[SC2_ROOM_SIG_PUB_BYTES])
+{
+    size_t n = sc2_room_member_count(c->r), found = 0;
+    char mname[SC2_ROOM_MAX_NAME + 1], hex[2 * SC2_ROOM_SIG_PUB_BYTES + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    for (size_t i = 0; i < n; i++) {
+        if (sc2_room_member(c->r, i, mname, sizeof mname, id) != 0)
+            continue;
+        if (name && (strlen(mname) != nl || memcmp(mname, name, nl) != 0))
+            continue;
+        sodium_bin2hex(hex, sizeof hex, id, sizeof id);
+        if (fp && strncasecmp(hex, fp, fl) != 0)
+            continue;
+        if (found++ == 0)
+            memcpy(pick, id, sizeof id);
+    }
+    return found;
+}
+
+static void remove_member(cli_chat *c, const char *arg, size_t len)
+{
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    char msg[400];
+    size_t found;
+    if (len == 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "/remove needs a name (see /members)", 0);
+        return;
+    }
+    found = match_members(c, arg, len, NULL, 0, id);
+    if (found == 0) {
+        /* "name fingerprint-prefix", or a fingerprint prefix alone */
+        const char *sp = memrchr(arg, ' ', len);
+        if (sp && hex_prefix(sp + 1, len - (size_t)(sp + 1 - arg))) {
+            size_t nl = (size_t)(sp - arg);
+            while (nl && arg[nl - 1] == ' ')
+                nl--;
+            found = match_members(c, arg, nl, sp + 1, len - (size_t)(sp + 1 - arg), id);
+        } else if (hex_prefix(arg, len)) {
+            found = match_members(c, NULL, 0, arg, len, id);
+        }
+    }
+    if (found == 0) {
+        snprintf(msg, sizeof msg, "no member '%.*s' (see /members)", (int)(len > 80 ? 80 : len),
+                 arg);
+        report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+        return;
+    }
+    if (found > 1) {
+        snprintf(msg, sizeof msg,
+                 "%zu members match '%.*s': add a fingerprint prefix, /remove NAME FINGERPRINT "
+                 "(see /members)",
+                 found, (int)(len > 80 ? 80 : len), arg);
+        report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+        return;
+    }
+    if (sodium_memcmp(id, sc2_room_identity(c->r), sizeof id) == 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "that is you: use /leave", 0);
+        return;
+    }
+    if (sc2_room_remove(c->r, id, now_ms(), NULL) != 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "the room does not take a removal now", 0);
+        pump(c);
+        return;
+    }
+    c->dirty = 1;
+    save_now(c);
+    report_simple(c, CLI_EV_NOTICE, "removal queued; the link rotates when it is done", 0);
     pump(c);
-    return 0;
 }
 
 static void on_line(void *user, const char *line, size_t len)
 {
     cli_chat *c = user;
-    if (c->line_fn) {
-        c->line_fn(c, c->line_user, line, len);
-        return;
-    }
+    const char *arg;
+    size_t al;
     if (c->stopping)
         return;
-    if (!c->cfg.batch) {
-        const char *text;
-        size_t text_len;
-        enum cli_cmd_result r = cli_cmd_line(&c->cmd, line, len, &text, &text_len);
-        update_prompt(c);
-        if (r == CLI_CMD_QUIT)
-            start_leave(c);
-        if (r != CLI_CMD_TEXT)
-            return;
-        line = text;
-        len = text_len;
+    enum cli_cmd_kind k = cli_cmd_parse(line, len, &arg, &al);
+    if (k != CLI_CMD_K_TEXT)
+        flush_queued(c); /* in input order */
+    switch (k) {
+    case CLI_CMD_K_TEXT: send_text(c, arg, al); break;
+    case CLI_CMD_K_QUIT: start_quit(c); break;
+    case CLI_CMD_K_LEAVE:
+        if (c->leave_asked)
+            break;
+        if (sc2_room_leave(c->r, now_ms(), NULL) != 0) {
+            report_simple(c, CLI_EV_REJECTED_INPUT, "the room does not take /leave now", 0);
+            break;
+        }
+        c->leave_asked = 1;
+        c->dirty = 1;
+        save_now(c);
+        report_simple(c, CLI_EV_NOTICE, "leaving the room", 0);
+        cli_loop_timer_set(c->loop, &c->leave_t, (uint64_t)c->cfg.wait_s * 1000u, leave_expired,
+                           c);
+        pump(c);
+        break;
+    case CLI_CMD_K_REMOVE: remove_member(c, arg, al); break;
+    case CLI_CMD_K_MEMBERS: show_members(c); break;
+    case CLI_CMD_K_LINK: {
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_LINK;
+        if (sc2_room_link(c->r, c->base, c->link, sizeof c->link) < 0)
+            c->link[0] = '\0';
+        ev.link = c->link;
+        report(c, &ev);
+        break;
     }
-    if (c->leaving) {
-        report_simple(c, CLI_EV_REJECTED_INPUT, "leaving the room: not sent", 0);
-        return;
+    case CLI_CMD_K_HISTORY: {
+        unsigned long n = HISTORY_DEFAULT;
+        char num[16];
+        if (al) {
+            char *end;
+            snprintf(num, sizeof num, "%.*s", (int)(al < 15 ? al : 15), arg);
+            n = strtoul(num, &end, 10);
+            if (*end || al > 9 || n == 0) {
+                report_simple(c, CLI_EV_REJECTED_INPUT, "/history takes a count, e.g. /history 50",
+                              0);
+                break;
+            }
+        }
+        history_print(c, (unsigned)n);
+        break;
     }
-    cli_chat_send(c, line, len);
+    case CLI_CMD_K_HELP: report_simple(c, CLI_EV_NOTICE, cli_cmd_help(), 0); break;
+    case CLI_CMD_K_UNKNOWN:
+        report_simple(c, CLI_EV_REJECTED_INPUT,
+                      "unknown command (see /help; //text sends a line starting with /)", 0);
+        break;
+    }
+    update_prompt(c);
 }
 
 static void on_eof(void *user)
 {
     cli_chat *c = user;
     c->input_eof = 1;
-    start_leave(c);
+    start_quit(c);
 }
 
 static int stdin_readable(void *user)
 {
     cli_chat *c = user;
-    return c->ui->ops->readable(c->ui);
+    int rc = c->ui->ops->readable(c->ui);
+    if (!c->stopping)
+        pump(c);
+    return rc;
 }
 
 static void stdin_closed(void *user)
 {
     cli_chat *c = user;
-    /* The descriptor hung up: read what is left, then end the input. */
     for (int i = 0; i < 1000 && !c->input_eof; i++)
         if (c->ui->ops->readable(c->ui) != 0)
             break;
     if (!c->input_eof)
         on_eof(c);
+    if (!c->stopping)
+        pump(c);
 }
 
 static int signal_readable(void *user)
@@ -502,16 +879,18 @@ static int signal_readable(void *user)
             c->ui->ops->resume(c->ui);
             continue;
         }
-        if (c->stopping) { /* a second interrupt: do not wait for the close handshake */
+        if (c->stopping) {
             cli_loop_stop(c->loop);
             continue;
         }
-        size_t n = pending(c);
+        size_t n = sc2_room_outbox_len(c->r);
         if (n) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "interrupted: %zu message%s not confirmed by the relay", n,
-                     n == 1 ? "" : "s");
-            report_simple(c, CLI_EV_ERROR, msg, CLI_EXIT_INTERRUPTED);
+            char msg[200];
+            snprintf(msg, sizeof msg,
+                     "interrupted: %zu message%s not yet accepted by the relay (stored: sent on "
+                     "the next 'saltchat open')",
+                     n, n == 1 ? "" : "s");
+            report_simple(c, CLI_EV_NOTICE, msg, 0);
         }
         stop_now(c, CLI_EXIT_INTERRUPTED);
     }
@@ -520,38 +899,31 @@ static int signal_readable(void *user)
 
 /* Lifecycle. */
 
-cli_chat *cli_chat_new(const cli_chat_config *cfg, int *exit_code, char *err, size_t cap)
+cli_chat *cli_chat_new(const cli_chat_config *cfg, sc2_room *room, int *exit_code, char *err,
+                       size_t cap)
 {
     cli_chat *c = calloc(1, sizeof *c);
     *exit_code = CLI_EXIT_ERROR;
     if (!c) {
+        sc2_room_free(room);
         snprintf(err, cap, "out of memory");
         return NULL;
     }
+    c->r = room;
     c->cfg = *cfg;
     c->sig_fd = -1;
-    snprintf(c->urls[0], sizeof c->urls[0], "%s", cfg->ws_url);
-    c->n_urls = 1;
-    for (size_t i = 0; i < cfg->n_alt_urls && c->n_urls < MAX_URLS; i++)
-        snprintf(c->urls[c->n_urls++], sizeof c->urls[0], "%s", cfg->alt_urls[i]);
-    memcpy(c->ws_url, c->urls[0], sizeof c->ws_url);
+    for (size_t i = 0; i < cfg->n_ws_urls && c->n_urls < MAX_URLS; i++)
+        snprintf(c->urls[c->n_urls++], sizeof c->urls[0], "%s", cfg->ws_urls[i]);
+    snprintf(c->base, sizeof c->base, "%s", cfg->base);
     snprintf(c->name, sizeof c->name, "%s", cfg->name ? cfg->name : "");
-    c->cfg.ws_url = c->ws_url;
-    c->cfg.alt_urls = NULL;
-    c->cfg.n_alt_urls = 0;
+    snprintf(c->store_dir, sizeof c->store_dir, "%s", cfg->store_dir);
+    sc2_link_room_id_text(sc2_room_id(room), c->room);
+    c->cfg.ws_urls = NULL;
+    c->cfg.n_ws_urls = 0;
+    c->cfg.base = c->base;
     c->cfg.name = c->name;
-
-    sc_session_config sc;
-    memset(&sc, 0, sizeof sc);
-    sc.identity_pk = cfg->identity->pk;
-    sc.identity_sk = cfg->identity->sk;
-    sc.room_secret = cfg->room_secret;
-    sc.name = c->name;
-    c->s = sc_session_new(&sc);
-    if (!c->s) {
-        snprintf(err, cap, "cannot start the session (display name invalid or out of memory)");
-        goto fail;
-    }
+    c->cfg.store_dir = c->store_dir;
+    c->status = CLI_STORE_ACTIVE;
     c->loop = cli_loop_new(&cli_ws_protocol, cfg->ca_file, cfg->verbose, err, cap);
     if (!c->loop)
         goto fail;
@@ -563,16 +935,13 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, int *exit_code, char *err, si
         snprintf(err, cap, c->ws ? "cannot start the terminal (libedit)" : "out of memory");
         goto fail;
     }
-    c->cmd.session = c->s;
-    c->cmd.verified = cfg->verified;
-    c->cmd.ui = c->ui;
     c->sig_fd = cli_signal_install(!cfg->batch);
     if (c->sig_fd < 0 || cli_loop_watch(c->loop, c->sig_fd, signal_readable, NULL, c) != 0) {
         snprintf(err, cap, "cannot watch signals");
         goto fail;
     }
     if (fcntl(STDIN_FILENO, F_GETFD) < 0) {
-        c->input_eof = 1; /* stdin closed: no input at all */
+        c->input_eof = 1;
     } else if (cli_loop_watch(c->loop, STDIN_FILENO, stdin_readable, stdin_closed, c) != 0) {
         snprintf(err, cap, "cannot watch standard input");
         goto fail;
@@ -586,13 +955,39 @@ fail:
 
 int cli_chat_run(cli_chat *c)
 {
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CLI_EV_ROOM;
+    ev.room = c->room;
+    ev.name = c->name;
+    ev.identity = sc2_room_identity(c->r);
+    ev.url = c->base;
+    ev.seq = sc2_room_seq(c->r);
+    report(c, &ev);
+    if (c->cfg.show_link && sc2_room_link(c->r, c->base, c->link, sizeof c->link) >= 0) {
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_LINK;
+        ev.link = c->link;
+        report(c, &ev);
+    }
+    if (c->cfg.show_history)
+        history_print(c, c->cfg.show_history);
+    char err[1200];
+    if (cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, SEEN_SCAN,
+                               seen_collect, c, NULL, err, sizeof err) < 0 &&
+        !c->cfg.show_history)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
+    c->dirty = 1;
+    save_now(c);
     connect_now(c);
     if (c->input_eof)
-        start_leave(c);
+        start_quit(c);
     if (cli_loop_run(c->loop) != 0 && !c->stopping) {
         report_simple(c, CLI_EV_ERROR, "the event loop failed", CLI_EXIT_ERROR);
         c->exit_code = CLI_EXIT_ERROR;
     }
+    if (!c->stopping)
+        save_now(c);
     report_simple(c, CLI_EV_EXIT, NULL, c->exit_code);
     return c->exit_code;
 }
@@ -602,45 +997,17 @@ void cli_chat_free(cli_chat *c)
     if (!c)
         return;
     c->destroying = 1;
-    cli_loop_free(c->loop); /* closes the WebSocket and the watches */
+    cli_loop_free(c->loop);
     if (c->ui)
         c->ui->ops->free(c->ui);
     cli_ws_free(c->ws);
-    sc_session_free(c->s);
+    sc2_room_free(c->r);
+    while (c->n_own)
+        own_forget(c, 0);
+    free(c->own);
+    free(c->seen);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);
     free(c);
-}
-
-/* Test hooks. */
-
-struct sc_session *cli_chat_session(cli_chat *c)
-{
-    return c->s;
-}
-
-void cli_chat_detach(cli_chat *c)
-{
-    c->detached = 1;
-    cli_loop_timer_cancel(&c->retry_t);
-    cli_ws_close(c->ws, 1000, "detached");
-}
-
-int cli_chat_inject(cli_chat *c, const uint8_t *msg, size_t len)
-{
-    int r = sc_session_receive(c->s, msg, len, now_ms());
-    pump(c);
-    return r;
-}
-
-void cli_chat_set_line_handler(cli_chat *c, cli_chat_line_fn fn, void *user)
-{
-    c->line_fn = fn;
-    c->line_user = user;
-}
-
-void cli_chat_leave(cli_chat *c)
-{
-    start_leave(c);
 }

@@ -1,42 +1,27 @@
-/* cli_cmd: the slash commands of the interactive mode (/who, /verify, /unverify,
- * /help, /quit) and the y/N confirmation /verify asks for. */
+/* cli_cmd: the slash commands, in both modes (docs/CLI.md, "Commands"). Parsing only:
+ * cli_chat carries them out. */
 #ifndef CLI_CMD_H
 #define CLI_CMD_H
 
 #include <stddef.h>
-#include <stdint.h>
 
-#include "cli_ui.h"
-#include "cli_verified.h"
-#include "sc_session.h"
-
-typedef struct cli_cmd {
-    sc_session *session;
-    cli_verified *verified;
-    cli_ui *ui;
-    /* A /verify waiting for its answer. */
-    uint64_t pending;
-    uint8_t pending_pk[32];
-    char pending_name[SC_SESSION_MAX_NAME + 1];
-} cli_cmd;
-
-enum cli_cmd_result {
-    CLI_CMD_TEXT = 0, /* not a command: send *text as a message */
-    CLI_CMD_DONE,     /* handled */
-    CLI_CMD_QUIT      /* the user asked to leave */
+enum cli_cmd_kind {
+    CLI_CMD_K_TEXT = 0, /* not a command: *arg is the message ("//x" gives "/x") */
+    CLI_CMD_K_QUIT,     /* /quit: stop this client; stay a member */
+    CLI_CMD_K_LEAVE,    /* /leave: leave the room for good */
+    CLI_CMD_K_REMOVE,   /* /remove ARG: ARG is a name, "name fingerprint-prefix" or a prefix */
+    CLI_CMD_K_MEMBERS,  /* /members */
+    CLI_CMD_K_LINK,     /* /link */
+    CLI_CMD_K_HISTORY,  /* /history [N]: *arg is N (may be empty) */
+    CLI_CMD_K_HELP,     /* /help */
+    CLI_CMD_K_UNKNOWN   /* a '/' word that is none of these: *arg is the line */
 };
 
-/* The prompt to show: the /verify question while one is pending, else NULL. */
-const char *cli_cmd_prompt(const cli_cmd *c);
+/* Parses one input line. *arg / *arg_len: the message for TEXT, the argument for REMOVE
+ * and HISTORY (without surrounding blanks; may be empty), else the line. */
+enum cli_cmd_kind cli_cmd_parse(const char *line, size_t len, const char **arg, size_t *arg_len);
 
-/*
- * Handles one line typed at the terminal. For CLI_CMD_TEXT, *text and *len are the
- * message to send (a leading "//" is sent as "/"). Output goes to c->ui.
- */
-enum cli_cmd_result cli_cmd_line(cli_cmd *c, const char *line, size_t len, const char **text,
-                                 size_t *text_len);
-
-/* Forgets a pending /verify (e.g. the member left). */
-void cli_cmd_cancel(cli_cmd *c, uint64_t member);
+/* The help text (static, one command a line). */
+const char *cli_cmd_help(void);
 
 #endif

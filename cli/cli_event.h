@@ -1,7 +1,8 @@
 /*
- * cli_event: what the client tells its user. The session's events (sc_event) plus the
- * client's own (connection state, input, leaving), in one flat struct that both user
- * interfaces render: a line on the terminal, or a JSON object in batch mode.
+ * cli_event: what the client tells its user. Every sc2_room event plus the client's own
+ * (connection state, input, commands, leaving), in one flat struct that both user
+ * interfaces render: a line on the terminal, or a JSON object in batch mode
+ * (docs/CLI.md, "Batch mode", lists the fields of each type).
  */
 #ifndef CLI_EVENT_H
 #define CLI_EVENT_H
@@ -10,82 +11,94 @@
 #include <stdint.h>
 
 enum cli_ev_type {
-    CLI_EV_CONNECTING = 0,      /* url, attempt */
-    CLI_EV_CONNECTED,           /* url */
-    CLI_EV_DISCONNECTED,        /* reason, code (close code, 0 if none), attempt, retry_ms
-                                   (0: not retrying), count (messages waiting) */
-    CLI_EV_JOINED_ROOM,         /* member (own id), count (others present), name,
-                                   fingerprint, room */
-    CLI_EV_MEMBER_JOINED,       /* member */
-    CLI_EV_MEMBER_AUTHENTICATED,/* member, name, fingerprint, identity, verified, name_clash */
-    CLI_EV_HANDSHAKE_FAILED,    /* member, reason */
-    CLI_EV_MEMBER_LEFT,         /* member, name, fingerprint */
-    CLI_EV_MESSAGE,             /* member, name, fingerprint, verified, msg_id, time_ms, text */
-    CLI_EV_UNDECRYPTABLE,       /* member, name, reason */
-    CLI_EV_KEYS_ROTATED,        /* reason */
-    CLI_EV_PEER_KEYS,           /* member, name */
-    CLI_EV_HELD,                /* text, count: own message typed offline after having been
-                                   in the room; the session sends it once the members of
-                                   before the drop are back (count = messages waiting).
-                                   A QUEUED with released set follows at once */
-    CLI_EV_QUEUED,              /* msg_id, text: own message handed to the session, which
-                                   sends it once keys are ready (released: already shown
-                                   as HELD) */
-    CLI_EV_SENT,                /* msg_id */
-    CLI_EV_CONFIRMED,           /* msg_id */
-    CLI_EV_SEND_FAILED,         /* msg_id, reason: dropped from the outbox unsent */
-    CLI_EV_REJECTED_INPUT,      /* reason: an input line that is not sent */
-    CLI_EV_RELAY_ERROR,         /* code, reason */
-    CLI_EV_PROTOCOL_ERROR,      /* reason */
-    CLI_EV_WARNING,             /* member, reason */
-    CLI_EV_VERIFIED,            /* member, name, fingerprint, verified (the new state) */
-    CLI_EV_LEAVING,             /* count (unconfirmed messages), retry_ms (how long we wait) */
-    CLI_EV_ERROR,               /* reason, code (exit code): the client is about to stop */
-    CLI_EV_EXIT,                /* code (exit code) */
+    CLI_EV_CONNECTING = 0, /* url, attempt */
+    CLI_EV_CONNECTED,      /* url */
+    CLI_EV_DISCONNECTED,   /* reason, code (close code, 0 if none), attempt, retry_ms (0: not
+                              retrying), count (messages not yet accepted) */
+    CLI_EV_ROOM,           /* room, name (ours), identity (ours), url, seq: the room we are in
+                              (at start, before connecting) */
+    CLI_EV_CREATED,        /* room: the relay took our CREATE */
+    CLI_EV_JOINED,         /* seq, epoch: our join was accepted */
+    CLI_EV_LIVE,           /* seq: caught up with the relay */
+    CLI_EV_MESSAGE,        /* seq, time, name, identity, text */
+    CLI_EV_QUEUED,         /* token, text: own message stored in the outbox */
+    CLI_EV_SENT,           /* token */
+    CLI_EV_ACCEPTED,       /* token, seq: durable in the room's log */
+    CLI_EV_REJECTED,       /* token, code, reason: dropped from the outbox */
+    CLI_EV_EPOCH,          /* epoch, seq, by (name, identity) */
+    CLI_EV_MEMBER_JOINED,  /* name, identity, resync */
+    CLI_EV_MEMBER_REMOVED, /* name, identity, by, self */
+    CLI_EV_MEMBER_LEAVING, /* name, identity */
+    CLI_EV_REMOVED,        /* by: we were removed */
+    CLI_EV_LEFT,           /* our leave request is in the log */
+    CLI_EV_LINK_ROTATED,   /* link: the new invite link */
+    CLI_EV_REBASED,        /* token, epoch */
+    CLI_EV_HISTORY_LOST,   /* seq, seq2 */
+    CLI_EV_UNREADABLE,     /* seq, code, reason */
+    CLI_EV_GAP,            /* seq (expected), seq2 (got) */
+    CLI_EV_DUPLICATE,      /* seq */
+    CLI_EV_FORK,           /* seq, name, identity, reason */
+    CLI_EV_LINK_MISMATCH,  /* seq, reason */
+    CLI_EV_KEY_CHANGED,    /* name, identity (the new key), reason */
+    CLI_EV_STALE_GI,       /* epoch, reason */
+    CLI_EV_JOIN_FAILED,    /* reason */
+    CLI_EV_RELAY_ERROR,    /* code, reason */
+    CLI_EV_PROTOCOL_ERROR, /* reason */
+    CLI_EV_ROOM_LOST,      /* code, reason */
+    CLI_EV_MEMBER,         /* name, identity, self: one line of /members */
+    CLI_EV_LINK,           /* link: answer to /link */
+    CLI_EV_HISTORY,        /* seq, time, name, identity, text, self: a stored message */
+    CLI_EV_NOTICE,         /* reason: command output or a note (storage, help) */
+    CLI_EV_REJECTED_INPUT, /* reason: an input line or command that is not carried out */
+    CLI_EV_LEAVING,        /* count (not yet accepted), retry_ms (how long we wait) */
+    CLI_EV_ERROR,          /* reason, code (exit code): the client is about to stop */
+    CLI_EV_EXIT,           /* code (exit code) */
     CLI_EV_COUNT_
 };
 
 typedef struct cli_event {
     enum cli_ev_type type;
     uint64_t ts_ms;           /* local time of the event, Unix ms */
-    uint64_t member;
+    uint64_t seq, seq2, token, epoch;
+    uint64_t time_ms;         /* the relay's clock when it logged the entry */
+    long code;
+    int self;                 /* MEMBER_REMOVED: own request; MEMBER/HISTORY: it is us */
+    int resync;               /* MEMBER_JOINED: rejoined, replacing its old leaf */
     const char *name;         /* sanitized by the renderers; NULL = "" */
-    const char *fingerprint;  /* 30 digits or "" */
     const uint8_t *identity;  /* 32 bytes or NULL */
-    int verified;
-    int name_clash;           /* name belongs to a verified identity with another key */
-    int released;             /* QUEUED: just reported as HELD (already shown) */
-    int offline;              /* HELD, QUEUED: not in the room right now */
-    uint64_t msg_id;
-    uint64_t time_ms;         /* sender's clock (MESSAGE) */
+    const char *by_name;
+    const uint8_t *by_identity;
     const uint8_t *text;
     size_t text_len;
     const char *reason;
     const char *url;
     const char *room;
-    long code;
+    const char *link;
     uint32_t count;
     uint32_t attempt;
     uint64_t retry_ms;
 } cli_event;
 
 /* Field bits: which fields a type carries (for the JSON renderer and docs). */
-#define CLI_F_MEMBER (1u << 0)
-#define CLI_F_NAME (1u << 1)
-#define CLI_F_FINGERPRINT (1u << 2)
-#define CLI_F_IDENTITY (1u << 3)
-#define CLI_F_VERIFIED (1u << 4)
-#define CLI_F_MSG_ID (1u << 5)
-#define CLI_F_TIME (1u << 6)
-#define CLI_F_TEXT (1u << 7)
-#define CLI_F_REASON (1u << 8)
-#define CLI_F_URL (1u << 9)
-#define CLI_F_ROOM (1u << 10)
-#define CLI_F_CODE (1u << 11)
-#define CLI_F_COUNT (1u << 12)
-#define CLI_F_ATTEMPT (1u << 13)
-#define CLI_F_RETRY (1u << 14)
-#define CLI_F_CLASH (1u << 15)
+#define CLI_F_SEQ (1u << 0)
+#define CLI_F_SEQ2 (1u << 1)
+#define CLI_F_TOKEN (1u << 2)
+#define CLI_F_EPOCH (1u << 3)
+#define CLI_F_TIME (1u << 4)
+#define CLI_F_CODE (1u << 5)
+#define CLI_F_SELF (1u << 6)
+#define CLI_F_RESYNC (1u << 7)
+#define CLI_F_NAME (1u << 8)
+#define CLI_F_IDENTITY (1u << 9)  /* identity and fingerprint */
+#define CLI_F_BY (1u << 10)       /* by and by_identity */
+#define CLI_F_TEXT (1u << 11)
+#define CLI_F_REASON (1u << 12)
+#define CLI_F_URL (1u << 13)
+#define CLI_F_ROOM (1u << 14)
+#define CLI_F_LINK (1u << 15)
+#define CLI_F_COUNT (1u << 16)
+#define CLI_F_ATTEMPT (1u << 17)
+#define CLI_F_RETRY (1u << 18)
 
 /* The JSON "type" name of t ("message", "member_joined", ...). */
 const char *cli_event_name(enum cli_ev_type t);

@@ -8,9 +8,9 @@
 
 #include "cli_buf.h"
 #include "cli_file.h"
-#include "sc_rng.h"
 
-#define HEX_SK (2 * SC_IDENTITY_SK_BYTES)
+#define HEX_SK 128u
+#define HEX_KEY 64u
 
 int cli_identity_config_dir(const char *dir, char *out, size_t cap, char *err, size_t errcap)
 {
@@ -49,16 +49,83 @@ static int parse(const cli_buf *b, cli_identity *id)
         got != sizeof id->sk)
         return -1;
     memcpy(id->pk, id->sk + 32, sizeof id->pk);
-    return sc_identity_check(id->pk, id->sk);
+    /* an Ed25519 secret key is seed || pk: rebuild it from the seed and compare */
+    uint8_t pk2[32], sk2[64];
+    int rc = crypto_sign_seed_keypair(pk2, sk2, id->sk) == 0 &&
+                     sodium_memcmp(sk2, id->sk, sizeof sk2) == 0 &&
+                     sodium_memcmp(pk2, id->pk, sizeof pk2) == 0
+                 ? 0
+                 : -1;
+    sodium_memzero(sk2, sizeof sk2);
+    return rc;
+}
+
+static int parse_key(const cli_buf *b, uint8_t key[32])
+{
+    size_t hl = strlen(CLI_STORAGE_KEY_HEADER), got = 0;
+    const char *p = (const char *)b->data;
+    size_t n = b->len;
+    if (n < hl + HEX_KEY || memcmp(p, CLI_STORAGE_KEY_HEADER, hl) != 0)
+        return -1;
+    p += hl;
+    n -= hl;
+    if (n != HEX_KEY && !(n == HEX_KEY + 1 && p[HEX_KEY] == '\n'))
+        return -1;
+    if (sodium_hex2bin(key, 32, p, HEX_KEY, NULL, &got, NULL) != 0 || got != 32)
+        return -1;
+    return 0;
+}
+
+/* Loads or creates the storage key at path (same rules as the identity). */
+static int load_storage_key(const char *path, uint8_t key[32], char *err, size_t cap)
+{
+    char text[sizeof CLI_STORAGE_KEY_HEADER + HEX_KEY + 2];
+    cli_buf b = {0};
+    int rc = -1;
+    size_t hl = strlen(CLI_STORAGE_KEY_HEADER);
+    for (int tries = 0; tries < 2 && rc; tries++) {
+        int r = cli_file_read_private(path, &b, 4096, err, cap);
+        if (r == CLI_FILE_ERROR)
+            goto fail;
+        if (r == CLI_FILE_OK) {
+            if (parse_key(&b, key) != 0) {
+                snprintf(err, cap,
+                         "%s is malformed (not a saltchat storage key): restore it from a "
+                         "backup; without it the stored rooms cannot be read",
+                         path);
+                goto fail;
+            }
+            rc = 0;
+            break;
+        }
+        randombytes_buf(key, 32);
+        memcpy(text, CLI_STORAGE_KEY_HEADER, hl);
+        sodium_bin2hex(text + hl, HEX_KEY + 1, key, 32);
+        text[hl + HEX_KEY] = '\n';
+        r = cli_file_write_private(path, text, hl + HEX_KEY + 1, 0, err, cap);
+        if (r == CLI_FILE_ERROR)
+            goto fail;
+        if (r == CLI_FILE_OK)
+            rc = 0;
+        /* CLI_FILE_EXISTS: another saltchat created it meanwhile; read that one. */
+    }
+    if (rc)
+        snprintf(err, cap, "cannot create %s: it keeps appearing and vanishing", path);
+fail:
+    sodium_memzero(text, sizeof text);
+    cli_buf_free(&b);
+    if (rc)
+        sodium_memzero(key, 32);
+    return rc;
 }
 
 static int create(const char *path, cli_identity *id, char *err, size_t cap)
 {
     char text[sizeof CLI_IDENTITY_HEADER + HEX_SK + 2];
-    sc_rng rng;
-    sc_rng_init(&rng);
+    uint8_t seed[32];
     int rc = -1;
-    if (sc_identity_generate(&rng, id->pk, id->sk) != 0) {
+    randombytes_buf(seed, sizeof seed);
+    if (crypto_sign_seed_keypair(id->pk, id->sk, seed) != 0) {
         snprintf(err, cap, "cannot generate an identity key");
         goto fail;
     }
@@ -69,7 +136,7 @@ static int create(const char *path, cli_identity *id, char *err, size_t cap)
     rc = cli_file_write_private(path, text, hl + HEX_SK + 1, 0, err, cap);
 fail:
     sodium_memzero(text, sizeof text);
-    sc_rng_wipe(&rng);
+    sodium_memzero(seed, sizeof seed);
     return rc;
 }
 
@@ -114,7 +181,13 @@ int cli_identity_load(const char *dir, cli_identity *id, int *created, char *err
         snprintf(err, cap, "cannot create %s: it keeps appearing and vanishing", path);
         goto fail;
     }
-    sc_identity_fingerprint(id->pk, id->fingerprint);
+    cli_text_fingerprint(id->pk, id->fingerprint);
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, CLI_STORAGE_KEY_FILE) >= sizeof path) {
+        snprintf(err, cap, "config directory path is too long");
+        goto fail;
+    }
+    if (load_storage_key(path, id->storage_key, err, cap) != 0)
+        goto fail;
     rc = 0;
 fail:
     cli_buf_free(&b);

@@ -1,5 +1,7 @@
-/* cli_join: `saltchat join LINK`: checks the link, name, files and CA, then runs the
- * chat. Every problem the user can cause ends here with a message and its exit code. */
+/* cli_join: `saltchat new`, `join` and `open`: checks the link or stored room, the name,
+ * files and CA, builds the sc2_room (created, joining, or imported) and runs the chat.
+ * Every problem the user can cause before the chat starts ends here with a message on
+ * stderr and its exit code. */
 #ifndef CLI_JOIN_H
 #define CLI_JOIN_H
 

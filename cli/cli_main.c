@@ -6,7 +6,7 @@
 #include "cli_args.h"
 #include "cli_exit.h"
 #include "cli_join.h"
-#include "cli_new.h"
+#include "cli_rooms.h"
 
 int main(int argc, char **argv)
 {
@@ -29,5 +29,5 @@ int main(int argc, char **argv)
         fprintf(stderr, "saltchat: libsodium failed to initialise\n");
         return CLI_EXIT_ERROR;
     }
-    return a.command == CLI_CMD_NEW ? cli_new_run(&a) : cli_join_run(&a);
+    return a.command == CLI_CMD_ROOMS ? cli_rooms_run(&a) : cli_join_run(&a);
 }

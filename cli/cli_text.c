@@ -128,13 +128,12 @@ int cli_text_parse_id(const char *s, uint64_t *id)
     return 0;
 }
 
-void cli_text_fingerprint_groups(const char *fp, char out[36])
+void cli_text_fingerprint(const uint8_t identity[32], char out[CLI_TEXT_FP_CHARS + 1])
 {
-    size_t o = 0, n = strnlen(fp, 30);
-    for (size_t i = 0; i < n; i++) {
-        if (i && i % 5 == 0)
-            out[o++] = ' ';
-        out[o++] = fp[i];
+    static const char hex[] = "0123456789abcdef";
+    for (unsigned i = 0; i < CLI_TEXT_FP_CHARS / 2; i++) {
+        out[2 * i] = hex[identity[i] >> 4];
+        out[2 * i + 1] = hex[identity[i] & 15];
     }
-    out[o] = '\0';
+    out[CLI_TEXT_FP_CHARS] = '\0';
 }

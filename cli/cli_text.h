@@ -37,8 +37,9 @@ void cli_text_id(uint64_t id, char out[CLI_TEXT_ID_CHARS + 1]);
 /* Parses 1..16 hex digits. Returns 0 and sets *id, or -1. */
 int cli_text_parse_id(const char *s, uint64_t *id);
 
-/* Writes a 30-digit fingerprint as six groups of five digits ("12345 67890 ...") and a NUL
- * into out[36]. */
-void cli_text_fingerprint_groups(const char *fp, char out[36]);
+#define CLI_TEXT_FP_CHARS 16u
+/* Writes the fingerprint of a 32-byte identity key: its first 8 bytes as 16 lowercase hex
+ * digits, and a NUL. (/members shows it; /remove takes a prefix of the full key's hex.) */
+void cli_text_fingerprint(const uint8_t identity[32], char out[CLI_TEXT_FP_CHARS + 1]);
 
 #endif

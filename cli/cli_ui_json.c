@@ -10,11 +10,11 @@
 #include "cli_exit.h"
 #include "cli_json.h"
 #include "cli_text.h"
-#include "sc_envelope.h"
-#include "sc_session.h"
+#include "sc2_envelope.h"
+#include "sc2_room.h"
 
 /* Longest input line kept; longer lines are rejected (the session takes 32 KiB). */
-#define MAX_LINE (SC_SESSION_MAX_TEXT + 2u)
+#define MAX_LINE (SC2_ROOM_MAX_TEXT + 2u)
 
 typedef struct json_ui {
     cli_ui base;
@@ -50,6 +50,13 @@ static void emit(json_ui *u)
     cli_buf_clear(&u->out);
 }
 
+static void hex_field(cli_json *j, const char *key, const uint8_t *b, size_t n)
+{
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, b, n);
+    cli_json_str(j, key, hex);
+}
+
 static void event(cli_ui *ui, const cli_event *ev)
 {
     json_ui *u = (json_ui *)ui;
@@ -58,52 +65,61 @@ static void event(cli_ui *ui, const cli_event *ev)
     cli_json_begin(&j, &u->out);
     cli_json_str(&j, "type", cli_event_name(ev->type));
     cli_json_u64(&j, "ts", ev->ts_ms);
-    if (f & CLI_F_MEMBER)
-        id_field(&j, "member", ev->member);
-    if (f & CLI_F_NAME)
-        cli_json_str(&j, "name", ev->name);
-    if (f & CLI_F_FINGERPRINT)
-        cli_json_str(&j, "fingerprint", ev->fingerprint);
-    if ((f & CLI_F_IDENTITY) && ev->identity) {
-        char hex[65];
-        sodium_bin2hex(hex, sizeof hex, ev->identity, 32);
-        cli_json_str(&j, "identity", hex);
-    }
-    if (f & CLI_F_VERIFIED)
-        cli_json_bool(&j, "verified", ev->verified);
-    if (f & CLI_F_CLASH)
-        cli_json_bool(&j, "name_clash", ev->name_clash);
-    if (f & CLI_F_MSG_ID)
-        id_field(&j, "msg_id", ev->msg_id);
-    if (f & CLI_F_TIME)
-        cli_json_u64(&j, "time", ev->time_ms);
-    if (f & CLI_F_TEXT)
-        cli_json_strn(&j, "text", ev->text, ev->text_len);
-    if (f & CLI_F_URL)
-        cli_json_str(&j, "url", ev->url);
     if (f & CLI_F_ROOM)
         cli_json_str(&j, "room", ev->room);
+    if (f & CLI_F_SEQ)
+        cli_json_u64(&j, "seq", ev->seq);
+    if (f & CLI_F_SEQ2)
+        cli_json_u64(&j, "seq2", ev->seq2);
+    if (f & CLI_F_TOKEN)
+        id_field(&j, "token", ev->token);
+    if (f & CLI_F_EPOCH)
+        cli_json_u64(&j, "epoch", ev->epoch);
+    if (f & CLI_F_TIME)
+        cli_json_u64(&j, "time", ev->time_ms);
+    if (f & CLI_F_NAME)
+        cli_json_str(&j, "name", ev->name ? ev->name : "");
+    if ((f & CLI_F_IDENTITY) && ev->identity) {
+        char fp[CLI_TEXT_FP_CHARS + 1];
+        cli_text_fingerprint(ev->identity, fp);
+        cli_json_str(&j, "fingerprint", fp);
+        hex_field(&j, "identity", ev->identity, 32);
+    }
+    if (f & CLI_F_BY) {
+        cli_json_str(&j, "by", ev->by_name ? ev->by_name : "");
+        if (ev->by_identity)
+            hex_field(&j, "by_identity", ev->by_identity, 32);
+    }
+    if (f & CLI_F_SELF)
+        cli_json_bool(&j, "self", ev->self);
+    if (f & CLI_F_RESYNC)
+        cli_json_bool(&j, "resync", ev->resync);
+    if (f & CLI_F_TEXT)
+        cli_json_strn(&j, "text", ev->text, ev->text_len);
+    if (f & CLI_F_LINK)
+        cli_json_str(&j, "link", ev->link ? ev->link : "");
+    if (f & CLI_F_URL)
+        cli_json_str(&j, "url", ev->url ? ev->url : "");
     if (f & CLI_F_ATTEMPT)
         cli_json_u64(&j, "attempt", ev->attempt);
     switch (ev->type) {
-    case CLI_EV_JOINED_ROOM:
-        cli_json_u64(&j, "members", ev->count);
-        break;
     case CLI_EV_DISCONNECTED:
         cli_json_int(&j, "close_code", ev->code);
         cli_json_u64(&j, "retry_ms", ev->retry_ms);
         cli_json_u64(&j, "pending", ev->count);
-        break;
-    case CLI_EV_HELD:
-        cli_json_u64(&j, "held", ev->count);
         break;
     case CLI_EV_LEAVING:
         cli_json_u64(&j, "pending", ev->count);
         cli_json_u64(&j, "wait_ms", ev->retry_ms);
         break;
     case CLI_EV_RELAY_ERROR:
+    case CLI_EV_REJECTED:
+    case CLI_EV_ROOM_LOST:
         cli_json_int(&j, "code", ev->code);
-        cli_json_str(&j, "error", sc_env_error_code_name((uint16_t)ev->code));
+        cli_json_str(&j, "error", sc2_code_name((uint16_t)ev->code));
+        break;
+    case CLI_EV_UNREADABLE:
+        cli_json_int(&j, "code", ev->code);
         break;
     case CLI_EV_ERROR:
     case CLI_EV_EXIT:
@@ -114,7 +130,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     }
     if (f & CLI_F_REASON)
-        cli_json_str(&j, "reason", ev->reason);
+        cli_json_str(&j, "reason", ev->reason ? ev->reason : "");
     if (cli_json_end(&j) == 0)
         emit(u);
     else

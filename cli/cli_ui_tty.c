@@ -11,7 +11,7 @@
 
 #include "cli_buf.h"
 #include "cli_text.h"
-#include "sc_envelope.h"
+#include "sc2_envelope.h"
 
 #define SGR_RESET "\033[0m"
 #define SGR_DIM "\033[2m"
@@ -101,34 +101,29 @@ static void put_time(tty_ui *u, uint64_t ms)
     sgr(u, SGR_RESET);
 }
 
-static void put_name(tty_ui *u, const cli_event *ev)
+static void put_who(tty_ui *u, const char *name, const uint8_t *identity)
 {
     static const char *const colors[] = {"\033[31m", "\033[32m", "\033[33m",
                                          "\033[34m", "\033[35m", "\033[36m"};
     if (u->color) {
         cli_buf_puts(&u->out, SGR_BOLD);
-        cli_buf_puts(&u->out, colors[ev->member % 6]);
+        cli_buf_puts(&u->out, colors[identity ? identity[0] % 6 : 0]);
     }
-    if (ev->name && *ev->name) {
-        put_text(u, ev->name, strlen(ev->name), 0);
-    } else {
-        char id[CLI_TEXT_ID_CHARS + 1];
-        cli_text_id(ev->member, id);
-        cli_buf_printf(&u->out, "member-%s", id);
-    }
+    if (name && *name)
+        put_text(u, name, strlen(name), 0);
+    else
+        cli_buf_puts(&u->out, "(no name)");
     sgr(u, SGR_RESET);
 }
 
-static void put_mark(tty_ui *u, int verified)
+static void put_fp(tty_ui *u, const uint8_t *identity)
 {
-    cli_buf_puts(&u->out, " ");
-    if (verified) {
-        sgr(u, SGR_GREEN);
-        cli_buf_puts(&u->out, u->utf8 ? "\xe2\x9c\x93" : "+");
-    } else {
-        sgr(u, SGR_YELLOW);
-        cli_buf_puts(&u->out, "?");
-    }
+    char fp[CLI_TEXT_FP_CHARS + 1];
+    if (!identity)
+        return;
+    cli_text_fingerprint(identity, fp);
+    sgr(u, SGR_DIM);
+    cli_buf_printf(&u->out, " [%s]", fp);
     sgr(u, SGR_RESET);
 }
 
@@ -145,35 +140,30 @@ static void system_line(tty_ui *u, enum cli_ui_style style)
 static void event(cli_ui *ui, const cli_event *ev)
 {
     tty_ui *u = (tty_ui *)ui;
-    char fp[36], id[CLI_TEXT_ID_CHARS + 1];
-    cli_text_fingerprint_groups(ev->fingerprint ? ev->fingerprint : "", fp);
-    cli_text_id(ev->member, id);
     const char *reason = ev->reason ? ev->reason : "";
+    unsigned long long seq = (unsigned long long)ev->seq, seq2 = (unsigned long long)ev->seq2;
     cli_buf_clear(&u->out);
     switch (ev->type) {
     case CLI_EV_MESSAGE:
+    case CLI_EV_HISTORY:
         put_time(u, ev->time_ms);
-        put_name(u, ev);
-        put_mark(u, ev->verified);
+        if (ev->type == CLI_EV_HISTORY && ev->self) {
+            sgr(u, SGR_BOLD);
+            cli_buf_puts(&u->out, "you");
+            sgr(u, SGR_RESET);
+        } else {
+            put_who(u, ev->name, ev->identity);
+        }
         cli_buf_puts(&u->out, ": ");
         put_text(u, ev->text, ev->text_len, CLI_TEXT_KEEP_NEWLINES);
         break;
-    case CLI_EV_HELD:
     case CLI_EV_QUEUED:
-        if (ev->released)
-            return;
         put_time(u, ev->ts_ms);
         sgr(u, SGR_BOLD);
         cli_buf_puts(&u->out, "you");
         sgr(u, SGR_RESET);
         cli_buf_puts(&u->out, ": ");
         put_text(u, ev->text, ev->text_len, CLI_TEXT_KEEP_NEWLINES);
-        if (ev->type == CLI_EV_HELD || ev->offline) {
-            sgr(u, SGR_DIM);
-            cli_buf_puts(&u->out, ev->type == CLI_EV_HELD
-                                      ? "  (offline: sent when the others are back)"
-                                      : "  (sent once connected)");
-        }
         break;
     case CLI_EV_CONNECTING:
         system_line(u, CLI_UI_INFO);
@@ -183,7 +173,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_CONNECTED:
         system_line(u, CLI_UI_INFO);
-        cli_buf_puts(&u->out, "connected, joining the room");
+        cli_buf_puts(&u->out, "connected, catching up");
         break;
     case CLI_EV_DISCONNECTED:
         system_line(u, CLI_UI_WARN);
@@ -191,96 +181,150 @@ static void event(cli_ui *ui, const cli_event *ev)
         if (ev->retry_ms)
             cli_buf_printf(&u->out, "; reconnecting in %.1f s", (double)ev->retry_ms / 1000.0);
         if (ev->count)
-            cli_buf_printf(&u->out, " (%u message%s waiting)", ev->count,
+            cli_buf_printf(&u->out, " (%u message%s waiting, kept)", ev->count,
                            ev->count == 1 ? "" : "s");
         break;
-    case CLI_EV_JOINED_ROOM:
+    case CLI_EV_ROOM:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "room %s on %s, you are ", ev->room, ev->url);
+        put_who(u, ev->name, ev->identity);
+        put_fp(u, ev->identity);
+        break;
+    case CLI_EV_CREATED:
         system_line(u, CLI_UI_GOOD);
-        cli_buf_printf(&u->out, "in the room as ");
-        put_text(u, ev->name, strlen(ev->name ? ev->name : ""), 0);
-        cli_buf_printf(&u->out, " (member %s); %u other%s here; your fingerprint %s", id,
-                       ev->count, ev->count == 1 ? "" : "s", fp);
+        cli_buf_puts(&u->out, "the relay created the room");
+        break;
+    case CLI_EV_JOINED:
+        system_line(u, CLI_UI_GOOD);
+        cli_buf_printf(&u->out, "joined the room (epoch %llu)", (unsigned long long)ev->epoch);
+        break;
+    case CLI_EV_LIVE:
+        system_line(u, CLI_UI_GOOD);
+        cli_buf_printf(&u->out, "up to date (message %llu)", seq);
+        break;
+    case CLI_EV_SENT:
+    case CLI_EV_ACCEPTED:
+    case CLI_EV_EPOCH:
+    case CLI_EV_REBASED:
+    case CLI_EV_DUPLICATE:
+    case CLI_EV_EXIT:
+        return;
+    case CLI_EV_REJECTED:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_printf(&u->out, "the relay refused something you sent (%s): %s",
+                       sc2_code_name((uint16_t)ev->code), reason);
         break;
     case CLI_EV_MEMBER_JOINED:
         system_line(u, CLI_UI_INFO);
-        cli_buf_printf(&u->out, "member-%s arrived, checking its keys", id);
+        put_who(u, ev->name, ev->identity);
+        put_fp(u, ev->identity);
+        cli_buf_puts(&u->out, ev->resync ? " is back (rejoined)" : " joined");
         break;
-    case CLI_EV_MEMBER_AUTHENTICATED:
-        system_line(u, CLI_UI_GOOD);
-        put_name(u, ev);
-        sgr(u, SGR_RESET);
-        cli_buf_printf(&u->out, " joined, fingerprint %s", fp);
-        put_mark(u, ev->verified);
-        if (!ev->verified)
-            cli_buf_puts(&u->out, " (not verified: /verify NAME)");
-        if (ev->name_clash) {
-            flush_above(u);
-            system_line(u, CLI_UI_ERROR);
-            put_name(u, ev);
-            sgr(u, SGR_RED);
-            cli_buf_puts(&u->out, " uses the name of someone you verified, with a DIFFERENT key");
+    case CLI_EV_MEMBER_REMOVED:
+        system_line(u, CLI_UI_INFO);
+        put_who(u, ev->name, ev->identity);
+        if (ev->self) {
+            cli_buf_puts(&u->out, " left");
+        } else {
+            cli_buf_puts(&u->out, " was removed by ");
+            put_who(u, ev->by_name, ev->by_identity);
         }
         break;
-    case CLI_EV_HANDSHAKE_FAILED:
-        system_line(u, CLI_UI_WARN);
-        cli_buf_printf(&u->out, "could not authenticate member-%s: %s", id, reason);
-        break;
-    case CLI_EV_MEMBER_LEFT:
+    case CLI_EV_MEMBER_LEAVING:
         system_line(u, CLI_UI_INFO);
-        put_name(u, ev);
-        sgr(u, SGR_DIM);
-        cli_buf_puts(&u->out, " left");
+        put_who(u, ev->name, ev->identity);
+        cli_buf_puts(&u->out, " is leaving");
         break;
-    case CLI_EV_UNDECRYPTABLE:
+    case CLI_EV_REMOVED:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_puts(&u->out, "you were removed from the room by ");
+        put_who(u, ev->by_name, ev->by_identity);
+        break;
+    case CLI_EV_LEFT:
+        system_line(u, CLI_UI_GOOD);
+        cli_buf_puts(&u->out, "you left the room");
+        break;
+    case CLI_EV_LINK_ROTATED:
         system_line(u, CLI_UI_WARN);
-        cli_buf_puts(&u->out, "a message from ");
-        put_name(u, ev);
-        sgr(u, SGR_YELLOW);
-        cli_buf_printf(&u->out, " could not be read: %s", reason);
+        cli_buf_printf(&u->out, "the invite link changed (the old one no longer admits anyone). "
+                       "New link, share it privately:\n  %s", ev->link);
         break;
-    case CLI_EV_KEYS_ROTATED:
+    case CLI_EV_LINK:
         system_line(u, CLI_UI_INFO);
-        cli_buf_printf(&u->out, "new sending keys (%s)", reason);
+        cli_buf_printf(&u->out, "invite link (whoever has it can join and read; share it "
+                       "privately):\n  %s", ev->link);
         break;
-    case CLI_EV_SEND_FAILED:
-        system_line(u, CLI_UI_ERROR);
-        cli_buf_printf(&u->out, "a message you wrote could not be sent: %s", reason);
+    case CLI_EV_MEMBER:
+        system_line(u, CLI_UI_INFO);
+        put_who(u, ev->name, ev->identity);
+        put_fp(u, ev->identity);
+        if (ev->self)
+            cli_buf_puts(&u->out, " (you)");
         break;
-    case CLI_EV_REJECTED_INPUT:
+    case CLI_EV_HISTORY_LOST:
+        system_line(u, CLI_UI_WARN);
+        cli_buf_printf(&u->out, "messages %llu to %llu are gone from the relay and will not be "
+                       "shown", seq, seq2);
+        break;
+    case CLI_EV_UNREADABLE:
+        system_line(u, CLI_UI_WARN);
+        cli_buf_printf(&u->out, "message %llu cannot be read: %s", seq, reason);
+        break;
+    case CLI_EV_GAP:
+        system_line(u, CLI_UI_WARN);
+        cli_buf_printf(&u->out, "the relay skipped messages (expected %llu, got %llu); "
+                       "reconnecting", seq, seq2);
+        break;
+    case CLI_EV_FORK:
+    case CLI_EV_LINK_MISMATCH:
+    case CLI_EV_KEY_CHANGED:
+    case CLI_EV_STALE_GI:
         system_line(u, CLI_UI_ERROR);
-        cli_buf_printf(&u->out, "not sent: %s", reason);
+        cli_buf_puts(&u->out, "ALERT: ");
+        if (ev->name) {
+            put_who(u, ev->name, ev->identity);
+            put_fp(u, ev->identity);
+            cli_buf_puts(&u->out, ": ");
+        }
+        put_text(u, reason, strlen(reason), 0);
+        break;
+    case CLI_EV_JOIN_FAILED:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_printf(&u->out, "joining failed: %s", reason);
         break;
     case CLI_EV_RELAY_ERROR:
         system_line(u, CLI_UI_WARN);
         cli_buf_printf(&u->out, "relay error %ld (%s): %s", ev->code,
-                       sc_env_error_code_name((uint16_t)ev->code), reason);
+                       sc2_code_name((uint16_t)ev->code), reason);
         break;
     case CLI_EV_PROTOCOL_ERROR:
         system_line(u, CLI_UI_WARN);
         cli_buf_printf(&u->out, "the relay sent invalid data (%s); reconnecting", reason);
         break;
-    case CLI_EV_WARNING:
-        system_line(u, CLI_UI_WARN);
-        cli_buf_printf(&u->out, "rejected data from member-%s: %s", id, reason);
+    case CLI_EV_ROOM_LOST:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_printf(&u->out, "room lost: %s", reason);
         break;
-    case CLI_EV_VERIFIED:
-        system_line(u, CLI_UI_GOOD);
-        put_name(u, ev);
-        cli_buf_puts(&u->out, ev->verified ? " is now verified" : " is no longer verified");
-        put_mark(u, ev->verified);
+    case CLI_EV_NOTICE:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_puts(&u->out, reason);
+        break;
+    case CLI_EV_REJECTED_INPUT:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_printf(&u->out, "not done: %s", reason);
         break;
     case CLI_EV_LEAVING:
         system_line(u, CLI_UI_INFO);
         cli_buf_printf(&u->out,
-                       "waiting up to %.0f s for the relay to confirm %u message%s (Ctrl-C to "
-                       "quit now)",
+                       "waiting up to %.0f s for the relay to accept %u message%s (Ctrl-C to "
+                       "quit now; they stay stored)",
                        (double)ev->retry_ms / 1000.0, ev->count, ev->count == 1 ? "" : "s");
         break;
     case CLI_EV_ERROR:
         system_line(u, CLI_UI_ERROR);
         cli_buf_puts(&u->out, reason);
         break;
-    default: /* sent, confirmed, peer_keys, exit: nothing to show */
+    default:
         return;
     }
     sgr(u, SGR_RESET);

@@ -1,6 +1,6 @@
 /*
  * cli_ws: the one WebSocket to the relay (libwebsockets client, subprotocol
- * "saltchat.v1"). Reassembles fragmented messages, writes only from the writeable
+ * "saltchat.v2"). Reassembles fragmented messages, writes only from the writeable
  * callback, reports how a connection ended. Knows nothing about the protocol inside.
  */
 #ifndef CLI_WS_H
@@ -12,7 +12,7 @@
 
 #include "cli_loop.h"
 
-#define CLI_WS_SUBPROTOCOL "saltchat.v1"
+#define CLI_WS_SUBPROTOCOL "saltchat.v2"
 /* Largest reassembled message accepted from the relay: one maximal envelope, with
  * room for a batch of smaller ones. */
 #define CLI_WS_MAX_MESSAGE (32u * 1024u * 1024u)

@@ -1,5 +1,5 @@
 /* Unit tests of the client's pure modules: JSON, text sanitizing, backoff, arguments,
- * private files, identity and verified-key stores. */
+ * private files, identity and storage keys, the room store and history, commands. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +15,8 @@
 #include "cli_identity.h"
 #include "cli_json.h"
 #include "cli_text.h"
-#include "cli_verified.h"
+#include "cli_cmd.h"
+#include "cli_store.h"
 
 static int buf_is(const cli_buf *b, const char *s)
 {
@@ -73,9 +74,12 @@ static void test_text(void)
     CHECK_EQ(v, 0x1a2b);
     CHECK_EQ(cli_text_parse_id("xyz", &v), -1);
     CHECK_EQ(cli_text_parse_id("00000000000000001", &v), -1);
-    char groups[36];
-    cli_text_fingerprint_groups("123456789012345678901234567890", groups);
-    CHECK(!strcmp(groups, "12345 67890 12345 67890 12345 67890"));
+    uint8_t key[32];
+    char fp[CLI_TEXT_FP_CHARS + 1];
+    for (int i = 0; i < 32; i++)
+        key[i] = (uint8_t)(0x10 * i + 1);
+    cli_text_fingerprint(key, fp);
+    CHECK(!strcmp(fp, "0111213141516171"));
 }
 
 static void test_backoff(void)
@@ -109,9 +113,24 @@ static void test_args(void)
     CHECK_EQ(cli_args_parse(4, v2, &a, err, sizeof err), 0);
     CHECK_EQ(a.command, CLI_CMD_NEW);
     CHECK_EQ(a.qr, CLI_QR_OFF);
+    /* join without a link reads it from --link-file or stdin */
     char *v3[] = {"saltchat", "join"};
-    CHECK_EQ(cli_args_parse(2, v3, &a, err, sizeof err), -1);
-    CHECK(strstr(err, "invite link") != NULL);
+    CHECK_EQ(cli_args_parse(2, v3, &a, err, sizeof err), 0);
+    CHECK(a.target == NULL && a.link_file == NULL);
+    char *v3b[] = {"saltchat", "join", "--link-file", "f", "--data=d"};
+    CHECK_EQ(cli_args_parse(5, v3b, &a, err, sizeof err), 0);
+    CHECK(!strcmp(a.link_file, "f") && !strcmp(a.data_dir, "d"));
+    char *v3c[] = {"saltchat", "join", "x", "--link-file", "f"};
+    CHECK_EQ(cli_args_parse(5, v3c, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "not both") != NULL);
+    char *v3d[] = {"saltchat", "open"};
+    CHECK_EQ(cli_args_parse(2, v3d, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "room id") != NULL);
+    char *v3e[] = {"saltchat", "open", "abc"};
+    CHECK_EQ(cli_args_parse(3, v3e, &a, err, sizeof err), 0);
+    CHECK(a.command == CLI_CMD_OPEN && !strcmp(a.target, "abc"));
+    char *v3f[] = {"saltchat", "rooms", "extra"};
+    CHECK_EQ(cli_args_parse(3, v3f, &a, err, sizeof err), -1);
     char *v4[] = {"saltchat", "join", "x", "--wait", "-1"};
     CHECK_EQ(cli_args_parse(5, v4, &a, err, sizeof err), -1);
     char *v5[] = {"saltchat", "join", "x", "--bogus"};
@@ -124,14 +143,14 @@ static void test_args(void)
     char *v8[] = {"saltchat", "--help"};
     CHECK_EQ(cli_args_parse(2, v8, &a, err, sizeof err), 0);
     CHECK_EQ(a.command, CLI_CMD_HELP);
-    /* --relay: repeatable failover alternatives, join only */
+    /* --relay: repeatable failover alternatives */
     char *v9[] = {"saltchat", "join", "x", "--relay", "ws://a:1", "--relay=ws://b:2"};
     CHECK_EQ(cli_args_parse(6, v9, &a, err, sizeof err), 0);
     CHECK_EQ(a.n_relays, 2);
     CHECK(!strcmp(a.relays[0], "ws://a:1") && !strcmp(a.relays[1], "ws://b:2"));
-    char *v10[] = {"saltchat", "new", "ws://h:1", "--relay", "ws://a:1"};
+    char *v10[] = {"saltchat", "new", "ws://h:1", "--link-file", "f"};
     CHECK_EQ(cli_args_parse(5, v10, &a, err, sizeof err), -1);
-    CHECK(strstr(err, "--relay") != NULL);
+    CHECK(strstr(err, "--link-file") != NULL);
     char *v11[] = {"saltchat", "join", "x", "--relay", "1", "--relay", "2", "--relay", "3",
                    "--relay", "4", "--relay", "5", "--relay", "6", "--relay", "7",
                    "--relay", "8", "--relay", "9"};
@@ -195,11 +214,19 @@ static void test_identity(const char *tmp)
     snprintf(dir, sizeof dir, "%s/id", tmp);
     CHECK_EQ(cli_identity_load(dir, &a, &created, err, sizeof err), 0);
     CHECK_EQ(created, 1);
-    CHECK_EQ(strlen(a.fingerprint), SC_IDENTITY_FINGERPRINT_CHARS);
+    CHECK_EQ(strlen(a.fingerprint), CLI_TEXT_FP_CHARS);
+    snprintf(path, sizeof path, "%s/%s", dir, CLI_STORAGE_KEY_FILE);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
     CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), 0);
     CHECK_EQ(created, 0);
     CHECK_MEM(a.pk, b.pk, sizeof a.pk);
     CHECK_MEM(a.sk, b.sk, sizeof a.sk);
+    CHECK_MEM(a.storage_key, b.storage_key, sizeof a.storage_key);
+    chmod(path, 0644);
+    CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), -1);
+    CHECK(strstr(err, "too open") != NULL);
+    chmod(path, 0600);
     snprintf(path, sizeof path, "%s/%s", dir, CLI_IDENTITY_FILE);
     chmod(path, 0640);
     CHECK_EQ(cli_identity_load(dir, &b, &created, err, sizeof err), -1);
@@ -223,45 +250,119 @@ static void test_identity(const char *tmp)
     cli_identity_wipe(&b);
 }
 
-static void test_verified(const char *tmp)
+static void history_count(void *user, const cli_store_msg *m)
 {
-    char dir[512], path[600], err[512];
-    cli_verified v, w;
-    uint8_t pk1[32], pk2[32];
-    memset(pk1, 1, sizeof pk1);
-    memset(pk2, 2, sizeof pk2);
-    snprintf(dir, sizeof dir, "%s/v", tmp);
-    mkdir(dir, 0700);
-    CHECK_EQ(cli_verified_load(&v, dir, err, sizeof err), 0);
-    CHECK_EQ(v.n, 0);
-    CHECK(!cli_verified_has(&v, pk1));
-    CHECK_EQ(cli_verified_set(&v, pk1, "alice", 1, err, sizeof err), 0);
-    CHECK(cli_verified_has(&v, pk1));
-    CHECK(cli_verified_name_clash(&v, "alice", pk2) != NULL);
-    CHECK(cli_verified_name_clash(&v, "alice", pk1) == NULL);
-    CHECK(cli_verified_name_clash(&v, "bob", pk2) == NULL);
-    /* another process's store sees it, and adds its own without losing ours */
-    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), 0);
-    CHECK(cli_verified_has(&w, pk1));
-    CHECK_EQ(cli_verified_set(&w, pk2, "bob\x1b[31m", 1, err, sizeof err), 0);
-    CHECK_EQ(cli_verified_set(&v, pk1, "alice", 0, err, sizeof err), 0);
-    CHECK(!cli_verified_has(&v, pk1));
-    CHECK(cli_verified_has(&v, pk2));
-    cli_verified_free(&w);
-    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), 0);
-    CHECK_EQ(w.n, 1);
-    CHECK(strchr(w.items[0].name, '\x1b') == NULL);
-    cli_verified_free(&w);
-    snprintf(path, sizeof path, "%s/%s", dir, CLI_VERIFIED_FILE);
-    write_file(path, "# comment\n\nzz not hex\n", 0600);
-    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), -1);
-    CHECK(strstr(err, "line 3") != NULL);
-    cli_verified_free(&w);
-    chmod(path, 0666);
-    CHECK_EQ(cli_verified_load(&w, dir, err, sizeof err), -1);
+    int *n = user;
+    CHECK_EQ(m->seq, (uint64_t)(10 + *n));
+    CHECK(m->text_len == 5 && !memcmp(m->text, "text", 4));
+    CHECK(!strcmp(m->name, "bob"));
+    (*n)++;
+}
+
+static void test_store(const char *tmp)
+{
+    char data[512], dir[600], path[700], err[1400], found[CLI_STORE_ROOM_CHARS + 1];
+    uint8_t key[32], other[32], ident[32];
+    cli_store_room r, l;
+    memset(&r, 0, sizeof r);
+    memset(&l, 0, sizeof l);
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    memset(ident, 7, sizeof ident);
+    snprintf(data, sizeof data, "%s/data", tmp);
+    CHECK_EQ(cli_store_dir(data, dir, sizeof dir, err, sizeof err), 0);
+    struct stat st;
+    CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
+    snprintf(r.room, sizeof r.room, "AAAAAAAAAAAAAAAAAAAAAA");
+    snprintf(r.name, sizeof r.name, "bob");
+    snprintf(r.base, sizeof r.base, "http://h:1/");
+    r.status = CLI_STORE_ACTIVE;
+    CHECK_EQ(cli_buf_append(&r.state, "SC2Rstate", 9), 0);
+    CHECK_EQ(cli_store_save(dir, key, &r, err, sizeof err), 0);
+    CHECK_EQ(cli_store_load(dir, key, r.room, &l, err, sizeof err), 0);
+    CHECK(!strcmp(l.name, "bob") && !strcmp(l.base, "http://h:1/") && l.status == 0);
+    CHECK(buf_is(&l.state, "SC2Rstate"));
+    snprintf(path, sizeof path, "%s/%s.state", dir, r.room);
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    /* no plaintext on disk */
+    cli_buf raw = {0};
+    CHECK_EQ(cli_file_read_private(path, &raw, 1 << 20, err, sizeof err), CLI_FILE_OK);
+    CHECK(raw.len > 9 && memmem(raw.data, raw.len, "SC2Rstate", 9) == NULL);
+    CHECK(memmem(raw.data, raw.len, "bob", 3) == NULL);
+    /* another key, a flipped byte, garbage: clear errors */
+    CHECK_EQ(cli_store_load(dir, other, r.room, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "does not decrypt") != NULL);
+    raw.data[raw.len - 1] ^= 1;
+    CHECK_EQ(cli_file_write_private(path, raw.data, raw.len, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_store_load(dir, key, r.room, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "does not decrypt") != NULL);
+    CHECK_EQ(cli_file_write_private(path, "junk", 4, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_store_load(dir, key, r.room, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "not a saltchat room state") != NULL);
+    chmod(path, 0644);
+    CHECK_EQ(cli_store_load(dir, key, r.room, &l, err, sizeof err), -1);
     CHECK(strstr(err, "too open") != NULL);
-    cli_verified_free(&w);
-    cli_verified_free(&v);
+    chmod(path, 0600);
+    cli_buf_free(&raw);
+    CHECK_EQ(cli_store_save(dir, key, &r, err, sizeof err), 0);
+    CHECK_EQ(cli_store_load(dir, key, "BBBBBBBBBBBBBBBBBBBBBB", &l, err, sizeof err), 1);
+    CHECK_EQ(cli_store_load(dir, key, "../x", &l, err, sizeof err), -1);
+    /* prefixes */
+    CHECK_EQ(cli_store_find(dir, "AAA", found, err, sizeof err), 0);
+    CHECK(!strcmp(found, r.room));
+    CHECK_EQ(cli_store_find(dir, "B", found, err, sizeof err), 1);
+    snprintf(r.room, sizeof r.room, "AAAAAAAAAAAAAAAAAAAAAB");
+    CHECK_EQ(cli_store_save(dir, key, &r, err, sizeof err), 0);
+    CHECK_EQ(cli_store_find(dir, "AAA", found, err, sizeof err), -1);
+    CHECK(strstr(err, "matches 2") != NULL);
+    CHECK_EQ(cli_store_find(dir, "AAAAAAAAAAAAAAAAAAAAAB", found, err, sizeof err), 0);
+    /* history: appended records, last n, torn tail skipped */
+    int n = 0;
+    uint64_t last = 99;
+    CHECK_EQ(cli_store_history_read(dir, key, r.room, 5, history_count, &n, &last, err,
+                                    sizeof err), 0);
+    CHECK_EQ(last, 0);
+    for (int i = 0; i < 4; i++) {
+        char t[6];
+        snprintf(t, sizeof t, "text%d", i);
+        cli_store_msg m = {(uint64_t)(8 + i), 1000, 0, ident, "bob", (const uint8_t *)t, 5};
+        CHECK_EQ(cli_store_history_append(dir, key, r.room, &m, err, sizeof err), 0);
+    }
+    snprintf(path, sizeof path, "%s/%s.history", dir, r.room);
+    FILE *f = fopen(path, "a");
+    fwrite("\0\0\1\0torn", 1, 8, f);
+    fclose(f);
+    n = 0;
+    CHECK_EQ(cli_store_history_read(dir, key, r.room, 2, history_count, &n, &last, err,
+                                    sizeof err), 2);
+    CHECK_EQ(n, 2);
+    CHECK_EQ(last, 11);
+    CHECK_EQ(cli_store_history_read(dir, other, r.room, 2, NULL, NULL, &last, err, sizeof err),
+             -1);
+    CHECK(strstr(err, "does not decrypt") != NULL);
+    cli_store_room_wipe(&r);
+    cli_store_room_wipe(&l);
+}
+
+static void test_cmd(void)
+{
+    const char *arg;
+    size_t n;
+    CHECK_EQ(cli_cmd_parse("hello", 5, &arg, &n), CLI_CMD_K_TEXT);
+    CHECK(n == 5 && arg[0] == 'h');
+    CHECK_EQ(cli_cmd_parse("//x", 3, &arg, &n), CLI_CMD_K_TEXT);
+    CHECK(n == 2 && !memcmp(arg, "/x", 2));
+    CHECK_EQ(cli_cmd_parse("/quit", 5, &arg, &n), CLI_CMD_K_QUIT);
+    CHECK_EQ(cli_cmd_parse("/quit now", 9, &arg, &n), CLI_CMD_K_UNKNOWN);
+    CHECK_EQ(cli_cmd_parse("/leave", 6, &arg, &n), CLI_CMD_K_LEAVE);
+    CHECK_EQ(cli_cmd_parse("/members", 8, &arg, &n), CLI_CMD_K_MEMBERS);
+    CHECK_EQ(cli_cmd_parse("/link", 5, &arg, &n), CLI_CMD_K_LINK);
+    CHECK_EQ(cli_cmd_parse("/remove  bob 7ade ", 18, &arg, &n), CLI_CMD_K_REMOVE);
+    CHECK(n == 8 && !memcmp(arg, "bob 7ade", 8));
+    CHECK_EQ(cli_cmd_parse("/history 5", 10, &arg, &n), CLI_CMD_K_HISTORY);
+    CHECK(n == 1 && arg[0] == '5');
+    CHECK_EQ(cli_cmd_parse("/removebob", 10, &arg, &n), CLI_CMD_K_UNKNOWN);
+    CHECK_EQ(cli_cmd_parse("/", 1, &arg, &n), CLI_CMD_K_UNKNOWN);
 }
 
 int main(void)
@@ -275,7 +376,8 @@ int main(void)
     test_args();
     test_files(tmp);
     test_identity(tmp);
-    test_verified(tmp);
+    test_store(tmp);
+    test_cmd();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

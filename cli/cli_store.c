@@ -1,0 +1,414 @@
+#include "cli_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli_file.h"
+
+#define MAGIC "SCST"
+#define VERSION 1u
+#define NONCE crypto_secretbox_NONCEBYTES
+#define MAC crypto_secretbox_MACBYTES
+#define HEAD (4u + 1u + NONCE)
+#define REC_FIXED (8u + 8u + 1u + 32u + 1u)
+
+static void put_be(uint8_t *p, uint64_t v, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8u * (n - 1u - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, unsigned n)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static int room_text_ok(const char *s)
+{
+    if (strlen(s) != CLI_STORE_ROOM_CHARS)
+        return 0;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
+            return 0;
+    return 1;
+}
+
+static int path_of(char *out, size_t cap, const char *dir, const char *room, const char *ext,
+                   char *err, size_t errcap)
+{
+    if ((size_t)snprintf(out, cap, "%s/%s.%s", dir, room, ext) >= cap) {
+        snprintf(err, errcap, "data directory path is too long");
+        return -1;
+    }
+    return 0;
+}
+
+int cli_store_dir(const char *data_dir, char *out, size_t cap, char *err, size_t errcap)
+{
+    const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char base[PATH_MAX];
+    int n;
+    if (data_dir && *data_dir)
+        n = snprintf(base, sizeof base, "%s", data_dir);
+    else if (xdg && xdg[0] == '/')
+        n = snprintf(base, sizeof base, "%s/saltchat", xdg);
+    else if (home && *home)
+        n = snprintf(base, sizeof base, "%s/.local/share/saltchat", home);
+    else {
+        snprintf(err, errcap, "neither XDG_DATA_HOME nor HOME is set: pass --data DIR");
+        return -1;
+    }
+    if (n < 0 || (size_t)n >= sizeof base ||
+        (size_t)snprintf(out, cap, "%s/rooms", base) >= cap) {
+        snprintf(err, errcap, "data directory path is too long");
+        return -1;
+    }
+    if (cli_file_private_dir(base, err, errcap) != CLI_FILE_OK ||
+        cli_file_private_dir(out, err, errcap) != CLI_FILE_OK)
+        return -1;
+    return 0;
+}
+
+int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room *r, char *err,
+                   size_t cap)
+{
+    char path[PATH_MAX];
+    cli_buf p = {0}, f = {0};
+    int rc = -1;
+    size_t nl = strlen(r->name), bl = strlen(r->base);
+    uint8_t hdr[CLI_STORE_ROOM_CHARS + 2], len16[2];
+    if (!room_text_ok(r->room) || nl > 64 || bl > 0xffffu) {
+        snprintf(err, cap, "cannot store the room: invalid room id, name or relay URL");
+        goto fail;
+    }
+    if (path_of(path, sizeof path, dir, r->room, "state", err, cap))
+        goto fail;
+    memcpy(hdr, r->room, CLI_STORE_ROOM_CHARS);
+    hdr[CLI_STORE_ROOM_CHARS] = (uint8_t)r->status;
+    hdr[CLI_STORE_ROOM_CHARS + 1] = (uint8_t)nl;
+    put_be(len16, bl, 2);
+    if (cli_buf_append(&p, hdr, sizeof hdr) || cli_buf_append(&p, r->name, nl) ||
+        cli_buf_append(&p, len16, 2) || cli_buf_append(&p, r->base, bl) ||
+        cli_buf_append(&p, r->state.data ? r->state.data : (const uint8_t *)"", r->state.len) ||
+        cli_buf_reserve(&f, HEAD + MAC + p.len, 0)) {
+        snprintf(err, cap, "cannot store the room: out of memory");
+        goto fail;
+    }
+    memcpy(f.data, MAGIC, 4);
+    f.data[4] = VERSION;
+    randombytes_buf(f.data + 5, NONCE);
+    crypto_secretbox_easy(f.data + HEAD, p.data, p.len, f.data + 5, key);
+    f.len = HEAD + MAC + p.len;
+    if (cli_file_write_private(path, f.data, f.len, 1, err, cap) != CLI_FILE_OK)
+        goto fail;
+    /* the rename is durable once the directory is */
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        snprintf(err, cap, "cannot sync directory %s: %s", dir, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        goto fail;
+    }
+    close(dfd);
+    rc = 0;
+fail:
+    cli_buf_free(&p);
+    cli_buf_free(&f);
+    return rc;
+}
+
+int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli_store_room *r,
+                   char *err, size_t cap)
+{
+    char path[PATH_MAX];
+    cli_buf f = {0}, p = {0};
+    int rc = -1;
+    if (!room_text_ok(room)) {
+        snprintf(err, cap, "'%.40s' is not a room id", room);
+        return -1;
+    }
+    if (path_of(path, sizeof path, dir, room, "state", err, cap))
+        return -1;
+    int got = cli_file_read_private(path, &f, CLI_STORE_MAX_STATE, err, cap);
+    if (got == CLI_FILE_MISSING) {
+        rc = 1;
+        goto fail;
+    }
+    if (got != CLI_FILE_OK)
+        goto fail;
+    if (f.len < HEAD + MAC || memcmp(f.data, MAGIC, 4) != 0 || f.data[4] != VERSION) {
+        snprintf(err, cap, "%s is not a saltchat room state file (version %u)", path, VERSION);
+        goto fail;
+    }
+    if (cli_buf_reserve(&p, f.len - HEAD - MAC, 0) ||
+        crypto_secretbox_open_easy(p.data, f.data + HEAD, f.len - HEAD, f.data + 5, key) != 0) {
+        snprintf(err, cap,
+                 "%s does not decrypt: it is corrupt, or was written with another storage "
+                 "key; restore it from a backup or delete it",
+                 path);
+        goto fail;
+    }
+    p.len = f.len - HEAD - MAC;
+    size_t off = CLI_STORE_ROOM_CHARS + 2;
+    if (p.len < off + 2 || memcmp(p.data, room, CLI_STORE_ROOM_CHARS) != 0 ||
+        p.data[CLI_STORE_ROOM_CHARS] > CLI_STORE_REMOVED ||
+        p.data[CLI_STORE_ROOM_CHARS + 1] > 64)
+        goto corrupt;
+    size_t nl = p.data[CLI_STORE_ROOM_CHARS + 1];
+    if (p.len < off + nl + 2)
+        goto corrupt;
+    size_t bl = (size_t)get_be(p.data + off + nl, 2);
+    if (bl >= sizeof r->base || p.len < off + nl + 2 + bl)
+        goto corrupt;
+    memcpy(r->room, room, CLI_STORE_ROOM_CHARS + 1);
+    r->status = p.data[CLI_STORE_ROOM_CHARS];
+    memcpy(r->name, p.data + off, nl);
+    r->name[nl] = '\0';
+    memcpy(r->base, p.data + off + nl + 2, bl);
+    r->base[bl] = '\0';
+    off += nl + 2 + bl;
+    cli_buf_clear(&r->state);
+    if (cli_buf_append(&r->state, p.data + off, p.len - off)) {
+        snprintf(err, cap, "out of memory");
+        goto fail;
+    }
+    rc = 0;
+    goto fail;
+corrupt:
+    snprintf(err, cap, "%s is corrupt (its contents are not a stored room %s)", path, room);
+fail:
+    cli_buf_free(&f);
+    cli_buf_free(&p);
+    return rc;
+}
+
+void cli_store_room_wipe(cli_store_room *r)
+{
+    cli_buf_free(&r->state);
+    sodium_memzero(r, sizeof *r);
+}
+
+typedef struct names {
+    char (*v)[CLI_STORE_ROOM_CHARS + 1];
+    size_t n, cap;
+} names;
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* Room id texts of dir's *.state files, sorted. */
+static int list(const char *dir, names *out, char *err, size_t cap)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    memset(out, 0, sizeof *out);
+    if (!d) {
+        snprintf(err, cap, "cannot read %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (l != CLI_STORE_ROOM_CHARS + 6 || strcmp(e->d_name + CLI_STORE_ROOM_CHARS, ".state"))
+            continue;
+        if (out->n == out->cap) {
+            size_t nc = out->cap ? 2 * out->cap : 16;
+            void *nv = realloc(out->v, nc * sizeof *out->v);
+            if (!nv) {
+                closedir(d);
+                free(out->v);
+                snprintf(err, cap, "out of memory");
+                return -1;
+            }
+            out->v = nv;
+            out->cap = nc;
+        }
+        memcpy(out->v[out->n], e->d_name, CLI_STORE_ROOM_CHARS);
+        out->v[out->n][CLI_STORE_ROOM_CHARS] = '\0';
+        if (room_text_ok(out->v[out->n]))
+            out->n++;
+    }
+    closedir(d);
+    if (out->n)
+        qsort(out->v, out->n, sizeof *out->v, cmp_names);
+    return 0;
+}
+
+int cli_store_find(const char *dir, const char *prefix, char out[CLI_STORE_ROOM_CHARS + 1],
+                   char *err, size_t cap)
+{
+    names l;
+    size_t pl = strlen(prefix), found = 0;
+    if (pl == 0) {
+        snprintf(err, cap, "empty room id");
+        return -1;
+    }
+    if (list(dir, &l, err, cap))
+        return -1;
+    for (size_t i = 0; i < l.n; i++)
+        if (!strncmp(l.v[i], prefix, pl) && found++ == 0)
+            memcpy(out, l.v[i], CLI_STORE_ROOM_CHARS + 1);
+    free(l.v);
+    if (found > 1) {
+        snprintf(err, cap, "'%.40s' matches %zu stored rooms: give more of the room id", prefix,
+                 found);
+        return -1;
+    }
+    return found ? 0 : 1;
+}
+
+int cli_store_each(const char *dir, void (*fn)(void *user, const char *room), void *user,
+                   char *err, size_t cap)
+{
+    names l;
+    if (list(dir, &l, err, cap))
+        return -1;
+    for (size_t i = 0; i < l.n; i++)
+        fn(user, l.v[i]);
+    free(l.v);
+    return (int)l.n;
+}
+
+int cli_store_history_append(const char *dir, const uint8_t key[32], const char *room,
+                             const cli_store_msg *m, char *err, size_t cap)
+{
+    char path[PATH_MAX];
+    cli_buf r = {0}, f = {0};
+    uint8_t fixed[REC_FIXED];
+    int rc = -1, fd = -1;
+    size_t nl = strlen(m->name ? m->name : "");
+    if (nl > 255)
+        nl = 255;
+    if (path_of(path, sizeof path, dir, room, "history", err, cap))
+        goto fail;
+    put_be(fixed, m->seq, 8);
+    put_be(fixed + 8, m->time_ms, 8);
+    fixed[16] = (uint8_t)(m->self != 0);
+    if (m->identity)
+        memcpy(fixed + 17, m->identity, 32);
+    else
+        memset(fixed + 17, 0, 32);
+    fixed[49] = (uint8_t)nl;
+    if (cli_buf_append(&r, fixed, sizeof fixed) || cli_buf_append(&r, m->name ? m->name : "", nl) ||
+        cli_buf_append(&r, m->text, m->text_len) || cli_buf_reserve(&f, 4 + NONCE + MAC + r.len, 0)) {
+        snprintf(err, cap, "cannot store the history: out of memory");
+        goto fail;
+    }
+    put_be(f.data, NONCE + MAC + r.len, 4);
+    randombytes_buf(f.data + 4, NONCE);
+    crypto_secretbox_easy(f.data + 4 + NONCE, r.data, r.len, f.data + 4, key);
+    f.len = 4 + NONCE + MAC + r.len;
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    size_t off = 0;
+    while (off < f.len) {
+        ssize_t w = write(fd, f.data + off, f.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
+            goto fail;
+        }
+        off += (size_t)w;
+    }
+    if (fdatasync(fd) != 0) {
+        snprintf(err, cap, "cannot write %s: %s", path, strerror(errno));
+        goto fail;
+    }
+    rc = 0;
+fail:
+    if (fd >= 0)
+        close(fd);
+    cli_buf_free(&r);
+    cli_buf_free(&f);
+    return rc;
+}
+
+int cli_store_history_read(const char *dir, const uint8_t key[32], const char *room, size_t n,
+                           void (*fn)(void *user, const cli_store_msg *m), void *user,
+                           uint64_t *last_seq, char *err, size_t cap)
+{
+    char path[PATH_MAX];
+    cli_buf f = {0}, p = {0};
+    size_t *offs = NULL, count = 0, shown = 0;
+    int rc = -1;
+    if (last_seq)
+        *last_seq = 0;
+    if (path_of(path, sizeof path, dir, room, "history", err, cap))
+        return -1;
+    int got = cli_file_read_private(path, &f, CLI_STORE_MAX_HISTORY, err, cap);
+    if (got == CLI_FILE_MISSING)
+        return 0;
+    if (got != CLI_FILE_OK)
+        goto fail;
+    /* record offsets; a torn tail is ignored */
+    size_t off = 0, ncap = 0;
+    while (off + 4 <= f.len) {
+        size_t len = (size_t)get_be(f.data + off, 4);
+        if (len < NONCE + MAC + REC_FIXED || len > f.len - off - 4)
+            break;
+        if (count == ncap) {
+            ncap = ncap ? 2 * ncap : 64;
+            size_t *no = realloc(offs, ncap * sizeof *offs);
+            if (!no) {
+                snprintf(err, cap, "out of memory");
+                goto fail;
+            }
+            offs = no;
+        }
+        offs[count++] = off;
+        off += 4 + len;
+    }
+    size_t nn = n ? n : 1; /* the last record gives *last_seq */
+    for (size_t i = count > nn ? count - nn : 0; i < count; i++) {
+        const uint8_t *rec = f.data + offs[i];
+        size_t len = (size_t)get_be(rec, 4);
+        cli_buf_clear(&p);
+        if (cli_buf_reserve(&p, len - NONCE - MAC + 1, 0) ||
+            crypto_secretbox_open_easy(p.data, rec + 4 + NONCE, len - NONCE, rec + 4, key) != 0) {
+            snprintf(err, cap, "%s: record %zu does not decrypt (corrupt, or another storage key)",
+                     path, i + 1);
+            goto fail;
+        }
+        p.len = len - NONCE - MAC;
+        size_t nl = p.data[49];
+        if (p.len < REC_FIXED + nl) {
+            snprintf(err, cap, "%s: record %zu is corrupt", path, i + 1);
+            goto fail;
+        }
+        char name[256];
+        memcpy(name, p.data + REC_FIXED, nl);
+        name[nl] = '\0';
+        cli_store_msg m = {get_be(p.data, 8), get_be(p.data + 8, 8), p.data[16], p.data + 17,
+                           name, p.data + REC_FIXED + nl, p.len - REC_FIXED - nl};
+        if (last_seq && m.seq > *last_seq)
+            *last_seq = m.seq;
+        if (fn && count - i <= n) {
+            fn(user, &m);
+            shown++;
+        }
+        sodium_memzero(name, sizeof name);
+    }
+    rc = (int)shown;
+fail:
+    free(offs);
+    cli_buf_free(&f);
+    cli_buf_free(&p);
+    return rc;
+}

@@ -2,7 +2,7 @@
 // playwright-core) against the real relay binary on a free port with a temporary
 // --data-dir. Run by CTest (label "browser"); see docs/WEB.md.
 //
-// Environment: SALTCHAT_RELAY, SALTCHAT_WWW (the built page), SALTCHAT_ARTIFACTS
+// Environment: SALTCHAT_RELAY, SALTCHAT_CLI (the native client, on v2), SALTCHAT_WWW (the built page), SALTCHAT_ARTIFACTS
 // (screenshots and logs), CHROMIUM, SALTCHAT_NODE_MODULES (the folder whose node_modules
 // holds playwright-core).
 import { test } from 'node:test';
@@ -11,11 +11,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  env, killAll, launchProfile, loadPlaywright, run, startRelay as startRelayOn, stopProcess,
-  until,
+  env, killAll, launchProfile, loadPlaywright, run, startCli, startRelay as startRelayOn,
+  stopProcess, until,
 } from '../lib/sctest.mjs';
 
 const RELAY = env('SALTCHAT_RELAY');
+const CLI = env('SALTCHAT_CLI');
 const WWW = env('SALTCHAT_WWW');
 const ARTIFACTS = env('SALTCHAT_ARTIFACTS');
 const CHROMIUM = env('CHROMIUM', '/usr/bin/chromium');
@@ -161,7 +162,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
   const bob = await newProfile('bob');
   for (const c of [alice, bob]) c.ctx.on('page', (p) => p.on('dialog', (d) => d.accept()));
   for (const c of [alice, bob]) c.page.on('dialog', (d) => d.accept());
-  let link;
+  let link, newLink;
   const sent = []; // every text, in the order the room must show it
 
   await t.test('page served with CSP; bad links explained', async () => {
@@ -307,7 +308,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     await bob.page.waitForSelector('#messages li[data-kind="alert"]', { timeout: T });
     assert.match(await bob.page.textContent('#messages'), /Alice removed you from this room/);
     await until(async () => (await members(alice.page)).length === 1, 'alice alone', T);
-    const newLink = await alice.page.inputValue('#invite-link');
+    newLink = await alice.page.inputValue('#invite-link');
     assert.notEqual(newLink, oldLink);
     assert.match(await alice.page.textContent('#messages'), /new invite link/);
     const carol = await newProfile('carol');
@@ -322,6 +323,27 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     await waitTexts(dave.page, ['welcome dave'], 'dave reads with the new link');
     const bobTexts = await texts(bob.page);
     assert.ok(!bobTexts.includes('welcome dave'), 'the removed page reads nothing after its removal');
+  });
+
+  await t.test('the native client (saltchat --batch) and the pages talk', async () => {
+    const cliDir = mkdtempSync(join(tmp, 'cli-'));
+    const cli = startCli(CLI, newLink, 'Cleo', cliDir, ['--data', join(cliDir, 'data')], T);
+    await cli.waitFor((e) => e.type === 'live', 'the CLI is live in the room');
+    await until(async () => (await members(alice.page)).includes('Cleo'), 'alice sees Cleo', T,
+      { detail: async () => JSON.stringify(await members(alice.page)) });
+    await send(alice.page, 'hello cleo from the page');
+    sent.push('hello cleo from the page');
+    const m = await cli.waitFor((e) => e.type === 'message' && e.text === 'hello cleo from the page',
+      'the CLI reads the page\'s message');
+    assert.equal(m.name, 'Alice');
+    cli.proc.stdin.write('hello pages from cleo\n');
+    sent.push('hello pages from cleo');
+    await waitTexts(alice.page, ['hello pages from cleo'], 'alice reads the CLI');
+    const line = alice.page.locator('#messages li[data-kind="message"]', { hasText: 'hello pages from cleo' });
+    assert.match(await line.locator('.sender').textContent(), /^Cleo$/);
+    cli.proc.stdin.write('/quit\n');
+    await cli.waitFor((e) => e.type === 'exit', 'the CLI exits');
+    assert.equal(cli.events.find((e) => e.type === 'exit').code, 0);
   });
 
   await t.test('no secret or plaintext on the wire or in the relay log; no page errors', async () => {

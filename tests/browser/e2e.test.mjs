@@ -287,6 +287,12 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.deepEqual(await texts(bob.page), [...before, ...away]);
     const marker = await bob.page.textContent('#messages li[data-kind="away"]');
     assert.match(marker, /3 new messages while you were away/);
+    // A second tab of the same browser does not run the room a second time.
+    const tab2 = await bob.ctx.newPage();
+    await tab2.goto(roomUrl);
+    await tab2.waitForSelector('#link-error:not([hidden])', { timeout: T });
+    assert.match(await tab2.textContent('#link-error-text'), /already open in another tab/);
+    await tab2.close();
   });
 
   await t.test('IndexedDB holds no plaintext message, name or key', async () => {

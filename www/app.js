@@ -356,7 +356,11 @@ function onState(s) {
   if (s.state === 'offline' && prev !== 'offline' && app.live) {
     systemLine('Connection to the relay lost. Reconnecting; messages you write are kept and sent once back.', 'warn');
   }
-  if (s.state === 'online' && prev === 'offline') systemLine('Reconnected.');
+  if (s.state === 'offline') app.wasOffline = true;
+  if (s.state === 'online' && app.wasOffline) {
+    app.wasOffline = false;
+    systemLine('Reconnected.');
+  }
   if (s.state !== 'online') app.live = false;
   renderState();
 }

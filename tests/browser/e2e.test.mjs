@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import net from 'node:net';
 import {
   env, killAll, launchProfile, loadPlaywright, run, startCli, startRelay as startRelayOn,
   stopProcess, until,
@@ -33,6 +34,30 @@ async function startRelay(port = 0, dataDir = undefined) {
     args: ['--log-level', 'info'], logPath: join(ARTIFACTS, `relay-${relayLogs.length}.log`) });
   relayLogs.push(relay.log);
   return relay;
+}
+
+// A TCP forwarder to the relay for one page, so that only that page's connection can be
+// cut (cut(): RST on every connection) and kept down (refuse: new connections reset).
+function startProxy(upstreamPort) {
+  const socks = new Set();
+  const p = { refuse: false };
+  const server = net.createServer((c) => {
+    if (p.refuse) { c.resetAndDestroy(); return; }
+    const u = net.connect(upstreamPort, '127.0.0.1');
+    socks.add(c);
+    socks.add(u);
+    const end = () => { c.destroy(); u.destroy(); socks.delete(c); socks.delete(u); };
+    for (const x of [c, u]) { x.on('error', end); x.on('close', end); }
+    c.pipe(u);
+    u.pipe(c);
+  });
+  p.cut = () => { for (const x of socks) x.resetAndDestroy(); };
+  p.close = () => { p.cut(); server.close(); };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    p.port = server.address().port;
+    p.base = `http://127.0.0.1:${p.port}/`;
+    resolve(p);
+  }));
 }
 
 // --- browsers: each profile is a fresh --user-data-dir; every page is watched ------------
@@ -146,10 +171,11 @@ async function dumpIndexedDb(page) {
   });
 }
 
-let relay;
+let relay, proxy;
 
 test.after(async () => {
   for (const c of contexts) await c.close().catch(() => {});
+  if (proxy) proxy.close();
   if (relay) await stopProcess(relay.proc, 'SIGTERM', T).catch(() => {});
   killAll();
   rmSync(tmp, { recursive: true, force: true });
@@ -158,6 +184,7 @@ test.after(async () => {
 test('web client on protocol v2', { timeout: 600000 }, async (t) => {
   relay = await startRelay();
   const base = relay.base;
+  proxy = await startProxy(relay.port); // alice's way to the relay
   const alice = await newProfile('alice');
   const bob = await newProfile('bob');
   for (const c of [alice, bob]) c.ctx.on('page', (p) => p.on('dialog', (d) => d.accept()));
@@ -178,7 +205,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
   });
 
   await t.test('create, join by link, chat both ways', async () => {
-    link = await createRoom(alice, base, 'Alice');
+    link = await createRoom(alice, proxy.base, 'Alice');
     // The QR code, read by an independent decoder, is exactly the link; copy works.
     const png = join(ARTIFACTS, 'invite-qr.png');
     await alice.page.locator('#qr svg').screenshot({ path: png });
@@ -191,14 +218,14 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.equal(await alice.page.evaluate(() => navigator.clipboard.readText()), link);
     const wsUrl = network.urls.find((u) => u.startsWith('ws://'));
     assert.ok(wsUrl && /\/room\/[A-Za-z0-9_-]{22}$/.test(wsUrl), `ws url ${wsUrl}`);
-    await joinRoom(bob, link, 'Bob');
+    await joinRoom(bob, link.replace(proxy.base, base), 'Bob'); // bob goes direct
     // The history entry the link was opened in does not keep the fragment either.
     const hist = await bob.page.evaluate(() => location.href);
     assert.ok(!hist.includes('#sc2.'), hist);
     // A valid link to a plain-http relay that is not this computer is refused, saying why.
     const remote = link.replace(/^http:\/\/127\.0\.0\.1:\d+\//, 'http://relay.example/');
     const p3 = await alice.ctx.newPage();
-    await p3.goto(base);
+    await p3.goto(proxy.base);
     await p3.waitForSelector('#start:not([hidden])', { timeout: T });
     await p3.fill('#link-input', remote);
     await p3.click('#open-form button[type=submit]');
@@ -253,6 +280,21 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
       { detail: () => alice.page.textContent('#conn') });
     // Others' messages are shown in the relay's order, the same on both pages: what alice
     // received from bob is in bob's typing order, and bob's page put alice's message once.
+  });
+
+  await t.test('one page offline while the other sends: all arrive once, in order', async () => {
+    proxy.refuse = true;
+    proxy.cut();
+    await alice.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'offline',
+      null, { timeout: T });
+    const batch = Array.from({ length: 6 }, (_, i) => `while alice offline ${i + 1}`);
+    for (const b of batch) { await send(bob.page, b); sent.push(b); }
+    await until(async () => (await bob.page.$$('#messages li[data-kind="own"] .status:not([data-status="accepted"])')).length === 0,
+      'bob\'s messages stored by the relay', T);
+    proxy.refuse = false;
+    await waitTexts(alice.page, batch, 'alice catches up after coming back online');
+    await checkExactlyOnce(alice.page, batch, 'alice');
+    assert.match(await alice.page.textContent('#messages'), /Reconnected/);
   });
 
   await t.test('reload after 20 messages: history kept, messages from meanwhile shown as while away', async () => {

@@ -66,6 +66,7 @@ const pageProblems = [];
 const contexts = [];
 
 function watch(name, page) {
+  page.on('dialog', (d) => d.accept()); // confirm() of remove, leave, forget
   page.on('pageerror', (e) => pageProblems.push(`${name}: page error: ${e.message}`));
   page.on('console', (m) => {
     const t = m.text();
@@ -187,8 +188,6 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
   proxy = await startProxy(relay.port); // alice's way to the relay
   const alice = await newProfile('alice');
   const bob = await newProfile('bob');
-  for (const c of [alice, bob]) c.ctx.on('page', (p) => p.on('dialog', (d) => d.accept()));
-  for (const c of [alice, bob]) c.page.on('dialog', (d) => d.accept());
   let link, newLink;
   const sent = []; // every text, in the order the room must show it
 
@@ -371,6 +370,28 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     await waitTexts(dave.page, ['welcome dave'], 'dave reads with the new link');
     const bobTexts = await texts(bob.page);
     assert.ok(!bobTexts.includes('welcome dave'), 'the removed page reads nothing after its removal');
+    // Leaving: dave's page says so, alice's sees him go and gets another new link.
+    await dave.page.click('#leave');
+    await until(async () => /You left the room/.test(await dave.page.textContent('#messages')),
+      'dave told he left', T);
+    await until(async () => /Dave left the room/.test(await alice.page.textContent('#messages')),
+      'alice sees dave leave', T);
+    await until(async () => (await alice.page.inputValue('#invite-link')) !== newLink,
+      'the link rotated after dave left', T);
+    newLink = await alice.page.inputValue('#invite-link');
+    // Forgetting the room deletes it from the browser.
+    await bob.page.click('#forget');
+    await bob.page.waitForSelector('#start:not([hidden])', { timeout: T });
+    const ids = await bob.page.evaluate(() => new Promise((res, rej) => {
+      const r = indexedDB.open('saltchat-v2');
+      r.onerror = () => rej(r.error);
+      r.onsuccess = () => {
+        const q = r.result.transaction('rooms', 'readonly').objectStore('rooms').getAllKeys();
+        q.onsuccess = () => res(q.result);
+        q.onerror = () => rej(q.error);
+      };
+    }));
+    assert.deepEqual(ids, [], 'bob\'s browser keeps no room after "Forget this room"');
   });
 
   await t.test('the native client (saltchat --batch) and the pages talk', async () => {

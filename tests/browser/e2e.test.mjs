@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import net from 'node:net';
 import {
   env, killAll, launchProfile, loadPlaywright, run, startCli, startRelay as startRelayOn,
-  stopProcess, until,
+  sleep, stopProcess, until,
 } from '../lib/sctest.mjs';
 
 const RELAY = env('SALTCHAT_RELAY');
@@ -413,6 +413,24 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     cli.proc.stdin.write('/quit\n');
     await cli.waitFor((e) => e.type === 'exit', 'the CLI exits');
     assert.equal(cli.events.find((e) => e.type === 'exit').code, 0);
+  });
+
+  await t.test('the relay restarted on an empty data dir: the page says the room is lost and stops', async () => {
+    const port = relay.port;
+    await stopProcess(relay.proc, 'SIGTERM', T);
+    relay = await startRelay(port, mkdtempSync(join(tmp, 'empty-data-')));
+    await until(async () => /This relay no longer has the room/.test(await alice.page.textContent('#messages')),
+      'alice told the room is lost', T, { detail: () => alice.page.textContent('#conn') });
+    await until(async () => (await alice.page.textContent('#conn')).startsWith('Room lost'),
+      'the header says the room is lost', T, { detail: () => alice.page.textContent('#conn') });
+    // The conversation stays on the page, and the page does not reconnect (the first
+    // backoff would be 0.5 to 1 s; watch for 3 s).
+    assert.ok((await texts(alice.page)).includes('welcome dave'));
+    const wsCount = () => network.urls.filter((u) => u.startsWith(`ws://127.0.0.1:${proxy.port}/`)).length;
+    const n = wsCount();
+    assert.ok(n > 0, 'alice\'s connections are seen');
+    await sleep(3000);
+    assert.equal(wsCount(), n, 'a LOST room is not reconnected');
   });
 
   await t.test('no secret or plaintext on the wire or in the relay log; no page errors', async () => {

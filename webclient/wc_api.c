@@ -156,13 +156,11 @@ uint8_t *wc_qr_encode(const char *text)
     QRcode *qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
     if (!qr)
         return NULL;
-    size_t w = (size_t)qr->width;
-    uint8_t *out = buf_new(4 + w * w);
+    size_t w = (size_t)qr->width; /* at most 177 (version 40) */
+    uint8_t *out = w <= 177 ? buf_new(4 + w * w) : NULL;
     if (out) {
-        out[0] = (uint8_t)w;
-        out[1] = (uint8_t)(w >> 8);
-        out[2] = 0;
-        out[3] = 0;
+        const uint8_t head[4] = { (uint8_t)w, (uint8_t)(w >> 8), 0, 0 };
+        memcpy(out, head, sizeof head);
         for (size_t i = 0; i < w * w; i++)
             out[4 + i] = qr->data[i] & 1;
     }

@@ -6,83 +6,161 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sc_identity.h"
-#include "sc_invite.h"
-#include "sc_rng.h"
-#include "sc_session.h"
+#include "mls_codec.h"
+#include "sc2_link.h"
+#include "sc2_room.h"
 #include "wc_json.h"
 
+#define SEED_BYTES 32u
+#define SEAL_OVERHEAD (crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES)
+
 struct wc_room {
-    sc_session *s;
-    char ws_url[SC_INVITE_MAX_URL];
-    char link[SC_INVITE_MAX_URL];
-    char room_id[SC_INVITE_ROOM_ID_CHARS + 1];
-    char member_id[24];
-    char safety[SC_IDENTITY_SAFETY_CHARS + 1];
+    sc2_room *r;
+    char room_id[SC2_ROOM_ID_CHARS + 1];
+    char link[SC2_LINK_MAX_URL];
+    char my_identity[2 * SC2_ROOM_SIG_PUB_BYTES + 1];
     size_t out_len;
     wc_json json;
 };
 
+static uint8_t store_key[crypto_secretbox_KEYBYTES];
+static int have_store_key;
+static size_t last_len;
+
 int wc_init(void) { return sodium_init() < 0 ? -1 : 0; }
 
-void wc_free_buf(void *p) { free(p); }
-
-int wc_identity_generate(uint8_t *pk, uint8_t *sk)
+/* Every buffer we hand out starts with its length, so it can be wiped when freed. */
+static uint8_t *buf_new(size_t n)
 {
-    sc_rng rng;
-    sc_rng_init(&rng);
-    int rc = sc_identity_generate(&rng, pk, sk);
-    sc_rng_wipe(&rng);
+    uint8_t *p = malloc(sizeof(size_t) + (n ? n : 1));
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    last_len = n;
+    return p + sizeof(size_t);
+}
+
+void wc_free_buf(void *p)
+{
+    if (!p)
+        return;
+    uint8_t *base = (uint8_t *)p - sizeof(size_t);
+    size_t n;
+    memcpy(&n, base, sizeof n);
+    sodium_memzero(base, sizeof(size_t) + n);
+    free(base);
+}
+
+size_t wc_last_len(void) { return last_len; }
+
+void wc_store_key_new(uint8_t *out32) { randombytes_buf(out32, crypto_secretbox_KEYBYTES); }
+
+void wc_store_key_set(const uint8_t *key32)
+{
+    memcpy(store_key, key32, sizeof store_key);
+    have_store_key = 1;
+}
+
+size_t wc_store_key_bytes(void) { return crypto_secretbox_KEYBYTES; }
+
+uint8_t *wc_seal(const uint8_t *in, size_t len)
+{
+    if (!have_store_key || len > SIZE_MAX - SEAL_OVERHEAD - 64)
+        return NULL;
+    uint8_t *out = buf_new(len + SEAL_OVERHEAD);
+    if (!out)
+        return NULL;
+    randombytes_buf(out, crypto_secretbox_NONCEBYTES);
+    crypto_secretbox_easy(out + crypto_secretbox_NONCEBYTES, in, len, out, store_key);
+    return out;
+}
+
+uint8_t *wc_open(const uint8_t *in, size_t len)
+{
+    if (!have_store_key || len < SEAL_OVERHEAD)
+        return NULL;
+    uint8_t *out = buf_new(len - SEAL_OVERHEAD);
+    if (!out)
+        return NULL;
+    if (crypto_secretbox_open_easy(out, in + crypto_secretbox_NONCEBYTES,
+                                   len - crypto_secretbox_NONCEBYTES, in, store_key) != 0) {
+        wc_free_buf(out);
+        return NULL;
+    }
+    last_len = len - SEAL_OVERHEAD;
+    return out;
+}
+
+uint8_t *wc_identity_new(void)
+{
+    uint8_t seed[SEED_BYTES];
+    randombytes_buf(seed, sizeof seed);
+    uint8_t *out = wc_seal(seed, sizeof seed);
+    sodium_memzero(seed, sizeof seed);
+    return out;
+}
+
+/* Opens a sealed identity into seed. Returns 0 or -1. */
+static int identity_open(const uint8_t *blob, size_t len, uint8_t seed[SEED_BYTES])
+{
+    uint8_t *s = wc_open(blob, len);
+    if (!s)
+        return -1;
+    int rc = last_len == SEED_BYTES ? 0 : -1;
+    if (rc == 0)
+        memcpy(seed, s, SEED_BYTES);
+    wc_free_buf(s);
     return rc;
 }
 
-int wc_identity_check(const uint8_t *pk, const uint8_t *sk) { return sc_identity_check(pk, sk); }
-
-void wc_identity_fingerprint(const uint8_t *pk, char *out31)
+static void hex(char *out, const uint8_t *b, size_t n)
 {
-    sc_identity_fingerprint(pk, out31);
+    sodium_bin2hex(out, 2 * n + 1, b, n);
 }
 
-size_t wc_identity_pkbytes(void) { return SC_IDENTITY_PK_BYTES; }
-size_t wc_identity_skbytes(void) { return SC_IDENTITY_SK_BYTES; }
-
-int wc_invite_new(const char *base, char *out, size_t cap)
+int wc_identity_public(const uint8_t *blob, size_t len, char *hex65, char *fp36)
 {
-    uint8_t secret[SC_INVITE_SECRET_BYTES];
-    sc_rng rng;
-    sc_rng_init(&rng);
-    sc_invite_new_secret(&rng, secret);
-    int rc = sc_invite_format(base, secret, out, cap);
+    uint8_t seed[SEED_BYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+    uint8_t h[24];
+    if (identity_open(blob, len, seed) < 0)
+        return -1;
+    crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_memzero(seed, sizeof seed);
+    sodium_memzero(sk, sizeof sk);
+    hex(hex65, pk, sizeof pk);
+    /* 30 decimal digits from a hash of the key: 6 groups of 5 (a u32 mod 100000 each). */
+    crypto_generichash(h, sizeof h, pk, sizeof pk, (const uint8_t *)"saltchat/v2 fp", 14);
+    size_t o = 0;
+    for (int g = 0; g < 6; g++) {
+        uint32_t v = (uint32_t)h[4 * g] << 24 | (uint32_t)h[4 * g + 1] << 16 |
+                     (uint32_t)h[4 * g + 2] << 8 | h[4 * g + 3];
+        o += (size_t)snprintf(fp36 + o, 36 - o, g ? " %05u" : "%05u", (unsigned)(v % 100000u));
+    }
+    return 0;
+}
+
+int wc_link_check(const char *link)
+{
+    uint8_t id[SC2_ROOM_ID_BYTES], secret[SC2_LINK_SECRET_BYTES];
+    int rc = sc2_link_parse(link, id, secret, NULL, 0);
     sodium_memzero(secret, sizeof secret);
-    sc_rng_wipe(&rng);
     return rc;
 }
 
-int wc_invite_check(const char *link)
-{
-    uint8_t secret[SC_INVITE_SECRET_BYTES];
-    char base[SC_INVITE_MAX_URL];
-    int rc = sc_invite_parse(link, secret, base, sizeof base);
-    sodium_memzero(secret, sizeof secret);
-    return rc;
-}
+const char *wc_link_strerror(int err) { return sc2_link_strerror(err); }
 
-const char *wc_invite_strerror(int err) { return sc_invite_strerror(err); }
-
-size_t wc_invite_max_url(void) { return SC_INVITE_MAX_URL; }
+size_t wc_link_max_url(void) { return SC2_LINK_MAX_URL; }
 
 uint8_t *wc_qr_encode(const char *text)
 {
     QRcode *qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M);
     if (!qr)
         return NULL;
-    size_t w = (size_t)qr->width;
-    uint8_t *out = malloc(4 + w * w);
+    size_t w = (size_t)qr->width; /* at most 177 (version 40) */
+    uint8_t *out = w <= 177 ? buf_new(4 + w * w) : NULL;
     if (out) {
-        out[0] = (uint8_t)w;
-        out[1] = (uint8_t)(w >> 8);
-        out[2] = 0;
-        out[3] = 0;
+        const uint8_t head[4] = { (uint8_t)w, (uint8_t)(w >> 8), 0, 0 };
+        memcpy(out, head, sizeof head);
         for (size_t i = 0; i < w * w; i++)
             out[4 + i] = qr->data[i] & 1;
     }
@@ -93,204 +171,230 @@ uint8_t *wc_qr_encode(const char *text)
 const char *wc_room_error(int err)
 {
     switch (err) {
-    case WC_E_SESSION:
-        return "the display name is longer than 64 bytes, or the stored identity key is "
-               "damaged";
+    case WC_E_CONFIG:
+        return "the display name must be 1 to 64 bytes of text without control characters "
+               "(or this browser's stored identity is damaged)";
     case WC_E_NOMEM:
         return "out of memory";
+    case WC_E_STATE:
+        return "the room stored in this browser is damaged or was saved under another key";
+    case WC_E_NOKEY:
+        return "the storage key is not loaded";
     default:
-        return sc_invite_strerror(err);
+        return sc2_link_strerror(err);
     }
 }
 
-wc_room *wc_room_open(const char *link, const char *name, const uint8_t *pk, const uint8_t *sk,
-                      int *err)
+static uint64_t ms(double now_ms) { return now_ms > 0 ? (uint64_t)now_ms : 0; }
+
+/* Opens the identity, builds the config and calls one of the three constructors
+ * (mode 'c' create, 'j' join, 'r' restore). */
+static wc_room *room_new(char mode, const uint8_t *id, size_t id_len, const char *name,
+                         const char *link, const uint8_t *blob, size_t len, uint64_t now,
+                         int *err)
 {
-    uint8_t secret[SC_INVITE_SECRET_BYTES];
-    char base[SC_INVITE_MAX_URL];
-    wc_room *r = NULL;
-    int rc = sc_invite_parse(link, secret, base, sizeof base);
-    if (rc < 0)
+    uint8_t seed[SEED_BYTES];
+    uint8_t *state = NULL;
+    size_t state_len = 0;
+    int rc = have_store_key ? WC_E_CONFIG : WC_E_NOKEY;
+    wc_room *w = NULL;
+    if (!have_store_key || identity_open(id, id_len, seed) < 0)
         goto fail;
     rc = WC_E_NOMEM;
-    r = calloc(1, sizeof *r);
-    if (!r)
+    w = calloc(1, sizeof *w);
+    if (!w)
         goto fail;
-    rc = sc_invite_ws_url(base, secret, r->ws_url, sizeof r->ws_url);
-    if (rc < 0)
-        goto fail;
-    rc = sc_invite_format(base, secret, r->link, sizeof r->link);
-    if (rc < 0)
-        goto fail;
-    sc_session_config cfg = {
-        .identity_pk = pk, .identity_sk = sk, .room_secret = secret, .name = name};
-    r->s = sc_session_new(&cfg);
-    if (!r->s) {
-        rc = WC_E_SESSION;
-        goto fail;
+    sc2_room_config cfg = { seed, name, NULL };
+    if (mode == 'c') {
+        rc = sc2_room_create(&w->r, &cfg, now) == 0 ? 0 : WC_E_CONFIG;
+    } else if (mode == 'j') {
+        rc = sc2_room_join(&w->r, &cfg, link);
+        if (rc == -100)
+            rc = WC_E_CONFIG;
+    } else {
+        rc = WC_E_STATE;
+        state = wc_open(blob, len);
+        state_len = last_len;
+        if (state && sc2_room_import(&w->r, &cfg, state, state_len) == 0)
+            rc = 0;
     }
-    snprintf(r->room_id, sizeof r->room_id, "%s", sc_session_room_id(r->s));
-    sodium_memzero(secret, sizeof secret);
+    if (rc != 0)
+        goto fail;
+    sc2_link_room_id_text(sc2_room_id(w->r), w->room_id);
+    hex(w->my_identity, sc2_room_identity(w->r), SC2_ROOM_SIG_PUB_BYTES);
+    sodium_memzero(seed, sizeof seed);
+    wc_free_buf(state);
     *err = 0;
-    return r;
+    return w;
 fail:
-    sodium_memzero(secret, sizeof secret);
-    wc_room_close(r);
+    sodium_memzero(seed, sizeof seed);
+    wc_free_buf(state);
+    wc_room_close(w);
     *err = rc;
     return NULL;
 }
 
-void wc_room_close(wc_room *r)
+wc_room *wc_room_create(const uint8_t *id, size_t id_len, const char *name, double now_ms,
+                        int *err)
 {
-    if (!r)
+    return room_new('c', id, id_len, name, NULL, NULL, 0, ms(now_ms), err);
+}
+
+wc_room *wc_room_join(const uint8_t *id, size_t id_len, const char *name, const char *link,
+                      int *err)
+{
+    return room_new('j', id, id_len, name, link, NULL, 0, 0, err);
+}
+
+wc_room *wc_room_restore(const uint8_t *id, size_t id_len, const char *name,
+                         const uint8_t *blob, size_t len, int *err)
+{
+    return room_new('r', id, id_len, name, NULL, blob, len, 0, err);
+}
+
+void wc_room_close(wc_room *w)
+{
+    if (!w)
         return;
-    sc_session_free(r->s);
-    wc_json_free(&r->json);
-    sodium_memzero(r, sizeof *r); /* the link holds the room secret */
-    free(r);
+    sc2_room_free(w->r);
+    wc_json_free(&w->json);
+    sodium_memzero(w, sizeof *w); /* the link holds the room secret */
+    free(w);
 }
 
-const char *wc_room_ws_url(const wc_room *r) { return r->ws_url; }
-const char *wc_room_id(const wc_room *r) { return r->room_id; }
-const char *wc_room_link(const wc_room *r) { return r->link; }
-
-/* Member ids cross to JavaScript as 16 hex digits, as the CLI prints them. */
-static void member_hex(char out[17], uint64_t id) { snprintf(out, 17, "%016llx", (unsigned long long)id); }
-
-static uint64_t ms(double now_ms) { return now_ms > 0 ? (uint64_t)now_ms : 0; }
-
-int wc_room_receive(wc_room *r, const uint8_t *msg, size_t len, double now_ms)
+uint8_t *wc_room_save(const wc_room *w)
 {
-    return sc_session_receive(r->s, msg, len, ms(now_ms));
+    mls_bytes st = { 0 };
+    if (sc2_room_export(w->r, &st) < 0)
+        return NULL;
+    uint8_t *out = wc_seal(st.p, st.len);
+    mls_bytes_free(&st); /* mls_alloc wipes */
+    return out;
 }
 
-int wc_room_send(wc_room *r, const uint8_t *text, size_t len, double now_ms, char *id_out17)
+const char *wc_room_id(wc_room *w) { return w->room_id; }
+
+const char *wc_room_link(wc_room *w, const char *base)
 {
-    uint64_t id = 0;
-    if (sc_session_send(r->s, text, len, ms(now_ms), &id) < 0)
-        return -1;
-    snprintf(id_out17, 17, "%016llx", (unsigned long long)id);
-    return 0;
+    if (sc2_room_link(w->r, base, w->link, sizeof w->link) < 0)
+        return NULL;
+    return w->link;
 }
 
-void wc_room_tick(wc_room *r, double now_ms) { sc_session_tick(r->s, ms(now_ms)); }
-
-double wc_room_deadline(const wc_room *r) { return (double)sc_session_deadline(r->s); }
-
-void wc_room_disconnected(wc_room *r, double now_ms)
+void wc_room_connected(wc_room *w, double now_ms)
 {
-    r->out_len = 0;
-    sc_session_disconnected(r->s, ms(now_ms));
+    w->out_len = 0;
+    sc2_room_connected(w->r, ms(now_ms));
 }
 
-const uint8_t *wc_room_output(wc_room *r)
+void wc_room_disconnected(wc_room *w, double now_ms)
+{
+    w->out_len = 0;
+    sc2_room_disconnected(w->r, ms(now_ms));
+}
+
+int wc_room_receive(wc_room *w, const uint8_t *msg, size_t len, double now_ms)
+{
+    return sc2_room_receive(w->r, msg, len, ms(now_ms));
+}
+
+static double token_or_fail(int rc, uint64_t token)
+{
+    return rc == 0 ? (double)token : -1.0;
+}
+
+double wc_room_send(wc_room *w, const uint8_t *text, size_t len, double now_ms)
+{
+    uint64_t t = 0;
+    return token_or_fail(sc2_room_send_text(w->r, text, len, ms(now_ms), &t), t);
+}
+
+double wc_room_remove(wc_room *w, const char *identity_hex, double now_ms)
+{
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    size_t n = 0;
+    if (strlen(identity_hex) != 2 * sizeof id ||
+        sodium_hex2bin(id, sizeof id, identity_hex, 2 * sizeof id, NULL, &n, NULL) != 0 ||
+        n != sizeof id)
+        return -1.0;
+    uint64_t t = 0;
+    return token_or_fail(sc2_room_remove(w->r, id, ms(now_ms), &t), t);
+}
+
+double wc_room_leave(wc_room *w, double now_ms)
+{
+    uint64_t t = 0;
+    return token_or_fail(sc2_room_leave(w->r, ms(now_ms), &t), t);
+}
+
+const uint8_t *wc_room_output(wc_room *w)
 {
     size_t len = 0;
-    const uint8_t *p = sc_session_output(r->s, &len);
-    r->out_len = p ? len : 0;
+    const uint8_t *p = sc2_room_output(w->r, &len);
+    w->out_len = p ? len : 0;
     return p;
 }
 
-size_t wc_room_output_len(const wc_room *r) { return r->out_len; }
+size_t wc_room_output_len(const wc_room *w) { return w->out_len; }
 
-void wc_room_output_pop(wc_room *r)
+void wc_room_output_pop(wc_room *w)
 {
-    r->out_len = 0;
-    sc_session_output_pop(r->s);
+    w->out_len = 0;
+    sc2_room_output_pop(w->r);
 }
 
-static const char *event_name(enum sc_event_type t)
+const char *wc_room_next_event(wc_room *w)
 {
-    switch (t) {
-    case SC_EV_JOINED_ROOM: return "joined_room";
-    case SC_EV_MEMBER_JOINED: return "member_joined";
-    case SC_EV_MEMBER_AUTHENTICATED: return "member_authenticated";
-    case SC_EV_HANDSHAKE_FAILED: return "handshake_failed";
-    case SC_EV_MEMBER_LEFT: return "member_left";
-    case SC_EV_MESSAGE: return "message";
-    case SC_EV_UNDECRYPTABLE: return "undecryptable";
-    case SC_EV_KEYS_ROTATED: return "keys_rotated";
-    case SC_EV_PEER_KEYS: return "peer_keys";
-    case SC_EV_SENT: return "sent";
-    case SC_EV_CONFIRMED: return "confirmed";
-    case SC_EV_RELAY_ERROR: return "relay_error";
-    case SC_EV_PROTOCOL_ERROR: return "protocol_error";
-    case SC_EV_WARNING: return "warning";
-    case SC_EV_SEND_FAILED: return "send_failed";
-    }
-    return "unknown";
-}
-
-const char *wc_room_next_event(wc_room *r)
-{
-    sc_event ev;
-    if (!sc_session_next_event(r->s, &ev))
+    sc2_room_event ev;
+    if (!sc2_room_next_event(w->r, &ev))
         return NULL;
-    char id[17], member[17];
-    snprintf(id, sizeof id, "%016llx", (unsigned long long)ev.msg_id);
-    member_hex(member, ev.member);
-    wc_json *j = &r->json;
+    wc_json *j = &w->json;
     wc_json_reset(j);
     wc_json_object(j, NULL);
-    wc_json_str(j, "type", event_name(ev.type));
-    wc_json_str(j, "member", member);
-    wc_json_str(j, "msg_id", id);
+    wc_json_str(j, "type", sc2_room_event_name(ev.type));
+    wc_json_num(j, "seq", (double)ev.seq);
+    wc_json_num(j, "seq2", (double)ev.seq2);
+    wc_json_num(j, "token", (double)ev.token);
+    wc_json_num(j, "epoch", (double)ev.epoch);
     wc_json_num(j, "time_ms", (double)ev.time_ms);
-    wc_json_num(j, "count", ev.count);
     wc_json_num(j, "code", ev.code);
-    wc_json_hex(j, "identity", ev.identity, SC_IDENTITY_PK_BYTES);
-    wc_json_str(j, "name", ev.name);
-    wc_json_str(j, "fingerprint", ev.fingerprint);
+    wc_json_num(j, "self", ev.self);
+    wc_json_num(j, "resync", ev.resync);
+    wc_json_str(j, "name", ev.name ? ev.name : "");
+    wc_json_hex(j, "identity", ev.identity, SC2_ROOM_SIG_PUB_BYTES);
+    wc_json_str(j, "by_name", ev.by_name ? ev.by_name : "");
+    wc_json_hex(j, "by_identity", ev.by_identity, SC2_ROOM_SIG_PUB_BYTES);
     wc_json_strn(j, "text", ev.text ? ev.text : (const uint8_t *)"", ev.text ? ev.text_len : 0);
-    wc_json_str(j, "reason", ev.reason);
+    wc_json_str(j, "reason", ev.reason ? ev.reason : "");
     wc_json_close(j, '}');
     const char *out = wc_json_result(j);
     return out ? out : "{\"type\":\"glue_error\",\"reason\":\"out of memory\"}";
 }
 
-const char *wc_room_member_id(wc_room *r)
+int wc_room_state(const wc_room *w) { return (int)sc2_room_state(w->r); }
+double wc_room_seq(const wc_room *w) { return (double)sc2_room_seq(w->r); }
+double wc_room_epoch(const wc_room *w) { return (double)sc2_room_epoch(w->r); }
+size_t wc_room_outbox_len(const wc_room *w) { return sc2_room_outbox_len(w->r); }
+const char *wc_room_my_identity(wc_room *w) { return w->my_identity; }
+size_t wc_room_max_text(void) { return SC2_ROOM_MAX_TEXT; }
+
+const char *wc_room_members(wc_room *w)
 {
-    member_hex(r->member_id, sc_session_member_id(r->s));
-    return r->member_id;
-}
-
-size_t wc_room_outbox_len(const wc_room *r) { return sc_session_outbox_len(r->s); }
-
-int wc_room_connected(const wc_room *r) { return sc_session_connected(r->s); }
-
-const char *wc_room_members(wc_room *r)
-{
-    uint64_t ids[SC_SESSION_MAX_MEMBERS];
-    size_t n = sc_session_members(r->s, ids, SC_SESSION_MAX_MEMBERS);
-    if (n > SC_SESSION_MAX_MEMBERS)
-        n = SC_SESSION_MAX_MEMBERS;
-    wc_json *j = &r->json;
+    wc_json *j = &w->json;
     wc_json_reset(j);
     wc_json_array(j, NULL);
+    size_t n = sc2_room_member_count(w->r);
     for (size_t i = 0; i < n; i++) {
-        char id[17];
-        member_hex(id, ids[i]);
+        char name[SC2_ROOM_MAX_NAME + 1];
+        uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+        if (sc2_room_member(w->r, i, name, sizeof name, id) < 0)
+            continue;
         wc_json_object(j, NULL);
-        wc_json_str(j, "id", id);
-        wc_json_str(j, "name", sc_session_member_name(r->s, ids[i]));
-        wc_json_hex(j, "identity", sc_session_member_identity(r->s, ids[i]),
-                    SC_IDENTITY_PK_BYTES);
+        wc_json_str(j, "name", name);
+        wc_json_hex(j, "identity", id, sizeof id);
         wc_json_close(j, '}');
     }
     wc_json_close(j, ']');
     const char *out = wc_json_result(j);
     return out ? out : "[]";
 }
-
-const char *wc_room_safety_number(wc_room *r, const char *member)
-{
-    char *end = NULL;
-    unsigned long long id = strtoull(member, &end, 16);
-    if (strlen(member) != 16 || *end || !id)
-        return NULL;
-    if (sc_session_safety_number(r->s, (uint64_t)id, r->safety, sizeof r->safety) < 0)
-        return NULL;
-    return r->safety;
-}
-
-size_t wc_room_max_text(void) { return SC_SESSION_MAX_TEXT; }

@@ -1,11 +1,19 @@
 /*
- * wc_api: the functions the page's JavaScript calls in the WebAssembly module. All
- * cryptography stays on this side: JavaScript hands in bytes received from the WebSocket,
- * user text and stored key bytes, and takes out bytes to send and JSON events to show.
+ * wc_api: the functions the page's JavaScript calls in the WebAssembly module, on protocol
+ * v2 (shared/v2/sc2_room). All cryptography stays on this side: JavaScript hands in bytes
+ * received from the WebSocket, user text and sealed blobs read from IndexedDB, and takes
+ * out bytes to send, JSON events to show and sealed blobs to store.
  *
- * Conventions: strings are NUL-terminated UTF-8 in module memory; 64-bit member ids and
- * msg_ids cross the boundary as 16 hex digits (JavaScript numbers cannot hold them); times are milliseconds as doubles. Pointers returned from a wc_room stay
- * valid until the next call on that room unless said otherwise.
+ * Storage sealing: the module holds one 32-byte storage key (wc_store_key_set). Every blob
+ * JavaScript stores is sealed with it (secretbox: nonce(24) || tag(16) || ciphertext):
+ * the identity seed (wc_identity_new), each room's sc2_room_export (wc_room_save) and
+ * whatever the page seals with wc_seal (history, names). The identity seed and the room
+ * state never leave the module unsealed.
+ *
+ * Conventions: strings are NUL-terminated UTF-8 in module memory; seqs, epochs, tokens and
+ * times cross as doubles (exact below 2^53); identity keys as 64 hex digits. Functions that
+ * return a malloc'd buffer set its length for wc_last_len(); the caller frees it with
+ * wc_free_buf. Pointers returned from a wc_room stay valid until the next call on it.
  */
 #ifndef WC_API_H
 #define WC_API_H
@@ -13,66 +21,87 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define WC_E_SESSION (-100) /* bad display name or identity key (sc_session_new refused) */
+#define WC_E_CONFIG (-100) /* bad display name, or the identity blob does not open */
 #define WC_E_NOMEM (-101)
+#define WC_E_STATE (-102)  /* a stored room that does not open or import */
+#define WC_E_NOKEY (-103)  /* wc_store_key_set was not called */
 
 typedef struct wc_room wc_room;
 
 /* Initialises libsodium. Returns 0, or -1 if no randomness source works. */
 int wc_init(void);
-/* Frees a buffer this API returned as "caller frees". */
+/* Frees a buffer this API returned as "caller frees" (wiped first: it may be a secret). */
 void wc_free_buf(void *p);
+/* The length of the last buffer returned as "caller frees". */
+size_t wc_last_len(void);
 
-/* Identity keys (docs/PROTOCOL.md 4). generate returns 0 or -1; check returns 0 if sk is a
- * valid secret key whose public half is pk, else -1; fingerprint writes 30 digits + NUL. */
-int wc_identity_generate(uint8_t *pk, uint8_t *sk);
-int wc_identity_check(const uint8_t *pk, const uint8_t *sk);
-void wc_identity_fingerprint(const uint8_t *pk, char *out31);
-size_t wc_identity_pkbytes(void);
-size_t wc_identity_skbytes(void);
+/* --- storage key and sealing --- */
+/* Writes 32 fresh random bytes (a new storage key, for JavaScript to wrap with WebCrypto). */
+void wc_store_key_new(uint8_t *out32);
+/* Sets the module's storage key (copied; the caller wipes its copy). */
+void wc_store_key_set(const uint8_t *key32);
+size_t wc_store_key_bytes(void);
+/* Seals / opens len bytes. Return a buffer the caller frees, or NULL (no key, memory, or
+ * for open: forged, truncated or sealed under another key). */
+uint8_t *wc_seal(const uint8_t *in, size_t len);
+uint8_t *wc_open(const uint8_t *in, size_t len);
 
-/* Draws a new room secret and writes its invite link for relay page URL base into
- * out[cap]. Returns the length, or an SC_INVITE_E_* value (< 0). The secret is wiped. */
-int wc_invite_new(const char *base, char *out, size_t cap);
-/* Returns 0 if link is a well-formed invite, else its SC_INVITE_E_* error. */
-int wc_invite_check(const char *link);
+/* --- identity --- */
+/* A new identity (32-byte Ed25519 seed) sealed under the storage key; caller frees. */
+uint8_t *wc_identity_new(void);
+/* Writes the identity's public key as 64 hex digits + NUL into hex65 and a 30-digit
+ * fingerprint (6 groups of 5, spaces) + NUL into fp36. Returns 0 or -1 (does not open). */
+int wc_identity_public(const uint8_t *blob, size_t len, char *hex65, char *fp36);
+
+/* --- links --- */
+/* Returns 0 if link is a well-formed v2 invite link, else its SC2_LINK_E_* error. */
+int wc_link_check(const char *link);
 /* A static message telling the user what is wrong with a link and what to do. */
-const char *wc_invite_strerror(int err);
-size_t wc_invite_max_url(void);
+const char *wc_link_strerror(int err);
+size_t wc_link_max_url(void);
 
 /* Encodes text as a QR code (level M, 8-bit mode). Returns a buffer the caller frees with
  * wc_free_buf: width as u32 little-endian, then width*width bytes, 1 = dark module, rows
  * first. NULL if text is too long for a QR code or memory ran out. */
 uint8_t *wc_qr_encode(const char *text);
 
-/* Opens a room from an invite link. pk/sk: the identity key pair (32/64 bytes, copied).
- * Returns the room, or NULL with *err set to an SC_INVITE_E_* value (bad link),
- * WC_E_SESSION (name over 64 bytes or invalid keys) or WC_E_NOMEM. Free with wc_room_close. */
-wc_room *wc_room_open(const char *link, const char *name, const uint8_t *pk, const uint8_t *sk,
+/* --- a room --- */
+/* A new room / a room joined by link / a stored room (wc_room_save's blob). id/id_len is the
+ * sealed identity, name the display name (1..64 bytes of UTF-8). Return the room, or NULL
+ * with *err set: SC2_LINK_E_* (bad link), WC_E_CONFIG, WC_E_STATE, WC_E_NOKEY or
+ * WC_E_NOMEM. Free with wc_room_close. */
+wc_room *wc_room_create(const uint8_t *id, size_t id_len, const char *name, double now_ms,
+                        int *err);
+wc_room *wc_room_join(const uint8_t *id, size_t id_len, const char *name, const char *link,
                       int *err);
-/* A static description of an error from wc_room_open. */
+wc_room *wc_room_restore(const uint8_t *id, size_t id_len, const char *name,
+                         const uint8_t *blob, size_t len, int *err);
+/* A static description of an error from the three above. */
 const char *wc_room_error(int err);
 /* Wipes every secret and frees the room. NULL is allowed. */
 void wc_room_close(wc_room *r);
 
-/* The WebSocket URL to connect to, the room id the relay sees, and the canonical invite
- * link (room-owned strings, valid until wc_room_close). */
-const char *wc_room_ws_url(const wc_room *r);
-const char *wc_room_id(const wc_room *r);
-const char *wc_room_link(const wc_room *r);
+/* The room's state exported and sealed: a buffer the caller frees, or NULL (no group yet:
+ * a first join not accepted; no key; memory). */
+uint8_t *wc_room_save(const wc_room *r);
 
-/* Feeds one WebSocket binary message. Returns 0, or -1 if the relay sent something
- * malformed (a protocol_error event follows; drop the connection and reconnect). */
-int wc_room_receive(wc_room *r, const uint8_t *msg, size_t len, double now_ms);
-/* Queues text (len bytes of UTF-8) and writes its msg_id as 16 hex digits + NUL into
- * id_out17. Returns 0, or -1 if the text is empty, too long, not UTF-8, the outbox is full,
- * or it cannot fit this relay's size limit. */
-int wc_room_send(wc_room *r, const uint8_t *text, size_t len, double now_ms, char *id_out17);
-/* Timers: call tick at or after deadline (0 = no timer pending). */
-void wc_room_tick(wc_room *r, double now_ms);
-double wc_room_deadline(const wc_room *r);
-/* The WebSocket closed: unconfirmed messages go back to the outbox. */
+/* The room id as the relay sees it (22 characters) and the current invite link at base
+ * (room-owned strings; the link is NULL if base is not a URL). */
+const char *wc_room_id(wc_room *r);
+const char *wc_room_link(wc_room *r, const char *base);
+
+/* The connection opened / closed (sc2_room_connected / _disconnected). */
+void wc_room_connected(wc_room *r, double now_ms);
 void wc_room_disconnected(wc_room *r, double now_ms);
+/* Feeds one WebSocket binary message. Returns 0, or -1 if the connection must be closed
+ * (then wc_room_state says whether to reconnect: not when LOST or DEAD). */
+int wc_room_receive(wc_room *r, const uint8_t *msg, size_t len, double now_ms);
+
+/* User actions. Return the action's token (>= 0), or -1 (bad text, outbox full, not a
+ * member, room dead or lost). identity_hex: 64 hex digits. */
+double wc_room_send(wc_room *r, const uint8_t *text, size_t len, double now_ms);
+double wc_room_remove(wc_room *r, const char *identity_hex, double now_ms);
+double wc_room_leave(wc_room *r, double now_ms);
 
 /* The next message to write on the WebSocket, or NULL. Its length is wc_room_output_len.
  * Valid until wc_room_output_pop, which drops it once written. */
@@ -80,19 +109,19 @@ const uint8_t *wc_room_output(wc_room *r);
 size_t wc_room_output_len(const wc_room *r);
 void wc_room_output_pop(wc_room *r);
 
-/* The next event as a JSON object, or NULL if none (or out of memory: then an event
- * {"type":"glue_error"} is returned once). Fields: type, member, msg_id, time_ms, count,
- * code, identity (hex or null), name, fingerprint, text, reason. */
+/* The next event as a JSON object, or NULL if none (out of memory: {"type":"glue_error"}
+ * once). Fields: type (sc2_room_event_name), seq, seq2, token, epoch, time_ms, code, self,
+ * resync (numbers), name, by_name, text, reason (strings), identity, by_identity (hex or
+ * null). */
 const char *wc_room_next_event(wc_room *r);
 
-/* Queries. member_id is all zeros when not connected. members: a JSON array of
- * {"id","name","identity"} for every member present. safety_number: 71 chars, or NULL if
- * the member (16 hex digits) is unknown or not authenticated. */
-const char *wc_room_member_id(wc_room *r);
+/* Queries. state: enum sc2_room_state. members: a JSON array of {"name","identity"}. */
+int wc_room_state(const wc_room *r);
+double wc_room_seq(const wc_room *r);
+double wc_room_epoch(const wc_room *r);
 size_t wc_room_outbox_len(const wc_room *r);
-int wc_room_connected(const wc_room *r);
 const char *wc_room_members(wc_room *r);
-const char *wc_room_safety_number(wc_room *r, const char *member);
+const char *wc_room_my_identity(wc_room *r);
 size_t wc_room_max_text(void);
 
 #endif

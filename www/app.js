@@ -1,26 +1,27 @@
-// The page: screens, message list, member list. Talks to the wasm core through core.js,
-// to the relay through connection.js, to IndexedDB through storage.js. Everything shown
-// from the network goes through textContent (never innerHTML).
+// The page (protocol v2): screens, message list, member list, rooms kept in this browser.
+// Talks to the wasm core through core.js, to the relay through connection.js, to IndexedDB
+// through storage.js. Everything shown from the network goes through textContent (never
+// innerHTML). After every processed relay message and every user action the room is saved
+// (sealed in wasm) with its history, so a reload shows the conversation and catches up.
 import { loadCore, CoreError } from './core.js';
 import { Store } from './storage.js';
 import { RoomClient } from './connection.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
+const HISTORY_MAX = 5000;
 
 const app = {
-  core: null, store: null, identity: null, fingerprint: '', verified: new Set(),
-  room: null, client: null, myId: '', joinedOnce: false, welcomeIds: new Set(),
-  keyed: new Set(),       // member ids whose first sending key arrived
-  members: new Map(),     // id -> { id, name, identity, fingerprint }
-  expanded: new Set(),    // identity hex whose safety number is shown
-  pending: new Map(),     // msg_id -> status element of an own message
-  state: { state: 'idle' }, countdown: 0,
+  core: null, store: null, identity: null, me: null, name: '',
+  room: null, client: null, meta: null, release: null,
+  pending: new Map(), // token -> { entry, status element } of an own message
+  state: { state: 'idle' }, live: false, away: null, saving: null, saveAgain: false,
 };
 
 function show(sectionId) {
   for (const id of ['start', 'join', 'link-error', 'chat']) $(id).hidden = id !== sectionId;
-  $('my-fp').hidden = sectionId === 'chat' || !app.fingerprint;
+  if (sectionId !== 'start') $('rooms').hidden = true;
+  $('my-fp').hidden = sectionId === 'chat' || !app.me;
 }
 
 function notice(msg) {
@@ -43,6 +44,28 @@ function pageBase() {
   return u.href;
 }
 
+// The relay base of a link (everything before '#', query dropped).
+function linkBase(link) {
+  const u = new URL(link);
+  u.hash = '';
+  u.search = '';
+  return u.href;
+}
+
+function isLoopback(host) {
+  const h = host.replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h.endsWith('.localhost') || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    h === '::1';
+}
+
+// null if base may be used, else why not: plain http only to this machine.
+function insecure(base) {
+  const u = new URL(base);
+  if (u.protocol === 'https:' || u.protocol === 'wss:') return null;
+  if (isLoopback(u.hostname)) return null;
+  return `saltchat needs https:// for a relay that is not on this computer (${u.host}): over plain http anyone on the network could replace this page and read your messages. Ask for an https:// invite link.`;
+}
+
 function el(tag, cls, text) {
   const e = document.createElement(tag);
   if (cls) e.className = cls;
@@ -52,18 +75,13 @@ function el(tag, cls, text) {
 
 function timeLabel(ms) {
   const d = new Date(ms);
-  const el2 = el('time', null, d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
-  el2.dateTime = d.toISOString();
-  el2.title = d.toLocaleString();
-  return el2;
+  const t = el('time', null, d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
+  t.dateTime = d.toISOString();
+  t.title = d.toLocaleString();
+  return t;
 }
 
-function memberName(id) {
-  const m = app.members.get(id);
-  return m && m.name ? m.name : `member #${id}`;
-}
-
-// --- message log ---------------------------------------------------------------------
+// --- message log: every line is also a history entry, saved with the room ------------
 function appendLog(li) {
   const log = $('messages');
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
@@ -71,290 +89,118 @@ function appendLog(li) {
   if (atBottom) log.scrollTop = log.scrollHeight;
 }
 
-function systemLine(text, level = '') {
-  const li = el('li', `system ${level}`.trim());
-  li.dataset.kind = 'system';
-  li.append(timeLabel(Date.now()), document.createTextNode(' '), el('span', 'text', text));
+function record(entry) {
+  if (!app.meta) return;
+  app.meta.history.push(entry);
+  if (app.meta.history.length > HISTORY_MAX) app.meta.history.shift();
+}
+
+function drawSystem(e) {
+  const li = el('li', `system ${e.level || ''}`.trim());
+  li.dataset.kind = e.alert ? 'alert' : 'system';
+  if (e.alert) li.setAttribute('role', 'alert');
+  li.append(timeLabel(e.time), document.createTextNode(' '), el('span', 'text', e.text));
   appendLog(li);
+  return li;
 }
 
-function verifiedBadge(identityHex) {
-  const v = identityHex && app.verified.has(identityHex);
-  const b = el('span', `badge ${v ? 'verified' : 'unverified'}`, v ? 'verified' : 'unverified');
-  b.dataset.identity = identityHex || '';
-  b.title = v ? 'You compared safety numbers with this person'
-    : 'Not verified: compare safety numbers in the member list';
-  return b;
+function systemLine(text, level = '', alert = false) {
+  const e = { kind: 'system', time: Date.now(), text, level, alert };
+  record(e);
+  return drawSystem(e);
 }
 
-function messageLine({ sender, identity, time, text, own, id }) {
+function alertLine(text) { return systemLine(text, 'bad', true); }
+
+const STATUS_LABEL = { queued: 'waiting for connection', sending: 'sending…', sent: 'sent',
+  accepted: '✓ stored by the relay', failed: 'not sent' };
+
+function setStatus(p, kind, detail = '') {
+  p.entry.status = kind;
+  p.status.dataset.status = kind;
+  p.status.textContent = detail ? `${STATUS_LABEL[kind]}: ${detail}` : STATUS_LABEL[kind];
+}
+
+function drawMessage(e) {
+  const own = e.kind === 'own';
   const li = el('li', own ? 'msg own' : 'msg');
   li.dataset.kind = own ? 'own' : 'message';
-  if (id) li.dataset.msgId = id;
+  if (e.seq) li.dataset.seq = String(e.seq);
   const meta = el('div', 'meta');
-  meta.append(el('span', 'sender', sender));
-  if (!own) meta.append(verifiedBadge(identity));
-  meta.append(timeLabel(time));
+  meta.append(el('span', 'sender', own ? `${e.name} (you)` : e.name), timeLabel(e.time));
   let status = null;
   if (own) {
     status = el('span', 'status');
     meta.append(status);
   }
-  li.append(meta, el('div', 'text', text));
+  li.append(meta, el('div', 'text', e.text));
   appendLog(li);
-  return status;
-}
-
-function setStatus(status, kind, label) {
-  status.dataset.status = kind;
-  status.textContent = label;
-}
-
-function refreshBadges() {
-  for (const b of document.querySelectorAll('.badge[data-identity]')) {
-    const hex = b.dataset.identity;
-    const v = hex && app.verified.has(hex);
-    b.className = `badge ${v ? 'verified' : 'unverified'}`;
-    b.textContent = v ? 'verified' : 'unverified';
-  }
-}
-
-// --- member list ---------------------------------------------------------------------
-let membersQueued = false;
-function renderMembersSoon() {
-  if (membersQueued) return;
-  membersQueued = true;
-  queueMicrotask(() => { membersQueued = false; renderMembers(); });
-}
-
-function renderMembers() {
-  if (!app.room) return;
-  const list = $('members');
-  const focusedKey = document.activeElement && document.activeElement.dataset.key;
-  list.replaceChildren();
-  const present = app.room.members();
-  for (const m of present) {
-    const known = app.members.get(m.id) || { id: m.id };
-    known.name = m.name || known.name || '';
-    known.identity = m.identity || known.identity || null;
-    if (known.identity && !known.fingerprint) {
-      known.fingerprint = app.core.fingerprint(hexBytes(known.identity));
-    }
-    app.members.set(m.id, known);
-    list.append(memberRow(known));
-  }
-  if (!present.length) {
-    list.append(el('li', 'hint', app.room.connected()
-      ? 'Nobody else is here yet. Share the invite link.'
-      : 'Members appear once connected.'));
-  }
-  if (focusedKey) {
-    const again = list.querySelector(`[data-key="${CSS.escape(focusedKey)}"]`);
-    if (again) again.focus();
-  }
-}
-
-function memberRow(m) {
-  const li = el('li', 'member');
-  li.dataset.member = m.id;
-  const head = el('div');
-  if (!m.identity) {
-    head.append(el('span', 'name', `member #${m.id}`), document.createTextNode(' '),
-      el('span', 'hint', 'authenticating…'));
-    li.append(head);
-    return li;
-  }
-  head.append(el('span', 'name', m.name || `member #${m.id}`), document.createTextNode(' '),
-    verifiedBadge(m.identity));
-  if (m.identity === app.identityHex) head.append(el('span', 'hint', ' (you, another tab)'));
-  li.append(head, el('div', 'fp', `fingerprint ${groupDigits(m.fingerprint)}`));
-  const actions = el('div', 'actions');
-  const open = app.expanded.has(m.identity);
-  const toggle = el('button', 'secondary', open ? 'Hide safety number' : 'Compare safety number');
-  toggle.type = 'button';
-  toggle.dataset.key = `toggle:${m.identity}`;
-  toggle.setAttribute('aria-expanded', String(open));
-  toggle.onclick = () => {
-    if (app.expanded.has(m.identity)) app.expanded.delete(m.identity);
-    else app.expanded.add(m.identity);
-    renderMembers();
-  };
-  actions.append(toggle);
-  li.append(actions);
-  if (open) {
-    const sn = app.room.safetyNumber(m.id);
-    const box = el('div', 'safety');
-    box.append(el('div', null, 'Safety number (compare it with them in person or by phone):'),
-      el('div', 'safety-number', sn || 'not available yet'));
-    const verified = app.verified.has(m.identity);
-    const mark = el('button', verified ? 'secondary' : '',
-      verified ? 'Remove verification' : 'Mark as verified');
-    mark.type = 'button';
-    mark.dataset.key = `mark:${m.identity}`;
-    mark.onclick = () => setVerified(m.identity, !verified, m.name);
-    box.append(mark);
-    li.append(box);
+  if (own) {
+    const p = { entry: e, status };
+    setStatus(p, e.status || 'queued', e.detail || '');
+    if (e.status !== 'accepted' && e.status !== 'failed') app.pending.set(e.token, p);
   }
   return li;
 }
 
-function showMe() {
-  const who = app.myId ? `member #${app.myId}` : 'not connected yet';
-  $('me').textContent = `You: ${app.name} (${who}). Your fingerprint: ${groupDigits(app.fingerprint)}`;
-}
+function drawEntry(e) { return e.kind === 'system' ? drawSystem(e) : drawMessage(e); }
 
-function groupDigits(s) { return (s || '').replace(/(\d{5})(?=\d)/g, '$1 '); }
-
-function hexBytes(hex) {
-  const b = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < b.length; i++) b[i] = parseInt(hex.substr(2 * i, 2), 16);
-  return b;
-}
-
-function bytesHex(b) { return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(''); }
-
-async function setVerified(identityHex, verified, name) {
-  try {
-    await app.store.setVerified(identityHex, verified, name);
-  } catch (e) {
-    systemLine(`Could not save the verification: ${e.message}`, 'bad');
-    return;
-  }
-  if (verified) app.verified.add(identityHex);
-  else app.verified.delete(identityHex);
-  renderMembers();
-  refreshBadges();
-}
-
-// --- session events ------------------------------------------------------------------
-function onEvent(ev) {
-  switch (ev.type) {
-  case 'joined_room': {
-    app.myId = ev.member;
-    app.welcomeIds = new Set(app.room.members().map((m) => m.id));
-    app.members.clear();
-    app.keyed.clear();
-    showMe();
-    if (!app.joinedOnce) {
-      systemLine(`You joined the room. ${ev.count} other member${ev.count === 1 ? '' : 's'} here.`);
-    } else {
-      systemLine('Reconnected.');
+// --- member list ---------------------------------------------------------------------
+function renderMembers() {
+  if (!app.room) return;
+  const list = $('members');
+  list.replaceChildren();
+  const st = app.room.state();
+  const members = st === 'dead' ? [] : app.room.members();
+  for (const m of members) {
+    const li = el('li', 'member');
+    li.dataset.identity = m.identity;
+    const self = m.identity === app.room.myIdentity;
+    li.append(el('span', 'name', self ? `${m.name} (you)` : m.name));
+    if (!self) {
+      const b = el('button', 'secondary', 'Remove');
+      b.type = 'button';
+      b.dataset.remove = m.identity;
+      b.setAttribute('aria-label', `Remove ${m.name} from the room`);
+      b.onclick = () => removeMember(m);
+      li.append(document.createTextNode(' '), b);
     }
-    app.joinedOnce = true;
-    break;
+    list.append(li);
   }
-  case 'member_joined':
-    break;
-  case 'member_authenticated':
-    app.members.set(ev.member, { id: ev.member, name: ev.name, identity: ev.identity,
-                                 fingerprint: ev.fingerprint });
-    if (!app.welcomeIds.has(ev.member)) systemLine(`${ev.name || `member #${ev.member}`} joined.`);
-    break;
-  case 'handshake_failed':
-    systemLine(`Could not authenticate ${memberName(ev.member)}: ${ev.reason}.`, 'warn');
-    break;
-  case 'member_left':
-    systemLine(`${ev.name || memberName(ev.member)} left.`);
-    app.members.delete(ev.member);
-    app.keyed.delete(ev.member);
-    break;
-  case 'message':
-    messageLine({ sender: ev.name || memberName(ev.member), identity: ev.identity,
-                  time: ev.time_ms, text: ev.text, own: false });
-    break;
-  case 'undecryptable': {
-    const li = el('li', 'undecryptable');
-    li.dataset.kind = 'undecryptable';
-    const meta = el('div', 'meta');
-    meta.append(el('span', 'sender', memberName(ev.member)), timeLabel(Date.now()));
-    li.append(meta, el('div', 'text', `A message could not be decrypted: ${ev.reason}.`));
-    appendLog(li);
-    break;
+  if (members.length <= 1 && st !== 'dead') {
+    list.append(el('li', 'hint', 'Nobody else is in the room yet. Share the invite link.'));
   }
-  case 'keys_rotated':
-    systemLine(`Your sending key was rotated: ${ev.reason}.`);
-    break;
-  case 'peer_keys':
-    // The first chain of each member comes with its handshake; later ones are rotations.
-    if (app.keyed.has(ev.member)) systemLine(`${memberName(ev.member)} is using a new sending key.`);
-    app.keyed.add(ev.member);
-    break;
-  case 'sent': {
-    const s = app.pending.get(ev.msg_id);
-    if (s && s.dataset.status !== 'confirmed') setStatus(s, 'sent', 'sent');
-    break;
-  }
-  case 'confirmed': {
-    const s = app.pending.get(ev.msg_id);
-    if (s) { setStatus(s, 'confirmed', '✓ delivered to relay'); app.pending.delete(ev.msg_id); }
-    break;
-  }
-  case 'send_failed': {
-    const s = app.pending.get(ev.msg_id);
-    if (s) { setStatus(s, 'failed', `not sent: ${ev.reason}`); app.pending.delete(ev.msg_id); }
-    break;
-  }
-  case 'relay_error':
-    systemLine(`The relay reported an error: ${ev.reason || 'code ' + ev.code}.`, 'bad');
-    break;
-  case 'protocol_error':
-    systemLine(`The relay sent invalid data (${ev.reason}); reconnecting.`, 'bad');
-    break;
-  case 'warning':
-    systemLine(`Rejected input from ${memberName(ev.member)}: ${ev.reason}.`, 'warn');
-    break;
-  default:
-    systemLine(`Unexpected event ${ev.type}: ${ev.reason || ''}`, 'warn');
-  }
-  if (['joined_room', 'member_joined', 'member_authenticated', 'member_left',
-       'handshake_failed'].includes(ev.type)) renderMembersSoon();
-  if (['sent', 'confirmed', 'send_failed', 'joined_room'].includes(ev.type)) renderState();
+  $('leave').disabled = st === 'dead' || st === 'lost';
+  $('me').textContent = `You: ${app.name}. Your key fingerprint: ${app.me.fingerprint}`;
 }
 
-// --- connection state ----------------------------------------------------------------
-function onState(s) {
-  const prev = app.state.state;
-  app.state = s;
-  if (s.state === 'offline' && prev !== 'offline' && app.joinedOnce) {
-    systemLine('Connection to the relay lost. Messages you write are kept and sent after reconnecting.', 'warn');
-  }
-  if (s.state === 'offline') {
-    app.members.clear();
-    app.myId = '';
-    showMe();
-    renderMembers();
-  }
-  renderState();
+function removeMember(m) {
+  if (!confirm(`Remove ${m.name} from the room? The room gets a new invite link; the old one stops working.`)) return;
+  const t = app.client.act((r) => r.remove(m.identity));
+  if (t < 0) systemLine(`Could not remove ${m.name} (not a member any more, or this room is closed).`, 'warn');
+  else systemLine(`Removing ${m.name}…`);
+  saveSoon();
 }
 
-function renderState() {
-  const s = app.state;
-  const conn = $('conn');
-  conn.dataset.state = s.state;
-  const waiting = app.room ? app.room.outboxLength() : 0;
-  const queued = waiting ? ` · ${waiting} message${waiting === 1 ? '' : 's'} waiting` : '';
-  let text;
-  switch (s.state) {
-  case 'connecting': text = 'Connecting…'; break;
-  case 'joining': text = 'Joining room…'; break;
-  case 'online': text = 'Online'; break;
-  case 'offline': {
-    const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
-    text = `Offline · reconnecting in ${secs} s`;
-    break;
-  }
-  case 'failed': text = `Cannot connect: ${s.detail}`; break;
-  default: text = 'Not connected';
-  }
-  conn.textContent = text + queued;
-  $('retry').hidden = s.state !== 'offline';
+function leaveRoom() {
+  if (!confirm('Leave this room? You will not be able to read it any more unless someone invites you again.')) return;
+  const t = app.client.act((r) => r.leave());
+  if (t < 0) systemLine('Could not leave (this room is already closed).', 'warn');
+  else systemLine('Leaving the room…');
+  saveSoon();
 }
 
-// --- invite panel --------------------------------------------------------------------
+// --- the invite panel ----------------------------------------------------------------
+function showInvite() {
+  const link = app.room.link(app.meta.base);
+  $('invite-link').value = link || '';
+  renderQr(link || '');
+}
+
 function renderQr(text) {
   const box = $('qr');
   box.replaceChildren();
-  const qr = app.core.qr(text);
+  const qr = text ? app.core.qr(text) : null;
   if (!qr) return;
   const quiet = 4;
   const size = qr.width + 2 * quiet;
@@ -390,25 +236,201 @@ async function copyLink() {
   }
 }
 
+// --- room events -----------------------------------------------------------------------
+function who(name) { return name || 'a member'; }
+
+function onEvent(ev) {
+  switch (ev.type) {
+  case 'created': systemLine('Room created. Share the invite link to let others in.'); break;
+  case 'joined': systemLine('You joined the room.'); break;
+  case 'live':
+    if (app.away) {
+      const n = app.away.count;
+      if (n) app.away.li.querySelector('.text').textContent =
+        `${n} new message${n === 1 ? '' : 's'} while you were away`;
+      else if (app.away.li) app.away.li.remove();
+      app.away = null;
+    }
+    app.live = true;
+    break;
+  case 'message': {
+    if (app.away && !app.away.li) {
+      const e = { kind: 'system', time: Date.now(), text: 'New messages while you were away' };
+      app.away.li = drawSystem(e);
+      app.away.li.dataset.kind = 'away';
+    }
+    if (app.away) app.away.count++;
+    const e = { kind: 'message', name: who(ev.name), identity: ev.identity, time: ev.time_ms,
+                text: ev.text, seq: ev.seq };
+    record(e);
+    drawMessage(e);
+    break;
+  }
+  case 'sent': {
+    const p = app.pending.get(ev.token);
+    if (p && p.entry.status !== 'accepted') setStatus(p, 'sent');
+    break;
+  }
+  case 'accepted': {
+    const p = app.pending.get(ev.token);
+    if (p) { p.entry.seq = ev.seq; setStatus(p, 'accepted'); app.pending.delete(ev.token); }
+    break;
+  }
+  case 'rejected': {
+    const p = app.pending.get(ev.token);
+    if (p) { setStatus(p, 'failed', ev.reason || `code ${ev.code}`); app.pending.delete(ev.token); }
+    else systemLine(`The relay refused an action: ${ev.reason || `code ${ev.code}`}.`, 'warn');
+    break;
+  }
+  case 'epoch': case 'rebased': case 'duplicate': break;
+  case 'member_joined':
+    systemLine(ev.resync ? `${who(ev.name)} rejoined the room.` : `${who(ev.name)} joined the room.`);
+    break;
+  case 'member_removed':
+    systemLine(ev.self ? `${who(ev.name)} left the room.`
+      : `${who(ev.by_name)} removed ${who(ev.name)} from the room.`);
+    break;
+  case 'member_leaving': systemLine(`${who(ev.name)} is leaving the room.`); break;
+  case 'removed':
+    app.meta.closed = 'removed';
+    alertLine(`${who(ev.by_name)} removed you from this room. You can no longer read or send messages here; the invite link you had no longer works.`);
+    break;
+  case 'left':
+    app.meta.closed = 'left';
+    systemLine('You left the room. Its messages stay on this device until you forget the room.');
+    break;
+  case 'link_rotated':
+    showInvite();
+    systemLine('A member was removed, so the room has a new invite link and the old one no longer works. Share the new one from "Invite others".');
+    break;
+  case 'history_lost':
+    alertLine(`Messages ${ev.seq} to ${ev.seq2} were deleted by the relay before this device could read them; they cannot be shown.`);
+    break;
+  case 'unreadable':
+    alertLine(`A message (number ${ev.seq}) could not be read: ${ev.reason}.`);
+    break;
+  case 'gap':
+    systemLine(`The relay skipped messages (expected number ${ev.seq}, got ${ev.seq2}); reconnecting to fetch them.`, 'warn');
+    break;
+  case 'fork':
+    alertLine(`Warning: the relay showed you a different history than it showed ${ev.name ? ev.name : 'this device earlier'}. Someone may be tampering with this room: be careful with recent messages and check with the others in another way.`);
+    break;
+  case 'link_mismatch':
+    alertLine('Warning: the relay announced a different new invite link than the one the members agreed on. The relay may be misbehaving; the link shown under "Invite others" is the right one.');
+    break;
+  case 'key_changed':
+    alertLine(`Warning: ${who(ev.name)} joined with a different key than before. It may be a new device, or someone else using that name: check with them in another way.`);
+    break;
+  case 'stale_gi':
+    alertLine('Warning: the relay offered an out-of-date copy of the room. It may be misbehaving or restored from an old backup.');
+    break;
+  case 'join_failed':
+    app.meta.closed = 'join_failed';
+    alertLine(`Could not join this room: ${ev.reason}. The link may have been replaced after a removal: ask a member for the current one.`);
+    break;
+  case 'relay_error':
+    systemLine(`The relay reported a problem: ${ev.reason || `code ${ev.code}`}.`, 'warn');
+    break;
+  case 'protocol_error':
+    systemLine(`The relay sent invalid data (${ev.reason}); reconnecting.`, 'bad');
+    break;
+  case 'room_lost':
+    app.meta.closed = 'lost';
+    alertLine(`This relay no longer has the room (${ev.reason}). The conversation on this device is kept; ask a member where the room is now.`);
+    break;
+  case 'glue_error':
+    systemLine(`Internal error: ${ev.reason}`, 'bad');
+    break;
+  default:
+    systemLine(`Unexpected event ${ev.type}: ${ev.reason || ''}`, 'warn');
+  }
+  if (['live', 'joined', 'created', 'epoch', 'member_joined', 'member_removed', 'removed',
+       'left', 'room_lost'].includes(ev.type)) renderMembers();
+  renderState();
+}
+
+// --- connection state ----------------------------------------------------------------
+function onState(s) {
+  const prev = app.state.state;
+  app.state = s;
+  if (s.state === 'offline' && prev !== 'offline' && app.live) {
+    systemLine('Connection to the relay lost. Reconnecting; messages you write are kept and sent once back.', 'warn');
+  }
+  if (s.state === 'offline') app.wasOffline = true;
+  if (s.state === 'online' && app.wasOffline) {
+    app.wasOffline = false;
+    systemLine('Reconnected.');
+  }
+  if (s.state !== 'online') app.live = false;
+  renderState();
+}
+
+function renderState() {
+  const s = app.state;
+  const conn = $('conn');
+  conn.dataset.state = s.state;
+  const waiting = app.room ? app.room.outboxLength() : 0;
+  const queued = waiting ? ` · ${waiting} message${waiting === 1 ? '' : 's'} waiting` : '';
+  let text;
+  switch (s.state) {
+  case 'connecting': text = 'Connecting…'; break;
+  case 'joining': text = 'Catching up…'; break;
+  case 'online': text = 'Online'; break;
+  case 'offline': {
+    const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
+    text = `Offline · reconnecting in ${secs} s`;
+    break;
+  }
+  case 'finished': text = { lost: 'Room lost on this relay', dead: 'Not in this room' }[s.detail] || 'Closed'; break;
+  case 'failed': text = `Cannot connect: ${s.detail}`; break;
+  default: text = 'Not connected';
+  }
+  conn.textContent = text + queued;
+  $('retry').hidden = s.state !== 'offline';
+}
+
+// --- saving --------------------------------------------------------------------------
+// One save at a time; a save asked for while one runs is done once after it.
+function saveSoon() {
+  if (!app.room) return;
+  if (app.saving) { app.saveAgain = true; return; }
+  const room = app.room;
+  const state = room.save(); // null before a first join is accepted
+  if (!state && !app.meta.saved) return;
+  app.meta.title = room.members().map((m) => m.name).join(', ') || app.meta.title;
+  const meta = app.core.sealJson(app.meta);
+  app.meta.saved = true;
+  app.saving = app.store.saveRoom(room.roomId, state, meta).catch((e) => {
+    systemLine(`Could not save the room in this browser: ${e.message}`, 'bad');
+  }).finally(() => {
+    app.saving = null;
+    if (app.saveAgain) { app.saveAgain = false; saveSoon(); }
+  });
+}
+
 // --- entering a room -----------------------------------------------------------------
-function enterRoom(link, name) {
-  let room;
-  try {
-    room = app.core.openRoom(link, name, app.identity);
-  } catch (e) {
-    if (!(e instanceof CoreError)) throw e;
-    showLinkError(e.message);
+// room: a Room from core.js; meta: {base, name, history, ...}; restored: from storage.
+async function enterRoom(room, meta, restored) {
+  const release = await app.store.ownRoom(room.roomId);
+  if (!release) {
+    room.close();
+    showLinkError('This room is already open in another tab of this browser. Use that tab, or close it and reload this one.');
     return;
   }
+  app.release = release;
   app.room = room;
-  app.name = name;
+  app.meta = meta;
+  app.name = meta.name;
+  history.replaceState(null, '', `#room=${room.roomId}`);
   show('chat');
-  showMe();
-  $('invite-link').value = room.link;
-  renderQr(room.link);
-  $('invite').open = !!app.createdRoom;
-  app.client = new RoomClient(room, { onEvent, onState });
-  app.client.start();
+  $('messages').replaceChildren();
+  for (const e of meta.history) drawEntry(e);
+  if (restored) app.away = { count: 0, li: null };
+  showInvite();
+  $('invite').open = !restored && !!meta.creator;
+  app.client = new RoomClient(room, meta.base, { onEvent, onState, onBatch: saveSoon });
+  if (!meta.closed) app.client.start();
+  else onState({ state: 'finished', detail: room.state() });
   renderMembers();
   setInterval(renderState, 1000);
   $('text').focus();
@@ -433,37 +455,116 @@ function sendFromComposer() {
     err.hidden = false;
     return;
   }
-  const id = app.room.send(text);
-  if (!id) {
-    err.textContent = 'The message could not be queued (too many unsent messages, or too large for this relay).';
+  const token = app.room.send(text);
+  if (token < 0) {
+    err.textContent = app.meta.closed ? 'You are no longer in this room.'
+      : 'The message could not be queued (too many unsent messages).';
     err.hidden = false;
     return;
   }
   box.value = '';
-  const status = messageLine({ sender: `${app.name} (you)`, identity: app.identityHex,
-                               time: Date.now(), text, own: true, id });
-  if (status.dataset.status === undefined) {
-    setStatus(status, 'queued', app.state.state === 'online' ? 'sending…' : 'waiting for connection');
-  }
-  app.pending.set(id, status);
-  app.client.pump(); // encrypts and writes it now if the session is ready
+  const e = { kind: 'own', name: app.name, time: Date.now(), text, token,
+              status: app.state.state === 'online' ? 'sending' : 'queued' };
+  record(e);
+  drawMessage(e);
+  app.client.pump(); // submits it now if the room is live
+  saveSoon();
   renderState();
 }
 
-function route() {
+// --- the start screen: rooms kept in this browser --------------------------------------
+async function renderRoomList() {
+  const list = $('room-list');
+  list.replaceChildren();
+  const ids = await app.store.roomIds();
+  for (const id of ids) {
+    const rec = await app.store.loadRoom(id);
+    const meta = rec && rec.meta ? app.core.openJson(rec.meta) : null;
+    const li = el('li', 'room');
+    li.dataset.room = id;
+    li.append(el('span', 'name', meta ? (meta.title || meta.name) : 'a room this browser cannot read any more'));
+    if (meta) {
+      const open = el('button', '', 'Open');
+      open.type = 'button';
+      open.onclick = () => { location.hash = `room=${id}`; };
+      li.append(document.createTextNode(' '), open);
+    }
+    const forget = el('button', 'secondary', 'Forget this room');
+    forget.type = 'button';
+    forget.onclick = async () => {
+      if (!confirm('Delete this room and its messages from this browser?')) return;
+      await app.store.forgetRoom(id);
+      renderRoomList();
+    };
+    li.append(document.createTextNode(' '), forget);
+    list.append(li);
+  }
+  $('rooms').hidden = ids.length === 0;
+}
+
+async function openStored(id) {
+  const rec = await app.store.loadRoom(id);
+  const meta = rec && rec.meta ? app.core.openJson(rec.meta) : null;
+  if (!meta || !rec.state) {
+    showLinkError('This room is not stored in this browser (it was forgotten, or it was never joined here).');
+    return;
+  }
+  let room;
+  try {
+    room = app.core.openRoom('restore', app.identity, meta.name, rec.state);
+  } catch (e) {
+    if (!(e instanceof CoreError)) throw e;
+    showLinkError(e.message);
+    return;
+  }
+  await enterRoom(room, meta, true);
+}
+
+async function forgetCurrent() {
+  if (!confirm('Delete this room and its messages from this browser?')) return;
+  const id = app.room.roomId;
+  app.client.stop();
+  app.room.close();
+  app.room = null;
+  await app.store.forgetRoom(id);
+  if (app.release) app.release();
+  location.replace(pageBase());
+}
+
+async function route() {
   const hash = location.hash;
   if (!hash || hash === '#') {
     $('conn').textContent = 'Not connected';
     $('conn').dataset.state = 'idle';
     show('start');
+    await renderRoomList();
     $('name-create').focus();
     return;
   }
-  const problem = app.core.checkInvite(location.href);
-  if (problem) {
-    showLinkError(problem);
+  if (hash.startsWith('#room=')) {
+    await openStored(hash.slice(6));
     return;
   }
+  // An invite link: read it, then take the secret out of the address bar and out of this
+  // history entry (replaceState rewrites the current entry; no entry keeps the fragment).
+  const link = location.href;
+  history.replaceState(null, '', pageBase());
+  const problem = app.core.checkLink(link);
+  if (problem) { showLinkError(problem); return; }
+  const why = insecure(linkBase(link));
+  if (why) { showLinkError(why); return; }
+  let room;
+  try {
+    room = app.core.openRoom('join', app.identity, app.name || 'x', link);
+  } catch (e) {
+    if (!(e instanceof CoreError)) throw e;
+    showLinkError(e.message);
+    return;
+  }
+  const id = room.roomId;
+  room.close();
+  if ((await app.store.roomIds()).includes(id)) { await openStored(id); return; }
+  app.pendingLink = link;
   show('join');
   $('conn').textContent = 'Not connected';
   $('name-join').focus();
@@ -474,36 +575,57 @@ function wire() {
     e.preventDefault();
     if (!nameOk($('name-create'))) return;
     const name = $('name-create').value.trim();
-    let link;
+    const base = pageBase();
+    const why = insecure(base);
+    if (why) { fatal(why); return; }
+    let room;
     try {
-      link = app.core.newInvite(pageBase());
+      room = app.core.openRoom('create', app.identity, name);
     } catch (err) {
-      fatal(`Cannot create a room here: ${err.message}`);
+      fatal(`Cannot create a room: ${err.message}`);
       return;
     }
     await saveName(name);
-    app.createdRoom = true;
-    history.replaceState(null, '', link);
-    enterRoom(link, name);
+    await enterRoom(room, { base, name, history: [], creator: true }, false);
+    saveSoon();
   };
   $('open-form').onsubmit = (e) => {
     e.preventDefault();
     const link = $('link-input').value.trim();
-    const problem = app.core.checkInvite(link);
+    const problem = app.core.checkLink(link);
     if (problem) {
       $('open-error').textContent = problem;
       $('open-error').hidden = false;
       $('link-input').focus();
       return;
     }
-    location.assign(link); // same page: only the fragment changes and hashchange routes
+    const why = insecure(linkBase(link));
+    if (why) {
+      $('open-error').textContent = why;
+      $('open-error').hidden = false;
+      return;
+    }
+    $('link-input').value = '';
+    app.pendingLink = link;
+    show('join');
+    $('name-join').focus();
   };
   $('join-form').onsubmit = async (e) => {
     e.preventDefault();
     if (!nameOk($('name-join'))) return;
     const name = $('name-join').value.trim();
+    const link = app.pendingLink;
+    app.pendingLink = null;
+    let room;
+    try {
+      room = app.core.openRoom('join', app.identity, name, link);
+    } catch (err) {
+      if (!(err instanceof CoreError)) throw err;
+      showLinkError(err.message);
+      return;
+    }
     await saveName(name);
-    enterRoom(location.href, name);
+    await enterRoom(room, { base: linkBase(link), name, history: [] }, false);
   };
   $('composer').onsubmit = (e) => { e.preventDefault(); sendFromComposer(); };
   $('text').onkeydown = (e) => {
@@ -514,13 +636,15 @@ function wire() {
   };
   for (const id of ['name-create', 'name-join']) $(id).oninput = () => $(id).setCustomValidity('');
   $('copy').onclick = copyLink;
-  // The fragment holds the invite: in-page links must not replace it.
+  $('leave').onclick = leaveRoom;
+  $('forget').onclick = forgetCurrent;
   $('skip').onclick = (e) => {
     e.preventDefault();
     if (!$('chat').hidden) $('text').focus();
   };
   $('retry').onclick = () => app.client && app.client.connectNow();
   window.addEventListener('hashchange', () => {
+    if (!app.ready) return; // main() routes once the module and the keys are loaded
     if (app.room) location.reload();
     else route();
   });
@@ -534,11 +658,16 @@ function nameOk(input) {
 }
 
 async function saveName(name) {
-  try { await app.store.setSetting('name', name); } catch { /* only a convenience */ }
+  app.name = name;
+  try { await app.store.put('settings', 'name', app.core.sealJson(name)); } catch { /* a convenience */ }
 }
 
 async function main() {
   wire();
+  if (!globalThis.isSecureContext) {
+    fatal('saltchat needs https:// here (plain http is only allowed on this computer: localhost or 127.0.0.1). Over plain http anyone on the network could replace this page and read your messages.');
+    return;
+  }
   try {
     app.core = await loadCore();
   } catch (e) {
@@ -547,30 +676,24 @@ async function main() {
   }
   try {
     app.store = await Store.open();
-    const id = await app.store.identity(() => app.core.generateIdentity(),
-                                        (x) => app.core.identityValid(x));
+    const id = await app.store.unlock(app.core);
     app.identity = id.identity;
-    app.identityHex = bytesHex(id.identity.pk);
-    app.fingerprint = app.core.fingerprint(id.identity.pk);
-    $('my-fp').textContent = `Your identity fingerprint in this browser: ${groupDigits(app.fingerprint)}`;
-    app.verified = await app.store.verifiedKeys();
-    const name = (await app.store.getSetting('name')) || '';
-    $('name-create').value = name;
-    $('name-join').value = name;
+    app.me = app.core.identityPublic(id.identity);
+    $('my-fp').textContent = `Your key fingerprint in this browser: ${app.me.fingerprint}`;
+    const stored = await app.store.get('settings', 'name');
+    const name = stored ? app.core.openJson(stored) : '';
+    app.name = typeof name === 'string' ? name : '';
+    $('name-create').value = app.name;
+    $('name-join').value = app.name;
     if (id.replaced) {
-      notice('The identity key stored in this browser was damaged and has been replaced: other members will see a new fingerprint.');
+      notice('The keys stored in this browser were damaged and have been replaced: rooms saved before cannot be opened any more.');
     }
   } catch (e) {
     fatal(`This browser's storage (IndexedDB) is not available: ${e.message}. Private windows may block it.`);
     return;
   }
-  app.store.onVerifiedChange(({ identity, verified }) => {
-    if (verified) app.verified.add(identity);
-    else app.verified.delete(identity);
-    renderMembers();
-    refreshBadges();
-  });
-  route();
+  app.ready = true;
+  await route();
 }
 
 main();

@@ -1,13 +1,15 @@
-// Owns the WebSocket for one room: connects, feeds received messages to the wasm session,
-// writes what the session produces, drives its timers, and reconnects with exponential
-// backoff and jitter. Messages the user typed stay in the session's outbox until the relay
-// confirms them, so a reconnect loses none (the session resends; receivers drop duplicates).
+// Owns the WebSocket for one room (protocol v2, subprotocol saltchat.v2): connects, tells
+// the wasm room (sc2_room) when the connection opens and closes, feeds it every received
+// message, writes what it produces, and reconnects with exponential backoff and jitter.
+// Messages the user typed stay in sc2_room's outbox until the relay accepted them, so a
+// reconnect loses none (sc2_room resubmits them once LIVE again). A room that is LOST (the
+// relay will never serve it) or DEAD (removed, left, join failed) is not reconnected.
 //
 // Failover (docs/CLUSTER.md): the relay URLs tried in turn are the link's relay, the
 // page's own origin, and the other relays of its cluster that the page's relay lists at
 // /cluster.json (its --peer-url flags; the same relay puts them in the page's CSP
 // connect-src). Every failed attempt or dropped connection moves to the next one.
-const SUBPROTOCOL = 'saltchat.v1';
+const SUBPROTOCOL = 'saltchat.v2';
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const CLUSTER_LIST_TIMEOUT_MS = 3000;
@@ -42,17 +44,19 @@ async function clusterRelays() {
 }
 
 export class RoomClient {
-  // onEvent(ev) for each session event; onState({state, retryAt, attempt, detail}).
-  constructor(room, { onEvent, onState }) {
+  // onEvent(ev) for each room event; onState({state, retryAt, attempt, detail});
+  // onBatch() after each received message was processed (the page saves the room then).
+  // base: the relay's http(s) base from the link.
+  constructor(room, base, { onEvent, onState, onBatch }) {
     this.room = room;
     this.onEvent = onEvent;
     this.onState = onState;
+    this.onBatch = onBatch || (() => {});
     this.ws = null;
     this.attempt = 0;
     this.retryTimer = 0;
-    this.tickTimer = 0;
     this.stopped = false;
-    this.urls = [room.wsUrl];
+    this.urls = [roomUrlAt(base, room.roomId)];
     this.urlIdx = 0;
     this.onOnline = () => { if (!this.ws) this.connectNow(); };
     globalThis.addEventListener('online', this.onOnline);
@@ -81,21 +85,24 @@ export class RoomClient {
     this.stopped = true;
     globalThis.removeEventListener('online', this.onOnline);
     clearTimeout(this.retryTimer);
-    clearTimeout(this.tickTimer);
     if (this.ws) this.ws.close(1000);
     this.ws = null;
   }
 
-  // Queues text; returns its msg_id or null if the session refused it.
-  send(text) {
-    const id = this.room.send(text);
+  // Runs a user action on the room (send, remove, leave) and writes what it produced;
+  // returns the action's token or -1.
+  act(fn) {
+    const token = fn(this.room);
     this.pump();
-    return id;
+    return token;
   }
+
+  // Whether reconnecting can help (not after ROOM_LOST, removal, leave, failed join).
+  finished() { const s = this.room.state(); return s === 'lost' || s === 'dead'; }
 
   // Connect at once (also the "retry now" button).
   connectNow() {
-    if (this.stopped) return;
+    if (this.stopped || this.finished()) return;
     clearTimeout(this.retryTimer);
     this.retryTimer = 0;
     if (this.ws) return;
@@ -109,7 +116,12 @@ export class RoomClient {
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.onState({ state: 'connecting', attempt: this.attempt, url: this.url() });
-    ws.onopen = () => this.onState({ state: 'joining' });
+    ws.onopen = () => {
+      if (ws !== this.ws) return;
+      this.room.connected();
+      this.onState({ state: 'joining' });
+      this.pump();
+    };
     ws.onmessage = (e) => {
       if (ws !== this.ws) return;
       if (!(e.data instanceof ArrayBuffer)) {
@@ -119,6 +131,7 @@ export class RoomClient {
       }
       const ok = this.room.receive(new Uint8Array(e.data));
       this.pump();
+      this.onBatch();
       if (!ok) ws.close(3000);
     };
     ws.onclose = (e) => {
@@ -126,7 +139,12 @@ export class RoomClient {
       this.ws = null;
       this.room.disconnected();
       this.pump();
+      this.onBatch();
       if (this.stopped) return;
+      if (this.finished()) {
+        this.onState({ state: 'finished', detail: this.room.state() });
+        return;
+      }
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
       const delay = Math.round(base / 2 + Math.random() * (base / 2));
       this.attempt = Math.min(this.attempt + 1, 10);
@@ -137,25 +155,17 @@ export class RoomClient {
     };
   }
 
-  // Writes pending output, delivers events, and re-arms the session's timer.
+  // Writes pending output and delivers events.
   pump() {
     for (const bytes of this.room.takeOutput()) {
       if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
     }
     for (const ev of this.room.takeEvents()) {
-      if (ev.type === 'joined_room') {
+      if (ev.type === 'live') {
         this.attempt = 0;
         this.onState({ state: 'online' });
       }
       this.onEvent(ev);
-    }
-    clearTimeout(this.tickTimer);
-    const deadline = this.room.deadline();
-    if (deadline > 0) {
-      this.tickTimer = setTimeout(() => {
-        this.room.tick();
-        this.pump();
-      }, Math.max(0, deadline - Date.now()));
     }
   }
 }

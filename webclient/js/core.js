@@ -1,11 +1,17 @@
-// The JS side of the WebAssembly boundary (webclient/wc_api.h is the other side).
-// Everything here only copies bytes and strings in and out of the module's memory: keys,
-// encryption, invite parsing and QR encoding all happen in C. No WebCrypto, no libsodium.js.
+// The JS side of the WebAssembly boundary (webclient/wc_api.h is the other side), protocol
+// v2. Everything here only copies bytes and strings in and out of the module's memory: keys,
+// MLS, invite parsing, sealing for storage and QR encoding all happen in C. The one key JS
+// touches is the 32-byte storage key, only to wrap/unwrap it with WebCrypto (storage.js);
+// it is wiped as soon as the module has it.
 import createSaltchatCore from './saltchat-core.js';
 
 const utf8 = new TextEncoder();
 
 export class CoreError extends Error {}
+
+// sc2_room_state values (shared/v2/sc2_room.h).
+export const STATE = ['offline', 'challenge', 'joining', 'resuming', 'live', 'broken',
+  'dead', 'lost'];
 
 export async function loadCore() {
   const M = await createSaltchatCore();
@@ -16,10 +22,9 @@ export async function loadCore() {
 class Core {
   constructor(M) {
     this.M = M;
-    this.pkBytes = M._wc_identity_pkbytes();
-    this.skBytes = M._wc_identity_skbytes();
-    this.maxUrl = M._wc_invite_max_url();
+    this.maxUrl = M._wc_link_max_url();
     this.maxText = M._wc_room_max_text();
+    this.keyBytes = M._wc_store_key_bytes();
   }
 
   // --- memory helpers: every allocation is freed (and wiped if it held a secret) ---
@@ -47,70 +52,88 @@ class Core {
 
   str(p) { return p ? this.M.UTF8ToString(p) : null; }
 
-  // --- identity keys ---
-  generateIdentity() {
-    return this.withBuffer(this.pkBytes + this.skBytes, (p) => {
-      if (this.M._wc_identity_generate(p, p + this.pkBytes) !== 0) {
-        throw new CoreError('could not generate an identity key');
-      }
-      const h = this.heap();
-      return { pk: h.slice(p, p + this.pkBytes),
-               sk: h.slice(p + this.pkBytes, p + this.pkBytes + this.skBytes) };
+  // Copies out and frees a "caller frees" buffer (null stays null).
+  takeBuf(p) {
+    if (!p) return null;
+    const n = this.M._wc_last_len();
+    try { return this.heap().slice(p, p + n); } finally { this.M._wc_free_buf(p); }
+  }
+
+  // --- storage key and sealing ---
+  newStorageKey() {
+    return this.withBuffer(this.keyBytes, (p) => {
+      this.M._wc_store_key_new(p);
+      return this.heap().slice(p, p + this.keyBytes);
     });
   }
 
-  identityValid(id) {
-    if (!(id && id.pk instanceof Uint8Array && id.sk instanceof Uint8Array)) return false;
-    if (id.pk.length !== this.pkBytes || id.sk.length !== this.skBytes) return false;
-    return this.withBytes(id.pk, (pk) =>
-      this.withBytes(id.sk, (sk) => this.M._wc_identity_check(pk, sk) === 0, true));
+  // Hands the key to the module and wipes the caller's copy.
+  setStorageKey(key) {
+    this.withBytes(key, (p) => this.M._wc_store_key_set(p), true);
+    key.fill(0);
   }
 
-  fingerprint(pk) {
-    return this.withBytes(pk, (p) => this.withBuffer(31, (out) => {
-      this.M._wc_identity_fingerprint(p, out);
-      return this.str(out);
+  seal(bytes) {
+    const out = this.withBytes(bytes, (p, n) => this.takeBuf(this.M._wc_seal(p, n)), true);
+    if (!out) throw new CoreError('could not seal data for storage');
+    return out;
+  }
+
+  // null if the blob does not open (forged, damaged, another key).
+  open(blob) { return this.withBytes(blob, (p, n) => this.takeBuf(this.M._wc_open(p, n))); }
+
+  sealJson(v) { return this.seal(utf8.encode(JSON.stringify(v))); }
+  openJson(blob) {
+    const b = this.open(blob);
+    if (!b) return null;
+    try { return JSON.parse(new TextDecoder().decode(b)); } catch { return null; } finally {
+      b.fill(0);
+    }
+  }
+
+  // --- identity: a sealed blob; the seed never leaves the module unsealed ---
+  newIdentity() {
+    const b = this.takeBuf(this.M._wc_identity_new());
+    if (!b) throw new CoreError('could not create an identity key');
+    return b;
+  }
+
+  // { identity: hex, fingerprint } or null if the blob does not open.
+  identityPublic(blob) {
+    return this.withBytes(blob, (p, n) => this.withBuffer(65 + 36, (out) => {
+      if (this.M._wc_identity_public(p, n, out, out + 65) !== 0) return null;
+      return { identity: this.str(out), fingerprint: this.str(out + 65) };
     }));
   }
 
-  // --- invites ---
-  newInvite(base) {
-    return this.withString(base, (b) => this.withBuffer(this.maxUrl, (out) => {
-      const n = this.M._wc_invite_new(b, out, this.maxUrl);
-      if (n < 0) throw new CoreError(this.str(this.M._wc_invite_strerror(n)));
-      return this.str(out);
-    }, true));
-  }
-
-  // Returns null if link is a valid invite, else the message explaining what is wrong.
-  checkInvite(link) {
-    const rc = this.withString(link, (p) => this.M._wc_invite_check(p), true);
-    return rc === 0 ? null : this.str(this.M._wc_invite_strerror(rc));
+  // --- links ---
+  // Returns null if link is a valid v2 invite, else the message explaining what is wrong.
+  checkLink(link) {
+    const rc = this.withString(link, (p) => this.M._wc_link_check(p), true);
+    return rc === 0 ? null : this.str(this.M._wc_link_strerror(rc));
   }
 
   // { width, modules: Uint8Array(width*width), 1 = dark } or null if text is too long.
   qr(text) {
-    const p = this.withString(text, (t) => this.M._wc_qr_encode(t), true);
-    if (!p) return null;
-    try {
-      const h = this.heap();
-      const width = h[p] | (h[p + 1] << 8);
-      return { width, modules: h.slice(p + 4, p + 4 + width * width) };
-    } finally {
-      this.heap().fill(0, p, p + 4);
-      this.M._wc_free_buf(p);
-    }
+    const m = this.withString(text, (t) => this.takeBuf(this.M._wc_qr_encode(t)), true);
+    if (!m) return null;
+    const width = m[0] | (m[1] << 8);
+    return { width, modules: m.slice(4, 4 + width * width) };
   }
 
-  // Throws CoreError with a user-facing message if the link or the name is bad.
-  openRoom(link, name, identity) {
+  // --- rooms: mode 'create' | 'join' | 'restore'. Throws CoreError with a user-facing
+  // message (bad link, bad name, damaged storage). ---
+  openRoom(mode, identityBlob, name, arg) {
     return this.withBuffer(4, (errp) => {
-      const r = this.withString(link, (l) => this.withString(name, (n) =>
-        this.withBytes(identity.pk, (pk) => this.withBytes(identity.sk, (sk) =>
-          this.M._wc_room_open(l, n, pk, sk, errp), true)), false), true);
+      const r = this.withBytes(identityBlob, (ip, il) => this.withString(name, (np) => {
+        if (mode === 'create') return this.M._wc_room_create(ip, il, np, Date.now(), errp);
+        if (mode === 'join') {
+          return this.withString(arg, (lp) => this.M._wc_room_join(ip, il, np, lp, errp), true);
+        }
+        return this.withBytes(arg, (bp, bl) => this.M._wc_room_restore(ip, il, np, bp, bl, errp));
+      }));
       if (!r) {
-        const err = this.M.HEAP32 ? this.M.HEAP32[errp >> 2]
-          : new DataView(this.heap().buffer).getInt32(errp, true);
+        const err = new DataView(this.heap().buffer).getInt32(errp, true);
         throw new CoreError(this.str(this.M._wc_room_error(err)));
       }
       return new Room(this, r);
@@ -123,9 +146,8 @@ export class Room {
     this.core = core;
     this.M = core.M;
     this.r = ptr;
-    this.wsUrl = core.str(this.M._wc_room_ws_url(ptr));
     this.roomId = core.str(this.M._wc_room_id(ptr));
-    this.link = core.str(this.M._wc_room_link(ptr));
+    this.myIdentity = core.str(this.M._wc_room_my_identity(ptr));
   }
 
   close() {
@@ -133,22 +155,29 @@ export class Room {
     this.r = 0;
   }
 
-  // Returns false if the relay sent something malformed (reconnect).
+  // The sealed export (null before a first join is accepted).
+  save() { return this.core.takeBuf(this.M._wc_room_save(this.r)); }
+
+  link(base) { return this.core.withString(base, (b) => this.core.str(this.M._wc_room_link(this.r, b))); }
+
+  connected() { this.M._wc_room_connected(this.r, Date.now()); }
+  disconnected() { this.M._wc_room_disconnected(this.r, Date.now()); }
+
+  // Returns false if the connection must be closed (check state()).
   receive(bytes) {
     return this.core.withBytes(bytes, (p, n) =>
       this.M._wc_room_receive(this.r, p, n, Date.now()) === 0);
   }
 
-  // Queues text; returns its msg_id (16 hex digits) or null if it was refused.
+  // Queue actions; each returns its token (a number) or -1 if refused.
   send(text) {
-    return this.core.withBytes(utf8.encode(text), (p, n) => this.core.withBuffer(17, (id) =>
-      this.M._wc_room_send(this.r, p, n, Date.now(), id) === 0 ? this.core.str(id) : null),
-    true);
+    return this.core.withBytes(utf8.encode(text), (p, n) =>
+      this.M._wc_room_send(this.r, p, n, Date.now()), true);
   }
-
-  tick() { this.M._wc_room_tick(this.r, Date.now()); }
-  deadline() { return this.M._wc_room_deadline(this.r); }
-  disconnected() { this.M._wc_room_disconnected(this.r, Date.now()); }
+  remove(identityHex) {
+    return this.core.withString(identityHex, (p) => this.M._wc_room_remove(this.r, p, Date.now()));
+  }
+  leave() { return this.M._wc_room_leave(this.r, Date.now()); }
 
   // Moves every pending outgoing WebSocket message out of the module (copies).
   takeOutput() {
@@ -173,13 +202,9 @@ export class Room {
     return evs;
   }
 
-  memberId() { return this.core.str(this.M._wc_room_member_id(this.r)); }
+  state() { return STATE[this.M._wc_room_state(this.r)] || 'unknown'; }
+  seq() { return this.M._wc_room_seq(this.r); }
+  epoch() { return this.M._wc_room_epoch(this.r); }
   outboxLength() { return this.M._wc_room_outbox_len(this.r); }
-  connected() { return this.M._wc_room_connected(this.r) === 1; }
   members() { return JSON.parse(this.core.str(this.M._wc_room_members(this.r))); }
-
-  safetyNumber(memberId) {
-    return this.core.withString(memberId, (p) => this.core.str(
-      this.M._wc_room_safety_number(this.r, p)));
-  }
 }

@@ -1,10 +1,19 @@
-// What the page remembers, in IndexedDB: the identity key pair, the display name and the
-// identity keys the user marked verified. Several tabs share one database, so every
-// write is either a single idempotent put or a get-or-create inside one readwrite
-// transaction (IndexedDB runs readwrite transactions on a store one at a time): two tabs
-// starting together end up with the same identity, never with two.
-const DB_NAME = 'saltchat';
+// What the page remembers, in IndexedDB (database "saltchat-v2"), all of it sealed in the
+// wasm module (secretbox) under one 32-byte storage key:
+//   keys/wrap       a non-extractable WebCrypto AES-GCM key (a CryptoKey: IndexedDB stores
+//                   it by structured clone, script can use it but never read its bytes)
+//   keys/storage    {iv, ct}: the storage key encrypted with keys/wrap
+//   keys/identity   the identity seed, sealed (wc_identity_new)
+//   settings/name   the last display name, sealed
+//   rooms/<room id> {state, meta}: the room's sc2_room_export, sealed in wasm
+//                   (wc_room_save), and {base, name, history, ...} sealed (wc_seal)
+// No message, name or key is stored in the clear. Several tabs: the keys are created once,
+// under the Web Lock "saltchat-keys" (WebCrypto is async, so one IndexedDB transaction
+// cannot cover it); a room is owned by one tab at a time, under the Web Lock
+// "saltchat-room-<id>" held as long as the tab has the room open (ownRoom).
+const DB_NAME = 'saltchat-v2';
 const DB_VERSION = 1;
+const STORES = ['keys', 'settings', 'rooms'];
 
 function promisify(req) {
   return new Promise((resolve, reject) => {
@@ -23,75 +32,104 @@ function done(tx) {
 export class Store {
   static async open() {
     if (!('indexedDB' in globalThis)) throw new Error('this browser has no IndexedDB');
+    if (!globalThis.crypto || !crypto.subtle) throw new Error('this page is not a secure context (WebCrypto is missing)');
+    if (!navigator.locks) throw new Error('this browser has no Web Locks');
     const req = indexedDB.open(DB_NAME, DB_VERSION);
     req.onupgradeneeded = () => {
       const db = req.result;
-      for (const name of ['keys', 'settings', 'verified']) {
-        if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
-      }
+      for (const name of STORES) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
     };
-    const db = await promisify(req);
-    return new Store(db);
+    return new Store(await promisify(req));
   }
 
-  constructor(db) {
-    this.db = db;
-    this.channel = 'BroadcastChannel' in globalThis ? new BroadcastChannel('saltchat') : null;
+  constructor(db) { this.db = db; }
+
+  async get(store, key) {
+    return promisify(this.db.transaction(store, 'readonly').objectStore(store).get(key));
   }
 
-  // Returns { identity: {pk, sk}, created, replaced } . make() draws a new key pair and
-  // valid(id) checks one; both run inside the transaction, synchronously (WebAssembly).
-  async identity(make, valid) {
-    const tx = this.db.transaction('keys', 'readwrite');
-    const store = tx.objectStore('keys');
-    const result = { identity: null, created: false, replaced: false };
-    const req = store.get('identity');
+  async put(store, key, value) {
+    const tx = this.db.transaction(store, 'readwrite');
+    tx.objectStore(store).put(value, key);
+    await done(tx);
+  }
+
+  async del(store, key) {
+    const tx = this.db.transaction(store, 'readwrite');
+    tx.objectStore(store).delete(key);
+    await done(tx);
+  }
+
+  // Loads (or creates, once for all tabs) the storage key into the module and the sealed
+  // identity. Returns { identity (sealed blob), created, replaced }.
+  async unlock(core) {
+    return navigator.locks.request('saltchat-keys', async () => {
+      let wrap = await this.get('keys', 'wrap');
+      const wrapped = await this.get('keys', 'storage');
+      let key = null;
+      let replaced = false;
+      if (wrap && wrapped) {
+        try {
+          key = new Uint8Array(await crypto.subtle.decrypt({ name: 'AES-GCM', iv: wrapped.iv },
+                                                            wrap, wrapped.ct));
+        } catch {
+          replaced = true; // damaged: start again (old rooms become unreadable; said so)
+        }
+      }
+      if (!key) {
+        wrap = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false,
+                                               ['encrypt', 'decrypt']);
+        key = core.newStorageKey();
+        const iv = crypto.getRandomValues(new Uint8Array(12));
+        const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrap, key));
+        const tx = this.db.transaction(['keys', 'rooms'], 'readwrite');
+        tx.objectStore('keys').put(wrap, 'wrap');
+        tx.objectStore('keys').put({ iv, ct }, 'storage');
+        tx.objectStore('keys').delete('identity');
+        tx.objectStore('rooms').clear();
+        await done(tx);
+      }
+      core.setStorageKey(key); // wipes key
+      let identity = await this.get('keys', 'identity');
+      let created = false;
+      if (!(identity instanceof Uint8Array) || !core.identityPublic(identity)) {
+        replaced = replaced || identity !== undefined;
+        identity = core.newIdentity();
+        created = true;
+        await this.put('keys', 'identity', identity);
+      }
+      return { identity, created, replaced };
+    });
+  }
+
+  // Holds the Web Lock of room id until the returned release function is called (or the
+  // page goes away). Waits up to waitMs for it (a reloaded page's previous document may
+  // still hold it for a moment); resolves to null if another tab keeps it.
+  async ownRoom(id, waitMs = 3000) {
+    return new Promise((resolve) => {
+      navigator.locks.request(`saltchat-room-${id}`, { signal: AbortSignal.timeout(waitMs) },
+        () => new Promise((release) => resolve(release)))
+        .catch(() => resolve(null));
+    });
+  }
+
+  async roomIds() {
+    return promisify(this.db.transaction('rooms', 'readonly').objectStore('rooms').getAllKeys());
+  }
+
+  async loadRoom(id) { return this.get('rooms', id); }
+
+  // state: sealed export or null (kept as it was); meta: sealed blob.
+  async saveRoom(id, state, meta) {
+    const tx = this.db.transaction('rooms', 'readwrite');
+    const store = tx.objectStore('rooms');
+    const req = store.get(id);
     req.onsuccess = () => {
-      const stored = req.result;
-      if (stored && valid(stored)) {
-        result.identity = stored;
-        return;
-      }
-      result.identity = make();
-      result.created = true;
-      result.replaced = stored !== undefined;
-      store.put(result.identity, 'identity');
+      const old = req.result || {};
+      store.put({ state: state || old.state || null, meta }, id);
     };
     await done(tx);
-    return result;
   }
 
-  async getSetting(key) {
-    const tx = this.db.transaction('settings', 'readonly');
-    return promisify(tx.objectStore('settings').get(key));
-  }
-
-  async setSetting(key, value) {
-    const tx = this.db.transaction('settings', 'readwrite');
-    tx.objectStore('settings').put(value, key);
-    await done(tx);
-  }
-
-  // Identity keys (hex) the user marked verified: a Set.
-  async verifiedKeys() {
-    const tx = this.db.transaction('verified', 'readonly');
-    const keys = await promisify(tx.objectStore('verified').getAllKeys());
-    return new Set(keys);
-  }
-
-  async setVerified(identityHex, verified, name) {
-    const tx = this.db.transaction('verified', 'readwrite');
-    const store = tx.objectStore('verified');
-    if (verified) store.put({ name, at: Date.now() }, identityHex);
-    else store.delete(identityHex);
-    await done(tx);
-    if (this.channel) this.channel.postMessage({ type: 'verified', identity: identityHex, verified });
-  }
-
-  // fn({identity, verified}) when another tab changes a verification mark.
-  onVerifiedChange(fn) {
-    if (this.channel) {
-      this.channel.onmessage = (e) => { if (e.data && e.data.type === 'verified') fn(e.data); };
-    }
-  }
+  async forgetRoom(id) { await this.del('rooms', id); }
 }

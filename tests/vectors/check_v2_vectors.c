@@ -909,6 +909,35 @@ static void check_room_create(record *r)
     expect(r, "plaintext_text", pt, tl + 1);
     pt[0] = 2;
     expect(r, "plaintext_leave", pt, 1);
+
+    /* the joiner: AUTH with the link's key over its own nonce, GET_GI, then the external
+     * commit (PublicMessage, new_member_commit, epoch 0) with the epoch-1 GroupInfo sealed
+     * under the same link */
+    expect(r, "joiner_seed", o.j_seed, 32);
+    expect(r, "joiner_identity", o.j_identity, 32);
+    expect(r, "joiner_challenge", o.j_challenge, o.j_challenge_len);
+    expect(r, "joiner_auth", o.j_msg[0], o.j_msg_len[0]);
+    expect(r, "joiner_get_gi", o.j_msg[1], o.j_msg_len[1]);
+    expect(r, "joiner_gi", o.j_gi, o.j_gi_len);
+    expect(r, "joiner_submit", o.j_msg[2], o.j_msg_len[2]);
+    FAIL_IF(sc2_env_decode(o.j_msg[0], o.j_msg_len[0], SC2_FROM_CLIENT, &e) != 0 ||
+                e.type != SC2_T_AUTH || memcmp(e.join_pk, pk, 32) != 0 ||
+                sc2_link_auth_verify(e.join_pk, o.room_id, o.j_nonce, e.sig) != 0,
+            r, "joiner_auth");
+    if (sc2_env_decode(o.j_msg[2], o.j_msg_len[2], SC2_FROM_CLIENT, &e) != 0 ||
+        e.type != SC2_T_SUBMIT || e.flags != SC2_SUBMIT_F_GI || e.mls_len < 30) {
+        fail(r, "the external commit's SUBMIT does not decode", "joiner_submit");
+        return;
+    }
+    const uint8_t *m = e.mls;
+    /* mls10, public_message, group_id = room_id, epoch 0, sender new_member_commit */
+    FAIL_IF(m[1] != 1 || m[3] != 1 || m[4] != 16 || memcmp(m + 5, o.room_id, 16) != 0 ||
+                ld64(m + 21) != 0 || m[29] != 4,
+            r, "joiner_submit");
+    FAIL_IF(sc2_link_gibox_open(o.link_secret, o.room_id, e.gi_box, e.gi_box_len, gi, sizeof gi,
+                                &gi_len, &epoch) != 0 || epoch != 1,
+            r, "joiner_submit");
+    expect(r, "joiner_group_info", gi, gi_len);
 }
 
 static checker checker_for(const char *type)

@@ -723,7 +723,7 @@ static void name_record(const char *name, const char *display)
 static void room_record(const char *name, const char *seed_label, const char *display,
                         uint64_t now_ms, const char *text)
 {
-    v2rs_out o;
+    static v2rs_out o;
     sc2_env e;
     uint8_t pk[32], gi[V2RS_MAX_BYTES], aad[SC2_LH_AAD_BYTES];
     size_t gi_len = 0;
@@ -763,6 +763,21 @@ static void room_record(const char *name, const char *seed_label, const char *di
     w_hex("plaintext_text", pt, tl + 1);
     pt[0] = 2;
     w_hex("plaintext_leave", pt, 1);
+    sc2_env je;
+    uint8_t jgi[V2RS_MAX_BYTES];
+    size_t jgi_len = 0;
+    REQUIRE(sc2_env_decode(o.j_msg[2], o.j_msg_len[2], SC2_FROM_CLIENT, &je) == 0 &&
+            je.type == SC2_T_SUBMIT && je.flags == SC2_SUBMIT_F_GI);
+    REQUIRE(sc2_link_gibox_open(o.link_secret, o.room_id, je.gi_box, je.gi_box_len, jgi,
+                                sizeof jgi, &jgi_len, &epoch) == 0 && epoch == 1);
+    w_hex("joiner_seed", o.j_seed, 32);
+    w_hex("joiner_identity", o.j_identity, 32);
+    w_hex("joiner_challenge", o.j_challenge, o.j_challenge_len);
+    w_hex("joiner_auth", o.j_msg[0], o.j_msg_len[0]);
+    w_hex("joiner_get_gi", o.j_msg[1], o.j_msg_len[1]);
+    w_hex("joiner_gi", o.j_gi, o.j_gi_len);
+    w_hex("joiner_submit", o.j_msg[2], o.j_msg_len[2]);
+    w_hex("joiner_group_info", jgi, jgi_len);
     sodium_memzero(&o, sizeof o);
 }
 
@@ -771,7 +786,7 @@ static void gen_room(const char *dir)
     open_file(dir, "v2_room.txt",
               "protocol v2 room core (sc2_room): display names and their basic credential, "
               "a room's CREATE and first GroupInfo, application messages (plaintext kinds, "
-              "authenticated_data, padding)");
+              "authenticated_data, padding), a joiner's AUTH, GET_GI and external commit");
     name_record("ascii", "alice");
     name_record("utf8", "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac");
     name_record("64-bytes", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");

@@ -15,6 +15,7 @@
 #include "mls_rng.h"
 #include "sc2_envelope.h"
 #include "sc2_link.h"
+#include "sc2_loghash.h"
 #include "sc2_room.h"
 
 #define V2RS_MAX_OUT 8
@@ -52,20 +53,83 @@ typedef struct v2rs_out {
     uint8_t msg[V2RS_MAX_OUT][V2RS_MAX_BYTES];
     size_t msg_len[V2RS_MAX_OUT];
     size_t n_msg;
+    /* a joiner with the link (identity seed H(32, label || " joiner"), name "joiner",
+     * rng seed H(32, label || " joiner rng"), CHALLENGE nonce H(32, label || " joiner
+     * nonce")): [0] AUTH, [1] GET_GI, then, given GI(0, L_0, the CREATE's gi_box),
+     * [2] the SUBMIT of its external commit */
+    uint8_t j_seed[32];
+    uint8_t j_identity[32];
+    uint8_t j_nonce[32];
+    uint8_t j_challenge[64];
+    size_t j_challenge_len;
+    uint8_t j_gi[V2RS_MAX_BYTES];
+    size_t j_gi_len;
+    uint8_t j_msg[3][V2RS_MAX_BYTES];
+    size_t j_msg_len[3];
+    size_t j_n;
 } v2rs_out;
 
-static int v2rs_drain(sc2_room *r, v2rs_out *o)
+static int v2rs_drain_to(sc2_room *r, uint8_t (*msg)[V2RS_MAX_BYTES], size_t *lens,
+                         size_t *count, size_t max)
 {
     size_t n;
     const uint8_t *p;
     while ((p = sc2_room_output(r, &n)) != NULL) {
-        if (o->n_msg == V2RS_MAX_OUT || n > V2RS_MAX_BYTES)
+        if (*count == max || n > V2RS_MAX_BYTES)
             return -1;
-        memcpy(o->msg[o->n_msg], p, n);
-        o->msg_len[o->n_msg++] = n;
+        memcpy(msg[*count], p, n);
+        lens[(*count)++] = n;
         sc2_room_output_pop(r);
     }
     return 0;
+}
+
+static int v2rs_drain(sc2_room *r, v2rs_out *o)
+{
+    return v2rs_drain_to(r, o->msg, o->msg_len, &o->n_msg, V2RS_MAX_OUT);
+}
+
+/* The joiner's half: link in, AUTH / GET_GI / external commit out. */
+static int v2rs_join(const char *seed_label, const char *link, uint64_t now_ms,
+                     const uint8_t *gi_box, size_t gi_box_len, v2rs_out *o)
+{
+    char lab[256];
+    v2rs_rng v;
+    mls_rng rng = {v2rs_fill, &v};
+    sc2_room *r = NULL;
+    uint8_t l0[32];
+    sc2_loghash lh;
+    int rc = -1;
+
+    memset(&v, 0, sizeof v);
+    snprintf(lab, sizeof lab, "%s joiner rng", seed_label);
+    crypto_generichash(v.seed, 32, (const uint8_t *)lab, strlen(lab), NULL, 0);
+    snprintf(lab, sizeof lab, "%s joiner", seed_label);
+    crypto_generichash(o->j_seed, 32, (const uint8_t *)lab, strlen(lab), NULL, 0);
+    snprintf(lab, sizeof lab, "%s joiner nonce", seed_label);
+    crypto_generichash(o->j_nonce, 32, (const uint8_t *)lab, strlen(lab), NULL, 0);
+    sc2_room_config cfg = {o->j_seed, "joiner", &rng};
+    if (sc2_room_join(&r, &cfg, link))
+        return -1;
+    memcpy(o->j_identity, sc2_room_identity(r), 32);
+    sc2_lh_init_genesis(&lh, o->room_id);
+    (void)sc2_lh_head(&lh, l0);
+    o->j_challenge_len = sc2_env_encode_challenge(o->j_challenge, sizeof o->j_challenge,
+                                                  o->j_nonce, 1048576u, 0);
+    o->j_gi_len = sc2_env_encode_gi(o->j_gi, sizeof o->j_gi, 0, l0, gi_box, gi_box_len);
+    if (!o->j_challenge_len || !o->j_gi_len)
+        goto fail;
+    sc2_room_connected(r, now_ms);
+    if (sc2_room_receive(r, o->j_challenge, o->j_challenge_len, now_ms) ||
+        v2rs_drain_to(r, o->j_msg, o->j_msg_len, &o->j_n, 3) || o->j_n != 2)
+        goto fail;
+    if (sc2_room_receive(r, o->j_gi, o->j_gi_len, now_ms) ||
+        v2rs_drain_to(r, o->j_msg, o->j_msg_len, &o->j_n, 3) || o->j_n != 3)
+        goto fail;
+    rc = 0;
+fail:
+    sc2_room_free(r);
+    return rc;
 }
 
 /*
@@ -114,6 +178,11 @@ static int v2rs_run(const char *seed_label, const char *name, uint64_t now_ms,
         v2rs_drain(r, o) || o->n_msg != 3)
         goto fail;
     if (sc2_room_leave(r, now_ms, NULL) || v2rs_drain(r, o) || o->n_msg != 4)
+        goto fail;
+    sc2_env ce;
+    if (sc2_env_decode(o->msg[0], o->msg_len[0], SC2_FROM_CLIENT, &ce) != 0 ||
+        ce.type != SC2_T_CREATE ||
+        v2rs_join(seed_label, link, now_ms, ce.gi_box, ce.gi_box_len, o))
         goto fail;
     rc = 0;
 fail:

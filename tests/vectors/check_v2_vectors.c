@@ -20,6 +20,8 @@
 #include "sc2_envelope.h"
 #include "sc2_link.h"
 #include "sc2_loghash.h"
+#include "sc2_room.h"
+#include "v2_room_scenario.h"
 
 static uint32_t ld32(const uint8_t *p)
 {
@@ -777,6 +779,167 @@ static void check_aad_reject(record *r)
                 "error");
 }
 
+/* ---- v2_room.txt: sc2_room ------------------------------------------------------- */
+
+/* A display name field as a NUL-terminated string (hex field, may be empty). */
+static int name_field(record *r, const char *field_name, char *out, size_t cap)
+{
+    field *f = find(r, field_name);
+    if (!f) {
+        fail(r, "missing field", field_name);
+        return 0;
+    }
+    f->used = 1;
+    if (f->len >= cap || (f->len && memchr(f->val, 0, f->len))) {
+        fail(r, "bad display name field", field_name);
+        return 0;
+    }
+    if (f->len)
+        memcpy(out, f->val, f->len);
+    out[f->len] = 0;
+    return 1;
+}
+
+static void check_room_name(record *r)
+{
+    char name[256];
+    uint8_t seed[32] = {0};
+    const uint8_t *valid = get(r, "valid", 1, NULL);
+    if (!valid || !name_field(r, "display_name", name, sizeof name))
+        return;
+    sc2_room *room = NULL;
+    sc2_room_config cfg = {seed, name, NULL};
+    int ok = sc2_room_create(&room, &cfg, 1700000000000ull) == 0;
+    sc2_room_free(room);
+    FAIL_IF(ok != (valid[0] == 1), r, "valid");
+    if (!ok) {
+        FAIL_IF(find(r, "credential") != NULL, r, "credential");
+        return;
+    }
+    /* basic credential: u16 type 1, then the identity as an MLS vector (RFC 9420 2.1.2) */
+    size_t n = strlen(name), k = 0;
+    uint8_t cred[2 + 2 + 256];
+    cred[k++] = 0;
+    cred[k++] = 1;
+    if (n < 64) {
+        cred[k++] = (uint8_t)n;
+    } else {
+        cred[k++] = (uint8_t)(0x40 | (n >> 8));
+        cred[k++] = (uint8_t)n;
+    }
+    memcpy(cred + k, name, n);
+    expect(r, "credential", cred, k + n);
+}
+
+/* The authenticated_data inside a SUBMIT of an application PrivateMessage, or NULL. */
+static const uint8_t *submit_aad(const uint8_t *env, size_t len, size_t *aad_len)
+{
+    sc2_env e;
+    if (sc2_env_decode(env, len, SC2_FROM_CLIENT, &e) != 0 || e.type != SC2_T_SUBMIT ||
+        e.flags != 0 || e.mls_len < 31)
+        return NULL;
+    const uint8_t *m = e.mls;
+    /* version 1, private_message 2, group_id<16>, epoch, content_type application */
+    if (m[0] != 0 || m[1] != 1 || m[2] != 0 || m[3] != 2 || m[4] != 16 || m[29] != 1)
+        return NULL;
+    if (m[30] >= 64 || (size_t)31 + m[30] > e.mls_len)
+        return NULL;
+    *aad_len = m[30];
+    return m + 31;
+}
+
+static void check_room_create(record *r)
+{
+    const char *label = text(r, "seed_label"), *name = text(r, "display_name");
+    const char *msg = text(r, "text");
+    uint64_t now = 0;
+    if (!label || !name || !msg || !get_u64(r, "now_ms", &now))
+        return;
+    static v2rs_out o;
+    if (v2rs_run(label, name, now, msg, &o) != 0) {
+        fail(r, "the sc2_room scenario failed", NULL);
+        return;
+    }
+    expect(r, "sig_seed", o.sig_seed, 32);
+    expect(r, "identity", o.identity, 32);
+    expect(r, "room_id", o.room_id, 16);
+    expect(r, "link_secret", o.link_secret, 32);
+    expect(r, "challenge", o.challenge, o.challenge_len);
+    expect(r, "create", o.msg[0], o.msg_len[0]);
+    expect(r, "resume", o.msg[1], o.msg_len[1]);
+    expect(r, "live", o.live, o.live_len);
+    expect(r, "submit_text", o.msg[2], o.msg_len[2]);
+    expect(r, "submit_leave", o.msg[3], o.msg_len[3]);
+
+    uint8_t pk[32], sk[64];
+    sc2_link_join_keypair(o.link_secret, pk, sk);
+    sodium_memzero(sk, sizeof sk);
+    expect(r, "join_pk", pk, 32);
+    sc2_env e;
+    if (sc2_env_decode(o.msg[0], o.msg_len[0], SC2_FROM_CLIENT, &e) != 0 ||
+        e.type != SC2_T_CREATE) {
+        fail(r, "CREATE does not decode", "create");
+        return;
+    }
+    FAIL_IF(memcmp(e.join_pk, pk, 32) != 0, r, "create");
+    FAIL_IF(sc2_link_auth_verify(e.join_pk, o.room_id, o.nonce, e.sig) != 0, r, "create");
+    static uint8_t gi[V2RS_MAX_BYTES];
+    size_t gi_len = 0;
+    uint64_t epoch = 1;
+    FAIL_IF(sc2_link_gibox_open(o.link_secret, o.room_id, e.gi_box, e.gi_box_len, gi, sizeof gi,
+                                &gi_len, &epoch) != 0 || epoch != 0,
+            r, "create");
+    expect(r, "group_info", gi, gi_len);
+
+    sc2_loghash lh;
+    uint8_t aad[SC2_LH_AAD_BYTES];
+    sc2_lh_init_genesis(&lh, o.room_id);
+    sc2_lh_aad(&lh, aad);
+    expect(r, "aad", aad, sizeof aad);
+    for (int i = 2; i < 4; i++) {
+        size_t n = 0;
+        const uint8_t *a = submit_aad(o.msg[i], o.msg_len[i], &n);
+        FAIL_IF(!a || n != sizeof aad || memcmp(a, aad, n) != 0, r,
+                i == 2 ? "submit_text" : "submit_leave");
+    }
+    uint8_t pt[SC2_ROOM_MAX_TEXT + 1];
+    size_t tl = strlen(msg);
+    pt[0] = 1;
+    memcpy(pt + 1, msg, tl);
+    expect(r, "plaintext_text", pt, tl + 1);
+    pt[0] = 2;
+    expect(r, "plaintext_leave", pt, 1);
+
+    /* the joiner: AUTH with the link's key over its own nonce, GET_GI, then the external
+     * commit (PublicMessage, new_member_commit, epoch 0) with the epoch-1 GroupInfo sealed
+     * under the same link */
+    expect(r, "joiner_seed", o.j_seed, 32);
+    expect(r, "joiner_identity", o.j_identity, 32);
+    expect(r, "joiner_challenge", o.j_challenge, o.j_challenge_len);
+    expect(r, "joiner_auth", o.j_msg[0], o.j_msg_len[0]);
+    expect(r, "joiner_get_gi", o.j_msg[1], o.j_msg_len[1]);
+    expect(r, "joiner_gi", o.j_gi, o.j_gi_len);
+    expect(r, "joiner_submit", o.j_msg[2], o.j_msg_len[2]);
+    FAIL_IF(sc2_env_decode(o.j_msg[0], o.j_msg_len[0], SC2_FROM_CLIENT, &e) != 0 ||
+                e.type != SC2_T_AUTH || memcmp(e.join_pk, pk, 32) != 0 ||
+                sc2_link_auth_verify(e.join_pk, o.room_id, o.j_nonce, e.sig) != 0,
+            r, "joiner_auth");
+    if (sc2_env_decode(o.j_msg[2], o.j_msg_len[2], SC2_FROM_CLIENT, &e) != 0 ||
+        e.type != SC2_T_SUBMIT || e.flags != SC2_SUBMIT_F_GI || e.mls_len < 30) {
+        fail(r, "the external commit's SUBMIT does not decode", "joiner_submit");
+        return;
+    }
+    const uint8_t *m = e.mls;
+    /* mls10, public_message, group_id = room_id, epoch 0, sender new_member_commit */
+    FAIL_IF(m[1] != 1 || m[3] != 1 || m[4] != 16 || memcmp(m + 5, o.room_id, 16) != 0 ||
+                ld64(m + 21) != 0 || m[29] != 4,
+            r, "joiner_submit");
+    FAIL_IF(sc2_link_gibox_open(o.link_secret, o.room_id, e.gi_box, e.gi_box_len, gi, sizeof gi,
+                                &gi_len, &epoch) != 0 || epoch != 1,
+            r, "joiner_submit");
+    expect(r, "joiner_group_info", gi, gi_len);
+}
+
 static checker checker_for(const char *type)
 {
     static const struct {
@@ -797,6 +960,8 @@ static checker checker_for(const char *type)
         {"loghash-chain", check_lh_chain},
         {"aad", check_aad},
         {"aad-reject", check_aad_reject},
+        {"room-name", check_room_name},
+        {"room-create", check_room_create},
     };
     for (size_t i = 0; i < sizeof table / sizeof table[0]; i++)
         if (strcmp(table[i].type, type) == 0)
@@ -806,7 +971,8 @@ static checker checker_for(const char *type)
 
 int main(int argc, char **argv)
 {
-    static const char *const files[] = {"v2_link.txt", "v2_envelope.txt", "v2_loghash.txt"};
+    static const char *const files[] = {"v2_link.txt", "v2_envelope.txt", "v2_loghash.txt",
+                                         "v2_room.txt"};
     if (argc != 2) {
         fprintf(stderr, "usage: check_v2_vectors <vectors-dir>\n");
         return 2;

@@ -1,10 +1,13 @@
 #!/usr/bin/python3
-"""Independent check of tests/vectors/v2_*.txt against docs/PROTOCOL-v2.md.
+"""Independent check of tests/vectors/v2_*.txt against docs/PROTOCOL.md (version 2).
 
 Written from the spec with PyNaCl, hashlib and hmac only (no code shared with the C core):
 recomputes links, derivations, auth proofs, gi_boxes, the link rotation (MLS-Exporter with
 HKDF-SHA256, RFC 9420 section 8.5), envelopes and the log hash chain, and checks every
-rejection for its recorded reason.
+rejection for its recorded reason. For v2_room.txt (sc2_room): display-name rules and
+the basic credential, a room's CREATE with its first GroupInfo parsed and both its
+signatures (GroupInfo, creator's leaf) verified per RFC 9420, and application messages'
+clear header, authenticated_data and padded size.
 Usage: /usr/bin/python3 check_v2_vectors.py <vectors-dir>
 """
 import base64
@@ -428,6 +431,200 @@ class Record(dict):
         return be(self.b(k))
 
 
+# ---- v2_room.txt: sc2_room (PROTOCOL.md sections 8.3-8.6) -------------------------------
+
+def name_valid(b):
+    if not 1 <= len(b) <= 64 or any(c < 0x20 or c == 0x7F for c in b):
+        return False
+    try:
+        b.decode("utf-8", "strict")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def basic_credential(identity):
+    return u16(1) + mls_vec(identity)
+
+
+class Rd:
+    """Strict reader of RFC 9420 TLS presentation (big-endian, varint vectors)."""
+
+    def __init__(self, b):
+        self.b, self.off = b, 0
+
+    def take(self, n):
+        assert self.off + n <= len(self.b), "short"
+        v = self.b[self.off:self.off + n]
+        self.off += n
+        return v
+
+    def u(self, n):
+        return be(self.take(n))
+
+    def vec(self):
+        n, self.off = mls_varint(self.b, self.off)
+        return self.take(n)
+
+    def end(self):
+        assert self.off == len(self.b), "trailing bytes"
+
+
+def sign_content(label, content):
+    return mls_vec(b"MLS 1.0 " + label) + mls_vec(content)
+
+
+def ed_verify(pk, msg, sig):
+    nb.crypto_sign_open(sig + msg, pk)  # raises on a bad signature
+
+
+def u16_list(b):
+    assert len(b) % 2 == 0
+    return [be(b[i:i + 2]) for i in range(0, len(b), 2)]
+
+
+def check_leaf(b, identity, name, now_s, source=1, leaf_index=0, group_id=b""):
+    """A LeafNode saltchat made (section 8.4): returns its length in b."""
+    rd = Rd(b)
+    assert len(rd.vec()) == 32  # encryption_key (X25519)
+    assert rd.vec() == identity  # signature_key: the identity key
+    assert rd.u(2) == 1 and rd.vec() == name  # basic credential, identity = display name
+    caps = [u16_list(rd.vec()) for _ in range(5)]
+    assert caps == [[1], [3], [], [], [1]], caps  # versions, suites, exts, proposals, creds
+    assert rd.u(1) == source
+    if source == 1:  # key_package (the creator's first leaf): lifetime
+        assert (rd.u(8), rd.u(8)) == (now_s - 3600, now_s + 90 * 24 * 3600)
+    else:  # commit: parent_hash
+        assert len(rd.vec()) == 32
+    assert rd.vec() == b""  # no leaf extensions
+    tbs = b[:rd.off]
+    if source != 1:  # LeafNodeTBS of an update/commit leaf binds the group and the leaf
+        tbs += mls_vec(group_id) + u32(leaf_index)
+    sig = rd.vec()
+    ed_verify(identity, sign_content(b"LeafNodeTBS", tbs), sig)
+    return rd.off
+
+
+def check_group_info(gi, room_id, epoch, signer, leaves):
+    """A GroupInfo in a gi_box (sections 3.5, 8.4). leaves: per leaf index, None for a
+    blank leaf, else (identity, name, now_s, source); parents must be present between
+    leaves when there are two."""
+    rd = Rd(gi)
+    assert (rd.u(2), rd.u(2)) == (1, 4)  # MLSMessage mls10, mls_group_info
+    start = rd.off
+    assert (rd.u(2), rd.u(2)) == (1, 3)  # GroupContext version, suite 3
+    assert rd.vec() == room_id and rd.u(8) == epoch  # group_id = room_id
+    assert len(rd.vec()) == 32  # tree_hash
+    cth = rd.vec()  # confirmed_transcript_hash: empty at epoch 0 (RFC 9420 section 11)
+    assert len(cth) == (0 if epoch == 0 else 32)
+    assert rd.vec() == b""  # no GroupContext extensions (no required_capabilities)
+    exts, er = [], Rd(rd.vec())
+    while er.off < len(er.b):
+        exts.append((er.u(2), er.vec()))
+    assert [t for t, _ in exts] == [4, 2], exts  # external_pub, ratchet_tree, nothing else
+    assert len(rd.vec()) == 32  # confirmation_tag
+    assert rd.u(4) == signer
+    tbs = gi[start:rd.off]
+    sig = rd.vec()
+    rd.end()
+    ed_verify(leaves[signer][0], sign_content(b"GroupInfoTBS", tbs), sig)
+    tree = Rd(exts[1][1])
+    nodes = Rd(tree.vec())
+    tree.end()
+    for i, leaf in enumerate(leaves):
+        if i:  # the parent node between leaf i-1 and leaf i (a tree of two leaves)
+            assert nodes.u(1) == 1 and nodes.u(1) == 2  # present, parent
+            assert len(nodes.vec()) == 32  # encryption_key
+            nodes.vec()  # parent_hash
+            assert nodes.vec() == b""  # unmerged_leaves
+        identity, name, now_s, source = leaf
+        assert nodes.u(1) == 1 and nodes.u(1) == 1  # present, leaf
+        nodes.off += check_leaf(nodes.b[nodes.off:], identity, name, now_s, source, i, room_id)
+    nodes.end()
+    ext_pub = Rd(exts[0][1])
+    assert len(ext_pub.vec()) == 32
+    ext_pub.end()
+
+
+def check_app_submit(env, room_id, aad, pt):
+    assert env[:2] == b"\x02\x05" and be(env[2:6]) == len(env) - 6
+    rd = Rd(env[6:])
+    rd.u(8)  # token
+    assert rd.u(1) == 0  # flags: not a commit
+    assert (rd.u(2), rd.u(2)) == (1, 2)  # mls10, private_message
+    assert rd.vec() == room_id and rd.u(8) == 0  # group_id, epoch
+    assert rd.u(1) == 1  # content_type application
+    assert rd.vec() == aad  # authenticated_data in the clear
+    assert len(rd.vec()) == 4 + 4 + 4 + 16  # sender data: leaf, generation, reuse guard, tag
+    ct = rd.vec()
+    rd.end()
+    pad = (32 - len(pt) % 32) % 32
+    # PrivateMessageContent: application_data<V>, signature<V> (64 bytes: a 2-byte varint),
+    # zero padding to a multiple of 32 bytes of application_data; then the AEAD tag
+    assert len(ct) == len(mls_vec(pt)) + len(mls_vec(bytes(64))) + pad + 16, len(ct)
+
+
+def check_room(r, t):
+    if t == "room-name":
+        b = r.b("display_name")
+        assert name_valid(b) == (r.u("valid") == 1)
+        if name_valid(b):
+            assert basic_credential(b) == r["credential"]
+        return
+    label = r.b("seed_label")
+    name, text, now_ms = r.b("display_name"), r.b("text"), r.u("now_ms")
+    assert name_valid(name)
+    assert r["sig_seed"] == H(32, label + b" identity")
+    identity = nb.crypto_sign_seed_keypair(r["sig_seed"])[0]
+    assert identity == r["identity"]
+    rng = Rng(H(32, label))  # sc2_room_create: room_id, then link_secret, first
+    room_id, secret = rng.bytes(16), rng.bytes(32)
+    assert (room_id, secret) == (r["room_id"], r["link_secret"])
+    pk = join_keypair(secret)[1]
+    assert pk == r["join_pk"]
+    nonce = H(32, label + b" nonce")
+    assert r["challenge"] == b"\x02\x81" + u32(44) + nonce + u32(1048576) + u64(0)
+    c = r["create"]
+    assert c[:2] == b"\x02\x02" and be(c[2:6]) == len(c) - 6 and c[6:38] == pk
+    auth_verify(pk, room_id, nonce, c[38:102])
+    assert gibox_open(secret, room_id, c[102:]) == (0, r["group_info"])
+    creator = (identity, name, now_ms // 1000, 1)
+    check_group_info(r["group_info"], room_id, 0, 0, [creator])
+    assert r["resume"] == b"\x02\x04" + u32(8) + u64(0)
+    assert r["live"] == b"\x02\x84" + u32(8) + u64(0)
+    aad = aad_encode(0, lh_genesis(room_id))
+    assert r["aad"] == aad
+    assert r["plaintext_text"] == b"\x01" + text and r["plaintext_leave"] == b"\x02"
+    check_app_submit(r["submit_text"], room_id, aad, r["plaintext_text"])
+    check_app_submit(r["submit_leave"], room_id, aad, r["plaintext_leave"])
+    # the joiner (section 8.8): AUTH, GET_GI, GI, external commit with the next GroupInfo
+    assert r["joiner_seed"] == H(32, label + b" joiner")
+    j_identity = nb.crypto_sign_seed_keypair(r["joiner_seed"])[0]
+    assert j_identity == r["joiner_identity"]
+    j_nonce = H(32, label + b" joiner nonce")
+    assert r["joiner_challenge"] == b"\x02\x81" + u32(44) + j_nonce + u32(1048576) + u64(0)
+    a = r["joiner_auth"]
+    assert a[:6] == b"\x02\x01" + u32(96) and a[6:38] == pk and len(a) == 102
+    auth_verify(pk, room_id, j_nonce, a[38:])
+    assert r["joiner_get_gi"] == b"\x02\x03" + u32(0)
+    box = c[102:]
+    assert r["joiner_gi"] == b"\x02\x82" + u32(40 + len(box)) + u64(0) + lh_genesis(room_id) + box
+    js = r["joiner_submit"]
+    assert js[:2] == b"\x02\x05" and be(js[2:6]) == len(js) - 6
+    rd = Rd(js[6:])
+    rd.u(8)  # token
+    assert rd.u(1) == 1  # flags: GI (a commit), no JOIN_PK (an external commit rotates nothing)
+    jbox = rd.take(rd.u(4))
+    assert gibox_open(secret, room_id, jbox) == (1, r["joiner_group_info"])
+    assert (rd.u(2), rd.u(2)) == (1, 1)  # mls10, public_message
+    assert rd.vec() == room_id and rd.u(8) == 0  # group_id, epoch of the GroupInfo
+    assert rd.u(1) == 4  # sender_type new_member_commit
+    assert rd.vec() == b""  # no authenticated_data on commits
+    assert rd.u(1) == 3  # content_type commit
+    joiner = (j_identity, b"joiner", 0, 3)
+    check_group_info(r["joiner_group_info"], room_id, 1, 1, [creator, joiner])
+
+
 def read_records(path):
     recs, cur = [], Record()
     with open(path) as f:
@@ -532,6 +729,8 @@ def check(r):
         assert aad_decode(r["aad"]) == (r.u("seq"), r["l"])
     elif t == "aad-reject":
         expect_reject(lambda: aad_decode(r.b("aad")), r.t("error"))
+    elif t in ("room-name", "room-create"):
+        check_room(r, t)
     else:
         raise AssertionError("unknown record type " + t)
     unused = set(r.keys()) - r.used
@@ -542,7 +741,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: check_v2_vectors.py <vectors-dir>")
     failures = total = 0
-    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt"):
+    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt", "v2_room.txt"):
         recs = read_records(os.path.join(sys.argv[1], fname))
         if not recs:
             print("%s: no records" % fname)

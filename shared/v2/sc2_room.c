@@ -1357,7 +1357,7 @@ static int on_challenge(sc2_room *r, const sc2_env *env)
             r->state = SC2_RS_RESUMING;
             return send_resume(r, r->join_gi_seq);
         }
-        spec_free(r);
+        /* a spec kept after GONE stays: on_gi recognises its GroupInfo or drops it */
         r->join_anchored = 0;
         r->state = SC2_RS_JOINING;
         return send_get_gi(r);
@@ -1460,6 +1460,19 @@ static int on_gi(sc2_room *r, const sc2_env *env, uint64_t now)
 {
     if (r->state == SC2_RS_JOINING && !r->joining && r->create_verify == 1 && !r->spec)
         return on_gi_verify(r, env);
+    if (r->state == SC2_RS_JOINING && r->joining && r->spec && !r->spec_inflight &&
+        !r->join_anchored) {
+        /* after GONE with our external commit unanswered or its entries past retention:
+         * the GroupInfo it carried (our gi_box, byte for byte) means the relay took it at
+         * the GI's seq; we start there (one commit per join, not a second one) */
+        if (mls_bytes_eq(env->gi_box, env->gi_box_len, r->spec_gibox.p, r->spec_gibox.len)) {
+            sc2_lh_init_anchor(&r->join_lh, env->seq, env->log_hash);
+            r->state = SC2_RS_RESUMING; /* not LIVE yet: this connection must RESUME */
+            adopt_join(r, env->seq);
+            return send_resume(r, env->seq);
+        }
+        spec_free(r);
+    }
     if (r->state != SC2_RS_JOINING || !r->joining || r->spec)
         return broken(r, SC2_EV_PROTOCOL_ERROR, "a GroupInfo we did not ask for", NULL);
     size_t cap = env->gi_box_len, gi_len = 0;
@@ -1783,7 +1796,10 @@ static int on_gone(sc2_room *r, const sc2_env *env)
     (void)env;
     r->conn_resumed = 0;
     if (r->joining) {
-        spec_free(r);
+        /* our external commit may be in the log past retention: if the relay's GroupInfo
+         * is the one it carried, it was accepted (on_gi); so keep it unless in flight */
+        if (r->spec_inflight)
+            spec_free(r);
         r->join_anchored = 0;
     } else {
         start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1);

@@ -78,6 +78,8 @@ typedef struct e2e_client {
     int h_replace_gi;  /* answer the next GET_GI with rec_gi */
     int h_corrupt_commit; /* flip the last byte of our next commit's MLS message */
     int acted;         /* hooks that fired */
+    uint8_t *held;     /* h_swap: the entry held back until the next LOG (any message) */
+    size_t held_len;
     uint64_t hl_from, hl_to, joined_seq; /* HISTORY_LOST range, seq of the last JOINED */
     int lost_code;
 } e2e_client;
@@ -188,6 +190,8 @@ static void gone(e2e_client *c)
     c->open = 0;
     c->closes++;
     c->rx_len = 0;
+    free(c->held); /* a held entry dies with its connection */
+    c->held = NULL;
     sc2_room_disconnected(c->r, now_ms());
     c->next_try = mono_ms() + 100;
     drain(c);
@@ -217,7 +221,7 @@ static int feed(e2e_client *c, const uint8_t *m, size_t n)
  * asserts per entry is all a hostile relay can change; MLS content it cannot forge. */
 static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
 {
-    int active = c->h_drop || c->h_dup || c->h_swap || c->h_tamper || c->h_forge ||
+    int active = c->h_drop || c->h_dup || c->h_swap || c->held || c->h_tamper || c->h_forge ||
                  c->h_withhold || c->h_record_log || c->h_record_gi ||
                  (c->h_replace_gi && rec_gi);
     if (!active)
@@ -225,8 +229,6 @@ static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
     sc2_env_iter it;
     sc2_env env;
     int k, rc = 0;
-    uint8_t *held = NULL;
-    size_t held_len = 0;
     sc2_env_iter_init(&it, msg, len, SC2_FROM_RELAY);
     while (rc == 0 && (k = sc2_env_iter_next(&it, &env)) == 1) {
         const uint8_t *raw = env.body - SC2_ENV_HEADER_BYTES;
@@ -265,8 +267,8 @@ static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
         if (env.seq == c->h_swap) {
             c->h_swap = 0;
             c->acted++;
-            held = dup_bytes(raw, rl);
-            held_len = rl;
+            c->held = dup_bytes(raw, rl);
+            c->held_len = rl;
             continue;
         }
         if (env.seq == c->h_tamper) { /* time_ms + 1: same MLS message, another entry */
@@ -306,15 +308,13 @@ static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
             if (rc == 0)
                 rc = feed(c, raw, rl);
         }
-        if (held && rc == 0) {
-            rc = feed(c, held, held_len);
-            free(held);
-            held = NULL;
+        if (c->held) {
+            if (rc == 0)
+                rc = feed(c, c->held, c->held_len);
+            free(c->held);
+            c->held = NULL;
         }
     }
-    if (held && rc == 0)
-        rc = feed(c, held, held_len);
-    free(held);
     return rc;
 }
 
@@ -1612,6 +1612,56 @@ static void scenario_remove_replay(void)
     no_alerts(&B);
 }
 
+/* A member back after retention dropped its entries is served, for its rejoin, the
+ * GroupInfo of an epoch older than its own (the path replays the room's first one):
+ * STALE_GI, no external commit on it; the next connection gets the real one and the
+ * member rejoins with its history loss named. */
+static void scenario_h_stale_gi_rejoin(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    B.h_record_gi = 1;
+    join_room(&B, link);
+    wait_live(&A);
+    if (!rec_gi)
+        fail("bob's GroupInfo was not recorded");
+    go_offline(&B);
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("sc2_room_update");
+    wait_live(&A);
+    for (int i = 0; i < 15; i++) {
+        send_text(&A, "lost", i);
+        wait_live(&A);
+    }
+    uint64_t head = sc2_room_seq(A.r);
+    B.h_replace_gi = 1;
+    B.online = 1;
+    uint64_t end = mono_ms() + E2E_WAIT_S * 1000u;
+    while (B.counts[SC2_EV_JOINED] < 2 || sc2_room_state(B.r) != SC2_RS_LIVE) {
+        if (mono_ms() > end)
+            fail("timed out waiting for bob to rejoin after the stale GroupInfo");
+        step();
+    }
+    if (B.acted != 1)
+        fail("bob was not served the old GroupInfo");
+    check_count(&B, SC2_EV_STALE_GI, 1);
+    check_count(&B, SC2_EV_HISTORY_LOST, 1);
+    check_no(&B, SC2_EV_JOIN_FAILED);
+    if (sc2_room_seq(A.r) != head + 1)
+        fail("the log grew by %llu entries for one rejoin (a commit on the stale GroupInfo?)",
+             (unsigned long long)(sc2_room_seq(A.r) - head));
+    send_text(&B, "back", 0);
+    wait_texts(&A, 1);
+    wait_live(&B);
+    if (sc2_room_member_count(A.r) != 2)
+        fail("alice counts %zu members", sc2_room_member_count(A.r));
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -1662,6 +1712,8 @@ int main(int argc, char **argv)
         scenario_hostile_forge();
     else if (!strcmp(s, "h_stale_gi"))
         scenario_hostile_stale_gi();
+    else if (!strcmp(s, "h_stale_gi_rejoin"))
+        scenario_h_stale_gi_rejoin();
     else if (!strcmp(s, "bad_commit"))
         scenario_bad_commit();
     else if (!strcmp(s, "retention"))

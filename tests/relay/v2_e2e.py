@@ -40,9 +40,11 @@ from sctest.errors import TestFailure  # noqa: E402
 
 CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store",
          "h_drop", "h_dup", "h_swap", "h_withhold", "h_fork", "h_forge", "h_stale_gi",
+         "h_stale_gi_rejoin",
          "bad_commit", "retention", "restart", "seq_ahead", "remove_replay"]
 # extra relay arguments per case
-RELAY_ARGS = {"retention": ["--retain-entries", "10"]}
+RELAY_ARGS = {"retention": ["--retain-entries", "10"],
+              "h_stale_gi_rejoin": ["--retain-entries", "10"]}
 BOUND_S = 150
 
 

@@ -1558,6 +1558,44 @@ static void test_room_exists_other(void)
     }
 }
 
+/* The same with only the entries before the commit past retention: the relay's
+ * GroupInfo is the one bob's commit carried, so he is joined at its seq without a second
+ * commit, and reads what came after it. */
+static void test_join_accepted_gone_gi_ours(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    send(&a, "before bob");
+    run(&d, cs, 1);
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+    sc2_room_config cfg = cfg_of(&b);
+    CHECK_EQ(sc2_room_join(&b.r, &cfg, link), 0);
+    size_t n0 = d.n_log;
+    cl_connect(&d, &b);
+    run_until_stored(&d, &b, n0);
+    CHECK_EQ(d.n_log, n0 + 1);
+    send(&a, "while bob is away");
+    run(&d, cs, 1);
+    ds_drop_before(&d, n0 + 1); /* the GI's seq (0) is past retention, bob's commit is not */
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(d.n_log, n0 + 2); /* no second commit */
+    CHECK_EQ(has_text(&b, "while bob is away"), 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    send(&b, "hello");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "hello"), 1);
+    CHECK(same_epoch(&a, &b));
+    free_all(&d, cs, 2);
+}
+
 /* A first join whose external commit the relay took, the answer lost, then GONE for the
  * GroupInfo's seq: the second join replaces the leaf of the first (resync), it does not
  * leave a second leaf with our key. */
@@ -1585,7 +1623,11 @@ static void test_join_accepted_then_gone(void)
     ds_drop_before(&d, d.n_log); /* the GroupInfo's seq (bob's commit) is past retention */
     cl_connect(&d, &b);
     run(&d, cs, 2);
-    CHECK_EQ(b.counts[SC2_EV_JOINED], 1);
+    /* the relay's GroupInfo is the one bob's commit carried: joined at its seq (n0 + 1);
+     * the texts after it are past retention too, so he rejoins (resync) once, naming them */
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 2);
+    CHECK_EQ(b.counts[SC2_EV_HISTORY_LOST], 1);
+    CHECK_EQ(b.lost_from, n0 + 2);
     CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
     CHECK_EQ(sc2_room_member_count(a.r), 2);
     CHECK_EQ(sc2_room_member_count(b.r), 2);
@@ -1631,6 +1673,7 @@ int main(void)
         { "room_exists_ours", test_room_exists_ours },
         { "room_exists_other", test_room_exists_other },
         { "join_accepted_then_gone", test_join_accepted_then_gone },
+        { "join_accepted_gone_gi_ours", test_join_accepted_gone_gi_ours },
     };
     const char *only = getenv("SC2_ROOM_ONLY"); /* a comma-separated list of test names */
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {

@@ -78,6 +78,9 @@ struct sc2_room {
     mls_group *g;      /* NULL until our join was accepted */
     sc2_loghash lh;    /* the chain of g's log */
     int created;       /* creator: the relay has the room */
+    int create_verify; /* creator: 1 = ERROR ROOM_EXISTS after our CREATE: check the relay's
+                          GroupInfo is ours before using the room; 2 = checked */
+    int join_sent;     /* an external commit of ours was submitted: it may be in the group */
     int dead;
     int lost;          /* this relay refused the room for good (not exported) */
 
@@ -1354,12 +1357,19 @@ static int on_challenge(sc2_room *r, const sc2_env *env)
             r->state = SC2_RS_RESUMING;
             return send_resume(r, r->join_gi_seq);
         }
-        spec_free(r);
+        /* a spec kept after GONE stays: on_gi recognises its GroupInfo or drops it */
         r->join_anchored = 0;
         r->state = SC2_RS_JOINING;
         return send_get_gi(r);
     }
-    if (!r->created) {
+    if (!r->created && r->create_verify == 1) {
+        /* our CREATE may have gone through on a connection we lost: AUTH and look at the
+         * relay's GroupInfo before taking the room as ours (on_gi_verify) */
+        send_auth(r);
+        r->state = SC2_RS_JOINING;
+        return send_get_gi(r);
+    }
+    if (!r->created && r->create_verify == 0) {
         mls_bytes box = { 0 };
         uint8_t sig[SC2_SIG_BYTES];
         if (seal_gi(r, r->g, r->link, &box))
@@ -1384,8 +1394,85 @@ static int on_challenge(sc2_room *r, const sc2_env *env)
     return send_resume(r, sc2_lh_head(&r->lh, NULL));
 }
 
+/* ERROR ROOM_EXISTS answered our CREATE: the room is ours if the relay holds our key (the
+ * AUTH before GET_GI passed) and its GroupInfo opens with our link and, when it is still
+ * the creation's (seq 0), is the GroupInfo of our group (it is deterministic). Else the
+ * relay has another room under this id (or lies): ROOM_LOST, nothing is sent there. */
+static int on_gi_verify(sc2_room *r, const sc2_env *env)
+{
+    size_t cap = env->gi_box_len, gi_len = 0;
+    uint64_t gi_epoch = 0;
+    mls_bytes mine = { 0 };
+    const char *why = NULL;
+    uint8_t *gi = mls_alloc(cap);
+    if (!gi)
+        return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+    if (sc2_link_gibox_open(r->link, r->room_id, env->gi_box, env->gi_box_len, gi, cap, &gi_len,
+                            &gi_epoch))
+        why = "its GroupInfo does not open with this room's link";
+    else if (env->seq == 0) {
+        if (mls_group_group_info(r->g, 1, &mine)) {
+            mls_free(gi, cap);
+            return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+        }
+        if (gi_epoch != 0 || !mls_bytes_eq(gi, gi_len, mine.p, mine.len))
+            why = "its GroupInfo is not the one we created the room with";
+    }
+    mls_bytes_free(&mine);
+    mls_free(gi, cap);
+    if (why) {
+        room_lost(r, SC2_C_ROOM_EXISTS,
+                  "alert: the relay has another room under this room's id (refused our "
+                  "CREATE)", why);
+        return -1;
+    }
+    r->create_verify = 2;
+    r->state = SC2_RS_RESUMING;
+    return send_resume(r, sc2_lh_head(&r->lh, NULL));
+}
+
+/* The leaf of ours in the GroupInfo's tree, if any: an external commit of ours the relay
+ * accepted (its answer lost, then GONE), or our leaf in a rejoin. Found by a trial join
+ * (MLS parses and checks the tree); UINT32_MAX if none, or on any failure. */
+static uint32_t own_leaf_in_gi(sc2_room *r, const uint8_t *gi, size_t gi_len, uint64_t now)
+{
+    mls_group *probe = NULL;
+    mls_bytes pc = { 0 };
+    uint32_t leaf = UINT32_MAX;
+    mls_identity me = me_of(r);
+    if (mls_group_join_external(&probe, &pc, gi, gi_len, NULL, 0, &me, UINT32_MAX,
+                                mls_now(now), r->rng) == 0) {
+        uint32_t fresh = mls_group_own_leaf(probe);
+        size_t c = mls_group_member_count(probe);
+        for (size_t i = 0; i < c; i++) {
+            mls_member m;
+            if (mls_group_member(probe, i, &m) == 0 && m.leaf != fresh &&
+                m.sig_pub.len == KEYB && memcmp(m.sig_pub.p, r->sig_pub, KEYB) == 0)
+                leaf = m.leaf;
+        }
+    }
+    mls_bytes_free(&pc);
+    mls_group_free(probe);
+    return leaf;
+}
+
 static int on_gi(sc2_room *r, const sc2_env *env, uint64_t now)
 {
+    if (r->state == SC2_RS_JOINING && !r->joining && r->create_verify == 1 && !r->spec)
+        return on_gi_verify(r, env);
+    if (r->state == SC2_RS_JOINING && r->joining && r->spec && !r->spec_inflight &&
+        !r->join_anchored) {
+        /* after GONE with our external commit unanswered or its entries past retention:
+         * the GroupInfo it carried (our gi_box, byte for byte) means the relay took it at
+         * the GI's seq; we start there (one commit per join, not a second one) */
+        if (mls_bytes_eq(env->gi_box, env->gi_box_len, r->spec_gibox.p, r->spec_gibox.len)) {
+            sc2_lh_init_anchor(&r->join_lh, env->seq, env->log_hash);
+            r->state = SC2_RS_RESUMING; /* not LIVE yet: this connection must RESUME */
+            adopt_join(r, env->seq);
+            return send_resume(r, env->seq);
+        }
+        spec_free(r);
+    }
     if (r->state != SC2_RS_JOINING || !r->joining || r->spec)
         return broken(r, SC2_EV_PROTOCOL_ERROR, "a GroupInfo we did not ask for", NULL);
     size_t cap = env->gi_box_len, gi_len = 0;
@@ -1413,7 +1500,9 @@ static int on_gi(sc2_room *r, const sc2_env *env, uint64_t now)
         goto fail;
     }
     mls_identity me = me_of(r);
-    uint32_t resync = r->g ? mls_group_own_leaf(r->g) : UINT32_MAX;
+    /* resync the leaf the tree has for us: a rejoin's old leaf, or the leaf of an earlier
+     * external commit of ours the relay took (else a second leaf of ours would stay) */
+    uint32_t resync = r->g || r->join_sent ? own_leaf_in_gi(r, gi, gi_len, now) : UINT32_MAX;
     int mrc = mls_group_join_external(&ng, &commit, gi, gi_len, NULL, 0, &me, resync,
                                       mls_now(now), r->rng);
     if (mrc) {
@@ -1441,6 +1530,7 @@ static int on_gi(sc2_room *r, const sc2_env *env, uint64_t now)
         goto fail;
     }
     r->spec_inflight = 1;
+    r->join_sent = 1;
     rc = 0;
 fail:
     mls_free(gi, cap);
@@ -1621,12 +1711,19 @@ static int on_error(sc2_room *r, const sc2_env *env)
     }
     /* a member (we have a group) refused for good by this relay; a rejoin's BAD_PROOF /
      * OLD_KEY is about the link (join failed), not the relay */
-    if (r->g && (env->code == SC2_C_NO_ROOM ||
+    /* SEQ_AHEAD: the relay's log ends before what we processed (restored from an old
+     * copy, or another log). Not rejoined automatically: a relay rolled back to an epoch
+     * where a removed member was still in the group would bring that member back. */
+    if (r->g && (env->code == SC2_C_NO_ROOM || env->code == SC2_C_SEQ_AHEAD ||
                  (env->code == SC2_C_BAD_PROOF && !r->joining))) {
         room_lost(r, env->code,
                   env->code == SC2_C_NO_ROOM
                       ? "the relay no longer has this room (it may have lost its data); ask "
                         "a member where the room is now; the history on this device is kept"
+                  : env->code == SC2_C_SEQ_AHEAD
+                      ? "alert: the relay lost entries it had confirmed (its log ends before "
+                        "what we processed); not rejoining there; ask a member where the room "
+                        "is now; the history on this device is kept"
                       : "alert: the relay knows none of this room's keys; ask a member where "
                         "the room is now; the history on this device is kept",
                   NULL);
@@ -1643,8 +1740,8 @@ static int on_error(sc2_room *r, const sc2_env *env)
     }
     if (env->code == SC2_C_TOO_LARGE)
         drop_largest_inflight(r);
-    if (env->code == SC2_C_ROOM_EXISTS && !r->created)
-        r->created = 1; /* an earlier CREATE of ours went through: AUTH next time */
+    if (env->code == SC2_C_ROOM_EXISTS && !r->created && r->create_verify == 0)
+        r->create_verify = 1; /* maybe our earlier CREATE: check next time (on_gi_verify) */
     if (env->code == SC2_C_OLD_KEY)
         return 0; /* stays */
     if (r->state != SC2_RS_DEAD && r->state != SC2_RS_LOST)
@@ -1683,6 +1780,7 @@ static int on_live(sc2_room *r, const sc2_env *env)
     r->state = SC2_RS_LIVE;
     if (!r->created) {
         r->created = 1;
+        r->create_verify = 0;
         ev_simple(r, SC2_EV_CREATED, 0, "the relay keeps the room", NULL);
     }
     ev_simple(r, SC2_EV_LIVE, env->seq, "", NULL);
@@ -1698,7 +1796,10 @@ static int on_gone(sc2_room *r, const sc2_env *env)
     (void)env;
     r->conn_resumed = 0;
     if (r->joining) {
-        spec_free(r);
+        /* our external commit may be in the log past retention: if the relay's GroupInfo
+         * is the one it carried, it was accepted (on_gi); so keep it unless in flight */
+        if (r->spec_inflight)
+            spec_free(r);
         r->join_anchored = 0;
     } else {
         start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1);
@@ -1922,6 +2023,7 @@ const char *sc2_room_event_name(enum sc2_room_event_type t)
 /*
  * "SC2R" version:u8=1, then (u32 big-endian lengths):
  *   seed(32) name<u8> room_id(16) link(32) created:u8 dead:u8
+ *   (created: 0 no, 1 yes, 2 ROOM_EXISTS answered our CREATE (to check), 3 checked)
  *   joining:u8 lost_from:u64 next_token:u64 next_wire:u64
  *   loghash<u32> group<u32> (empty before the first join)
  *   spec:u8 [spec_group<u32> commit<u32> gibox<u32> spec_link(32) rotates:u8 token:u64
@@ -2005,7 +2107,7 @@ int sc2_room_export(const sc2_room *r, mls_bytes *out)
     w_put(&w, r->name, strlen(r->name));
     w_put(&w, r->room_id, sizeof r->room_id);
     w_put(&w, r->link, sizeof r->link);
-    w_u8(&w, (uint8_t)r->created);
+    w_u8(&w, (uint8_t)(r->created ? 1 : r->create_verify ? 1 + r->create_verify : 0));
     w_u8(&w, (uint8_t)r->dead);
     w_u8(&w, (uint8_t)r->joining);
     w_u64(&w, r->lost_from);
@@ -2149,7 +2251,11 @@ int sc2_room_import(sc2_room **out, const sc2_room_config *cfg, const uint8_t *s
     r_copy(&b, r->room_id, sizeof r->room_id);
     r_copy(&b, r->link, sizeof r->link);
     sc2_link_join_keypair(r->link, r->join_pk, NULL);
-    r->created = r_u8(&b) != 0;
+    uint8_t cr = r_u8(&b);
+    if (cr > 3)
+        goto fail;
+    r->created = cr == 1;
+    r->create_verify = cr >= 2 ? cr - 1 : 0;
     r->dead = r_u8(&b) != 0;
     r->joining = r_u8(&b) != 0;
     r->lost_from = r_u64(&b);

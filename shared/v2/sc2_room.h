@@ -110,10 +110,16 @@ enum sc2_room_event_type {
                               member that has a group: ERROR NO_ROOM (the relay lost its
                               data, or it is not the room's relay), and ERROR BAD_PROOF
                               outside a rejoin (an alert: the relay knows none of the
-                              room's keys). Before the first join is accepted these are
+                              room's keys), ERROR SEQ_AHEAD (an alert: the relay's log
+                              ends before what we processed, it lost confirmed entries;
+                              no automatic rejoin, since a relay rolled back to an old
+                              epoch could bring removed members back), and ERROR
+                              ROOM_EXISTS to a creator whose CREATE may have gone through
+                              when the relay's GroupInfo is not ours (an alert).
+                              Before the first join is accepted these are
                               JOIN_FAILED instead; during a rejoin BAD_PROOF / OLD_KEY
-                              are JOIN_FAILED (the link changed). Other ERRORs (SEQ_AHEAD
-                              included) stay BROKEN. */
+                              are JOIN_FAILED (the link changed). Other ERRORs stay
+                              BROKEN. */
 };
 
 /* An event. Pointers point into the room and stay valid until the next call of

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mls_group.h"
 #include "sc2_envelope.h"
 #include "sc2_link.h"
 #include "sc2_room.h"
@@ -67,9 +68,28 @@ typedef struct e2e_client {
     int last_error;
     int expect_error; /* a RELAY_ERROR is what the scenario waits for */
     int removed;
+    /* the hostile relay path (hostile_deliver): what it does to this client's traffic;
+     * each seq hook acts once (a reconnect's RESUME then brings the real entry) */
+    uint64_t h_drop, h_dup, h_swap, h_tamper, h_forge, h_forge_from, h_withhold_after;
+    int h_withhold;    /* drop the first COMMIT entry after h_withhold_after */
+    uint64_t withheld; /* the seq it dropped */
+    int h_record_log;  /* keep a copy of every LOG envelope (rec_log) */
+    int h_record_gi;   /* keep the first GI envelope (rec_gi) */
+    int h_replace_gi;  /* answer the next GET_GI with rec_gi */
+    int h_corrupt_commit; /* flip the last byte of our next commit's MLS message */
+    int acted;         /* hooks that fired */
+    uint8_t *held;     /* h_swap: the entry held back until the next LOG (any message) */
+    size_t held_len;
+    uint64_t hl_from, hl_to, joined_seq; /* HISTORY_LOST range, seq of the last JOINED */
+    int lost_code;
 } e2e_client;
 
 static struct lws_context *ctx;
+#define E2E_MAX_LOG 4096
+static uint8_t *rec_log[E2E_MAX_LOG]; /* LOG envelopes a recording client saw, by seq */
+static size_t rec_log_len[E2E_MAX_LOG];
+static uint8_t *rec_gi;
+static size_t rec_gi_len;
 static const char *host = "127.0.0.1";
 static int relay_port, proxy_port;
 static lws_sorted_usec_list_t tick;
@@ -141,6 +161,16 @@ static void drain(e2e_client *c)
         case SC2_EV_REMOVED:
             c->removed = 1;
             break;
+        case SC2_EV_HISTORY_LOST:
+            c->hl_from = ev.seq;
+            c->hl_to = ev.seq2;
+            break;
+        case SC2_EV_JOINED:
+            c->joined_seq = ev.seq;
+            break;
+        case SC2_EV_ROOM_LOST:
+            c->lost_code = ev.code;
+            break;
         default:
             break;
         }
@@ -160,9 +190,132 @@ static void gone(e2e_client *c)
     c->open = 0;
     c->closes++;
     c->rx_len = 0;
+    free(c->held); /* a held entry dies with its connection */
+    c->held = NULL;
     sc2_room_disconnected(c->r, now_ms());
     c->next_try = mono_ms() + 100;
     drain(c);
+}
+
+static uint8_t *dup_bytes(const uint8_t *p, size_t n)
+{
+    uint8_t *d = malloc(n ? n : 1);
+    if (!d)
+        fail("out of memory");
+    memcpy(d, p, n);
+    return d;
+}
+
+/* One message to the room; returns its sc2_room_receive result. */
+static int feed(e2e_client *c, const uint8_t *m, size_t n)
+{
+    int rc = sc2_room_receive(c->r, m, n, now_ms());
+    drain(c);
+    return rc;
+}
+
+/* The hostile relay path: the real relay's WebSocket message, split into its envelopes
+ * (one per message, as the relay may send them), each passed on, dropped, doubled,
+ * swapped with the next LOG, altered (time_ms), replaced (a LOG's MLS message by an
+ * earlier entry's, a GI by an older GI) as the client's h_* hooks say. What the relay
+ * asserts per entry is all a hostile relay can change; MLS content it cannot forge. */
+static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
+{
+    int active = c->h_drop || c->h_dup || c->h_swap || c->held || c->h_tamper || c->h_forge ||
+                 c->h_withhold || c->h_record_log || c->h_record_gi ||
+                 (c->h_replace_gi && rec_gi);
+    if (!active)
+        return feed(c, msg, len);
+    sc2_env_iter it;
+    sc2_env env;
+    int k, rc = 0;
+    sc2_env_iter_init(&it, msg, len, SC2_FROM_RELAY);
+    while (rc == 0 && (k = sc2_env_iter_next(&it, &env)) == 1) {
+        const uint8_t *raw = env.body - SC2_ENV_HEADER_BYTES;
+        size_t rl = env.body_len + SC2_ENV_HEADER_BYTES;
+        if (env.type == SC2_T_GI) {
+            if (c->h_record_gi && !rec_gi) {
+                rec_gi = dup_bytes(raw, rl);
+                rec_gi_len = rl;
+                c->h_record_gi = 0;
+            } else if (c->h_replace_gi && rec_gi) {
+                c->h_replace_gi = 0;
+                c->acted++;
+                rc = feed(c, rec_gi, rec_gi_len);
+                continue;
+            }
+        }
+        if (env.type != SC2_T_LOG) {
+            rc = feed(c, raw, rl);
+            continue;
+        }
+        if (c->h_record_log && env.seq < E2E_MAX_LOG && !rec_log[env.seq]) {
+            rec_log[env.seq] = dup_bytes(raw, rl);
+            rec_log_len[env.seq] = rl;
+        }
+        if (env.seq == c->h_drop) {
+            c->h_drop = 0;
+            c->acted++;
+            continue;
+        }
+        if (c->h_withhold && (env.flags & SC2_LOG_F_COMMIT) && env.seq > c->h_withhold_after) {
+            c->h_withhold = 0;
+            c->withheld = env.seq;
+            c->acted++;
+            continue;
+        }
+        if (env.seq == c->h_swap) {
+            c->h_swap = 0;
+            c->acted++;
+            c->held = dup_bytes(raw, rl);
+            c->held_len = rl;
+            continue;
+        }
+        if (env.seq == c->h_tamper) { /* time_ms + 1: same MLS message, another entry */
+            c->h_tamper = 0;
+            c->acted++;
+            uint8_t *t = dup_bytes(raw, rl);
+            t[SC2_ENV_HEADER_BYTES + 15] ^= 1;
+            rc = feed(c, t, rl);
+            free(t);
+            continue;
+        }
+        if (env.seq == c->h_forge && c->h_forge_from < E2E_MAX_LOG &&
+            rec_log[c->h_forge_from]) { /* an earlier entry's MLS message at this seq */
+            sc2_env old;
+            if (sc2_env_decode(rec_log[c->h_forge_from], rec_log_len[c->h_forge_from],
+                               SC2_FROM_RELAY, &old))
+                fail("a recorded LOG does not decode");
+            size_t n = sc2_env_encode_log(NULL, 0, env.seq, env.time_ms, old.flags,
+                                          old.flags & SC2_LOG_F_JOIN_PK ? old.join_pk : NULL,
+                                          old.mls, old.mls_len);
+            uint8_t *f = malloc(n);
+            if (!f || !n)
+                fail("cannot encode a forged LOG");
+            sc2_env_encode_log(f, n, env.seq, env.time_ms, old.flags,
+                               old.flags & SC2_LOG_F_JOIN_PK ? old.join_pk : NULL, old.mls,
+                               old.mls_len);
+            c->h_forge = 0;
+            c->acted++;
+            rc = feed(c, f, n);
+            free(f);
+            continue;
+        }
+        rc = feed(c, raw, rl);
+        if (env.seq == c->h_dup) {
+            c->h_dup = 0;
+            c->acted++;
+            if (rc == 0)
+                rc = feed(c, raw, rl);
+        }
+        if (c->held) {
+            if (rc == 0)
+                rc = feed(c, c->held, c->held_len);
+            free(c->held);
+            c->held = NULL;
+        }
+    }
+    return rc;
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
@@ -205,7 +358,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->rx_len += len;
         if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi) != 0)
             return 0;
-        int rc = sc2_room_receive(c->r, c->rx, c->rx_len, now_ms());
+        int rc = hostile_deliver(c, c->rx, c->rx_len);
         c->rx_len = 0;
         drain(c);
         if (rc < 0) {
@@ -227,6 +380,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         if (!tx)
             fail("out of memory");
         memcpy(tx + LWS_PRE, m, n);
+        sc2_env se;
+        if (c->h_corrupt_commit && sc2_env_decode(m, n, SC2_FROM_CLIENT, &se) == 0 &&
+            se.type == SC2_T_SUBMIT && (se.flags & SC2_SUBMIT_F_GI)) {
+            /* a hostile member: its commit's last byte (the membership tag) is wrong, the
+             * clear header the relay checks is intact */
+            tx[LWS_PRE + n - 1] ^= 0x5a;
+            c->h_corrupt_commit = 0;
+            c->acted++;
+        }
         int w = lws_write(wsi, tx + LWS_PRE, n, LWS_WRITE_BINARY);
         free(tx);
         if (w < 0 || (size_t)w < n)
@@ -914,6 +1076,592 @@ static void scenario_remove(void)
     no_alerts(&B);
 }
 
+/* ---------------------------------------------------------------- hostile relay path */
+
+static void settle(int ms)
+{
+    uint64_t end = mono_ms() + (uint64_t)ms;
+    while (mono_ms() < end)
+        step();
+}
+
+static void two_members(const char *link_out_unused)
+{
+    char link[1100];
+    (void)link_out_unused;
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    wait_live(&A);
+}
+
+static void check_no(const e2e_client *c, enum sc2_room_event_type t)
+{
+    if (c->counts[t])
+        fail("%s had %d '%s' event(s)", c->name, c->counts[t], sc2_room_event_name(t));
+}
+
+static void check_count(const e2e_client *c, enum sc2_room_event_type t, int n)
+{
+    if (c->counts[t] != n)
+        fail("%s had %d '%s' event(s), expected %d", c->name, c->counts[t],
+             sc2_room_event_name(t), n);
+}
+
+/* drop / dup / swap / withhold: bob's path loses, doubles, reorders one LOG entry, or
+ * hides a commit while alice sees it. Each is reported (GAP, DUPLICATE) and repaired by
+ * a new connection's RESUME: every text once, in order, the same epoch. */
+static void scenario_hostile_path(const char *kind)
+{
+    two_members(NULL);
+    uint64_t s0 = sc2_room_seq(B.r);
+    int commit = !strcmp(kind, "withhold");
+    if (!strcmp(kind, "drop"))
+        B.h_drop = s0 + 3;
+    else if (!strcmp(kind, "dup"))
+        B.h_dup = s0 + 3;
+    else if (!strcmp(kind, "swap"))
+        B.h_swap = s0 + 3;
+    else {
+        B.h_withhold = 1;
+        B.h_withhold_after = s0;
+    }
+    for (int i = 0; i < 10; i++) {
+        send_text(&A, "t", i);
+        if (commit && i == 4 && sc2_room_update(A.r, now_ms(), NULL))
+            fail("sc2_room_update");
+    }
+    wait_live(&A);
+    wait_texts(&B, 10);
+    wait_live(&B);
+    settle(300);
+    if (B.acted != 1)
+        fail("the hostile path acted %d times, expected once", B.acted);
+    check_texts(&B, 0, "t", 0, 10);
+    check_total(&B, 10);
+    check_same_epoch(&A, &B);
+    check_count(&B, SC2_EV_GAP, strcmp(kind, "dup") ? 1 : 0);
+    check_count(&B, SC2_EV_DUPLICATE, strcmp(kind, "dup") ? 0 : 1);
+    if (commit && (!B.withheld || sc2_room_epoch(B.r) != sc2_room_epoch(A.r)))
+        fail("the commit was not withheld, or bob did not catch up with it");
+    check_no(&B, SC2_EV_FORK);
+    check_no(&B, SC2_EV_UNREADABLE);
+    no_alerts(&A);
+}
+
+/* fork: bob is shown one entry with another time_ms (same MLS message: it decrypts).
+ * Nothing is detected until the members talk: then each one's next message makes the
+ * other raise FORK. */
+static void scenario_hostile_fork(void)
+{
+    two_members(NULL);
+    uint64_t s0 = sc2_room_seq(B.r);
+    B.h_tamper = s0 + 1;
+    send_text(&A, "f", 0);
+    wait_texts(&B, 1);
+    wait_live(&A);
+    settle(500);
+    if (B.acted != 1)
+        fail("the entry was not altered");
+    check_no(&A, SC2_EV_FORK);
+    check_no(&B, SC2_EV_FORK); /* not yet: nobody referred to the altered entry */
+    send_text(&A, "f", 1);
+    wait_texts(&B, 2);
+    if (!B.counts[SC2_EV_FORK])
+        fail("bob raised no FORK when alice's next message referred to the altered entry");
+    check_no(&A, SC2_EV_FORK);
+    send_text(&B, "b", 0);
+    wait_texts(&A, 1);
+    if (!A.counts[SC2_EV_FORK])
+        fail("alice raised no FORK when bob's message referred to his log");
+    check_texts(&B, 0, "f", 0, 2);
+    check_total(&B, 2);
+    check_texts(&A, 0, "b", 0, 1);
+}
+
+/* forge: bob's path replays an earlier entry's MLS message at a new seq (a text), then
+ * bob's own external commit at a later seq flagged as a commit. No text is shown twice,
+ * the replay is UNREADABLE, the chain differs (FORK once alice talks), the commit
+ * replay adds nobody (bob rejoins and the members stay two). */
+static void scenario_hostile_forge(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    B.h_record_log = 1;
+    join_room(&B, link);
+    wait_live(&A);
+    uint64_t join_seq = B.joined_seq, s0 = sc2_room_seq(B.r);
+    send_text(&A, "x", 0);
+    wait_texts(&B, 1);
+    B.h_forge = s0 + 2;
+    B.h_forge_from = s0 + 1;
+    send_text(&A, "x", 1);
+    wait_live(&A);
+    want_n w = { &B, 0 };
+    (void)w;
+    uint64_t end = mono_ms() + E2E_WAIT_S * 1000u;
+    while (!B.counts[SC2_EV_UNREADABLE]) {
+        if (mono_ms() > end)
+            fail("timed out waiting for bob to find the replayed message unreadable");
+        step();
+    }
+    if (B.n_texts != 1)
+        fail("bob shows %zu texts after the replay, expected 1", B.n_texts);
+    send_text(&A, "x", 2);
+    wait_texts(&B, 2);
+    if (strcmp(B.texts[1], "x 2"))
+        fail("bob's second text is \"%s\"", B.texts[1]);
+    if (!B.counts[SC2_EV_FORK])
+        fail("bob did not see that his log differs once alice referred to it");
+    /* a replayed commit, flagged as one */
+    uint64_t s1 = sc2_room_seq(B.r);
+    B.h_forge = s1 + 1;
+    B.h_forge_from = join_seq;
+    int joined = B.counts[SC2_EV_JOINED];
+    send_text(&A, "x", 3);
+    end = mono_ms() + E2E_WAIT_S * 1000u;
+    while (B.counts[SC2_EV_JOINED] == joined || sc2_room_state(B.r) != SC2_RS_LIVE) {
+        if (mono_ms() > end)
+            fail("timed out waiting for bob to rejoin after a commit he cannot process");
+        step();
+    }
+    wait_live(&A);
+    settle(500);
+    if (sc2_room_member_count(A.r) != 2 || sc2_room_member_count(B.r) != 2)
+        fail("members %zu / %zu after a replayed commit, expected 2",
+             sc2_room_member_count(A.r), sc2_room_member_count(B.r));
+    check_count(&B, SC2_EV_JOINED, joined + 1);
+    send_text(&A, "x", 4);
+    send_text(&B, "y", 0);
+    wait_texts(&A, 1);
+    wait_texts(&B, 3);
+    if (strcmp(B.texts[2], "x 4"))
+        fail("bob's third text is \"%s\"", B.texts[2]);
+    check_same_epoch(&A, &B);
+    for (size_t i = 0; i < B.n_texts; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(B.texts[i], B.texts[j]))
+                fail("bob was shown \"%s\" twice", B.texts[i]);
+}
+
+/* stale GroupInfo: the path answers a joiner's GET_GI with the room's first GroupInfo
+ * (epoch 0) after two commits: its external commit is refused STALE_EPOCH, it fetches
+ * again and joins the real group. */
+static void scenario_hostile_stale_gi(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    client_init(&C, "carol", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    B.h_record_gi = 1;
+    join_room(&B, link);
+    if (!rec_gi)
+        fail("bob's GroupInfo was not recorded");
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("sc2_room_update");
+    wait_live(&A);
+    wait_live(&B);
+    uint64_t n_log = sc2_room_seq(A.r);
+    C.h_replace_gi = 1;
+    join_room(&C, link);
+    if (C.acted != 1)
+        fail("carol was not served the old GroupInfo");
+    wait_live(&A);
+    wait_live(&B);
+    for (int k = 0; k < 3; k++)
+        if (sc2_room_member_count((e2e_client *[]){ &A, &B, &C }[k]->r) != 3)
+            fail("a member does not count 3 members");
+    if (sc2_room_seq(A.r) != n_log + 1)
+        fail("the log grew by %llu entries for one join",
+             (unsigned long long)(sc2_room_seq(A.r) - n_log));
+    check_same_epoch(&A, &C);
+    send_text(&C, "c", 0);
+    wait_texts(&A, 1);
+    wait_texts(&B, 1);
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
+/* A hostile member: its update's MLS message is corrupted after the clear header (the
+ * relay accepts it and moves the epoch); nobody can process it. Each member reports it
+ * once, rejoins once from the GroupInfo it carried, and the room goes on: bounded, no
+ * loop. */
+static void scenario_bad_commit(void)
+{
+    char link[1100];
+    e2e_client *m[3] = { &A, &B, &C };
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    client_init(&C, "carol", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    join_room(&C, link);
+    for (int k = 0; k < 3; k++)
+        wait_live(m[k]);
+    int joined[3];
+    for (int k = 0; k < 3; k++)
+        joined[k] = m[k]->counts[SC2_EV_JOINED];
+    A.h_corrupt_commit = 1;
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("sc2_room_update");
+    for (int k = 0; k < 3; k++) {
+        uint64_t end = mono_ms() + E2E_WAIT_S * 1000u;
+        while (m[k]->counts[SC2_EV_JOINED] == joined[k] ||
+               sc2_room_state(m[k]->r) != SC2_RS_LIVE) {
+            if (mono_ms() > end)
+                fail("timed out waiting for %s to rejoin after the bad commit", m[k]->name);
+            step();
+        }
+    }
+    if (A.acted != 1)
+        fail("alice's commit was not corrupted");
+    for (int k = 0; k < 3; k++)
+        wait_live(m[k]);
+    settle(2000);
+    for (int k = 0; k < 3; k++) {
+        check_count(m[k], SC2_EV_UNREADABLE, 1);
+        check_count(m[k], SC2_EV_JOINED, joined[k] + 1);
+        if (sc2_room_member_count(m[k]->r) != 3)
+            fail("%s counts %zu members", m[k]->name, sc2_room_member_count(m[k]->r));
+    }
+    for (int k = 0; k < 3; k++)
+        send_text(m[k], m[k]->name, 0);
+    for (int k = 0; k < 3; k++)
+        wait_texts(m[k], 2);
+    for (int k = 0; k < 3; k++)
+        wait_live(m[k]);
+    check_same_epoch(&A, &B);
+    check_same_epoch(&A, &C);
+    for (int k = 0; k < 3; k++)
+        check_total(m[k], 2);
+}
+
+/* Offline longer than retention (the relay keeps 10 entries): GONE, rejoin by external
+ * commit with resync, HISTORY_LOST names exactly the seqs never shown, and it goes on. */
+static void scenario_retention(void)
+{
+    two_members(NULL);
+    go_offline(&B);
+    uint64_t sb = sc2_room_seq(B.r);
+    for (int i = 0; i < 30; i++) { /* in steps alice reads (else she is a slow reader too) */
+        send_text(&A, "lost", i);
+        wait_live(&A);
+    }
+    B.online = 1;
+    uint64_t end = mono_ms() + E2E_WAIT_S * 1000u;
+    while (!B.counts[SC2_EV_HISTORY_LOST] || sc2_room_state(B.r) != SC2_RS_LIVE) {
+        if (mono_ms() > end)
+            fail("timed out waiting for bob's HISTORY_LOST and LIVE");
+        step();
+    }
+    check_count(&B, SC2_EV_HISTORY_LOST, 1);
+    check_count(&B, SC2_EV_JOINED, 2);
+    if (B.hl_from != sb + 1 || B.hl_to != B.joined_seq - 1)
+        fail("HISTORY_LOST %llu..%llu, expected %llu..%llu", (unsigned long long)B.hl_from,
+             (unsigned long long)B.hl_to, (unsigned long long)(sb + 1),
+             (unsigned long long)(B.joined_seq - 1));
+    if (B.n_texts)
+        fail("bob was shown %zu texts from before his rejoin", B.n_texts);
+    send_text(&B, "back", 0);
+    send_text(&A, "after", 0);
+    wait_texts(&A, 1);
+    wait_texts(&B, 1);
+    wait_live(&A);
+    wait_live(&B);
+    check_texts(&A, 0, "back", 0, 1);
+    check_texts(&B, 0, "after", 0, 1);
+    if (sc2_room_member_count(A.r) != 2)
+        fail("alice counts %zu members after bob's rejoin", sc2_room_member_count(A.r));
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+    check_no(&B, SC2_EV_FORK);
+}
+
+/* Client restart: export, free, import, resume, twice (once in the middle of alice's
+ * burst with bob's own texts in flight): every text exactly once, in order. */
+static void restart_client(e2e_client *c)
+{
+    mls_bytes st = { 0 };
+    if (sc2_room_export(c->r, &st))
+        fail("%s: export", c->name);
+    sc2_room_free(c->r); /* anything the old connection still brings goes to the import,
+                            which is OFFLINE and refuses it: the connection is dropped */
+    sc2_room_config cfg = cfg_of(c);
+    if (sc2_room_import(&c->r, &cfg, st.p, st.len))
+        fail("%s: import", c->name);
+    mls_bytes_free(&st);
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+}
+
+static void scenario_restart(void)
+{
+    two_members(NULL);
+    for (int i = 0; i < 50; i++)
+        send_text(&A, "a", i);
+    for (int i = 0; i < 5; i++)
+        send_text(&B, "b", i);
+    want_n w = { &B, 10 };
+    wait_for(has_texts, &w, "bob's first 10 texts");
+    restart_client(&B);
+    wait_live(&B);
+    for (int i = 5; i < 10; i++)
+        send_text(&B, "b", i);
+    settle(50);
+    restart_client(&B);
+    wait_texts(&B, 50);
+    wait_live(&B);
+    wait_live(&A);
+    wait_texts(&A, 10);
+    check_texts(&B, 0, "a", 0, 50);
+    check_total(&B, 50);
+    check_texts(&A, 0, "b", 0, 10);
+    check_total(&A, 10);
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+    check_no(&B, SC2_EV_FORK);
+    check_no(&B, SC2_EV_GAP);
+}
+
+/* The relay restored from an older copy of its store: ERROR SEQ_AHEAD, an alert, the
+ * room is LOST on it (no reconnect loop, no rejoin), and the room is kept. */
+static void scenario_seq_ahead(void)
+{
+    char link[1100];
+    client_init(&A, "alice", proxy_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    send_text(&A, "kept", 0);
+    wait_texts(&B, 1);
+    wait_live(&A);
+    command("snapshot");
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "newer", i);
+    wait_texts(&B, 4);
+    wait_live(&A);
+    uint64_t sa = sc2_room_seq(A.r);
+    A.expect_error = B.expect_error = 1;
+    command("restore_snapshot");
+    wait_for(is_lost, &A, "alice to end LOST on the rolled-back relay");
+    wait_for(is_lost, &B, "bob to end LOST on the rolled-back relay");
+    int ca = A.connects, cb = B.connects;
+    settle(2000);
+    e2e_client *cs[] = { &A, &B };
+    for (int k = 0; k < 2; k++) {
+        e2e_client *c = cs[k];
+        check_count(c, SC2_EV_ROOM_LOST, 1);
+        if (c->lost_code != SC2_C_SEQ_AHEAD || c->last_error != SC2_C_SEQ_AHEAD)
+            fail("%s: ROOM_LOST code %d, last error %d, expected SEQ_AHEAD", c->name,
+                 c->lost_code, c->last_error);
+        check_no(c, SC2_EV_JOIN_FAILED);
+        if (sc2_room_seq(c->r) != sa)
+            fail("%s's seq moved to %llu", c->name, (unsigned long long)sc2_room_seq(c->r));
+    }
+    if (A.connects != ca || B.connects != cb)
+        fail("connections went on after LOST");
+}
+
+/* Removal, with the removed member away: carol's state is saved just before the Remove
+ * commit; back online she learns she was removed (REMOVED, DEAD, no reconnect loop). Her
+ * saved MLS group, fed every entry the relay logged after her seq, processes the removal
+ * and decrypts nothing after it (nor, skipping it, anything later). Her old link cannot
+ * fetch the GroupInfo; the new one admits a new member. */
+static mls_group *group_of_state(const mls_bytes *st)
+{
+    size_t pos = 5 + 32;
+    const uint8_t *p = st->p;
+    if (st->len < pos + 1)
+        fail("short SC2R");
+    pos += 1 + p[pos];             /* name */
+    pos += 16 + 32 + 3 + 24;       /* room_id link created dead joining lost_from tokens */
+    if (st->len < pos + 4)
+        fail("short SC2R");
+    uint32_t n = (uint32_t)p[pos] << 24 | (uint32_t)p[pos + 1] << 16 | (uint32_t)p[pos + 2] << 8 | p[pos + 3];
+    pos += 4 + n;                  /* loghash */
+    if (st->len < pos + 4)
+        fail("short SC2R");
+    n = (uint32_t)p[pos] << 24 | (uint32_t)p[pos + 1] << 16 | (uint32_t)p[pos + 2] << 8 | p[pos + 3];
+    pos += 4;
+    mls_group *g = NULL;
+    if (st->len < pos + n || mls_group_import(&g, p + pos, n))
+        fail("SC2R's MLS group does not import");
+    return g;
+}
+
+static void scenario_remove_replay(void)
+{
+    char link[1100], old_link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    client_init(&C, "carol", relay_port);
+    A.h_record_log = 1;
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    memcpy(old_link, link, sizeof link);
+    join_room(&B, link);
+    join_room(&C, link);
+    wait_live(&A);
+    wait_live(&B);
+    send_text(&A, "all", 0);
+    wait_texts(&C, 1);
+    go_offline(&C);
+    mls_bytes saved = { 0 };
+    if (sc2_room_export(C.r, &saved))
+        fail("carol: export");
+    uint64_t sc = sc2_room_seq(C.r);
+    if (sc2_room_remove(A.r, sc2_room_identity(C.r), now_ms(), NULL))
+        fail("sc2_room_remove(carol)");
+    wait_live(&A);
+    uint64_t remove_seq = sc2_room_seq(A.r);
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "secret", i);
+    for (int i = 0; i < 2; i++)
+        send_text(&B, "secret-b", i);
+    wait_live(&A);
+    wait_live(&B);
+    wait_texts(&A, 2);
+    uint64_t head = sc2_room_seq(A.r);
+    /* carol comes back: she is told, and stops */
+    C.online = 1;
+    wait_for(is_removed, &C, "carol, away during her removal, to learn it (REMOVED, DEAD)");
+    int cc = C.connects; /* the caller closes a DEAD room's connection; online stays 1 */
+    if (C.wsi)
+        lws_set_timeout(C.wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+    settle(1500);
+    if (C.connects != cc || C.wsi)
+        fail("carol reconnected after her removal (%d -> %d connections)", cc, C.connects);
+    if (C.n_texts != 1)
+        fail("carol was shown %zu texts, expected only the one before her removal", C.n_texts);
+    /* her saved group, replayed the relay's log after her seq */
+    for (int pass = 0; pass < 2; pass++) {
+        mls_group *g = group_of_state(&saved);
+        int removed = 0;
+        for (uint64_t s = sc + 1; s <= head; s++) {
+            if (s >= E2E_MAX_LOG || !rec_log[s])
+                fail("entry %llu of the log was not recorded", (unsigned long long)s);
+            if (pass == 1 && s == remove_seq)
+                continue; /* skipping the removal gets her nowhere either */
+            sc2_env e;
+            if (sc2_env_decode(rec_log[s], rec_log_len[s], SC2_FROM_RELAY, &e))
+                fail("a recorded LOG does not decode");
+            mls_event ev;
+            memset(&ev, 0, sizeof ev);
+            int rc = mls_group_process(g, e.mls, e.mls_len, now_ms() / 1000, &ev);
+            if (s == remove_seq && pass == 0) {
+                if (rc || ev.kind != MLS_EV_COMMIT || !ev.removed)
+                    fail("carol's saved group did not process her removal (rc %d)", rc);
+                removed = 1;
+            } else if (rc == 0 && ev.kind == MLS_EV_APPLICATION) {
+                fail("carol's saved group decrypted entry %llu after her removal",
+                     (unsigned long long)s);
+            }
+            mls_event_free(&ev);
+        }
+        if (pass == 0 && !removed)
+            fail("the removal was not in the replayed log");
+        mls_group_free(g);
+    }
+    /* her old state, imported, resumes with the old key (RESUME only) and is removed */
+    client_init(&D, "carol", relay_port);
+    memcpy(D.seed, C.seed, sizeof D.seed);
+    sc2_room_config cfg = cfg_of(&D);
+    if (sc2_room_import(&D.r, &cfg, saved.p, saved.len))
+        fail("carol: import");
+    D.online = 1;
+    wait_for(is_removed, &D, "carol's imported state to process her removal");
+    if (D.n_texts)
+        fail("carol's imported state showed %zu texts after her seq", D.n_texts);
+    go_offline(&D);
+    mls_bytes_free(&saved);
+    /* the old link: a join with it is refused (OLD_KEY) */
+    client_init(&E, "carol", relay_port);
+    memcpy(E.seed, C.seed, sizeof E.seed);
+    E.expect_error = 1;
+    cfg = cfg_of(&E);
+    if (sc2_room_join(&E.r, &cfg, old_link))
+        fail("sc2_room_join(old link)");
+    E.online = 1;
+    wait_for(has_error_or_dead, &E, "the relay's answer to a join with the old link");
+    if (E.last_error != SC2_C_OLD_KEY && E.last_error != SC2_C_BAD_PROOF)
+        fail("a join with the old link got code %d", E.last_error);
+    if (sc2_room_state(E.r) != SC2_RS_DEAD)
+        fail("a join with the old link did not fail for good");
+    go_offline(&E);
+    /* the remaining members have the new link; a newcomer joins with it */
+    static e2e_client F;
+    client_init(&F, "dave", relay_port);
+    get_link(&B, link, sizeof link);
+    if (!strcmp(link, old_link))
+        fail("bob's link did not change");
+    join_room(&F, link);
+    send_text(&B, "welcome", 0);
+    wait_texts(&F, 1);
+    check_texts(&F, 0, "welcome", 0, 1);
+    check_same_epoch(&A, &F);
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
+/* A member back after retention dropped its entries is served, for its rejoin, the
+ * GroupInfo of an epoch older than its own (the path replays the room's first one):
+ * STALE_GI, no external commit on it; the next connection gets the real one and the
+ * member rejoins with its history loss named. */
+static void scenario_h_stale_gi_rejoin(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    B.h_record_gi = 1;
+    join_room(&B, link);
+    wait_live(&A);
+    if (!rec_gi)
+        fail("bob's GroupInfo was not recorded");
+    go_offline(&B);
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("sc2_room_update");
+    wait_live(&A);
+    for (int i = 0; i < 15; i++) {
+        send_text(&A, "lost", i);
+        wait_live(&A);
+    }
+    uint64_t head = sc2_room_seq(A.r);
+    B.h_replace_gi = 1;
+    B.online = 1;
+    uint64_t end = mono_ms() + E2E_WAIT_S * 1000u;
+    while (B.counts[SC2_EV_JOINED] < 2 || sc2_room_state(B.r) != SC2_RS_LIVE) {
+        if (mono_ms() > end)
+            fail("timed out waiting for bob to rejoin after the stale GroupInfo");
+        step();
+    }
+    if (B.acted != 1)
+        fail("bob was not served the old GroupInfo");
+    check_count(&B, SC2_EV_STALE_GI, 1);
+    check_count(&B, SC2_EV_HISTORY_LOST, 1);
+    check_no(&B, SC2_EV_JOIN_FAILED);
+    if (sc2_room_seq(A.r) != head + 1)
+        fail("the log grew by %llu entries for one rejoin (a commit on the stale GroupInfo?)",
+             (unsigned long long)(sc2_room_seq(A.r) - head));
+    send_text(&B, "back", 0);
+    wait_texts(&A, 1);
+    wait_live(&B);
+    if (sc2_room_member_count(A.r) != 2)
+        fail("alice counts %zu members", sc2_room_member_count(A.r));
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -955,6 +1703,27 @@ int main(int argc, char **argv)
         scenario_remove();
     else if (!strcmp(s, "lost_store"))
         scenario_lost_store();
+    else if (!strcmp(s, "h_drop") || !strcmp(s, "h_dup") || !strcmp(s, "h_swap") ||
+             !strcmp(s, "h_withhold"))
+        scenario_hostile_path(s + 2);
+    else if (!strcmp(s, "h_fork"))
+        scenario_hostile_fork();
+    else if (!strcmp(s, "h_forge"))
+        scenario_hostile_forge();
+    else if (!strcmp(s, "h_stale_gi"))
+        scenario_hostile_stale_gi();
+    else if (!strcmp(s, "h_stale_gi_rejoin"))
+        scenario_h_stale_gi_rejoin();
+    else if (!strcmp(s, "bad_commit"))
+        scenario_bad_commit();
+    else if (!strcmp(s, "retention"))
+        scenario_retention();
+    else if (!strcmp(s, "restart"))
+        scenario_restart();
+    else if (!strcmp(s, "seq_ahead"))
+        scenario_seq_ahead();
+    else if (!strcmp(s, "remove_replay"))
+        scenario_remove_replay();
     else {
         fprintf(stderr, "v2_e2e: unknown scenario '%s'\n", s);
         return 2;

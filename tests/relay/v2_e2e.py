@@ -10,6 +10,13 @@ stdout, to act on the outside world, answering "OK" on its stdin:
   kill     SIGKILL the relay
   restart  start the relay again on the same --data-dir (a free port; the proxy follows)
   restart_empty  the same on a new, EMPTY --data-dir (a relay that lost its store)
+  snapshot  SIGKILL the relay, copy its --data-dir aside, restart it on the original
+  restore_snapshot  SIGKILL the relay, restart it on a copy of that snapshot (a relay
+           restored from an older backup)
+
+The h_* cases use the hostile relay path inside v2_e2e (hostile_deliver): the real relay's
+messages, split into envelopes, dropped / doubled / swapped / altered / replaced before
+sc2_room reads them.
 
 Cases: create_join, cut, cut_sender, kill, race, remove, lost_store. `v2_e2e.py --relay PATH --client PATH CASE`.
 """
@@ -31,7 +38,13 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 
-CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store"]
+CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store",
+         "h_drop", "h_dup", "h_swap", "h_withhold", "h_fork", "h_forge", "h_stale_gi",
+         "h_stale_gi_rejoin",
+         "bad_commit", "retention", "restart", "seq_ahead", "remove_replay"]
+# extra relay arguments per case
+RELAY_ARGS = {"retention": ["--retain-entries", "10"],
+              "h_stale_gi_rejoin": ["--retain-entries", "10"]}
 BOUND_S = 150
 
 
@@ -116,7 +129,8 @@ class TcpProxy:
 def run_case(relay_bin, client_bin, case):
     tmp = tempfile.mkdtemp(prefix="v2e2e-")
     data = os.path.join(tmp, "data")
-    relay = sc_relay.Relay(relay_bin, data_dir=data).start()
+    extra = RELAY_ARGS.get(case, [])
+    relay = sc_relay.Relay(relay_bin, *extra, data_dir=data).start()
     relays = [relay]
     proxy = TcpProxy(relay.port)
     proc = subprocess.Popen([client_bin, case, relay.addr, str(proxy.port)],
@@ -155,10 +169,18 @@ def run_case(relay_bin, client_bin, case):
                 elif cmd == "kill":
                     relays[-1].proc.kill()
                     relays[-1].proc.wait()
-                elif cmd in ("restart", "restart_empty"):
+                elif cmd in ("restart", "restart_empty", "snapshot", "restore_snapshot"):
+                    if cmd in ("snapshot", "restore_snapshot"):
+                        relays[-1].proc.kill()
+                        relays[-1].proc.wait()
                     if cmd == "restart_empty":
                         data = os.path.join(tmp, f"empty{len(relays)}")
-                    nr = sc_relay.Relay(relay_bin, data_dir=data)
+                    elif cmd == "snapshot":
+                        shutil.copytree(data, os.path.join(tmp, "snap"))
+                    elif cmd == "restore_snapshot":
+                        data = os.path.join(tmp, f"restored{len(relays)}")
+                        shutil.copytree(os.path.join(tmp, "snap"), data)
+                    nr = sc_relay.Relay(relay_bin, *extra, data_dir=data)
                     nr.start()
                     relays.append(nr)
                     proxy.upstream_port = nr.port

@@ -1389,6 +1389,256 @@ static void test_room_lost_bad_proof(void)
     free_all(&d, cs, 2);
 }
 
+/* A relay restored from an older copy (its log ends before what the members processed):
+ * ERROR SEQ_AHEAD is an alert and the room is LOST on that relay (no reconnect loop, no
+ * automatic rejoin there); the exported room resumes on a relay that has the whole log. */
+static void test_seq_ahead(void)
+{
+    ds d, old;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    join_with(&d, &b, &a, cs, 2);
+    send(&a, "in the backup");
+    run(&d, cs, 2);
+    ds_clone(&old, &d);
+    send(&a, "after the backup");
+    CHECK_EQ(sc2_room_update(b.r, NOW, NULL), 0);
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&b, "after the backup"), 1);
+    cl_disconnect(&d, &a);
+    cl_disconnect(&d, &b);
+    uint64_t seq = sc2_room_seq(b.r);
+    CHECK(seq > old.n_log);
+    a.auto_reconnect = b.auto_reconnect = 1;
+    cl_connect(&old, &a);
+    cl_connect(&old, &b);
+    run(&old, cs, 2);
+    for (int i = 0; i < 2; i++) {
+        cl *c = cs[i];
+        CHECK_EQ(c->last_error, SC2_C_SEQ_AHEAD);
+        CHECK_EQ(c->counts[SC2_EV_RELAY_ERROR], 1);
+        CHECK_EQ(c->counts[SC2_EV_ROOM_LOST], 1);
+        CHECK_EQ(c->lost_code, SC2_C_SEQ_AHEAD);
+        CHECK(strstr(c->lost_reason, "alert") != NULL);
+        CHECK_EQ(c->counts[SC2_EV_JOINED], c == &a ? 0 : 1); /* no rejoin there */
+        CHECK_EQ(sc2_room_state(c->r), SC2_RS_LOST);
+        CHECK_EQ(c->reconnects, 0);
+        CHECK_EQ(sc2_room_seq(c->r), seq);
+    }
+    CHECK_EQ(old.n_log, d.n_log - 2); /* nothing was submitted to the old copy */
+    for (int i = 0; i < 2; i++) {
+        cl *c = cs[i];
+        mls_bytes st = { 0 };
+        CHECK_EQ(sc2_room_export(c->r, &st), 0);
+        sc2_room_free(c->r);
+        c->r = NULL;
+        sc2_room_config cfg = cfg_of(c);
+        CHECK_EQ(sc2_room_import(&c->r, &cfg, st.p, st.len), 0);
+        mls_bytes_free(&st);
+        if (!c->r)
+            return;
+        cl_connect(&d, c);
+    }
+    send(&b, "on the good relay");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "on the good relay"), 1);
+    CHECK(same_epoch(&a, &b));
+    ds_free(&old);
+    free_all(&d, cs, 2);
+}
+
+/* Feeds c's output into d and d's answers to c until the double's log grew past n_log or
+ * the room was created; then drops the connection before c reads the rest. */
+static void run_until_stored(ds *d, cl *c, size_t n_log)
+{
+    for (int i = 0; i < 1000 && d->n_log <= n_log && !(n_log == (size_t)-1 && d->exists);
+         i++) {
+        size_t len;
+        const uint8_t *m;
+        while ((m = sc2_room_output(c->r, &len))) {
+            ds_input(d, c->conn, m, len);
+            sc2_room_output_pop(c->r);
+        }
+        if (d->n_log > n_log || (n_log == (size_t)-1 && d->exists))
+            break;
+        uint8_t *in = ds_pop(d, c->conn, &len);
+        if (!in)
+            break;
+        CHECK_EQ(sc2_room_receive(c->r, in, len, NOW), 0);
+        free(in);
+    }
+    cl_disconnect(d, c);
+}
+
+/* Our CREATE went through but the connection died before LIVE: the next CREATE gets
+ * ROOM_EXISTS, which is checked (AUTH with our key, the relay's GroupInfo is ours), not
+ * assumed; the room then works. */
+static void test_room_exists_ours(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    sc2_room_config cfg = cfg_of(&a);
+    CHECK_EQ(sc2_room_create(&a.r, &cfg, NOW), 0);
+    ds_init(&d, sc2_room_id(a.r));
+    cl_connect(&d, &a);
+    run_until_stored(&d, &a, (size_t)-1);
+    CHECK_EQ(d.exists, 1);
+    CHECK_EQ(a.counts[SC2_EV_CREATED], 0);
+    a.auto_reconnect = 1;
+    cl *cs[] = { &a, &b };
+    cl_connect(&d, &a);
+    run(&d, cs, 1);
+    CHECK_EQ(a.last_error, SC2_C_ROOM_EXISTS);
+    CHECK_EQ(a.counts[SC2_EV_CREATED], 1);
+    CHECK_EQ(a.counts[SC2_EV_ROOM_LOST], 0);
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_LIVE);
+    join_with(&d, &b, &a, cs, 2);
+    send(&b, "hi");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "hi"), 1);
+    CHECK(same_epoch(&a, &b));
+    free_all(&d, cs, 2);
+}
+
+/* ROOM_EXISTS where the relay's room under our id holds our key but not our GroupInfo
+ * (garbage, or another group sealed with our link): an alert, ROOM_LOST, nothing sent. */
+static void test_room_exists_other(void)
+{
+    for (int variant = 0; variant < 2; variant++) {
+        ds d;
+        cl a;
+        cl_init(&a, "alice");
+        sc2_room_config cfg = cfg_of(&a);
+        CHECK_EQ(sc2_room_create(&a.r, &cfg, NOW), 0);
+        ds_init(&d, sc2_room_id(a.r));
+        d.exists = 1;
+        sc2_room_join_pk(a.r, d.keys[0]);
+        d.n_keys = 1;
+        uint8_t box[600];
+        size_t box_len = 100;
+        randombytes_buf(box, box_len);
+        if (variant == 1) { /* another group, sealed with our link */
+            char link[SC2_LINK_MAX_URL];
+            uint8_t rid[16], sec[32], seed[32];
+            CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+            CHECK_EQ(sc2_link_parse(link, rid, sec, NULL, 0), 0);
+            randombytes_buf(seed, sizeof seed);
+            mls_identity me = { (const uint8_t *)"alice", 5, seed };
+            mls_group *g = NULL;
+            mls_bytes gi = { 0 };
+            CHECK_EQ(mls_group_create(&g, rid, 16, &me, NULL, 0, NOW / 1000, NULL), 0);
+            CHECK_EQ(mls_group_group_info(g, 1, &gi), 0);
+            CHECK(sc2_link_gibox_size(gi.len) <= sizeof box);
+            box_len = sc2_link_gibox_size(gi.len);
+            CHECK_EQ(sc2_link_gibox_seal(sec, 0, gi.p, gi.len, NULL, box, box_len),
+                     (int)box_len);
+            mls_bytes_free(&gi);
+            mls_group_free(g);
+        }
+        d.gi_box = malloc(box_len);
+        memcpy(d.gi_box, box, box_len);
+        d.gi_len = box_len;
+        a.auto_reconnect = 1;
+        cl *cs[] = { &a };
+        cl_connect(&d, &a);
+        run(&d, cs, 1);
+        CHECK_EQ(a.counts[SC2_EV_ROOM_LOST], 1);
+        CHECK_EQ(a.lost_code, SC2_C_ROOM_EXISTS);
+        CHECK(strstr(a.lost_reason, "alert") != NULL);
+        CHECK_EQ(a.counts[SC2_EV_CREATED], 0);
+        CHECK_EQ(sc2_room_state(a.r), SC2_RS_LOST);
+        CHECK_EQ(d.n_log, 0);
+        CHECK_EQ(a.reconnects, 1); /* the one after ROOM_EXISTS, then no loop */
+        free_all(&d, cs, 1);
+    }
+}
+
+/* The same with only the entries before the commit past retention: the relay's
+ * GroupInfo is the one bob's commit carried, so he is joined at its seq without a second
+ * commit, and reads what came after it. */
+static void test_join_accepted_gone_gi_ours(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    send(&a, "before bob");
+    run(&d, cs, 1);
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+    sc2_room_config cfg = cfg_of(&b);
+    CHECK_EQ(sc2_room_join(&b.r, &cfg, link), 0);
+    size_t n0 = d.n_log;
+    cl_connect(&d, &b);
+    run_until_stored(&d, &b, n0);
+    CHECK_EQ(d.n_log, n0 + 1);
+    send(&a, "while bob is away");
+    run(&d, cs, 1);
+    ds_drop_before(&d, n0 + 1); /* the GI's seq (0) is past retention, bob's commit is not */
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 1);
+    CHECK_EQ(d.n_log, n0 + 2); /* no second commit */
+    CHECK_EQ(has_text(&b, "while bob is away"), 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    send(&b, "hello");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "hello"), 1);
+    CHECK(same_epoch(&a, &b));
+    free_all(&d, cs, 2);
+}
+
+/* A first join whose external commit the relay took, the answer lost, then GONE for the
+ * GroupInfo's seq: the second join replaces the leaf of the first (resync), it does not
+ * leave a second leaf with our key. */
+static void test_join_accepted_then_gone(void)
+{
+    ds d;
+    cl a, b;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b };
+    char link[SC2_LINK_MAX_URL];
+    CHECK(sc2_room_link(a.r, BASE, link, sizeof link) > 0);
+    sc2_room_config cfg = cfg_of(&b);
+    CHECK_EQ(sc2_room_join(&b.r, &cfg, link), 0);
+    size_t n0 = d.n_log;
+    cl_connect(&d, &b);
+    run_until_stored(&d, &b, n0);
+    CHECK_EQ(d.n_log, n0 + 1);
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 0);
+    for (int i = 0; i < 3; i++)
+        send(&a, "while bob is away");
+    run(&d, cs, 1);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    ds_drop_before(&d, d.n_log); /* the GroupInfo's seq (bob's commit) is past retention */
+    cl_connect(&d, &b);
+    run(&d, cs, 2);
+    /* the relay's GroupInfo is the one bob's commit carried: joined at its seq (n0 + 1);
+     * the texts after it are past retention too, so he rejoins (resync) once, naming them */
+    CHECK_EQ(b.counts[SC2_EV_JOINED], 2);
+    CHECK_EQ(b.counts[SC2_EV_HISTORY_LOST], 1);
+    CHECK_EQ(b.lost_from, n0 + 2);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    CHECK_EQ(sc2_room_member_count(a.r), 2);
+    CHECK_EQ(sc2_room_member_count(b.r), 2);
+    CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 0);
+    send(&b, "one leaf");
+    run(&d, cs, 2);
+    CHECK_EQ(has_text(&a, "one leaf"), 1);
+    CHECK(same_epoch(&a, &b));
+    free_all(&d, cs, 2);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -1419,9 +1669,17 @@ int main(void)
         { "bad_input", test_bad_input },
         { "room_lost", test_room_lost },
         { "room_lost_bad_proof", test_room_lost_bad_proof },
+        { "seq_ahead", test_seq_ahead },
+        { "room_exists_ours", test_room_exists_ours },
+        { "room_exists_other", test_room_exists_other },
+        { "join_accepted_then_gone", test_join_accepted_then_gone },
+        { "join_accepted_gone_gi_ours", test_join_accepted_gone_gi_ours },
     };
+    const char *only = getenv("SC2_ROOM_ONLY"); /* a comma-separated list of test names */
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
         int before = check_failures;
+        if (only && !strstr(only, tests[i].name))
+            continue;
         tests[i].fn();
         printf("%s: %s\n", tests[i].name, check_failures == before ? "ok" : "FAILED");
     }

@@ -373,6 +373,125 @@ fail:
     return r;
 }
 
+/* Parses a JetStream publish ack ({"stream":..,"seq":N} or {"error":{..,"err_code":E}}). */
+static relay_jslog_err parse_ack(const char *d, int len, uint64_t *seq)
+{
+    char buf[512];
+    int n = len < (int)sizeof buf - 1 ? len : (int)sizeof buf - 1;
+    memcpy(buf, d, (size_t)(n > 0 ? n : 0));
+    buf[n > 0 ? n : 0] = 0;
+    const char *e = strstr(buf, "\"err_code\":");
+    if (e) {
+        long code = strtol(e + 11, NULL, 10);
+        seterr("append: %s", buf);
+        if (code == JSStreamWrongLastSequenceErr || code == 10070 /* wrong last msg id */)
+            return RELAY_JSLOG_ERR_CONFLICT;
+        return RELAY_JSLOG_ERR_NATS;
+    }
+    const char *q = strstr(buf, "\"seq\":");
+    if (!q) {
+        seterr("append: unexpected ack %s", buf);
+        return RELAY_JSLOG_ERR_NATS;
+    }
+    *seq = strtoull(q + 6, NULL, 10);
+    return RELAY_JSLOG_OK;
+}
+
+relay_jslog_err relay_jslog_append_batch(relay_jslog *j, const uint8_t *room, size_t room_len,
+                                         const relay_jslog_item *items, size_t n,
+                                         uint64_t expect_last, size_t *stored)
+{
+    char stream[NAME_MAX_LEN], subj[SUBJ_MAX_LEN], key[2 * RELAY_JSLOG_ROOM_MAX + 1];
+    char num[24], id[2][40], reply[128];
+    natsInbox *inbox = NULL;
+    natsSubscription *sub = NULL;
+    relay_jslog_err r = RELAY_JSLOG_OK;
+    natsStatus s;
+    size_t sent = 0;
+    if (stored) *stored = 0;
+    if (!j || !room_ok(room, room_len) || !items || n == 0 || n > RELAY_JSLOG_BATCH_MAX ||
+        !stored)
+        return RELAY_JSLOG_ERR_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (!items[i].body || items[i].len == 0 || items[i].len > RELAY_JSLOG_ENTRY_MAX)
+            return RELAY_JSLOG_ERR_ARG;
+    names(room, room_len, stream, subj, key);
+    if ((s = natsInbox_Create(&inbox)) != NATS_OK) return from_nats("inbox", s, 0);
+    snprintf(reply, sizeof reply, "%s.*", (const char *)inbox);
+    if ((s = natsConnection_SubscribeSync(&sub, j->nc, reply)) != NATS_OK) {
+        r = from_nats("subscribe for acks", s, 0);
+        goto fail;
+    }
+    uint32_t nonce[2];
+    nonce[0] = (uint32_t)nats_NowInNanoSeconds();
+    nonce[1] = (uint32_t)(uintptr_t)&nonce ^ (uint32_t)rand();
+    for (size_t i = 0; i < n; i++) {
+        natsMsg *m = NULL;
+        snprintf(reply, sizeof reply, "%s.%zu", (const char *)inbox, i);
+        snprintf(id[i & 1], sizeof id[0], "%08x%08x-%zu", nonce[0], nonce[1], i);
+        s = natsMsg_Create(&m, subj, reply, (const char *)items[i].body, (int)items[i].len);
+        if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Expected-Stream", stream);
+        if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Msg-Id", id[i & 1]);
+        snprintf(num, sizeof num, "%" PRIu64, expect_last + i);
+        if (s == NATS_OK) s = natsMsgHeader_Set(m, "Nats-Expected-Last-Sequence", num);
+        if (s == NATS_OK && i > 0)
+            s = natsMsgHeader_Set(m, "Nats-Expected-Last-Msg-Id", id[(i - 1) & 1]);
+        snprintf(num, sizeof num, "%u", items[i].flags);
+        if (s == NATS_OK) s = natsMsgHeader_Set(m, "Sc-Flags", num);
+        snprintf(num, sizeof num, "%" PRIu64, items[i].time_ms);
+        if (s == NATS_OK) s = natsMsgHeader_Set(m, "Sc-Time", num);
+        if (s == NATS_OK) s = natsConnection_PublishMsg(j->nc, m);
+        natsMsg_Destroy(m);
+        if (s != NATS_OK) {
+            r = from_nats("append", s, 0);
+            break;
+        }
+        sent++;
+    }
+    if (sent > 0 && (s = natsConnection_Flush(j->nc)) != NATS_OK && r == RELAY_JSLOG_OK)
+        r = from_nats("flush", s, 0);
+    /* Acks may come in any order over the inbox; each names its entry by subject. */
+    uint64_t seqs[RELAY_JSLOG_BATCH_MAX] = {0};
+    relay_jslog_err res[RELAY_JSLOG_BATCH_MAX];
+    for (size_t i = 0; i < n; i++) res[i] = RELAY_JSLOG_ERR_TIMEOUT;
+    int64_t deadline = nats_Now() + j->o.timeout_ms;
+    size_t got = 0;
+    while (got < sent) {
+        int64_t left = deadline - nats_Now();
+        natsMsg *m = NULL;
+        if (left <= 0 || (s = natsSubscription_NextMsg(&m, sub, left)) != NATS_OK) {
+            seterr("append: %zu of %zu acks in %" PRId64 " ms", got, sent, j->o.timeout_ms);
+            break;
+        }
+        const char *sj = natsMsg_GetSubject(m), *dot = strrchr(sj, '.');
+        size_t i = dot ? (size_t)strtoul(dot + 1, NULL, 10) : n;
+        if (i < n && res[i] == RELAY_JSLOG_ERR_TIMEOUT) {
+            if (natsMsg_GetDataLength(m) == 0) { /* "no responders" status: no stream */
+                seterr("no such room");
+                res[i] = RELAY_JSLOG_ERR_NO_ROOM;
+            } else {
+                res[i] = parse_ack(natsMsg_GetData(m), natsMsg_GetDataLength(m), &seqs[i]);
+            }
+            got++;
+        }
+        natsMsg_Destroy(m);
+    }
+    size_t k = 0;
+    while (k < sent && res[k] == RELAY_JSLOG_OK && seqs[k] == expect_last + k + 1) k++;
+    *stored = k;
+    if (k < n && r == RELAY_JSLOG_OK) {
+        r = k < sent ? res[k] : RELAY_JSLOG_ERR_NATS;
+        if (r == RELAY_JSLOG_OK) { /* stored at another seq: cannot happen with the headers */
+            seterr("entry %zu stored at seq %" PRIu64, k, seqs[k]);
+            r = RELAY_JSLOG_ERR_NATS;
+        }
+    }
+fail:
+    natsSubscription_Destroy(sub);
+    natsInbox_Destroy(inbox);
+    return r;
+}
+
 relay_jslog_err relay_jslog_state_get(relay_jslog *j, const uint8_t *room, size_t room_len,
                                       relay_jslog_state *st)
 {

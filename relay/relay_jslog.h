@@ -116,6 +116,28 @@ relay_jslog_err relay_jslog_append(relay_jslog *j, const uint8_t *room, size_t r
                                    const uint8_t *entry, size_t entry_len, unsigned flags,
                                    uint64_t time_ms, uint64_t expect_last, uint64_t *seq);
 
+/*
+ * Appends n (1..RELAY_JSLOG_BATCH_MAX) entries pipelined (one broker round trip for all:
+ * what one relay accepted in one loop turn) after expect_last: entry 0 expects the
+ * stream's last seq to be expect_last, entry i > 0 expects the last stored entry to be
+ * entry i - 1 (Nats-Expected-Last-Msg-Id with a random id per entry), so the batch is
+ * stored as a prefix: entries 0..k-1 at seqs expect_last + 1.. and none after a refused
+ * one, even if another relay appends in between. *stored gets k. Returns OK (k == n),
+ * CONFLICT (k < n because entry k's expectation failed), or the first other error at
+ * entry k (TIMEOUT: entries from k on are unknown: read to find out), ARG, NO_ROOM,
+ * CONNECT, NATS.
+ */
+#define RELAY_JSLOG_BATCH_MAX 256
+typedef struct relay_jslog_item {
+    const uint8_t *body;
+    size_t len;
+    unsigned flags;
+    uint64_t time_ms;
+} relay_jslog_item;
+relay_jslog_err relay_jslog_append_batch(relay_jslog *j, const uint8_t *room, size_t room_len,
+                                         const relay_jslog_item *items, size_t n,
+                                         uint64_t expect_last, size_t *stored);
+
 /* The room's stream state: the oldest retained seq (head + 1 if none), the head, the
  * entries and their stored bytes. Returns OK, NO_ROOM, ARG, CONNECT, TIMEOUT, NATS. */
 typedef struct relay_jslog_state {

@@ -352,6 +352,35 @@ int main(int argc, char **argv)
               "expecting 0 on a non-empty log must conflict");
     }
 
+    /* A pipelined batch is stored as a prefix, never with a hole: with the expectation
+     * one entry behind, entry 0 is refused and entry 1 (whose expected seq alone would
+     * hold) must be refused too. */
+    {
+        relay_jslog_item items[50];
+        char bodies[50][16];
+        for (int i = 0; i < 50; i++) {
+            snprintf(bodies[i], sizeof bodies[i], "p%d", i);
+            items[i] = (relay_jslog_item){(const uint8_t *)bodies[i], strlen(bodies[i]), 0, 3};
+        }
+        relay_jslog_state st;
+        size_t k = 99;
+        REQUIRE(relay_jslog_state_get(a, ROOM1, 16, &st) == RELAY_JSLOG_OK, "state");
+        uint64_t head = st.last_seq;
+        CHECK(relay_jslog_append_batch(a, ROOM1, 16, items, 50, head, &k) == RELAY_JSLOG_OK &&
+                  k == 50,
+              "batch of 50: %zu stored (%s)", k, relay_jslog_errmsg(a));
+        CHECK(read_all(b, ROOM1, head, cb) == RELAY_JSLOG_OK && cb->n == 50 &&
+                  strcmp(cb->body[0], "p0") == 0 && strcmp(cb->body[49], "p49") == 0,
+              "B reads the batch in order (%d)", cb->n);
+        k = 99;
+        relay_jslog_err r = relay_jslog_append_batch(a, ROOM1, 16, items, 5, head + 49, &k);
+        CHECK(r == RELAY_JSLOG_ERR_CONFLICT && k == 0, "batch one behind: %s, %zu stored",
+              relay_jslog_err_name(r), k);
+        CHECK(relay_jslog_state_get(b, ROOM1, 16, &st) == RELAY_JSLOG_OK &&
+                  st.last_seq == head + 50,
+              "nothing of the refused batch stored: head %" PRIu64, st.last_seq);
+    }
+
     /* Relay A killed right after its confirmed burst: nothing confirmed lost, B resumes. */
     {
         uint64_t rev;
@@ -435,9 +464,9 @@ int main(int argc, char **argv)
         relay_jslog_state st = {0};
         while (now_s() < end && relay_jslog_state_get(a, ROOM1, 16, &st) != RELAY_JSLOG_OK)
             usleep(100000);
-        CHECK(st.last_seq == 220, "after the restart ROOM1's head is %" PRIu64 " (want 220; gave "
+        CHECK(st.last_seq == 270, "after the restart ROOM1's head is %" PRIu64 " (want 270; gave "
               "up after 15 s waiting for the reconnection if 0)", st.last_seq);
-        CHECK(append_retry(a, ROOM1, "after", &seq, NULL) == RELAY_JSLOG_OK && seq == 221,
+        CHECK(append_retry(a, ROOM1, "after", &seq, NULL) == RELAY_JSLOG_OK && seq == 271,
               "append after the restart");
         CHECK(read_all(b, ROOM3, 0, cb) == RELAY_JSLOG_OK && cb->n == 300,
               "room3's 300 confirmed entries survived the broker's SIGKILL: %d", cb->n);

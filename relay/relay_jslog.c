@@ -573,6 +573,77 @@ relay_jslog_err relay_jslog_read(relay_jslog *j, const uint8_t *room, size_t roo
     return RELAY_JSLOG_OK;
 }
 
+struct relay_jslog_watch {
+    natsSubscription *sub;
+    relay_jslog_entry_fn fn;
+    void *ctx;
+};
+
+static void on_live(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *closure)
+{
+    (void)nc;
+    (void)sub;
+    relay_jslog_watch *w = closure;
+    jsMsgMetaData *md = NULL;
+    if (natsMsg_GetMetaData(&md, m) == NATS_OK) {
+        relay_jslog_entry e = {
+            .seq = md->Sequence.Stream,
+            .time_ms = header_u64(m, "Sc-Time"),
+            .flags = (unsigned)header_u64(m, "Sc-Flags"),
+            .body = (const uint8_t *)natsMsg_GetData(m),
+            .len = (size_t)natsMsg_GetDataLength(m),
+        };
+        w->fn(w->ctx, &e);
+        jsMsgMetaData_Destroy(md);
+    }
+    natsMsg_Destroy(m);
+}
+
+relay_jslog_err relay_jslog_watch_start(relay_jslog *j, const uint8_t *room, size_t room_len,
+                                        uint64_t after_seq, relay_jslog_entry_fn fn, void *ctx,
+                                        relay_jslog_watch **out)
+{
+    char stream[NAME_MAX_LEN], subj[SUBJ_MAX_LEN], key[2 * RELAY_JSLOG_ROOM_MAX + 1];
+    jsOptions jo;
+    jsSubOptions so;
+    jsErrCode jerr = 0;
+    if (out) *out = NULL;
+    if (!j || !room_ok(room, room_len) || !fn || !out) return RELAY_JSLOG_ERR_ARG;
+    names(room, room_len, stream, subj, key);
+    relay_jslog_watch *w = calloc(1, sizeof *w);
+    if (!w) {
+        seterr("out of memory");
+        return RELAY_JSLOG_ERR_NATS;
+    }
+    w->fn = fn;
+    w->ctx = ctx;
+    jsopts(j, &jo);
+    jsSubOptions_Init(&so);
+    so.Stream = stream;
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = after_seq + 1;
+    natsStatus s = js_Subscribe(&w->sub, j->js, subj, on_live, w, &jo, &so, &jerr);
+    if (s != NATS_OK) {
+        free(w);
+        return from_nats("watch", s, jerr);
+    }
+    *out = w;
+    return RELAY_JSLOG_OK;
+}
+
+void relay_jslog_unwatch(relay_jslog_watch *w)
+{
+    if (!w) return;
+    /* Drain, so that the delivery thread is done with this subscription's callbacks
+     * when we return (bounded: 5 s); without a connection, unsubscribe. */
+    if (natsSubscription_Drain(w->sub) != NATS_OK ||
+        natsSubscription_WaitForDrainCompletion(w->sub, 5000) != NATS_OK)
+        natsSubscription_Unsubscribe(w->sub);
+    natsSubscription_Destroy(w->sub);
+    free(w);
+}
+
 relay_jslog_err relay_jslog_destroy(relay_jslog *j, const uint8_t *room, size_t room_len)
 {
     char stream[NAME_MAX_LEN], subj[SUBJ_MAX_LEN], key[2 * RELAY_JSLOG_ROOM_MAX + 1];

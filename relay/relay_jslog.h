@@ -166,6 +166,22 @@ relay_jslog_err relay_jslog_read(relay_jslog *j, const uint8_t *room, size_t roo
                                  uint64_t after_seq, uint32_t max_entries,
                                  relay_jslog_entry_fn fn, void *ctx, uint64_t *last);
 
+/*
+ * LIVE: calls fn for every entry of the room after after_seq, in stream order, as
+ * JetStream stores them (an ordered consumer: it re-creates itself from the last seq
+ * seen after a loss, so no entry is skipped or repeated). fn runs on libnats' delivery
+ * thread, never the caller's: it must only hand the entry over (copy it: body is valid
+ * during the call only). *out owns the watch (relay_jslog_unwatch, before closing j).
+ * Returns OK, NO_ROOM, ARG, CONNECT, TIMEOUT, NATS.
+ */
+typedef struct relay_jslog_watch relay_jslog_watch;
+relay_jslog_err relay_jslog_watch_start(relay_jslog *j, const uint8_t *room, size_t room_len,
+                                        uint64_t after_seq, relay_jslog_entry_fn fn, void *ctx,
+                                        relay_jslog_watch **out);
+
+/* Stops the watch and frees it; fn is not called after it returns. NULL ok. */
+void relay_jslog_unwatch(relay_jslog_watch *w);
+
 /* Deletes the room's stream and metadata (tests, and rooms aged out). Returns OK,
  * NO_ROOM, ARG, CONNECT, TIMEOUT, NATS. */
 relay_jslog_err relay_jslog_destroy(relay_jslog *j, const uint8_t *room, size_t room_len);

@@ -175,6 +175,27 @@ static void *write_loop(void *arg)
     return NULL;
 }
 
+typedef struct live_seen {
+    pthread_mutex_t mu;
+    int n;
+    uint64_t seq[64];
+    char body[64][16];
+} live_seen;
+
+/* Runs on libnats' delivery thread. */
+static int on_live_entry(void *ctx, const relay_jslog_entry *e)
+{
+    live_seen *lv = ctx;
+    pthread_mutex_lock(&lv->mu);
+    if (lv->n < 64) {
+        lv->seq[lv->n] = e->seq;
+        snprintf(lv->body[lv->n], sizeof lv->body[0], "%.*s", (int)e->len, (const char *)e->body);
+        lv->n++;
+    }
+    pthread_mutex_unlock(&lv->mu);
+    return 0;
+}
+
 typedef struct racer {
     relay_jslog *j;
     pthread_barrier_t *bar;
@@ -310,6 +331,37 @@ int main(int argc, char **argv)
         CHECK(same, "A and B read different orders");
         CHECK(next_a == 100 && next_b == 100, "each writer's 100 exactly once: %d %d", next_a,
               next_b);
+    }
+
+    /* LIVE: relay B watches from the middle; what A appends reaches it in stream order. */
+    {
+        live_seen lv = {.n = 0};
+        pthread_mutex_init(&lv.mu, NULL);
+        relay_jslog_watch *w = NULL;
+        CHECK(relay_jslog_watch_start(b, ROOM1, 16, 190, on_live_entry, &lv, &w) ==
+                  RELAY_JSLOG_OK,
+              "watch: %s", relay_jslog_errmsg(b));
+        uint64_t seq;
+        for (int i = 0; i < 10; i++)
+            CHECK(append_retry(a, ROOM1, "live", &seq, NULL) == RELAY_JSLOG_OK, "live append");
+        int got = 0;
+        double end = now_s() + 10;
+        while (now_s() < end) {
+            pthread_mutex_lock(&lv.mu);
+            got = lv.n;
+            pthread_mutex_unlock(&lv.mu);
+            if (got >= 20) break;
+            usleep(10000);
+        }
+        relay_jslog_unwatch(w);
+        CHECK(got == 20, "watch got %d of 20 entries (gave up after 10 s)", got);
+        int inorder = 1;
+        for (int i = 0; i < got && i < 20; i++)
+            if (lv.seq[i] != 191u + (uint64_t)i) inorder = 0;
+        CHECK(inorder && got == 20 && strcmp(lv.body[10], "live") == 0 &&
+                  strcmp(lv.body[0], ca->body[190]) == 0,
+              "watched entries 191..210 in order, the same as read");
+        pthread_mutex_destroy(&lv.mu);
     }
 
     /* Two commits for the same epoch at the same moment: exactly one wins. */
@@ -465,9 +517,9 @@ int main(int argc, char **argv)
         relay_jslog_state st = {0};
         while (now_s() < end && relay_jslog_state_get(a, ROOM1, 16, &st) != RELAY_JSLOG_OK)
             usleep(100000);
-        CHECK(st.last_seq == 270, "after the restart ROOM1's head is %" PRIu64 " (want 270; gave "
+        CHECK(st.last_seq == 280, "after the restart ROOM1's head is %" PRIu64 " (want 280; gave "
               "up after 15 s waiting for the reconnection if 0)", st.last_seq);
-        CHECK(append_retry(a, ROOM1, "after", &seq, NULL) == RELAY_JSLOG_OK && seq == 271,
+        CHECK(append_retry(a, ROOM1, "after", &seq, NULL) == RELAY_JSLOG_OK && seq == 281,
               "append after the restart");
         CHECK(read_all(b, ROOM3, 0, cb) == RELAY_JSLOG_OK && cb->n == 300,
               "room3's 300 confirmed entries survived the broker's SIGKILL: %d", cb->n);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <nats/nats.h>
 
@@ -422,9 +423,15 @@ relay_jslog_err relay_jslog_append_batch(relay_jslog *j, const uint8_t *room, si
         r = from_nats("subscribe for acks", s, 0);
         goto fail;
     }
+    /* Msg ids must be unique in the stream's duplicate window (2 min): a repeated one
+     * would be taken as a retransmission (the ack then names the earlier seq, which the
+     * check below reports as an error, not as stored). */
     uint32_t nonce[2];
-    nonce[0] = (uint32_t)nats_NowInNanoSeconds();
-    nonce[1] = (uint32_t)(uintptr_t)&nonce ^ (uint32_t)rand();
+    if (getrandom(nonce, sizeof nonce, 0) != (ssize_t)sizeof nonce) {
+        seterr("getrandom failed");
+        r = RELAY_JSLOG_ERR_NATS;
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
         natsMsg *m = NULL;
         snprintf(reply, sizeof reply, "%s.%zu", (const char *)inbox, i);

@@ -180,6 +180,19 @@ int mls_group_credential_compat(const mls_tree *t, const mls_leaf_node *ln, uint
     return 0;
 }
 
+int mls_group_leaf_same_member(const mls_leaf_node *old, const mls_leaf_node *neu)
+{
+    if (old->signature_key.len != neu->signature_key.len ||
+        sodium_memcmp(old->signature_key.p, neu->signature_key.p, old->signature_key.len) ||
+        old->credential.credential_type != neu->credential.credential_type ||
+        old->credential.identity.len != neu->credential.identity.len ||
+        (old->credential.identity.len &&
+         memcmp(old->credential.identity.p, neu->credential.identity.p,
+                old->credential.identity.len)))
+        return MLS_E_LEAF_NODE;
+    return 0;
+}
+
 int mls_group_init_secret_tree(mls_group *g)
 {
     mls_secrettree_free(&g->st);

@@ -105,6 +105,12 @@ int mls_group_decode_kp(const uint8_t *p, size_t n, mls_key_package *kp, const u
 /* 7.3: ln's credential type is supported by every member of t (but leaf skip) and ln
  * supports every member's credential type. MLS_E_CAPABILITIES otherwise. */
 int mls_group_credential_compat(const mls_tree *t, const mls_leaf_node *ln, uint32_t skip);
+/* Whether neu may replace old as the same member's leaf (an Update, a commit's path leaf,
+ * an external commit's resync of a removed leaf): RFC 9420 12.1.2 and 12.4.3.2 leave the
+ * acceptable identifiers to the application; this library's rule (saltchat's profile,
+ * PROTOCOL.md section 8) is the same signature key and the same credential (type and
+ * basic identity). Returns 0, or MLS_E_LEAF_NODE. */
+int mls_group_leaf_same_member(const mls_leaf_node *old, const mls_leaf_node *neu);
 /* Builds the epoch-dependent state after es and gc are set: the secret tree. */
 int mls_group_init_secret_tree(mls_group *g);
 

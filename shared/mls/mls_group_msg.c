@@ -499,6 +499,16 @@ static int recv_commit(mls_group *g, const mls_authenticated_content *ac, uint64
         rc = MLS_E_PATH;
         goto fail;
     }
+    if (c->has_path) {
+        /* the path leaf replaces the committer's own leaf, or for an external commit the
+         * leaf its resync Remove takes out: the same member either way */
+        const mls_leaf_node *old_leaf = external ? NULL : mls_tree_leaf(g->tree, committer.index);
+        for (size_t i = 0; external && i < pl.n; i++)
+            if (pl.p[i]->proposal_type == MLS_PROPOSAL_REMOVE)
+                old_leaf = mls_tree_leaf(g->tree, pl.p[i]->remove);
+        if (old_leaf && (rc = mls_group_leaf_same_member(old_leaf, &c->path.leaf_node)))
+            goto fail;
+    }
     for (size_t i = 0; i < pl.n; i++) {
         if (pl.p[i]->proposal_type == MLS_PROPOSAL_PSK)
             n_psk++;

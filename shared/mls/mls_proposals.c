@@ -150,6 +150,8 @@ static int check_update(const mls_group *g, const mls_prop_list *l, size_t i,
         return MLS_E_LEAF_NODE;
     if ((rc = mls_leaf_node_verify(ln, g->gc.group_id.p, g->gc.group_id.len, s->index)))
         return rc;
+    if ((rc = mls_group_leaf_same_member(mls_tree_leaf(g->tree, s->index), ln)))
+        return rc;
     if ((rc = mls_group_leaf_supports(ln, ext)) ||
         (rc = mls_group_credential_compat(g->tree, ln, s->index)))
         return rc;

@@ -386,6 +386,28 @@ static void test_external_join(void)
     check_agree(ep + 2);
     CHECK_EQ(mls_group_member_count(m[0]), 4);
     say(3, "dave again");
+
+    /* a resync must take out the joiner's own leaf: erin, holding the GroupInfo, cannot
+     * remove bob in her join, nor can dave come back under another name */
+    mls_identity e = ident(4), renamed = { (const uint8_t *)"bob", 3, seeds[3] };
+    const mls_identity *who[2] = { &e, &renamed };
+    uint32_t target[2] = { leaf_of(0, 1), mls_group_own_leaf(m[3]) };
+    for (int k = 0; k < 2; k++) {
+        mls_group *x = NULL;
+        CHECK_EQ(mls_group_group_info(m[0], 1, &gi), 0);
+        CHECK_EQ(mls_group_join_external(&x, &commit, gi.p, gi.len, NULL, 0, who[k],
+                                         target[k], NOW, NULL), 0);
+        mls_bytes_free(&gi);
+        for (int i = 0; i < 4; i++) {
+            if (k == 1 && i == 3)
+                continue;
+            CHECK_EQ(mls_group_process(m[i], commit.p, commit.len, NOW, &ev), MLS_E_LEAF_NODE);
+        }
+        mls_bytes_free(&commit);
+        mls_group_free(x);
+    }
+    check_agree(ep + 2);
+    say(1, "bob still here");
 }
 
 /* A PublicMessage commit in the current epoch claiming a leaf that is not a member,

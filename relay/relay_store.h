@@ -117,7 +117,7 @@ relay_store_err relay_store_append(relay_store *s, const uint8_t *room_id, size_
 
 /*
  * Sets the log hash of the write staged last (create or append): the room's hash chain
- * value after it (protocol v2, docs/PROTOCOL-v2.md section 4; opaque to the store). It
+ * value after it (protocol v2, docs/PROTOCOL.md section 7; opaque to the store). It
  * becomes the room's head hash (relay_store_meta.head_hash, staged included) and, for a
  * create or a commit, the hash kept with its gi_box (relay_store_meta.gi_hash, durable).
  * A write whose hash is never set keeps 32 zero bytes. Returns OK, or ERR_ARG if nothing

@@ -51,7 +51,7 @@ struct v2room {
 };
 
 /* A reply waiting for the verdict of an earlier SUBMIT that is being made durable: replies
- * go out in the order of their requests (docs/PROTOCOL-v2.md 2.3). */
+ * go out in the order of their requests (docs/PROTOCOL.md 5). */
 typedef struct slot {
     struct slot *next;
     uint8_t ready;

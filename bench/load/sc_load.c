@@ -11,7 +11,7 @@
  * actually queued (they differ when the generator runs late); every received DATA is checked for
  * sender, order and completeness. See docs/BENCHMARKS.md for the method.
  *
- * With --protocol v2 (subprotocol saltchat.v2, docs/PROTOCOL-v2.md) member 0 of every room
+ * With --protocol v2 (subprotocol saltchat.v2, docs/PROTOCOL.md) member 0 of every room
  * CREATEs it with a join key and proof derived by shared/v2/sc2_link from a random link
  * secret, every other member AUTHs once the room is durable, everyone RESUMEs from 0, and
  * each frame is a SUBMIT of an application PrivateMessage (group_id = room id, epoch 0)

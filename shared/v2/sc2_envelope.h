@@ -1,5 +1,5 @@
 /*
- * sc2_envelope: the relay-visible framing of protocol v2 (docs/PROTOCOL-v2.md section 2).
+ * sc2_envelope: the relay-visible framing of protocol v2 (docs/PROTOCOL.md sections 4-5).
  * Sans-I/O, no allocation: decoders alias the caller's buffer, encoders write into it.
  *
  * A WebSocket binary message (subprotocol "saltchat.v2") carries envelopes back to back:
@@ -34,7 +34,7 @@
  * Unknown flag bits are an error (SC2_ENV_E_FIELD), so a future flag cannot be ignored
  * by an old peer. gi_box is opaque here (sc2_link seals and opens it); its length is
  * checked against SC2_GIBOX_MIN only. The codes carried by REJECTED and ERROR are
- * SC2_C_* below; what a client does on each is in docs/PROTOCOL-v2.md.
+ * SC2_C_* below; what a client does on each is in docs/PROTOCOL.md section 10.
  */
 #ifndef SC2_ENVELOPE_H
 #define SC2_ENVELOPE_H
@@ -88,7 +88,7 @@ enum sc2_env_dir { SC2_FROM_CLIENT = 0, SC2_FROM_RELAY = 1 };
 /*
  * Codes carried by REJECTED (answer to one SUBMIT; the connection stays) and ERROR (the
  * relay closes the connection after it unless marked "stays"). One number space, u16.
- * docs/PROTOCOL-v2.md section 2.4 says what a client does on each.
+ * docs/PROTOCOL.md section 10 says what a client does on each.
  */
 enum sc2_code {
     /* ERROR */

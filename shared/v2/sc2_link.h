@@ -1,6 +1,6 @@
 /*
  * sc2_link: the invite link of protocol v2 and every value saltchat derives from it
- * (docs/PROTOCOL-v2.md section 3). Sans-I/O, libsodium and shared/mls only.
+ * (docs/PROTOCOL.md section 3). Sans-I/O, libsodium and shared/mls only.
  *
  *   link    = <base> "#sc2." base64url-nopad(room_id(16) || link_secret(32) || check(4))
  *   check   = BLAKE2b(4, no key, "saltchat/v2 invite" || room_id || link_secret)
@@ -145,7 +145,7 @@ int sc2_link_gibox_seal(const uint8_t link_secret[SC2_LINK_SECRET_BYTES], uint64
  * set, and 0 is returned. Errors: SC2_LINK_E_BOX (too short, or the MAC fails: wrong
  * link, forged or corrupt), SC2_LINK_E_GROUPINFO, SC2_LINK_E_EPOCH, SC2_LINK_E_SPACE.
  * gi_out is wiped on error. The caller compares *epoch with what it expects (a GroupInfo
- * older than an epoch it saw is a stale one: docs/PROTOCOL-v2.md section 5).
+ * older than an epoch it saw is a stale one: docs/PROTOCOL.md section 8.8).
  */
 int sc2_link_gibox_open(const uint8_t link_secret[SC2_LINK_SECRET_BYTES],
                    const uint8_t room_id[SC2_ROOM_ID_BYTES], const uint8_t *box,

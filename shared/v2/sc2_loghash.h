@@ -1,6 +1,6 @@
 /*
  * sc2_loghash: the hash chain over a room's log and the (seq, L_seq) that application
- * messages carry in MLS authenticated_data (docs/PROTOCOL-v2.md section 4).
+ * messages carry in MLS authenticated_data (docs/PROTOCOL.md section 7).
  *
  *   L_0   = BLAKE2b-256(no key, "saltchat/v2 log" || room_id(16))
  *   L_seq = BLAKE2b-256(no key, L_{seq-1} || u64(seq) || entry_seq)

@@ -604,7 +604,7 @@ def case_tty(env):
 
 
 def v2_link(port, room_id=b"\x01" * 16, secret=b"\x02" * 32):
-    """A well-formed v2 link (PROTOCOL-v2.md 3.1) for the relay at port."""
+    """A well-formed v2 link (PROTOCOL.md 3.2) for the relay at port."""
     check_ = hashlib.blake2b(b"saltchat/v2 invite" + room_id + secret, digest_size=4).digest()
     code = base64.urlsafe_b64encode(room_id + secret + check_).decode().rstrip("=")
     return f"http://127.0.0.1:{port}/#sc2.{code}"

@@ -304,6 +304,20 @@ static uint32_t fold_one(uint32_t cp)
     return confusable(lower(confusable(latin_base(cp))));
 }
 
+/* Puts a folded code point, merging letter pairs that read as one letter (rn -> m,
+ * vv -> w, cl -> d) as they form; none of m, w, d starts or ends a pair, so this is the
+ * same as one left-to-right pass and leaves nothing to merge (idempotent). */
+static void put_folded(obuf *o, uint32_t cp)
+{
+    uint8_t prev = o->len ? o->p[o->len - 1] : 0;
+    if (!o->full && ((prev == 'r' && cp == 'n') || (prev == 'v' && cp == 'v') ||
+                     (prev == 'c' && cp == 'l'))) {
+        o->p[o->len - 1] = prev == 'r' ? 'm' : prev == 'v' ? 'w' : 'd';
+        return;
+    }
+    put_cp(o, cp);
+}
+
 static void skeleton_cp(obuf *o, uint32_t cp)
 {
     char b[4];
@@ -323,16 +337,16 @@ static void skeleton_cp(obuf *o, uint32_t cp)
     s = compat(cp, b);
     if (s) {
         for (; *s; s++)
-            put_cp(o, fold_one((uint32_t)(unsigned char)*s));
+            put_folded(o, fold_one((uint32_t)(unsigned char)*s));
         return;
     }
-    put_cp(o, fold_one(cp));
+    put_folded(o, fold_one(cp));
 }
 
 int sc2_name_skeleton(const uint8_t *name, size_t len, char *out, size_t cap)
 {
     obuf o = {(uint8_t *)out, cap ? cap - 1 : 0, 0, cap == 0 || cap > (size_t)0x7FFFFFFF};
-    size_t i = 0, n, r, w;
+    size_t i = 0, n;
     uint32_t cp;
     while (i < len && !o.full) {
         n = utf8_next(name + i, len - i, &cp);
@@ -344,20 +358,6 @@ int sc2_name_skeleton(const uint8_t *name, size_t len, char *out, size_t cap)
         skeleton_cp(&o, cp);
         i += n;
     }
-    if (o.full)
-        return finish(&o, out, cap);
-    /* Letter pairs that read as one letter; none of m, w, d starts or ends a pair, so one
-     * pass leaves nothing to replace (idempotent). */
-    for (r = 0, w = 0; r < o.len; r++, w++) {
-        uint8_t c = o.p[r], d = r + 1 < o.len ? o.p[r + 1] : 0;
-        if ((c == 'r' && d == 'n') || (c == 'v' && d == 'v') || (c == 'c' && d == 'l')) {
-            o.p[w] = c == 'r' ? 'm' : c == 'v' ? 'w' : 'd';
-            r++;
-        } else {
-            o.p[w] = c;
-        }
-    }
-    o.len = w;
     return finish(&o, out, cap);
 }
 

@@ -10,7 +10,7 @@
  * characters U+E0000..E007F), the other format characters (U+0600..0605, U+06DD, U+070F,
  * U+08E2, U+110BD, U+110CD, U+FFF9..FFFB, U+1D173..1D17A, U+13430..1343F, U+1BCA0..1BCA3),
  * line/paragraph separators (U+2028/2029), spaces other than U+0020 (U+00A0, U+1680,
- * U+2000..200A, U+202F, U+205F, U+3000), surrogate-free private use is kept. An escape is
+ * U+2000..200A, U+202F, U+205F, U+3000). An escape is
  * "\u{HEX}" (uppercase hex); a byte that is not part of valid UTF-8 is "\x{HEX}"; a
  * backslash is "\\" so that a name cannot spell an escape.
  *
@@ -22,12 +22,12 @@
  *     combining marks (U+0300..036F, U+0483..0489, U+1AB0..1AFF, U+1DC0..1DFF,
  *     U+20D0..20FF, U+FE20..FE2F); other spaces become U+0020;
  *   - compatibility forms: fullwidth ASCII (U+FF01..FF5E), mathematical alphanumerics
- *     (U+1D400..1D6A3, U+1D7CE..1D7FF), circled and parenthesized-free enclosed letters
+ *     (U+1D400..1D6A3, U+1D7CE..1D7FF), circled letters
  *     (U+24B6..24E9), superscript and subscript digits, the Latin ligatures U+FB00..FB06,
  *     Roman numerals U+2160..217F (single letters only), Kelvin/Angstrom/Ohm signs;
  *   - Latin-1 and Latin Extended-A letters with diacritics to their base letter;
- *   - cross-script confusables to a Latin letter: Cyrillic а в е к м н о р с т у х і ј ѕ
- *     һ ԁ ԛ ԝ ӏ and the capitals А В Е К М Н О Р С Т Х І Ј Ѕ Ү, Greek α ι κ ν ο ρ τ υ χ
+ *   - cross-script confusables to a Latin letter: Cyrillic а е о р с у х і ј ѕ һ ԁ ԛ ԝ ӏ
+ *     and the capitals А В Е К М Н О Р С Т Х І Ј Ѕ Ү Ԛ Ԝ Ӏ, Greek α ι κ ν ο ρ τ υ χ
  *     and the capitals Α Β Ε Ζ Η Ι Κ Μ Ν Ο Ρ Τ Υ Χ, Latin ı ɑ ɡ ɩ ℓ, and 0 -> o, 1 | I -> l;
  *   - case folding (ASCII, Greek, Cyrillic; Latin-1 through the base letters);
  *   - the sequences rn -> m, vv -> w, cl -> d (after the steps above).

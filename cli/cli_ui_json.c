@@ -11,6 +11,7 @@
 #include "cli_json.h"
 #include "cli_text.h"
 #include "sc2_envelope.h"
+#include "sc2_name.h"
 #include "sc2_room.h"
 
 /* Longest input line kept; longer lines are rejected (the session takes 32 KiB). */
@@ -77,8 +78,13 @@ static void event(cli_ui *ui, const cli_event *ev)
         cli_json_u64(&j, "epoch", ev->epoch);
     if (f & CLI_F_TIME)
         cli_json_u64(&j, "time", ev->time_ms);
-    if (f & CLI_F_NAME)
-        cli_json_str(&j, "name", ev->name ? ev->name : "");
+    if (f & CLI_F_NAME) {
+        char shown[SC2_NAME_DISPLAY_MAX];
+        const char *nm = ev->name ? ev->name : "";
+        cli_json_str(&j, "name", nm);
+        if (sc2_name_display((const uint8_t *)nm, strlen(nm), shown, sizeof shown) >= 0)
+            cli_json_str(&j, "name_shown", shown);
+    }
     if ((f & CLI_F_IDENTITY) && ev->identity) {
         char fp[CLI_TEXT_FP_CHARS + 1];
         cli_text_fingerprint(ev->identity, fp);

@@ -12,6 +12,7 @@
 #include "cli_buf.h"
 #include "cli_text.h"
 #include "sc2_envelope.h"
+#include "sc2_name.h"
 
 #define SGR_RESET "\033[0m"
 #define SGR_DIM "\033[2m"
@@ -109,9 +110,14 @@ static void put_who(tty_ui *u, const char *name, const uint8_t *identity)
         cli_buf_puts(&u->out, SGR_BOLD);
         cli_buf_puts(&u->out, colors[identity ? identity[0] % 6 : 0]);
     }
-    if (name && *name)
-        put_text(u, name, strlen(name), 0);
-    else
+    if (name && *name) {
+        /* invisible, bidi and control characters shown as \u{...} (sc2_name.h) */
+        char shown[SC2_NAME_DISPLAY_MAX];
+        if (sc2_name_display((const uint8_t *)name, strlen(name), shown, sizeof shown) >= 0)
+            put_text(u, shown, strlen(shown), 0);
+        else
+            put_text(u, name, strlen(name), 0);
+    } else
         cli_buf_puts(&u->out, "(no name)");
     sgr(u, SGR_RESET);
 }

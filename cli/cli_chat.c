@@ -24,6 +24,7 @@
 #include "mls_codec.h"
 #include "sc2_envelope.h"
 #include "sc2_link.h"
+#include "sc2_name.h"
 
 /* Failed attempts in a row before giving up, until the room was first reached. */
 #define DEFAULT_RETRIES_BEFORE_LIVE 6u
@@ -85,10 +86,42 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Whether name looks like (same sc2_name skeleton) the name of a current member with
+ * another identity key than identity. */
+static int looks_like_other(const cli_chat *c, const char *name, const uint8_t *identity)
+{
+    char mine[SC2_NAME_SKELETON_MAX], other[SC2_NAME_SKELETON_MAX];
+    char mname[SC2_ROOM_MAX_NAME + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    if (!c->r || sc2_name_skeleton((const uint8_t *)name, strlen(name), mine, sizeof mine) < 0)
+        return 0;
+    size_t n = sc2_room_member_count(c->r);
+    for (size_t i = 0; i < n; i++) {
+        if (sc2_room_member(c->r, i, mname, sizeof mname, id) != 0 ||
+            sodium_memcmp(id, identity, sizeof id) == 0)
+            continue;
+        if (sc2_name_skeleton((const uint8_t *)mname, strlen(mname), other, sizeof other) >= 0 &&
+            strcmp(mine, other) == 0)
+            return 1;
+    }
+    return 0;
+}
+
 static void report(cli_chat *c, cli_event *ev)
 {
     ev->ts_ms = now_ms();
+    if (ev->name && *ev->name && ev->identity)
+        ev->lookalike = looks_like_other(c, ev->name, ev->identity);
     c->ui->ops->event(c->ui, ev);
+    if (ev->lookalike && ev->type == CLI_EV_MEMBER_JOINED) {
+        cli_event w;
+        memset(&w, 0, sizeof w);
+        w.type = CLI_EV_NOTICE;
+        w.ts_ms = ev->ts_ms;
+        w.reason = "warning: this member's name looks like another member's name; they are "
+                   "told apart by the fingerprint in [brackets] (/members lists them all)";
+        c->ui->ops->event(c->ui, &w);
+    }
 }
 
 static void report_simple(cli_chat *c, enum cli_ev_type type, const char *reason, long code)
@@ -730,11 +763,13 @@ static void remove_member(cli_chat *c, const char *arg, size_t len)
     uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
     char msg[400];
     size_t found;
+    int by_name_only;
     if (len == 0) {
         report_simple(c, CLI_EV_REJECTED_INPUT, "/remove needs a name (see /members)", 0);
         return;
     }
     found = match_members(c, arg, len, NULL, 0, id);
+    by_name_only = found == 1;
     if (found == 0) {
         /* "name fingerprint-prefix", or a fingerprint prefix alone */
         const char *sp = memrchr(arg, ' ', len);
@@ -760,6 +795,19 @@ static void remove_member(cli_chat *c, const char *arg, size_t len)
                  found, (int)(len > 80 ? 80 : len), arg);
         report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
         return;
+    }
+    if (by_name_only && len <= SC2_ROOM_MAX_NAME) {
+        char nm[SC2_ROOM_MAX_NAME + 1];
+        memcpy(nm, arg, len);
+        nm[len] = 0;
+        if (looks_like_other(c, nm, id)) {
+            snprintf(msg, sizeof msg,
+                     "'%.*s' looks like another member's name: add a fingerprint prefix, "
+                     "/remove NAME FINGERPRINT (see /members)",
+                     (int)len, arg);
+            report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+            return;
+        }
     }
     if (sodium_memcmp(id, sc2_room_identity(c->r), sizeof id) == 0) {
         report_simple(c, CLI_EV_REJECTED_INPUT, "that is you: use /leave", 0);

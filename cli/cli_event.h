@@ -64,6 +64,8 @@ typedef struct cli_event {
     long code;
     int self;                 /* MEMBER_REMOVED: own request; MEMBER/HISTORY: it is us */
     int resync;               /* MEMBER_JOINED: rejoined, replacing its old leaf */
+    int lookalike;            /* name looks like another current member's (sc2_name
+                                 skeletons equal, other identity key): show the fingerprint */
     const char *name;         /* sanitized by the renderers; NULL = "" */
     const uint8_t *identity;  /* 32 bytes or NULL */
     const char *by_name;

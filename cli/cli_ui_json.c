@@ -84,6 +84,8 @@ static void event(cli_ui *ui, const cli_event *ev)
         cli_json_str(&j, "name", nm);
         if (sc2_name_display((const uint8_t *)nm, strlen(nm), shown, sizeof shown) >= 0)
             cli_json_str(&j, "name_shown", shown);
+        if (ev->lookalike)
+            cli_json_bool(&j, "lookalike", 1);
     }
     if ((f & CLI_F_IDENTITY) && ev->identity) {
         char fp[CLI_TEXT_FP_CHARS + 1];

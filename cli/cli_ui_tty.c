@@ -133,6 +133,20 @@ static void put_fp(tty_ui *u, const uint8_t *identity)
     sgr(u, SGR_RESET);
 }
 
+/* The event's member: name, and its fingerprint if with_fp or the name looks like another
+ * member's (then flagged as such). */
+static void put_member(tty_ui *u, const cli_event *ev, int with_fp)
+{
+    put_who(u, ev->name, ev->identity);
+    if (with_fp || ev->lookalike)
+        put_fp(u, ev->identity);
+    if (ev->lookalike) {
+        sgr(u, SGR_YELLOW);
+        cli_buf_puts(&u->out, " (name looks like another member's)");
+        sgr(u, SGR_RESET);
+    }
+}
+
 static void system_line(tty_ui *u, enum cli_ui_style style)
 {
     const char *code = style == CLI_UI_ERROR  ? SGR_RED
@@ -158,7 +172,7 @@ static void event(cli_ui *ui, const cli_event *ev)
             cli_buf_puts(&u->out, "you");
             sgr(u, SGR_RESET);
         } else {
-            put_who(u, ev->name, ev->identity);
+            put_member(u, ev, 0);
         }
         cli_buf_puts(&u->out, ": ");
         put_text(u, ev->text, ev->text_len, CLI_TEXT_KEEP_NEWLINES);
@@ -193,8 +207,7 @@ static void event(cli_ui *ui, const cli_event *ev)
     case CLI_EV_ROOM:
         system_line(u, CLI_UI_INFO);
         cli_buf_printf(&u->out, "room %s on %s, you are ", ev->room, ev->url);
-        put_who(u, ev->name, ev->identity);
-        put_fp(u, ev->identity);
+        put_member(u, ev, 1);
         break;
     case CLI_EV_CREATED:
         system_line(u, CLI_UI_GOOD);
@@ -243,13 +256,12 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_MEMBER_JOINED:
         system_line(u, CLI_UI_INFO);
-        put_who(u, ev->name, ev->identity);
-        put_fp(u, ev->identity);
+        put_member(u, ev, 1);
         cli_buf_puts(&u->out, ev->resync ? " is back (rejoined)" : " joined");
         break;
     case CLI_EV_MEMBER_REMOVED:
         system_line(u, CLI_UI_INFO);
-        put_who(u, ev->name, ev->identity);
+        put_member(u, ev, 0);
         if (ev->self) {
             cli_buf_puts(&u->out, " left");
         } else {
@@ -259,7 +271,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_MEMBER_LEAVING:
         system_line(u, CLI_UI_INFO);
-        put_who(u, ev->name, ev->identity);
+        put_member(u, ev, 0);
         cli_buf_puts(&u->out, " is leaving");
         break;
     case CLI_EV_REMOVED:
@@ -283,8 +295,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_MEMBER:
         system_line(u, CLI_UI_INFO);
-        put_who(u, ev->name, ev->identity);
-        put_fp(u, ev->identity);
+        put_member(u, ev, 1);
         if (ev->self)
             cli_buf_puts(&u->out, " (you)");
         break;
@@ -309,8 +320,7 @@ static void event(cli_ui *ui, const cli_event *ev)
         system_line(u, CLI_UI_ERROR);
         cli_buf_puts(&u->out, "ALERT: ");
         if (ev->name) {
-            put_who(u, ev->name, ev->identity);
-            put_fp(u, ev->identity);
+            put_member(u, ev, 1);
             cli_buf_puts(&u->out, ": ");
         }
         put_text(u, reason, strlen(reason), 0);

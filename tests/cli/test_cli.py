@@ -19,6 +19,10 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    sends it
   remove_same_name two members named bob: /remove bob is refused and says why; /remove bob
                    <fingerprint prefix> removes the right one
+  lookalike        alice, a Cyrillic "аlice" and a bidi-override name: Carol sees the two
+                   alices flagged lookalike with distinct fingerprints, the bidi control
+                   escaped, the flag on messages; Alice is warned when the lookalike joins;
+                   /remove alice is refused until a fingerprint says which
   remove           Alice /remove bob: Bob is told and exits 9; his old link is refused
                    (exit 11); the rotated link from Alice's link_rotated admits Carol
   leave            Bob /leave: exit 0, Alice sees him go, `rooms` says left, open refuses
@@ -409,6 +413,40 @@ def case_remove_same_name(env):
     b1.wait_for("message", "the first bob still in the room", T, text="only one bob now")
     quit_ok(b1, "the same-name removal")
     quit_ok(a, "the same-name removal")
+
+
+@scenario
+def case_lookalike(env):
+    r = env.relay()
+    a, link = create(env, r.port)
+    fake = join(env, "\u0430lice", link, a, "fakealice")
+    bidi = join(env, "bob\u202eevil", link, a, "bidi")
+    c = join(env, "carol", link, a)
+    ident = lambda cl: cl.of("room")[0]["identity"]
+    deadline = time.monotonic() + T
+    while not any("looks like" in e.get("reason", "") for e in a.of("notice")):
+        check(time.monotonic() < deadline, "Alice was not warned of the lookalike name")
+        time.sleep(0.1)
+    c.send("/members")
+    c.wait_for("member", "Carol's /members (4 lines)", T, count=4)
+    ms = {e["identity"]: e for e in c.of("member")}
+    real, fk, bd, me = ms[ident(a)], ms[ident(fake)], ms[ident(bidi)], ms[ident(c)]
+    check(real.get("lookalike") is True and fk.get("lookalike") is True,
+          f"the two alices are not flagged: {real} {fk}")
+    check(real["fingerprint"] != fk["fingerprint"], "the two alices share a fingerprint")
+    check(not me.get("lookalike") and not bd.get("lookalike"), f"false lookalike: {me} {bd}")
+    check("\u202e" not in bd["name_shown"] and "\\u{202E}" in bd["name_shown"],
+          f"the bidi override is not escaped: {bd['name_shown']!r}")
+    say(fake, "hi from the other alice")
+    m = c.wait_for("message", "the lookalike's message", T, text="hi from the other alice")
+    check(m.get("lookalike") is True, f"the lookalike's message is not flagged: {m}")
+    c.send("/remove alice")
+    why = c.wait_for("rejected_input", "/remove alice to be refused", T)["reason"]
+    check("looks like" in why and "fingerprint" in why, f"refusal said {why!r}")
+    c.send("/remove alice " + ident(a)[:8])
+    c.wait_for("member_removed", "the real alice removed by fingerprint", T, identity=ident(a))
+    for cl in (fake, bidi, c):
+        quit_ok(cl, "the lookalike case")
 
 
 @scenario

@@ -1,5 +1,5 @@
-// sctest.mjs: the one JavaScript helper module of the Node tests (tests/browser/e2e.test.mjs,
-// tests/cluster/cluster_browser.test.mjs): processes on free loopback ports (relay,
+// sctest.mjs: the one JavaScript helper module of the Node tests (tests/browser/e2e.test.mjs):
+// processes on free loopback ports (relay,
 // nats-server, the native client in batch mode), Chromium's launch flags and profiles, and
 // bounded waits that say what they waited for when they give up. The Python side is
 // tests/lib/sctest/.

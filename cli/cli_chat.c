@@ -418,6 +418,10 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
     case SC2_EV_JOIN_FAILED:
         ev.type = CLI_EV_JOIN_FAILED;
         c->fatal = CLI_EXIT_JOIN_REFUSED;
+        if (sc2_room_member_count(c->r) > 0) { /* a rejoin: the stored room needs a new link */
+            c->status = CLI_STORE_NEEDS_LINK;
+            c->dirty = 1;
+        }
         break;
     case SC2_EV_RELAY_ERROR: ev.type = CLI_EV_RELAY_ERROR; break;
     case SC2_EV_PROTOCOL_ERROR: ev.type = CLI_EV_PROTOCOL_ERROR; break;

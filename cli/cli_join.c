@@ -210,7 +210,11 @@ int cli_join_run(const cli_args *a)
         if (stored.status != CLI_STORE_ACTIVE) {
             fprintf(stderr, "saltchat: room %s: %s; join it again with a current invite link\n",
                     room_text,
-                    stored.status == CLI_STORE_LEFT ? "you left it" : "you were removed from it");
+                    stored.status == CLI_STORE_LEFT      ? "you left it"
+                    : stored.status == CLI_STORE_REMOVED ? "you were removed from it"
+                                                         : "its link changed while you were away "
+                                                           "and the old one no longer admits you; "
+                                                           "ask a member for the new link");
             goto fail;
         }
         if (a->name && strcmp(a->name, stored.name) != 0) {

@@ -23,7 +23,10 @@ typedef struct rooms_ctx {
 
 static const char *status_name(int s)
 {
-    return s == CLI_STORE_LEFT ? "left" : s == CLI_STORE_REMOVED ? "removed" : "active";
+    return s == CLI_STORE_LEFT         ? "left"
+           : s == CLI_STORE_REMOVED    ? "removed"
+           : s == CLI_STORE_NEEDS_LINK ? "needs_link"
+                                       : "active";
 }
 
 static void one(void *user, const char *room_text)

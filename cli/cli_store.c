@@ -170,7 +170,7 @@ int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli
     p.len = f.len - HEAD - MAC;
     size_t off = CLI_STORE_ROOM_CHARS + 2;
     if (p.len < off + 2 || memcmp(p.data, room, CLI_STORE_ROOM_CHARS) != 0 ||
-        p.data[CLI_STORE_ROOM_CHARS] > CLI_STORE_REMOVED ||
+        p.data[CLI_STORE_ROOM_CHARS] > CLI_STORE_NEEDS_LINK ||
         p.data[CLI_STORE_ROOM_CHARS + 1] > 64)
         goto corrupt;
     size_t nl = p.data[CLI_STORE_ROOM_CHARS + 1];

@@ -30,7 +30,9 @@
 enum cli_store_status {
     CLI_STORE_ACTIVE = 0, /* a member (or joining) */
     CLI_STORE_LEFT = 1,   /* we left the room */
-    CLI_STORE_REMOVED = 2 /* a member removed us */
+    CLI_STORE_REMOVED = 2, /* a member removed us */
+    CLI_STORE_NEEDS_LINK = 3 /* a rejoin was refused for good: the link changed while we
+                                were away; only a current link lets us back in */
 };
 
 typedef struct cli_store_room {

@@ -25,6 +25,9 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    /remove alice is refused until a fingerprint says which
   remove           Alice /remove bob: Bob is told and exits 9; his old link is refused
                    (exit 11); the rotated link from Alice's link_rotated admits Carol
+  needs_link       Bob is away while Carol is removed (the link rotates) and retention drops
+                   his position: his rejoin with the old link is refused (exit 11), `rooms`
+                   says needs_link and `open` refuses with a clear reason (exit 12)
   leave            Bob /leave: exit 0, Alice sees him go, `rooms` says left, open refuses
   lost             the relay comes back with an EMPTY store: both clients say room_lost and
                    exit 10 without retrying; the rooms stay stored; `open` against the
@@ -74,8 +77,8 @@ class Env:
         self.data = os.path.join(self.tmp, "relay-data")
         self.relays, self.clis, self.proxies, self.ttys = [], [], [], []
 
-    def relay(self, data=None):
-        r = Relay(RELAY, data_dir=data or self.data).start()
+    def relay(self, data=None, *args):
+        r = Relay(RELAY, *args, data_dir=data or self.data).start()
         self.relays.append(r)
         return r
 
@@ -447,6 +450,28 @@ def case_lookalike(env):
     c.wait_for("member_removed", "the real alice removed by fingerprint", T, identity=ident(a))
     for cl in (fake, bidi, c):
         quit_ok(cl, "the lookalike case")
+
+
+@scenario
+def case_needs_link(env):
+    r = env.relay(None, "--retain-entries", "4")
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a)
+    c = join(env, "carol", link, a)
+    quit_ok(b, "Bob going away")
+    a.send("/remove carol")
+    a.wait_for("link_rotated", "the link to rotate after Carol's removal", T)
+    wait_accepted(a, say(a, *[f"while bob is away {i}" for i in range(8)]), "8 messages")
+    room = b.of("room")[0]["room"]
+    back = env.cli("bob", "open", room)
+    back.wait_for("join_failed", "Bob's rejoin with the old link to be refused", T)
+    rc = back.exit_code(T)
+    check(rc == EXIT_JOIN_REFUSED, f"the refused rejoin exited {rc}, expected 11")
+    rc, out, err = run(SALTCHAT, b.home, "bob", "rooms", "--batch")
+    check('"status":"needs_link"' in out, f"rooms after the refused rejoin said {out!r} {err!r}")
+    rc, _, err = run(SALTCHAT, b.home, "bob", "open", room, "--batch", stdin_text="")
+    check(rc == EXIT_STORE and "link changed" in err, f"open of a needs_link room: {rc} {err!r}")
+    quit_ok(a, "the needs_link case")
 
 
 @scenario

@@ -24,12 +24,9 @@ import argparse
 import os
 import select
 import shutil
-import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -37,6 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
+from sctest.tcpproxy import TcpProxy  # noqa: E402
 
 CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store",
          "h_drop", "h_dup", "h_swap", "h_withhold", "h_fork", "h_forge", "h_stale_gi",
@@ -46,84 +44,6 @@ CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_sto
 RELAY_ARGS = {"retention": ["--retain-entries", "10"],
               "h_stale_gi_rejoin": ["--retain-entries", "10"]}
 BOUND_S = 150
-
-
-class TcpProxy:
-    """127.0.0.1:<free port> forwarded byte for byte to 127.0.0.1:upstream_port.
-    hold(direction) makes its current connections drop the bytes of one direction ("down":
-    relay to client, "up": client to relay); cut() ends every connection it carries
-    (SO_LINGER 0: RST, no close frame)."""
-
-    def __init__(self, upstream_port):
-        self.upstream_port = upstream_port
-        self.lsock = socket.socket()
-        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
-        self.lsock.listen(16)
-        self.port = self.lsock.getsockname()[1]
-        self.pairs, self.lock, self.cuts = [], threading.Lock(), 0
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                c, _ = self.lsock.accept()
-            except OSError:
-                return
-            try:
-                u = socket.create_connection(("127.0.0.1", self.upstream_port), timeout=10)
-                u.settimeout(None)
-            except OSError:
-                c.close()
-                continue
-            pair = {"c": c, "u": u, "down": False, "up": False}
-            with self.lock:
-                self.pairs.append(pair)
-            threading.Thread(target=self._pump, args=(pair,), daemon=True).start()
-
-    def _pump(self, pair):
-        c, u = pair["c"], pair["u"]
-        socks = [c, u]
-        try:
-            while True:
-                r, _, _ = select.select(socks, [], [], 1.0)
-                for s in r:
-                    data = s.recv(65536)
-                    if not data:
-                        raise OSError("closed")
-                    if not pair["up" if s is c else "down"]:
-                        (u if s is c else c).sendall(data)
-        except (OSError, ValueError):
-            pass
-        finally:
-            for s in socks:
-                try:
-                    s.close()
-                except OSError:
-                    pass
-
-    def hold(self, direction):
-        with self.lock:
-            for pair in self.pairs:
-                pair[direction] = True
-            return len(self.pairs)
-
-    def cut(self):
-        with self.lock:
-            pairs, self.pairs = self.pairs, []
-        for pair in pairs:
-            for s in (pair["c"], pair["u"]):
-                try:
-                    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        self.cuts += len(pairs)
-        return len(pairs)
-
-    def close(self):
-        self.lsock.close()
-        self.cut()
 
 
 def run_case(relay_bin, client_bin, case):

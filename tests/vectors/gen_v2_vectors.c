@@ -107,24 +107,6 @@ static void corpus(const char *target, const char *name, int prefix, const uint8
         die("corpus write failed");
 }
 
-/* The vectors' deterministic rng (README.md): draw i of n bytes is
- * randombytes_buf_deterministic(n, H(32, key seed, u64(i))). */
-typedef struct vrng {
-    uint8_t seed[32];
-    uint64_t i;
-} vrng;
-
-static void vrng_fill(void *ctx, uint8_t *o, size_t n)
-{
-    vrng *r = ctx;
-    uint8_t ib[8], s[32];
-    for (int k = 7; k >= 0; k--)
-        ib[7 - k] = (uint8_t)(r->i >> (8 * k));
-    crypto_generichash(s, 32, ib, 8, r->seed, 32);
-    randombytes_buf_deterministic(o, n, s);
-    r->i++;
-}
-
 static void seed_of(const char *label, uint8_t seed[32])
 {
     crypto_generichash(seed, 32, (const uint8_t *)label, strlen(label), NULL, 0);
@@ -138,11 +120,11 @@ static void link_record(const char *name, const char *seed_label, const char *ba
 {
     uint8_t seed[32], room[16], secret[32], pk[32], sk[64], gk[32], jseed[32];
     char link[SC2_LINK_MAX_URL], ws[SC2_LINK_MAX_URL], text[SC2_ROOM_ID_CHARS + 1];
-    vrng v;
+    v2rs_rng v;
     seed_of(seed_label, seed);
     memcpy(v.seed, seed, 32);
     v.i = 0;
-    mls_rng rng = {vrng_fill, &v};
+    mls_rng rng = {v2rs_fill, &v};
     sc2_link_new_room(&rng, room, secret);
     REQUIRE(sc2_link_format(base, room, secret, link, sizeof link) > 0);
     REQUIRE(sc2_link_ws_url(base, room, ws, sizeof ws) > 0);
@@ -273,11 +255,11 @@ static void gen_link(const char *dir)
 
     /* gi_box over a real GroupInfo of a group whose id is the room id */
     uint8_t gseed[32], idseed[32];
-    vrng v;
+    v2rs_rng v;
     seed_of("saltchat/v2 vectors gibox rng", gseed);
     memcpy(v.seed, gseed, 32);
     v.i = 0;
-    mls_rng rng = {vrng_fill, &v};
+    mls_rng rng = {v2rs_fill, &v};
     seed_of("saltchat/v2 vectors gibox identity", idseed);
     mls_identity me = {(const uint8_t *)"alice", 5, idseed};
     mls_group *g = NULL;

@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown, soak. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown, slow_reader, soak. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -28,6 +28,7 @@ import websockets  # noqa: E402
 
 from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
+from sctest import rawws  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
 from sctest import envelope as v1  # noqa: E402
 from sctest import envelope2 as e2  # noqa: E402
@@ -815,6 +816,79 @@ def case_shutdown():
         check(rc == 0, f"exit 0 after SIGTERM, got {rc}")
     finally:
         relay.cleanup()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise TestFailure(f"no VmRSS for pid {pid}")
+
+
+def case_slow_reader():
+    """A member that stops reading while its room takes 48 MB (1,600 entries of 30 KB): the
+    relay sends LOG by reading the log when a socket is writable, so it keeps nothing per
+    reader. Its resident memory grows by less than 32 MiB, a member of another room is
+    served live meanwhile, the stalled member is not cut, and once it reads again it gets
+    every entry byte for byte and in order, then LIVE."""
+    n, size = 1600, 30000
+    with Relay("--rate-limit", "0") as relay:
+        async def go():
+            room_id, key, _, a = await created(relay)
+            host, port = relay.addr.rsplit(":", 1)
+            stalled = rawws.RawWS.connect(host, int(port), "/room/" + room_path(room_id),
+                                          subprotocol=e2.SUBPROTOCOL, rcvbuf=4096)
+            op, msg = stalled.recv_message(10, "the stalled member's CHALLENGE")
+            ch = e2.parse_message(msg)[0]
+            check(ch.type == e2.CHALLENGE, f"CHALLENGE first, got {ch!r}")
+            stalled.send_binary(e2.auth(key.pk, key.proof(room_id, ch.nonce)))
+            stalled.send_binary(e2.resume(0))
+            room2, key2, _, w2 = await created(relay)
+            r2 = await Conn.open(relay, room2)
+            await r2.auth(key2)
+            await r2.send(e2.resume(0))
+            await read_log(r2, "the other room's reader to go live")
+            rss0 = rss_kib(relay.proc.pid)
+            sent = []
+            for t in range(1, n + 1):
+                m = e2.mls_private(room_id, 0, ciphertext=os.urandom(size))
+                sent.append(m)
+                await submit(a, t, m)
+                if t % 32 == 0:
+                    for u in range(t - 31, t + 1):
+                        await accepted(a, u, "ACCEPTED while a member is stalled")
+                if t % 320 == 0:
+                    await submit(w2, t, e2.mls_private(room2, 0))
+                    await accepted(w2, t, "ACCEPTED in the other room")
+                    e = await r2.expect(e2.LOG, "the other room's member served meanwhile")
+                    check(e.seq == t // 320, f"the other room's entry {t // 320}, got {e.seq}")
+            rss1 = rss_kib(relay.proc.pid)
+            print(f"slow_reader: relay RSS {rss0} KiB before, {rss1} KiB after 48 MB to a "
+                  "stalled member", flush=True)
+            with open(RELAY, "rb") as f:
+                asan = b"__asan_init" in f.read()  # its quarantine keeps freed memory
+            check(asan or rss1 - rss0 < 32 * 1024, f"the relay's memory grew by {rss1 - rss0} KiB for "
+                  "a stalled reader (bound 32 MiB): it buffers per reader")
+            got, live = 0, None
+            while got < n:
+                op, msg = stalled.recv_message(60, f"the stalled member's entry {got + 1}")
+                check(op == rawws.OP_BINARY, f"binary messages only (not cut), got opcode {op}: "
+                      f"{msg[:80]!r}")
+                for e in e2.parse_message(msg):
+                    if e.type == e2.LIVE:
+                        check(live is None and e.seq == got, f"one LIVE, at the entry it "
+                              f"follows ({got}), got {e!r}")
+                        live = e.seq
+                        continue
+                    check(e.type == e2.LOG and e.seq == got + 1 and e.mls == sent[got],
+                          f"entry {got + 1} byte for byte next, got {e!r}")
+                    got += 1
+            check(live is not None, "LIVE once the member caught up")
+            check(got == n, f"the stalled member got all {n} entries, got {got}")
+            stalled.close()
+
+        run(go(), seconds=180)
 
 
 SOAK_S = 24.0          # traffic time; with --retain-age 2s that is 12 age windows

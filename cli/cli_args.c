@@ -10,7 +10,7 @@
 static const char usage[] =
     "usage: saltchat new RELAY-URL [OPTIONS] [--qr|--no-qr]\n"
     "       saltchat join [LINK | --link-file FILE] [OPTIONS]\n"
-    "       saltchat open ROOM [OPTIONS]\n"
+    "       saltchat open [--] ROOM [OPTIONS]\n"
     "       saltchat rooms [--batch] [--config DIR] [--data DIR]\n"
     "       saltchat --help | --version\n"
     "\n"
@@ -78,6 +78,21 @@ static int opt_value(const char *opt, int argc, char **argv, int *i, const char 
     return 1;
 }
 
+static int is_option(const char *arg, const char *const *valued, size_t n_valued)
+{
+    static const char *const flags[] = {"--help", "-h", "--version", "--batch", "--verbose",
+                                        "--qr", "--no-qr", "--"};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (!strcmp(arg, flags[k]))
+            return 1;
+    for (size_t k = 0; k < n_valued; k++) {
+        size_t n = strlen(valued[k]);
+        if (!strncmp(arg, valued[k], n) && (arg[n] == '\0' || arg[n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
 {
     static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait",
@@ -88,8 +103,24 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
     const char *positional[2] = {NULL, NULL};
     int npos = 0;
 
+    int options_end = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
+        if (options_end || (npos == 1 && !strcmp(positional[0], "open") && arg[0] == '-' &&
+                            !is_option(arg, valued, sizeof valued / sizeof valued[0]))) {
+            /* After "open", a word that is no option is the room id: ids are base64url
+             * and one in 64 starts with '-'. */
+            if (npos == 2) {
+                snprintf(err, cap, "unexpected argument '%s'", arg);
+                return -1;
+            }
+            positional[npos++] = arg;
+            continue;
+        }
+        if (!strcmp(arg, "--")) {
+            options_end = 1;
+            continue;
+        }
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             a->command = CLI_CMD_HELP;
             return 0;

@@ -158,6 +158,19 @@ static void test_args(void)
                    "--relay", "8", "--relay", "9"};
     CHECK_EQ(cli_args_parse(21, v11, &a, err, sizeof err), -1);
     CHECK(strstr(err, "at most") != NULL);
+    /* room ids are base64url: one in 64 starts with '-', and 'open' must take it */
+    char *v12[] = {"saltchat", "open", "--batch", "-Xq3", "--data", "d"};
+    CHECK_EQ(cli_args_parse(6, v12, &a, err, sizeof err), 0);
+    CHECK(a.command == CLI_CMD_OPEN && a.batch && !strcmp(a.target, "-Xq3"));
+    CHECK(!strcmp(a.data_dir, "d"));
+    char *v13[] = {"saltchat", "open", "--", "--data"};
+    CHECK_EQ(cli_args_parse(4, v13, &a, err, sizeof err), 0);
+    CHECK(!strcmp(a.target, "--data") && !a.data_dir);
+    char *v14[] = {"saltchat", "join", "-Xq3"};
+    CHECK_EQ(cli_args_parse(3, v14, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "unknown option") != NULL);
+    char *v15[] = {"saltchat", "open", "-Xq3", "-Yz"};
+    CHECK_EQ(cli_args_parse(4, v15, &a, err, sizeof err), -1);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)

@@ -38,6 +38,9 @@
  * once. */
 #define SAVE_DELAY_MS 300u
 #define SAVE_EVERY_ENTRIES 256u
+/* History records scanned at start for seqs recorded but not covered by the stored room
+ * (at most SAVE_EVERY_ENTRIES entries plus SC2_ROOM_MAX_OUTBOX own messages). */
+#define SEEN_SCAN 4096u
 
 /* A text queued in this run, kept until ACCEPTED to store it in the history. */
 typedef struct own_text {
@@ -78,10 +81,13 @@ struct cli_chat {
     int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
     int save_urgent;    /* a commit or membership change: store at the end of this pump */
     unsigned entries_unsaved; /* relay entries processed since the room was last stored */
-    /* The history (NULL if it could not be opened: reported, nothing is recorded). Its
-     * last seq dedups: a message at or below it was shown by this or an earlier run. */
+    /* The history (NULL if it could not be opened: reported, nothing is recorded). */
     cli_history *hist;
     char hist_err[1200];
+    /* Seqs after the stored room's seq that are in the history already (sorted): shown
+     * by a run that stopped before it stored the room again; never shown twice. */
+    uint64_t *seen;
+    size_t n_seen, cap_seen;
     own_text *own;
     size_t n_own, cap_own;
 };
@@ -254,11 +260,33 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
     }
 }
 
-/* Whether the message at seq is in the history already (shown by this or an earlier
- * run that stopped before it stored the room again): never shown twice. */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Whether the message at seq is in the history already, recorded by an earlier run that
+ * stopped before it stored the room again. */
 static int seen_before(const cli_chat *c, uint64_t seq)
 {
-    return c->hist && seq <= cli_history_last_seq(c->hist);
+    return c->n_seen && bsearch(&seq, c->seen, c->n_seen, sizeof seq, cmp_u64) != NULL;
+}
+
+static void seen_collect(void *user, const cli_history_msg *m)
+{
+    cli_chat *c = user;
+    if (m->seq <= sc2_room_seq(c->r))
+        return;
+    if (c->n_seen == c->cap_seen) {
+        size_t nc = c->cap_seen ? 2 * c->cap_seen : 64;
+        uint64_t *ns = realloc(c->seen, nc * sizeof *ns);
+        if (!ns)
+            return;
+        c->seen = ns;
+        c->cap_seen = nc;
+    }
+    c->seen[c->n_seen++] = m->seq;
 }
 
 static void history_show(void *user, const cli_history_msg *m)
@@ -1061,6 +1089,12 @@ int cli_chat_run(cli_chat *c)
         history_print(c, c->cfg.show_history);
     if (!c->hist && !c->cfg.show_history)
         report_simple(c, CLI_EV_NOTICE, c->hist_err, 0);
+    char err[1200];
+    if (c->hist && cli_history_read(c->hist, SEEN_SCAN, seen_collect, c, err, sizeof err) < 0 &&
+        !c->cfg.show_history)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
+    if (c->n_seen)
+        qsort(c->seen, c->n_seen, sizeof *c->seen, cmp_u64);
     c->dirty = 1;
     save_now(c);
     connect_now(c);
@@ -1090,6 +1124,7 @@ void cli_chat_free(cli_chat *c)
         own_forget(c, 0);
     free(c->own);
     cli_history_close(c->hist);
+    free(c->seen);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

@@ -33,7 +33,9 @@ struct cli_history {
     seg *sealed; /* oldest first */
     size_t n_sealed, cap_sealed;
     uint64_t next_index;
-    uint64_t active_count, active_bytes, active_last;
+    uint64_t active_count, active_bytes;
+    uint64_t active_last; /* the largest seq in the active segment (own messages are
+                             recorded when accepted, which can be before older entries) */
     int fd;           /* the active segment, opened for appending on first use */
     int unsynced;     /* appends since the last fdatasync */
     int dir_unsynced; /* a segment was created or renamed since the last directory sync */
@@ -215,14 +217,15 @@ static int scan_active(cli_history *h, char *err, size_t cap)
     }
     h->active_count = (uint64_t)n;
     h->active_bytes = end;
-    if (n > 0) {
+    for (long i = 0; i < n; i++) {
         cli_history_msg m;
-        if (decode(h, f.data + offs[n - 1], &p, name, &m) != 0) {
-            snprintf(err, cap, "%s: its last record does not decrypt (corrupt, or another "
-                     "storage key)", path);
+        if (decode(h, f.data + offs[i], &p, name, &m) != 0) {
+            snprintf(err, cap, "%s: record %ld does not decrypt (corrupt, or another storage "
+                     "key)", path, i + 1);
             goto fail;
         }
-        h->active_last = m.seq;
+        if (m.seq > h->active_last)
+            h->active_last = m.seq;
     }
     rc = 0;
 fail:
@@ -263,9 +266,11 @@ fail:
 
 uint64_t cli_history_last_seq(const cli_history *h)
 {
-    if (h->active_count)
-        return h->active_last;
-    return h->n_sealed ? h->sealed[h->n_sealed - 1].last : 0;
+    uint64_t m = h->active_last;
+    for (size_t i = 0; i < h->n_sealed; i++)
+        if (h->sealed[i].last > m)
+            m = h->sealed[i].last;
+    return m;
 }
 
 uint64_t cli_history_count(const cli_history *h)
@@ -374,7 +379,8 @@ int cli_history_append(cli_history *h, const cli_history_msg *m, char *err, size
     }
     h->active_count++;
     h->active_bytes += f.len;
-    h->active_last = m->seq;
+    if (m->seq > h->active_last)
+        h->active_last = m->seq;
     h->unsynced = 1;
     if ((h->active_count >= h->seg_max || h->active_bytes >= CLI_HISTORY_SEGMENT_BYTES) &&
         seal(h, err, cap) != 0)

@@ -4,13 +4,14 @@
  *
  *   <room>.history                          the active segment (appended to)
  *   <room>.history.<index>-<count>-<last>   sealed segments: index (10 digits, increasing),
- *                                           their record count and largest seq
+ *                                           their record count and largest seq (last)
  *
  * Every segment is records one after another, the format of the single history file
  * before segments (so an old <room>.history is read as the active segment):
  *     len u32 || nonce(24) || crypto_secretbox(storage key, R), len = 24 + 16 + |R|
  *     R = seq u64 || time_ms u64 || self u8 || identity(32) || name_len u8 || name || text
- * Integers are big-endian. Records are appended in log order, so seqs increase.
+ * Integers are big-endian. Records are appended as messages are shown, in log order,
+ * except own messages, recorded when accepted (possibly before older entries arrive).
  *
  * The active segment is sealed (fdatasync, renamed) once it holds bound/8 records or
  * 8 MiB. Old sealed segments are deleted whole by cli_history_trim, only while at least
@@ -52,8 +53,9 @@ int cli_history_parse_bound(const char *s, const char *what, unsigned long *out,
 
 /* Opens the history of room (id text) in dir with the 32-byte storage key (copied) and
  * the bound. Cuts a torn last record of the active segment. Returns the history, or NULL
- * with err (a segment unreadable or too open, a last record that does not decrypt, out of
- * memory). Nothing is created until the first append. */
+ * with err (a segment unreadable or too open, a record of the active segment that does not decrypt, out of
+ * memory). Every record of the active segment is decrypted (its largest seq). Nothing is
+ * created until the first append. */
 cli_history *cli_history_open(const char *dir, const uint8_t key[32], const char *room,
                               unsigned long bound, char *err, size_t cap);
 
@@ -65,7 +67,7 @@ int cli_history_append(cli_history *h, const cli_history_msg *m, char *err, size
  * Returns 0 (also when there was nothing to sync) or -1 with err. */
 int cli_history_sync(cli_history *h, char *err, size_t cap);
 
-/* Deletes the oldest sealed segments whose last seq is <= saved_seq, while at least
+/* Deletes the oldest sealed segments whose largest seq is <= saved_seq, while at least
  * `bound` records remain. Returns the number of segments deleted, or -1 with err. */
 int cli_history_trim(cli_history *h, uint64_t saved_seq, char *err, size_t cap);
 

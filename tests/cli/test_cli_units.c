@@ -445,6 +445,14 @@ static void test_history(const char *tmp)
     s.n = 0;
     CHECK_EQ(cli_history_read(h, 2, hist_collect, &s, err, sizeof err), 2);
     CHECK(s.seqs[0] == 2600 && s.seqs[1] == 2601);
+    /* an own message accepted before older entries arrive: the largest seq counts */
+    hist_add(h, 2700, ident);
+    hist_add(h, 2602, ident);
+    CHECK_EQ(cli_history_last_seq(h), 2700);
+    cli_history_close(h);
+    h = cli_history_open(dir, key, room, 1000, err, sizeof err);
+    CHECK(h != NULL);
+    CHECK_EQ(cli_history_last_seq(h), 2700);
     cli_history_close(h);
     /* another key: the active segment's last record does not decrypt */
     CHECK(cli_history_open(dir, other, room, 1000, err, sizeof err) == NULL);

@@ -1,5 +1,7 @@
 #include "cli_args.h"
 
+#include "cli_history.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@ static const char usage[] =
     "                  before the room is first reached, without limit after it)\n"
     "  --wait SECONDS  when quitting, wait this long for the relay to accept what you\n"
     "                  sent (default 30)\n"
+    "  --history N     keep the newest N messages in the stored history (1000 to\n"
+    "                  10000000; default $SALTCHAT_HISTORY, else 5000)\n"
     "  --verbose       show libwebsockets warnings on stderr\n"
     "\n"
     "See docs/CLI.md for the commands, JSON events, files and exit codes.\n";
@@ -92,7 +96,7 @@ static int is_option(const char *arg, const char *const *valued, size_t n_valued
 int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
 {
     static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait",
-                                         "--relay", "--link-file", "--data"};
+                                         "--relay", "--link-file", "--data", "--history"};
     memset(a, 0, sizeof *a);
     a->retries = -1;
     a->wait_s = CLI_ARGS_DEFAULT_WAIT_S;
@@ -179,6 +183,10 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
                 break;
             case 6: a->link_file = val; break;
             case 7: a->data_dir = val; break;
+            case 8:
+                if (cli_history_parse_bound(val, "--history", &a->history, err, cap) != 0)
+                    return -1;
+                break;
             }
         }
         if (matched)

@@ -1693,6 +1693,18 @@ static void drop_largest_inflight(sc2_room *r)
 
 static int on_error(sc2_room *r, const sc2_env *env)
 {
+    if (env->code == SC2_C_OLD_KEY && r->g && !r->joining &&
+        (r->state == SC2_RS_RESUMING || r->state == SC2_RS_LIVE)) {
+        /* the relay reads an earlier key's connection only up to the commit that replaced
+         * it (PROTOCOL.md 5): we processed it, so AUTH with the link it gave us and the
+         * log goes on. Our key already the current one: a SUBMIT re-AUTHed first. Not an
+         * event: it is how every member that was online or away crosses a rotation. */
+        if (sodium_memcmp(r->conn_pk, r->join_pk, sizeof r->join_pk) != 0 && send_auth(r)) {
+            r->conn_authed = 0;
+            return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+        }
+        return 0;
+    }
     char reason[SC2_ENV_MAX_REASON + 1];
     size_t n = env->reason_len < SC2_ENV_MAX_REASON ? env->reason_len : SC2_ENV_MAX_REASON;
     memcpy(reason, env->reason, n);

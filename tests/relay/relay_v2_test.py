@@ -186,6 +186,17 @@ async def read_log(c, what, limit=100000):
         out.append(e)
 
 
+async def no_more(c, what, seconds=0.5):
+    """Nothing arrives on c for a while (and the connection stays open)."""
+    if c.pending:
+        raise TestFailure(f"{what}: nothing more expected, got {c.pending[0]!r}")
+    try:
+        msg = await asyncio.wait_for(c.ws.recv(), seconds)
+    except asyncio.TimeoutError:
+        return
+    raise TestFailure(f"{what}: nothing more expected, got {e2.parse_message(msg)!r}")
+
+
 # --- cases ------------------------------------------------------------------------------
 
 def case_flags():
@@ -406,6 +417,11 @@ def case_key_rotation():
         room_id, key, box, a = await created(relay)
         old = await Conn.open(relay, room_id)
         await old.auth(key)
+        # a reader live with the key the commit retires (the removed member, online)
+        live = await Conn.open(relay, room_id)
+        await live.auth(key)
+        await live.send(e2.resume(0))
+        check((await read_log(live, "RESUME before the rotation")) == ([], 0), "empty log")
         new = Key()
         await submit(a, 1, e2.mls_public(room_id, 0, e2.COMMIT), gi_box(b"rot"), new.pk)
         await accepted(a, 1, "a commit rotating the link")
@@ -416,16 +432,36 @@ def case_key_rotation():
         await a.auth(new)
         await submit(a, 4, e2.mls_private(room_id, 1))
         check(await accepted(a, 4, "SUBMIT after AUTH with the new key") == 2, "seq 2")
-        # an earlier key still resumes, and only resumes
+        # the live reader got the rotating commit, then OLD_KEY, and not entry 2
+        e = await live.expect(e2.LOG, "the rotating commit, live")
+        check(e.seq == 1 and e.join_pk == new.pk, "seq 1 with the new join_pk: %r" % e)
+        e = await live.expect(e2.ERROR, "after the commit that retired the key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
+        await no_more(live, "a reader whose key was retired at seq 1")
+        # an earlier key still resumes, and only resumes, and only up to its until_seq
         c = await Conn.open(relay, room_id)
         await c.auth(key)
         await c.send(e2.get_gi())
         e = await c.expect(e2.ERROR, "GET_GI with an earlier key")
         check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
         await c.send(e2.resume(0))
-        log, head = await read_log(c, "RESUME with an earlier key")
-        check(head == 2 and log[0].join_pk == new.pk and log[0].flags == 3,
-              "the rotating commit's LOG carries the new join_pk: %r" % log)
+        e = await c.expect(e2.LOG, "RESUME with an earlier key")
+        check(e.seq == 1 and e.join_pk == new.pk and e.flags == 3,
+              "the rotating commit's LOG carries the new join_pk: %r" % e)
+        e = await c.expect(e2.ERROR, "RESUME with an earlier key, after its until_seq")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY (the connection stays), got %r" % e)
+        await no_more(c, "RESUME with an earlier key")
+        # AUTH with the rotated key on the same connection: the rest, then LIVE
+        await c.auth(new)
+        log, head = await read_log(c, "after AUTH with the new key")
+        check(head == 2 and [x.seq for x in log] == [2], "entry 2 then LIVE 2: %r" % log)
+        # RESUME with an earlier key past its until_seq: nothing at all
+        z = await Conn.open(relay, room_id)
+        await z.auth(key)
+        await z.send(e2.resume(1))
+        e = await z.expect(e2.ERROR, "RESUME(until_seq) with an earlier key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY at once, got %r" % e)
+        await no_more(z, "RESUME(until_seq) with an earlier key")
         d = await Conn.open(relay, room_id)
         await d.auth(new)
         await d.send(e2.get_gi())
@@ -773,13 +809,25 @@ def case_hostile_input():
         r = await Conn.open(relay, room_id)
         await r.auth(key)
         await r.send(e2.resume(0))
-        log, head = await read_log(r, "RESUME after the hostile input")
-        check(head >= 1 and log[0].seq == 1, "the log is intact")
-        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
-        current = key
-        for e in log:
-            if e.join_pk:  # a flipped bit in a rotating commit's key leaves nobody its holder
+        # as a member that was away: each rotation ends the earlier key's read (OLD_KEY),
+        # AUTH with the rotated key reads on (a flipped bit in a rotating commit's key
+        # leaves nobody its holder: the read ends there)
+        log, current = [], key
+        while True:
+            e = await r.next("RESUME after the hostile input: LOG, LIVE or OLD_KEY")
+            if e.type == e2.LIVE:
+                break
+            if e.type == e2.ERROR and e.code == e2.OLD_KEY:
+                if not current:
+                    break
+                await r.auth(current)
+                continue
+            check(e.type == e2.LOG, "LOG, LIVE or OLD_KEY, got %r" % e)
+            log.append(e)
+            if e.join_pk:
                 current = keys.get(e.join_pk)
+        check(log and log[0].seq == 1, "the log is intact")
+        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
         if current:
             await r.auth(current)
             await submit(r, 99, e2.mls_private(room_id, epoch))

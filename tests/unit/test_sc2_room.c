@@ -482,6 +482,66 @@ static void test_removal(void)
     free_all(&d, cs, 5);
 }
 
+/* Gap 8 of PROTOCOL.md 13: an earlier key reads up to the commit that replaced it, then
+ * ERROR OLD_KEY. B, away across two rotations, resumes with the first key and still
+ * catches up (AUTH with each derived key in turn); C and D, online while removed, get
+ * nothing after their removal. */
+static void test_away_two_rotations(void)
+{
+    ds d;
+    cl a, b, c, e;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    cl_init(&e, "dave");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c, &e };
+    join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
+    join_with(&d, &e, &a, cs, 4);
+    cl_disconnect(&d, &b);
+    int cc = c.conn, ec = e.conn;
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 4);
+    uint64_t u1 = d.n_log;
+    CHECK_EQ(sc2_room_state(c.r), SC2_RS_DEAD);
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(e.r), NOW, NULL), 0);
+    run(&d, cs, 4);
+    uint64_t u2 = d.n_log;
+    CHECK_EQ(sc2_room_state(e.r), SC2_RS_DEAD);
+    send(&a, "after two rotations");
+    run(&d, cs, 4);
+    CHECK_EQ(d.n_keys, 3);
+    CHECK_EQ(d.key_until[0], u1);
+    CHECK_EQ(d.key_until[1], u2);
+    /* the removed members' connections stopped at the commit that removed them */
+    CHECK_EQ(d.conns[cc].sent, u1);
+    CHECK_EQ(d.conns[cc].held, 1);
+    CHECK_EQ(d.conns[ec].sent, u2);
+    CHECK_EQ(d.conns[ec].held, 1);
+    /* alice re-AUTHed after each of her rotations and is still LIVE */
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_LIVE);
+    /* bob comes back with the first key */
+    cl_connect(&d, &b);
+    run(&d, cs, 4);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    CHECK_EQ(b.counts[SC2_EV_MEMBER_REMOVED], 2);
+    CHECK_EQ(b.counts[SC2_EV_LINK_ROTATED], 2);
+    CHECK_EQ(b.counts[SC2_EV_RELAY_ERROR], 0);
+    CHECK_EQ(b.counts[SC2_EV_LINK_MISMATCH], 0);
+    CHECK_EQ(has_text(&b, "after two rotations"), 1);
+    CHECK(same_epoch(&a, &b));
+    uint8_t pb[32];
+    sc2_room_join_pk(b.r, pb);
+    CHECK_MEM(pb, d.keys[2], 32);
+    CHECK_EQ(d.conns[b.conn].key, 2);
+    send(&b, "bob is back");
+    run(&d, cs, 4);
+    CHECK_EQ(has_text(&a, "bob is back"), 1);
+    CHECK_EQ(d.conns[cc].sent, u1); /* still nothing more for carol's connection */
+    free_all(&d, cs, 4);
+}
+
 /* The double shows B another log (time_ms altered): both sides see the fork. */
 static void test_fork(void)
 {
@@ -1652,6 +1712,7 @@ int main(void)
         { "disconnect_resume", test_disconnect_resume },
         { "commit_race", test_commit_race },
         { "removal", test_removal },
+        { "away_two_rotations", test_away_two_rotations },
         { "fork", test_fork },
         { "gap", test_gap },
         { "export_import", test_export_import },

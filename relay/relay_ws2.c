@@ -1122,12 +1122,9 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
     }
     lws_dll2_add_tail(&s->room_node, &s->room->sessions);
     randombytes_buf(s->nonce, sizeof s->nonce);
-    relay_store_meta m;
-    uint64_t head = 0;
-    if (relay_store_meta_get(r->store, id, sizeof id, &m) == RELAY_STORE_OK)
-        head = m.durable_head;
-    uint8_t b[SC2_ENV_HEADER_BYTES + 44];
-    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame, head));
+    /* nothing about the room (not even whether it exists) before a valid proof */
+    uint8_t b[SC2_ENV_HEADER_BYTES + 36];
+    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame));
 }
 
 static void on_closed(struct relay *r, struct s2 *s)

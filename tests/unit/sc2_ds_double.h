@@ -6,7 +6,7 @@
  * in one process. sc2_room against the real relay binary: tests/relay/v2_e2e.c.
  *
  * What it does, as the design says the relay does:
- *   - CHALLENGE first on every connection (random nonce, max_payload, head_seq);
+ *   - CHALLENGE first on every connection (random nonce, max_payload);
  *   - AUTH against the room's current or an earlier join_pk (earlier: RESUME only; GET_GI
  *     gives ERROR OLD_KEY, SUBMIT REJECTED KEY_RETIRED); CREATE proves possession and
  *     authenticates; NO_ROOM / ROOM_EXISTS / BAD_PROOF close the connection;
@@ -142,8 +142,7 @@ static int ds_open(ds *d)
         randombytes_buf(k->nonce, sizeof k->nonce);
         uint8_t buf[64];
         ds_push(d, c, buf,
-                sc2_env_encode_challenge(buf, sizeof buf, k->nonce, DS_MAX_PAYLOAD,
-                                         d->n_log));
+                sc2_env_encode_challenge(buf, sizeof buf, k->nonce, DS_MAX_PAYLOAD));
         return c;
     }
     abort();

@@ -108,7 +108,8 @@ class Conn:
             return c
         ch = await c.next("CHALLENGE")
         check(ch.type == e2.CHALLENGE, "CHALLENGE first, got %r" % ch)
-        c.nonce, c.head, c.max_payload = ch.nonce, ch.head_seq, ch.max_payload
+        c.nonce, c.max_payload = ch.nonce, ch.max_payload
+        c.challenge_len = len(ch.body)
         return c
 
     async def next(self, what, timeout=10):
@@ -188,6 +189,17 @@ async def read_log(c, what, limit=100000):
         out.append(e)
 
 
+async def no_more(c, what, seconds=0.5):
+    """Nothing arrives on c for a while (and the connection stays open)."""
+    if c.pending:
+        raise TestFailure(f"{what}: nothing more expected, got {c.pending[0]!r}")
+    try:
+        msg = await asyncio.wait_for(c.ws.recv(), seconds)
+    except asyncio.TimeoutError:
+        return
+    raise TestFailure(f"{what}: nothing more expected, got {e2.parse_message(msg)!r}")
+
+
 # --- cases ------------------------------------------------------------------------------
 
 def case_flags():
@@ -245,9 +257,9 @@ def case_create_auth():
         # a bad room path
         c = await Conn.open(relay, room_id, path="c2hvcnQ", challenge=False)
         await c.closed_with(1008, e2.MALFORMED, "a room path that is not 16 bytes")
-        # the CHALLENGE of an existing room names its head
+        # the CHALLENGE tells nothing about the room before a proof (no head_seq): the
+        # same for a room with entries as for one that does not exist
         c = await Conn.open(relay, room_id)
-        check(c.head == 0, "CHALLENGE head_seq 0 for a room without entries")
         check(c.max_payload >= 1024, "CHALLENGE max_payload is the frame limit")
         check(c.nonce != b.nonce, "every connection has its own nonce")
         # v1 still works beside v2 on the same port
@@ -287,7 +299,11 @@ def case_submit_resume():
         await rejected(a, 9, e2.BAD_MLS, "application data in a PublicMessage")
         # an external commit by another link holder
         j = await Conn.open(relay, room_id)
-        check(j.head == 2, "CHALLENGE head_seq 2, got %d" % j.head)
+        none = await Conn.open(relay, new_room())
+        check(j.challenge_len == none.challenge_len == 36 and j.max_payload == none.max_payload,
+              "CHALLENGE of a room with 2 entries and of no room: 36 bytes alike, got %r %r" %
+              (j.challenge_len, none.challenge_len))
+        await none.close()
         await j.auth(key)
         box2 = gi_box(b"e2")
         ext = e2.mls_public(room_id, 1, e2.COMMIT, sender=e2.NEW_MEMBER_COMMIT)
@@ -387,11 +403,14 @@ def case_commit_race():
                 check(log.seq == results[winner].seq and log.mls == (ca if winner == 0 else cb),
                       "the winning commit is the one logged")
         r = await Conn.open(relay, room_id)
-        check(r.head == 20, "20 commits in the log, one per epoch")
+        await r.auth(key)
+        await r.send(e2.resume(20))
+        check((await read_log(r, "RESUME at the head")) == ([], 20),
+              "20 commits in the log, one per epoch")
         m = await asyncio.to_thread(sc_metrics.scrape, relay.port)
         for series, want in [("saltchat_relay_v2_accepted_total", 20),
                              ('saltchat_relay_v2_rejected_total{code="stale_epoch"}', 20),
-                             ("saltchat_relay_v2_resumes_total", 2),
+                             ("saltchat_relay_v2_resumes_total", 3),
                              ("saltchat_relay_v2_store_rooms", 1),
                              ("saltchat_relay_v2_store_entries", 20),
                              ("saltchat_relay_v2_connections", 3)]:
@@ -408,6 +427,11 @@ def case_key_rotation():
         room_id, key, box, a = await created(relay)
         old = await Conn.open(relay, room_id)
         await old.auth(key)
+        # a reader live with the key the commit retires (the removed member, online)
+        live = await Conn.open(relay, room_id)
+        await live.auth(key)
+        await live.send(e2.resume(0))
+        check((await read_log(live, "RESUME before the rotation")) == ([], 0), "empty log")
         new = Key()
         await submit(a, 1, e2.mls_public(room_id, 0, e2.COMMIT), gi_box(b"rot"), new.pk)
         await accepted(a, 1, "a commit rotating the link")
@@ -418,16 +442,36 @@ def case_key_rotation():
         await a.auth(new)
         await submit(a, 4, e2.mls_private(room_id, 1))
         check(await accepted(a, 4, "SUBMIT after AUTH with the new key") == 2, "seq 2")
-        # an earlier key still resumes, and only resumes
+        # the live reader got the rotating commit, then OLD_KEY, and not entry 2
+        e = await live.expect(e2.LOG, "the rotating commit, live")
+        check(e.seq == 1 and e.join_pk == new.pk, "seq 1 with the new join_pk: %r" % e)
+        e = await live.expect(e2.ERROR, "after the commit that retired the key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
+        await no_more(live, "a reader whose key was retired at seq 1")
+        # an earlier key still resumes, and only resumes, and only up to its until_seq
         c = await Conn.open(relay, room_id)
         await c.auth(key)
         await c.send(e2.get_gi())
         e = await c.expect(e2.ERROR, "GET_GI with an earlier key")
         check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
         await c.send(e2.resume(0))
-        log, head = await read_log(c, "RESUME with an earlier key")
-        check(head == 2 and log[0].join_pk == new.pk and log[0].flags == 3,
-              "the rotating commit's LOG carries the new join_pk: %r" % log)
+        e = await c.expect(e2.LOG, "RESUME with an earlier key")
+        check(e.seq == 1 and e.join_pk == new.pk and e.flags == 3,
+              "the rotating commit's LOG carries the new join_pk: %r" % e)
+        e = await c.expect(e2.ERROR, "RESUME with an earlier key, after its until_seq")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY (the connection stays), got %r" % e)
+        await no_more(c, "RESUME with an earlier key")
+        # AUTH with the rotated key on the same connection: the rest, then LIVE
+        await c.auth(new)
+        log, head = await read_log(c, "after AUTH with the new key")
+        check(head == 2 and [x.seq for x in log] == [2], "entry 2 then LIVE 2: %r" % log)
+        # RESUME with an earlier key past its until_seq: nothing at all
+        z = await Conn.open(relay, room_id)
+        await z.auth(key)
+        await z.send(e2.resume(1))
+        e = await z.expect(e2.ERROR, "RESUME(until_seq) with an earlier key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY at once, got %r" % e)
+        await no_more(z, "RESUME(until_seq) with an earlier key")
         d = await Conn.open(relay, room_id)
         await d.auth(new)
         await d.send(e2.get_gi())
@@ -775,13 +819,25 @@ def case_hostile_input():
         r = await Conn.open(relay, room_id)
         await r.auth(key)
         await r.send(e2.resume(0))
-        log, head = await read_log(r, "RESUME after the hostile input")
-        check(head >= 1 and log[0].seq == 1, "the log is intact")
-        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
-        current = key
-        for e in log:
-            if e.join_pk:  # a flipped bit in a rotating commit's key leaves nobody its holder
+        # as a member that was away: each rotation ends the earlier key's read (OLD_KEY),
+        # AUTH with the rotated key reads on (a flipped bit in a rotating commit's key
+        # leaves nobody its holder: the read ends there)
+        log, current = [], key
+        while True:
+            e = await r.next("RESUME after the hostile input: LOG, LIVE or OLD_KEY")
+            if e.type == e2.LIVE:
+                break
+            if e.type == e2.ERROR and e.code == e2.OLD_KEY:
+                if not current:
+                    break
+                await r.auth(current)
+                continue
+            check(e.type == e2.LOG, "LOG, LIVE or OLD_KEY, got %r" % e)
+            log.append(e)
+            if e.join_pk:
                 current = keys.get(e.join_pk)
+        check(log and log[0].seq == 1, "the log is intact")
+        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
         if current:
             await r.auth(current)
             await submit(r, 99, e2.mls_private(room_id, epoch))

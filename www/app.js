@@ -6,6 +6,7 @@
 import { loadCore, CoreError } from './core.js';
 import { Store } from './storage.js';
 import { RoomClient } from './connection.js';
+import { Notifier } from './notify.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -264,6 +265,7 @@ function onEvent(ev) {
                 text: ev.text, seq: ev.seq };
     record(e);
     drawMessage(e);
+    unread(e);
     break;
   }
   case 'sent': {
@@ -349,6 +351,18 @@ function onEvent(ev) {
   renderState();
 }
 
+// --- unread messages (notify.js): counted while the tab is hidden, kept with the room ----
+function unread(e) {
+  if (!app.notify || !app.notify.message(app.meta.title || 'a room', app.room.roomId, e.name, e.text)) return;
+  app.meta.unread = (app.meta.unread || 0) + 1;
+}
+
+function seen() {
+  if (!app.meta || !app.meta.unread) return;
+  app.meta.unread = 0;
+  saveSoon();
+}
+
 // --- connection state ----------------------------------------------------------------
 function onState(s) {
   const prev = app.state.state;
@@ -432,6 +446,7 @@ async function enterRoom(room, meta, restored) {
   if (!meta.closed) app.client.start();
   else onState({ state: 'finished', detail: room.state() });
   renderMembers();
+  if (!document.hidden) seen();
   setInterval(renderState, 1000);
   $('text').focus();
 }
@@ -483,6 +498,7 @@ async function renderRoomList() {
     const li = el('li', 'room');
     li.dataset.room = id;
     li.append(el('span', 'name', meta ? (meta.title || meta.name) : 'a room this browser cannot read any more'));
+    if (meta && meta.unread) li.append(document.createTextNode(' '), el('span', 'unread', `${meta.unread} unread`));
     if (meta) {
       const open = el('button', '', 'Open');
       open.type = 'button';
@@ -685,6 +701,9 @@ async function main() {
     app.name = typeof name === 'string' ? name : '';
     $('name-create').value = app.name;
     $('name-join').value = app.name;
+    app.notify = await Notifier.open(app.core, app.store);
+    app.notify.onVisible = seen;
+    app.notify.bind($('notify'), $('notify-text'), $('notify-status'));
     if (id.replaced) {
       notice('The keys stored in this browser were damaged and have been replaced: rooms saved before cannot be opened any more.');
     }

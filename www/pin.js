@@ -88,7 +88,7 @@ async function main() {
   const reg = await sw.ready;
   if (!sw.controller) {
     await Promise.race([new Promise((r) => sw.addEventListener('controllerchange', r, { once: true })),
-      new Promise((r) => setTimeout(r, 10000))]);
+      new Promise((r) => setTimeout(r, 5000))]);
   }
   if (!sw.controller) {
     // A hard reload (Shift+Reload) bypasses the worker: this load is the relay's code.

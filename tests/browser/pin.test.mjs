@@ -2,8 +2,8 @@
 // the real relay, restarted on the same port with a --www copy that differs between visits.
 // First visit pins; offline the page still loads; one changed app.js (which would set a
 // marker global) is refused with both hashes shown and its marker stays unset until the
-// user accepts, which re-pins; one changed byte of the .wasm is refused the same way and
-// the page keeps using the pinned module. Run by CTest (label "browser"); environment as
+// user accepts, which re-pins; one changed byte of the .wasm, and then of app.js, is refused
+// the same way and the page keeps using the pinned files. Run by CTest (label "browser"); environment as
 // e2e.test.mjs.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -158,6 +158,19 @@ test('pinned code: first use pins, a changed app.js or .wasm is refused until ac
     });
     assert.equal(got, pinnedWasm);
     assert.equal(await page.evaluate(() => document.getElementById('fatal').hidden), true);
+    // Exactly one byte of app.js changed (in its first comment; the list not updated).
+    const oneByte = wwwCopy(changedJs, 'www-4', (d) => {
+      const f = join(d, 'app.js');
+      const b = readFileSync(f);
+      const i = b.indexOf('// ') + 3; // a letter of the first comment: its case flipped
+      assert.ok(i >= 3 && /[A-Za-z]/.test(String.fromCharCode(b[i])), 'app.js starts with a comment');
+      b[i] ^= 0x20;
+      writeFileSync(f, b);
+    }, false);
+    await serve(oneByte, port);
+    await visit(page, base, 'changed');
+    const rows1 = await page.$$eval('#pin-changes tr', (trs) => trs.map((tr) => tr.cells[0].textContent));
+    assert.deepEqual(rows1, ['app.js']);
     // The relay back on the pinned files: no warning.
     await serve(changedJs, port);
     await visit(page, base, 'pinned');

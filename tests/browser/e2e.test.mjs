@@ -487,6 +487,29 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.equal(wsCount(), n, 'a LOST room is not reconnected');
   });
 
+  await t.test('a tab holding the storage\'s older version open: the upgrade says so', async () => {
+    // Not watched: the browser asks the plain-text document below for /favicon.ico (404).
+    const ctx = await launchProfile(chromium, CHROMIUM, mkdtempSync(join(tmp, 'chromium-erin-')));
+    contexts.push(ctx);
+    const erin = { ctx, page: ctx.pages()[0] || await ctx.newPage() };
+    // A document of the origin (not the page) opens version 1, as an older page would.
+    await erin.page.goto(`${base}healthz`);
+    await erin.page.evaluate(() => new Promise((res, rej) => {
+      const r = indexedDB.open('saltchat-v2', 1);
+      r.onupgradeneeded = () => { for (const n of ['keys', 'settings', 'rooms']) r.result.createObjectStore(n); };
+      r.onsuccess = () => { globalThis.oldDb = r.result; res(); };
+      r.onerror = () => rej(r.error);
+    }));
+    const tab = await erin.ctx.newPage();
+    await tab.goto(base);
+    await tab.waitForSelector('#fatal:not([hidden])', { timeout: T });
+    assert.match(await tab.textContent('#fatal'), /close the other saltchat tabs and reload/);
+    await erin.page.evaluate(() => globalThis.oldDb.close());
+    await tab.reload();
+    await tab.waitForSelector('#start:not([hidden])', { timeout: T });
+    await tab.close();
+  });
+
   await t.test('no secret or plaintext on the wire or in the relay log; no page errors', async () => {
     const code = link.split('#')[1];
     for (const u of network.urls) assert.ok(!u.includes(code), `URL carries the invite: ${u}`);

@@ -44,7 +44,16 @@ export class Store {
       const db = req.result;
       for (const name of STORES) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
     };
-    return new Store(await promisify(req));
+    // A tab still running an older page keeps the old version open: say so instead of
+    // waiting for it without a word. This page closes its own connection when a newer one
+    // needs the upgrade (its next save then fails and says so).
+    const opened = new Promise((resolve, reject) => {
+      req.onblocked = () => reject(new Error('another saltchat tab uses an older version of this browser\'s storage: close the other saltchat tabs and reload'));
+      promisify(req).then(resolve, reject);
+    });
+    const db = await opened;
+    db.onversionchange = () => db.close();
+    return new Store(db);
   }
 
   constructor(db) { this.db = db; }

@@ -49,6 +49,7 @@ function showChanged(worker, r) {
     }
     rows.append(tr);
   }
+  $('pin-fingerprints').textContent = `Fingerprint of the pinned version: ${group(r.fingerprint)}. Of the version served now: ${group(r.now_fingerprint)}.`;
   $('pin-inconsistent').hidden = !r.inconsistent;
   $('pin-error').hidden = true;
   block(true);

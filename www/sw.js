@@ -142,7 +142,8 @@ async function check() {
   // The relay's own list disagreeing with what it serves is worth saying too.
   const inconsistent = Object.keys(now).some((n) => listed[n] !== now[n]) ||
     Object.keys(listed).some((n) => !now[n]);
-  return describe(p, { state: 'changed', changed, now, inconsistent });
+  return describe(p, { state: 'changed', changed, now, inconsistent,
+    now_fingerprint: await fingerprint(now) });
 }
 
 async function accept(expect) {

@@ -122,6 +122,10 @@ test('pinned code: first use pins, a changed app.js or .wasm is refused until ac
     const rows = await page.$$eval('#pin-changes tr', (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
     assert.deepEqual(rows, [['app.js', grouped(listed['app.js']), grouped(sha(readFileSync(join(changedJs, 'app.js'))))]]);
     assert.equal(await page.evaluate(() => globalThis.saltchatTampered), undefined, 'the changed app.js ran');
+    // The new version's fingerprint is what an operator computes from its assets.json.
+    const fp = sha(Object.entries(JSON.parse(readFileSync(join(changedJs, 'assets.json'), 'utf8')).files)
+      .sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, h]) => `${n} ${h}\n`).join(''));
+    assert.match(await page.textContent('#pin-fingerprints'), new RegExp(`served now: ${grouped(fp)}\\.`));
     assert.equal(await page.evaluate(() => document.querySelector('main').inert), true, 'the page behind is blocked');
     await page.screenshot({ path: join(ARTIFACTS, 'pin-warning.png') });
     // Keeping the pinned version: the dialog closes, the page stays the pinned one.

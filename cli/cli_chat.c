@@ -82,7 +82,7 @@ struct cli_chat {
     int destroying;
     int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
     int save_urgent;    /* a commit or membership change: store at the end of this pump */
-    unsigned entries_unsaved; /* relay entries processed since the room was last stored */
+    uint64_t saved_seq; /* the seq of the room as last stored */
     /* The history (NULL if it could not be opened: reported, nothing is recorded). */
     cli_history *hist;
     char hist_err[1200];
@@ -183,7 +183,6 @@ static int save_now(cli_chat *c)
     int rc = -1;
     cli_loop_timer_cancel(&c->save_t);
     c->save_urgent = 0;
-    c->entries_unsaved = 0;
     if (!c->dirty)
         return 0;
     memset(&s, 0, sizeof s);
@@ -216,6 +215,7 @@ static int save_now(cli_chat *c)
     if (cli_store_save(c->store_dir, c->cfg.identity->storage_key, &s, err, sizeof err) != 0)
         goto fail;
     c->dirty = 0;
+    c->saved_seq = sc2_room_seq(c->r);
     rc = 0;
     /* old segments only once a stored state no longer needs them for dedup */
     if (c->hist && cli_history_trim(c->hist, sc2_room_seq(c->r), err, sizeof err) < 0)
@@ -245,7 +245,7 @@ static void on_save_timer(void *user)
 static void save_later(cli_chat *c)
 {
     c->dirty = 1;
-    if (c->save_urgent || c->entries_unsaved >= SAVE_EVERY_ENTRIES)
+    if (c->save_urgent || sc2_room_seq(c->r) >= c->saved_seq + SAVE_EVERY_ENTRIES)
         save_now(c);
     else if (!c->save_t.armed)
         cli_loop_timer_set(c->loop, &c->save_t, SAVE_DELAY_MS, on_save_timer, c);
@@ -692,7 +692,6 @@ static int ws_message(void *user, const uint8_t *msg, size_t len)
     cli_chat *c = user;
     int r = sc2_room_receive(c->r, msg, len, now_ms());
     c->dirty = 1; /* the seq and chain moved even without events */
-    c->entries_unsaved++;
     c->in_rx = 1;
     pump(c);
     c->in_rx = 0;

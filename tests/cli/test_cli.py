@@ -381,14 +381,19 @@ def case_kill_burst(env):
     check(got1 < n, f"Bob had all {n} messages before the kill: the burst was too quick")
     b2 = env.cli("bob", "open", room)
     runs.append(b2)
-    b2.wait_for("message", "Bob's reopened room amid the catch-up", T, count=100, name="alice")
+    want = min(100, n - got1 - 1)  # fewer if the first kill came late (a loaded machine)
+    if want > 0:
+        b2.wait_for("message", "Bob's reopened room amid the catch-up", T, count=want,
+                    name="alice")
+    else:
+        b2.wait_for("live", "Bob's reopened room to catch up", T)
     b2.kill()
     got2 = len(drained(b2).of("message", name="alice"))
     print(f"kill_burst: run 1 showed {got1}, run 2 {got2} of {n}")
     b3 = env.cli("bob", "open", room)
     runs.append(b3)
     a.wait_for("accepted", "Alice's burst to be accepted", T, count=n)
-    b3.wait_for("message", "the end of the burst at Bob", T, text=texts[-1])
+    b3.wait_for("live", "Bob's third run to catch up", T)
     # every message once, in order: the message events of the three runs, plus at most one
     # per kill that is only among the next run's history lines (killed between recording
     # it and writing its line)

@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown, slow_reader, soak. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -27,6 +28,7 @@ import websockets  # noqa: E402
 
 from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
+from sctest import rawws  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
 from sctest import envelope as v1  # noqa: E402
 from sctest import envelope2 as e2  # noqa: E402
@@ -870,6 +872,213 @@ def case_shutdown():
         check(rc == 0, f"exit 0 after SIGTERM, got {rc}")
     finally:
         relay.cleanup()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise TestFailure(f"no VmRSS for pid {pid}")
+
+
+def case_slow_reader():
+    """A member that stops reading while its room takes 48 MB (1,600 entries of 30 KB): the
+    relay sends LOG by reading the log when a socket is writable, so it keeps nothing per
+    reader. Its resident memory grows by less than 32 MiB, a member of another room is
+    served live meanwhile, the stalled member is not cut, and once it reads again it gets
+    every entry byte for byte and in order, then LIVE."""
+    n, size = 1600, 30000
+    with Relay("--rate-limit", "0") as relay:
+        async def go():
+            room_id, key, _, a = await created(relay)
+            host, port = relay.addr.rsplit(":", 1)
+            stalled = rawws.RawWS.connect(host, int(port), "/room/" + room_path(room_id),
+                                          subprotocol=e2.SUBPROTOCOL, rcvbuf=4096)
+            op, msg = stalled.recv_message(10, "the stalled member's CHALLENGE")
+            ch = e2.parse_message(msg)[0]
+            check(ch.type == e2.CHALLENGE, f"CHALLENGE first, got {ch!r}")
+            stalled.send_binary(e2.auth(key.pk, key.proof(room_id, ch.nonce)))
+            stalled.send_binary(e2.resume(0))
+            room2, key2, _, w2 = await created(relay)
+            r2 = await Conn.open(relay, room2)
+            await r2.auth(key2)
+            await r2.send(e2.resume(0))
+            await read_log(r2, "the other room's reader to go live")
+            rss0 = rss_kib(relay.proc.pid)
+            sent = []
+            for t in range(1, n + 1):
+                m = e2.mls_private(room_id, 0, ciphertext=os.urandom(size))
+                sent.append(m)
+                await submit(a, t, m)
+                if t % 32 == 0:
+                    for u in range(t - 31, t + 1):
+                        await accepted(a, u, "ACCEPTED while a member is stalled")
+                if t % 320 == 0:
+                    await submit(w2, t, e2.mls_private(room2, 0))
+                    await accepted(w2, t, "ACCEPTED in the other room")
+                    e = await r2.expect(e2.LOG, "the other room's member served meanwhile")
+                    check(e.seq == t // 320, f"the other room's entry {t // 320}, got {e.seq}")
+            rss1 = rss_kib(relay.proc.pid)
+            print(f"slow_reader: relay RSS {rss0} KiB before, {rss1} KiB after 48 MB to a "
+                  "stalled member", flush=True)
+            with open(RELAY, "rb") as f:
+                asan = b"__asan_init" in f.read()  # its quarantine keeps freed memory
+            check(asan or rss1 - rss0 < 32 * 1024, f"the relay's memory grew by {rss1 - rss0} KiB for "
+                  "a stalled reader (bound 32 MiB): it buffers per reader")
+            got, live = 0, None
+            while got < n:
+                op, msg = stalled.recv_message(60, f"the stalled member's entry {got + 1}")
+                check(op == rawws.OP_BINARY, f"binary messages only (not cut), got opcode {op}: "
+                      f"{msg[:80]!r}")
+                for e in e2.parse_message(msg):
+                    if e.type == e2.LIVE:
+                        check(live is None and e.seq == got, f"one LIVE, at the entry it "
+                              f"follows ({got}), got {e!r}")
+                        live = e.seq
+                        continue
+                    check(e.type == e2.LOG and e.seq == got + 1 and e.mls == sent[got],
+                          f"entry {got + 1} byte for byte next, got {e!r}")
+                    got += 1
+            check(live is not None, "LIVE once the member caught up")
+            check(got == n, f"the stalled member got all {n} entries, got {got}")
+            stalled.close()
+
+        run(go(), seconds=180)
+
+
+SOAK_S = 24.0          # traffic time; with --retain-age 2s that is 12 age windows
+SOAK_AGE_MS = 2000
+SOAK_ENTRIES = 300
+SOAK_BYTES = 128 << 10
+SOAK_FILE_BOUND = 16 << 20  # database + WAL: 4 rooms x 128 KiB of data, the WAL, slack
+
+
+def data_files_size(data_dir):
+    total = 0
+    for root, _, files in os.walk(data_dir):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def case_soak():
+    """A retention soak over the real relay binary, compressed in time: four rooms written
+    for SOAK_S seconds with --retain-age 2s --retain-entries 300 --retain-bytes 128K (12 age
+    windows: an hour-equivalent of a relay keeping 5 minutes). Room "entries" sends 100-byte
+    messages (the entry bound binds), "bytes" 1,200-1,500-byte ones (the byte bound), "age"
+    five per second (the age bound), "idle" stops at half time (it must age out to nothing
+    but its GroupInfo). At three checkpoints the writers pause and every room is read from
+    its oldest retained entry: seqs contiguous up to the head, every byte as submitted, within
+    the entry and byte bounds, nothing older than the age bound once a sweep has run, the
+    oldest position never moving back. The data directory must stop growing: at the end it
+    is at most its size at the first checkpoint plus 2 MiB, and under SOAK_FILE_BOUND."""
+    sizes = {"entries": (100, 100), "bytes": (1200, 1500), "age": (200, 400), "idle": (300, 600)}
+
+    async def steps(relay):
+        rooms, sent, oldest_seen = {}, {}, {}
+        go = asyncio.Event()
+        go.set()
+        stop_at = {"idle": time.monotonic() + SOAK_S / 2}
+        end = time.monotonic() + SOAK_S
+        for name in sizes:
+            rooms[name] = await created(relay)
+            sent[name], oldest_seen[name] = {}, 1
+
+        async def writer(name):
+            room_id, _, _, c = rooms[name]
+            lo, hi = sizes[name]
+            token = 0
+            while time.monotonic() < min(end, stop_at.get(name, end)):
+                await go.wait()
+                batch = []
+                for _ in range(1 if name == "age" else 16):
+                    token += 1
+                    m = e2.mls_private(room_id, 0, ciphertext=os.urandom(
+                        lo + int.from_bytes(os.urandom(2), "big") % (hi - lo + 1)))
+                    batch.append((token, m))
+                    await submit(c, token, m)
+                for t, m in batch:
+                    sent[name][await accepted(c, t, f"ACCEPTED in room {name}")] = m
+                if name == "age":
+                    await asyncio.sleep(0.2)
+
+        async def read_room(name):
+            room_id, key, box, _ = rooms[name]
+            r = await Conn.open(relay, room_id)
+            await r.auth(key)
+            await r.send(e2.resume(0))
+            e = await r.next(f"room {name}: GONE or LOG")
+            first = 1
+            if e.type == e2.GONE:
+                first = e.seq
+                await r.send(e2.resume(first - 1))
+            else:
+                r.pending.insert(0, e)
+            log, head = await read_log(r, f"room {name} from its oldest entry")
+            await r.send(e2.get_gi())
+            gi = await r.expect(e2.GI, f"room {name}: the GroupInfo survives retention")
+            check(gi.gi_box == box, f"room {name}: the GroupInfo is the one stored")
+            await r.close()
+            return first, log, head
+
+        async def checkpoint(k):
+            go.clear()
+            await asyncio.sleep(0.3)  # writers finish the batch in flight
+            for name in sizes:
+                first, log, head = await read_room(name)
+                last = max(sent[name]) if sent[name] else 0
+                check(head == last, f"checkpoint {k}, room {name}: head {head}, last accepted "
+                      f"{last}")
+                check(first >= oldest_seen[name], f"checkpoint {k}, room {name}: oldest "
+                      f"retained seq moved back from {oldest_seen[name]} to {first}")
+                oldest_seen[name] = first
+                seqs = [e.seq for e in log]
+                check(seqs == list(range(first, head + 1)), f"checkpoint {k}, room {name}: "
+                      f"contiguous {first}..{head}, got {seqs[:3]}..{seqs[-3:]}")
+                check(all(e.mls == sent[name][e.seq] for e in log),
+                      f"checkpoint {k}, room {name}: every entry byte for byte as submitted")
+                check(len(log) <= SOAK_ENTRIES, f"checkpoint {k}, room {name}: {len(log)} "
+                      f"entries over --retain-entries {SOAK_ENTRIES}")
+                nbytes = sum(len(e.mls) for e in log)
+                check(nbytes <= SOAK_BYTES, f"checkpoint {k}, room {name}: {nbytes} bytes of "
+                      f"messages over --retain-bytes {SOAK_BYTES}")
+
+            async def aged(name):
+                first, log, head = await read_room(name)
+                cutoff = time.time() * 1000 - SOAK_AGE_MS - 1000  # a sweep every second
+                return all(e.time_ms >= cutoff for e in log) and (
+                    name != "idle" or time.monotonic() < stop_at["idle"] + 3 or not log)
+            for name in sizes:
+                await until(lambda n=name: aged(n), f"checkpoint {k}, room {name}: entries "
+                            f"older than --retain-age to be dropped", timeout=20, step=0.5)
+            go.set()
+
+        writers = [asyncio.create_task(writer(n)) for n in sizes]
+        size_first = None
+        for k in (1, 2, 3):
+            await asyncio.sleep(max(0.0, end - SOAK_S * (3 - k) / 3 - time.monotonic()))
+            if k == 3:
+                await asyncio.gather(*writers)
+            await checkpoint(k)
+            if k == 3:
+                await asyncio.sleep(3.5)  # the idle room and the rest age out fully
+                await checkpoint(4)
+            size = data_files_size(relay.data_dir)
+            print(f"soak checkpoint {k}: {sum(len(v) for v in sent.values())} entries accepted, "
+                  f"data dir {size} bytes, oldest {oldest_seen}", flush=True)
+            if size_first is None:
+                size_first = size
+        check(sum(len(v) for v in sent.values()) > 4 * SOAK_ENTRIES,
+              "the soak wrote more than the rooms can keep (else it tests nothing)")
+        _, log, _ = await read_room("idle")
+        check(not log, f"the idle room aged out to nothing, {len(log)} entries left")
+        check(size <= size_first + (2 << 20) and size <= SOAK_FILE_BOUND,
+              f"the data directory stopped growing: {size} bytes at the end, {size_first} at "
+              f"the first checkpoint (bound {SOAK_FILE_BOUND})")
+
+    with Relay("--retain-age", "2s", "--retain-entries", str(SOAK_ENTRIES), "--retain-bytes",
+               "128K", "--rate-limit", "0") as relay:
+        run(steps(relay), seconds=150)
 
 
 CASES = sc_cases.cases_of(globals())

@@ -65,6 +65,7 @@ enum {
     ST_ENT_TIME,
     ST_ENT_DEL,
     ST_KEY_INS,
+    ST_KEY_UPD,
     ST_KEY_FIND,
     ST_KEY_LIST,
     ST_KEY_COUNT,
@@ -96,6 +97,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ENT_TIME] = "SELECT time_ms FROM entries WHERE room = ? AND seq = ?",
     [ST_ENT_DEL] = "DELETE FROM entries WHERE room = ? AND seq < ?",
     [ST_KEY_INS] = "INSERT OR IGNORE INTO earlier_keys(room, join_pk, until_seq) VALUES(?, ?, ?)",
+    [ST_KEY_UPD] = "UPDATE earlier_keys SET until_seq = ? WHERE room = ? AND join_pk = ?",
     [ST_KEY_FIND] = "SELECT until_seq FROM earlier_keys WHERE room = ? AND join_pk = ?",
     [ST_KEY_LIST] = "SELECT join_pk FROM earlier_keys WHERE room = ? ORDER BY until_seq",
     [ST_KEY_COUNT] = "SELECT count(*) FROM earlier_keys WHERE room = ?",
@@ -956,8 +958,19 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         rc = run(q);
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "storing an earlier key");
-        /* OR IGNORE: a key the room had before is not a new row */
-        r->p.earlier_keys += (uint64_t)sqlite3_changes(s->db);
+        /* OR IGNORE: a key the room had before is not a new row, but it was current again
+         * until this commit: a connection with it reads up to here (PROTOCOL.md 5) */
+        int added = sqlite3_changes(s->db);
+        r->p.earlier_keys += (uint64_t)added;
+        if (!added) {
+            q = stmt(s, ST_KEY_UPD);
+            sqlite3_bind_int64(q, 1, (int64_t)op->seq);
+            sqlite3_bind_int64(q, 2, r->rowid);
+            sqlite3_bind_blob(q, 3, r->run_pk, RELAY_STORE_PK_BYTES, SQLITE_STATIC);
+            rc = run(q);
+            if (rc != SQLITE_OK)
+                return db_fail(s, rc, "storing an earlier key");
+        }
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
     }
     r->p.entries++;
@@ -1368,14 +1381,16 @@ relay_store_err relay_store_key_info(relay_store *s, const uint8_t *room_id, siz
             prev = op->join_pk;
         } else if (op->flags & RELAY_STORE_F_JOIN_PK) {
             if (prev && !sodium_memcmp(pk, prev, RELAY_STORE_PK_BYTES)) {
+                /* the last replacement counts: a key made current again reads on */
                 *kind = RELAY_STORE_KEY_EARLIER;
                 if (until)
                     *until = op->seq;
-                return RELAY_STORE_OK;
             }
             prev = op->join_pk;
         }
     }
+    if (*kind == RELAY_STORE_KEY_EARLIER)
+        return RELAY_STORE_OK;
     if (!r->durable)
         return RELAY_STORE_OK;
     q = stmt(s, ST_KEY_FIND);

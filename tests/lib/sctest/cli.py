@@ -25,7 +25,7 @@ class Cli:
                                      stderr=subprocess.PIPE, env=env)
         self.events, self.lines, self.err = [], [], b""
         self.cond = threading.Condition()
-        self.eof = False
+        self.eof = self.err_eof = False
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=self._read_err, daemon=True).start()
         if stdin_text is not None:
@@ -49,6 +49,9 @@ class Cli:
     def _read_err(self):
         for raw in self.proc.stderr:
             self.err += raw
+        with self.cond:
+            self.err_eof = True
+            self.cond.notify_all()
 
     def stderr(self):
         """What the client wrote on stderr so far (text)."""
@@ -97,7 +100,8 @@ class Cli:
             pass
 
     def exit_code(self, timeout=30.0):
-        """Waits (at most timeout s) for the process to exit; returns its status."""
+        """Waits (at most timeout s) for the process to exit and (5 s more) for its stdout
+        and stderr to be read to the end; returns its status."""
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -105,7 +109,7 @@ class Cli:
                                               "last events: " + " | ".join(self.lines[-8:])))
         deadline = time.monotonic() + 5
         with self.cond:
-            while not self.eof and time.monotonic() < deadline:
+            while not (self.eof and self.err_eof) and time.monotonic() < deadline:
                 self.cond.wait(0.2)
         return rc
 

@@ -77,6 +77,11 @@ function line(label, value, key) {
   p.append(el('span', 'verify-label', label));
   const v = el('code', 'verify-number', value || '—');
   v.dataset[key] = value || '';
+  if (value && value.length > 40) { // the safety number: two rows of six groups
+    const half = (value.length - 1) / 2; // 35: the space between the two rows
+    v.replaceChildren(el('span', 'verify-row', value.slice(0, half)),
+      el('span', 'verify-row', value.slice(half + 1)));
+  }
   p.append(v);
   return p;
 }

@@ -449,6 +449,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     await until(async () => (await alice.page.getAttribute(btn, 'data-verified')) === 'yes',
       'Vera marked verified', T);
     assert.match(await alice.page.textContent('#verify-status'), /You verified Vera \(safety number compared\)/);
+    await alice.page.screenshot({ path: join(ARTIFACTS, 'verify-panel.png') });
     // the room code: the same at the CLI, at the same epoch
     vera.proc.stdin.write('/room-code\n');
     const rc = await vera.waitFor((e) => e.type === 'room_code', 'the CLI\'s room code');

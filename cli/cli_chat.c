@@ -13,6 +13,7 @@
 #include "cli_cmd.h"
 #include "cli_event.h"
 #include "cli_exit.h"
+#include "cli_history.h"
 #include "cli_loop.h"
 #include "cli_signal.h"
 #include "cli_store.h"
@@ -33,7 +34,14 @@
 #define MAX_URLS 9u
 #define CLOSE_GRACE_MS 2000u
 #define HISTORY_DEFAULT 20u
-/* History records scanned at start for seqs shown but not yet stored in the room. */
+/* Save throttling (docs/CLI.md "Durability"): relay entries are stored with the room at
+ * most SAVE_DELAY_MS after they were processed, or at once when SAVE_EVERY_ENTRIES of them
+ * are not yet stored; commits, membership changes, queued texts and exits are stored at
+ * once. */
+#define SAVE_DELAY_MS 300u
+#define SAVE_EVERY_ENTRIES 256u
+/* History records scanned at start for seqs recorded but not covered by the stored room
+ * (at most SAVE_EVERY_ENTRIES entries plus SC2_ROOM_MAX_OUTBOX own messages). */
 #define SEEN_SCAN 4096u
 
 /* A text queued in this run, kept until ACCEPTED to store it in the history. */
@@ -73,10 +81,15 @@ struct cli_chat {
     int store_failed;   /* reported once */
     int destroying;
     int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
-    /* Seqs after the stored room's seq that are in the history already: shown by a run
-     * that stopped before it stored the room again; never shown twice. */
+    int save_urgent;    /* a commit or membership change: store at the end of this pump */
+    unsigned entries_unsaved; /* relay entries processed since the room was last stored */
+    /* The history (NULL if it could not be opened: reported, nothing is recorded). */
+    cli_history *hist;
+    char hist_err[1200];
+    /* Seqs after the stored room's seq that are in the history already (sorted): shown
+     * by a run that stopped before it stored the room again; never shown twice. */
     uint64_t *seen;
-    size_t n_seen;
+    size_t n_seen, cap_seen;
     own_text *own;
     size_t n_own, cap_own;
     /* verified marks (cli_verify); marks_err: why they could not be loaded (then they are
@@ -169,6 +182,8 @@ static int save_now(cli_chat *c)
     mls_bytes st = {0};
     int rc = -1;
     cli_loop_timer_cancel(&c->save_t);
+    c->save_urgent = 0;
+    c->entries_unsaved = 0;
     if (!c->dirty)
         return 0;
     memset(&s, 0, sizeof s);
@@ -195,10 +210,16 @@ static int save_now(cli_chat *c)
         snprintf(err, sizeof err, "cannot store the room: out of memory");
         goto fail;
     }
+    /* the history first: the stored seq must never claim messages that a crash loses */
+    if (c->hist && cli_history_sync(c->hist, err, sizeof err) != 0)
+        goto fail;
     if (cli_store_save(c->store_dir, c->cfg.identity->storage_key, &s, err, sizeof err) != 0)
         goto fail;
     c->dirty = 0;
     rc = 0;
+    /* old segments only once a stored state no longer needs them for dedup */
+    if (c->hist && cli_history_trim(c->hist, sc2_room_seq(c->r), err, sizeof err) < 0)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
 fail:
     if (rc && !c->store_failed) {
         char msg[1300];
@@ -219,12 +240,15 @@ static void on_save_timer(void *user)
     save_now(user);
 }
 
-/* Stores the room at most once per loop turn (a zero timer). */
-static void save_soon(cli_chat *c)
+/* The room changed: stores it now if that is urgent or many entries wait, else within
+ * SAVE_DELAY_MS. */
+static void save_later(cli_chat *c)
 {
     c->dirty = 1;
-    if (!c->save_t.armed)
-        cli_loop_timer_set(c->loop, &c->save_t, 0, on_save_timer, c);
+    if (c->save_urgent || c->entries_unsaved >= SAVE_EVERY_ENTRIES)
+        save_now(c);
+    else if (!c->save_t.armed)
+        cli_loop_timer_set(c->loop, &c->save_t, SAVE_DELAY_MS, on_save_timer, c);
 }
 
 static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
@@ -232,9 +256,10 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
                         size_t len)
 {
     char err[1200];
-    cli_store_msg m = {seq, time_ms, self, identity, name, text, len};
-    if (cli_store_history_append(c->store_dir, c->cfg.identity->storage_key, c->room, &m, err,
-                                 sizeof err) != 0) {
+    cli_history_msg m = {seq, time_ms, self, identity, name, text, len};
+    if (!c->hist)
+        return;
+    if (cli_history_append(c->hist, &m, err, sizeof err) != 0) {
         char msg[1300];
         snprintf(msg, sizeof msg, "message %llu not stored in the history: %s",
                  (unsigned long long)seq, err);
@@ -243,27 +268,36 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
     }
 }
 
-static int seen_before(const cli_chat *c, uint64_t seq)
+static int cmp_u64(const void *a, const void *b)
 {
-    for (size_t i = 0; i < c->n_seen; i++)
-        if (c->seen[i] == seq)
-            return 1;
-    return 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-static void seen_collect(void *user, const cli_store_msg *m)
+/* Whether the message at seq is in the history already, recorded by an earlier run that
+ * stopped before it stored the room again. */
+static int seen_before(const cli_chat *c, uint64_t seq)
+{
+    return c->n_seen && bsearch(&seq, c->seen, c->n_seen, sizeof seq, cmp_u64) != NULL;
+}
+
+static void seen_collect(void *user, const cli_history_msg *m)
 {
     cli_chat *c = user;
-    if (m->seq <= sc2_room_seq(c->r) || seen_before(c, m->seq))
+    if (m->seq <= sc2_room_seq(c->r))
         return;
-    uint64_t *ns = realloc(c->seen, (c->n_seen + 1) * sizeof *ns);
-    if (!ns)
-        return;
-    c->seen = ns;
+    if (c->n_seen == c->cap_seen) {
+        size_t nc = c->cap_seen ? 2 * c->cap_seen : 64;
+        uint64_t *ns = realloc(c->seen, nc * sizeof *ns);
+        if (!ns)
+            return;
+        c->seen = ns;
+        c->cap_seen = nc;
+    }
     c->seen[c->n_seen++] = m->seq;
 }
 
-static void history_show(void *user, const cli_store_msg *m)
+static void history_show(void *user, const cli_history_msg *m)
 {
     cli_chat *c = user;
     cli_event ev;
@@ -282,9 +316,11 @@ static void history_show(void *user, const cli_store_msg *m)
 static void history_print(cli_chat *c, unsigned n)
 {
     char err[1200];
-    int got = cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, n,
-                                     history_show, c, NULL, err, sizeof err);
-    if (got < 0)
+    if (!c->hist) {
+        report_simple(c, CLI_EV_NOTICE, c->hist_err, 0);
+        return;
+    }
+    if (cli_history_read(c->hist, n, history_show, c, err, sizeof err) < 0)
         report_simple(c, CLI_EV_NOTICE, err, 0);
 }
 
@@ -399,8 +435,8 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
     ev.text_len = re->text_len;
     ev.reason = re->reason;
     switch (re->type) {
-    case SC2_EV_CREATED: ev.type = CLI_EV_CREATED; ev.room = c->room; break;
-    case SC2_EV_JOINED: ev.type = CLI_EV_JOINED; break;
+    case SC2_EV_CREATED: ev.type = CLI_EV_CREATED; ev.room = c->room; c->save_urgent = 1; break;
+    case SC2_EV_JOINED: ev.type = CLI_EV_JOINED; c->save_urgent = 1; break;
     case SC2_EV_LIVE:
         ev.type = CLI_EV_LIVE;
         c->live = 1;
@@ -418,8 +454,9 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
         ev.type = CLI_EV_ACCEPTED;
         for (size_t i = 0; i < c->n_own; i++)
             if (c->own[i].token == re->token) {
-                history_add(c, re->seq, now_ms(), 1, sc2_room_identity(c->r), c->name,
-                            c->own[i].text, c->own[i].len);
+                if (!seen_before(c, re->seq)) /* else recorded by a run that crashed */
+                    history_add(c, re->seq, now_ms(), 1, sc2_room_identity(c->r), c->name,
+                                c->own[i].text, c->own[i].len);
                 own_forget(c, i);
                 break;
             }
@@ -432,27 +469,30 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
                 break;
             }
         break;
-    case SC2_EV_EPOCH: ev.type = CLI_EV_EPOCH; break;
-    case SC2_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; break;
-    case SC2_EV_MEMBER_REMOVED: ev.type = CLI_EV_MEMBER_REMOVED; break;
-    case SC2_EV_MEMBER_LEAVING: ev.type = CLI_EV_MEMBER_LEAVING; break;
+    case SC2_EV_EPOCH: ev.type = CLI_EV_EPOCH; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_REMOVED: ev.type = CLI_EV_MEMBER_REMOVED; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_LEAVING: ev.type = CLI_EV_MEMBER_LEAVING; c->save_urgent = 1; break;
     case SC2_EV_REMOVED:
         ev.type = CLI_EV_REMOVED;
         c->status = CLI_STORE_REMOVED;
         c->fatal = CLI_EXIT_REMOVED;
+        c->save_urgent = 1;
         break;
     case SC2_EV_LEFT:
         ev.type = CLI_EV_LEFT;
         c->status = CLI_STORE_LEFT;
         c->fatal = -1; /* exit 0 */
+        c->save_urgent = 1;
         break;
     case SC2_EV_LINK_ROTATED:
         ev.type = CLI_EV_LINK_ROTATED;
+        c->save_urgent = 1;
         if (sc2_room_link(c->r, c->base, c->link, sizeof c->link) < 0)
             c->link[0] = '\0';
         ev.link = c->link;
         break;
-    case SC2_EV_REBASED: ev.type = CLI_EV_REBASED; break;
+    case SC2_EV_REBASED: ev.type = CLI_EV_REBASED; c->save_urgent = 1; break;
     case SC2_EV_HISTORY_LOST: ev.type = CLI_EV_HISTORY_LOST; break;
     case SC2_EV_UNREADABLE: ev.type = CLI_EV_UNREADABLE; break;
     case SC2_EV_GAP: ev.type = CLI_EV_GAP; break;
@@ -467,6 +507,7 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
         if (sc2_room_member_count(c->r) > 0) { /* a rejoin: the stored room needs a new link */
             c->status = CLI_STORE_NEEDS_LINK;
             c->dirty = 1;
+            c->save_urgent = 1;
         }
         break;
     case SC2_EV_RELAY_ERROR: ev.type = CLI_EV_RELAY_ERROR; break;
@@ -518,8 +559,8 @@ static void pump(cli_chat *c)
         room_event(c, &re);
         any = 1;
     }
-    if (any)
-        save_soon(c);
+    if (any || c->dirty)
+        save_later(c);
     if (sc2_room_output(c->r, &len))
         cli_ws_want_write(c->ws);
     if (c->stopping)
@@ -650,7 +691,8 @@ static int ws_message(void *user, const uint8_t *msg, size_t len)
 {
     cli_chat *c = user;
     int r = sc2_room_receive(c->r, msg, len, now_ms());
-    save_soon(c); /* the seq and chain moved even without events */
+    c->dirty = 1; /* the seq and chain moved even without events */
+    c->entries_unsaved++;
     c->in_rx = 1;
     pump(c);
     c->in_rx = 0;
@@ -1316,6 +1358,13 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, sc2_room *room, int *exit_cod
                 c->own[c->n_own - 1].reported = 1; /* queued in an earlier run */
     }
     c->cfg.own = NULL;
+    char herr[1000];
+    c->hist = cli_history_open(c->store_dir, cfg->identity->storage_key, c->room,
+                               cfg->history_bound ? cfg->history_bound : CLI_HISTORY_DEFAULT,
+                               herr, sizeof herr);
+    if (!c->hist)
+        snprintf(c->hist_err, sizeof c->hist_err,
+                 "the history cannot be used (%s): messages are shown but not recorded", herr);
     c->loop = cli_loop_new(&cli_ws_protocol, cfg->ca_file, cfg->verbose, err, cap);
     if (!c->loop)
         goto fail;
@@ -1364,6 +1413,8 @@ int cli_chat_run(cli_chat *c)
     }
     if (c->cfg.show_history)
         history_print(c, c->cfg.show_history);
+    if (!c->hist && !c->cfg.show_history)
+        report_simple(c, CLI_EV_NOTICE, c->hist_err, 0);
     char err[1200];
     if (cli_verify_load(c->store_dir, c->cfg.identity->storage_key, c->room, &c->marks, err,
                         sizeof err) != 0) {
@@ -1371,10 +1422,11 @@ int cli_chat_run(cli_chat *c)
                  "verified marks unavailable (not shown, not changed): %.500s", err);
         report_simple(c, CLI_EV_NOTICE, c->marks_err, 0);
     }
-    if (cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, SEEN_SCAN,
-                               seen_collect, c, NULL, err, sizeof err) < 0 &&
+    if (c->hist && cli_history_read(c->hist, SEEN_SCAN, seen_collect, c, err, sizeof err) < 0 &&
         !c->cfg.show_history)
         report_simple(c, CLI_EV_NOTICE, err, 0);
+    if (c->n_seen)
+        qsort(c->seen, c->n_seen, sizeof *c->seen, cmp_u64);
     c->dirty = 1;
     save_now(c);
     connect_now(c);
@@ -1403,6 +1455,7 @@ void cli_chat_free(cli_chat *c)
     while (c->n_own)
         own_forget(c, 0);
     free(c->own);
+    cli_history_close(c->hist);
     free(c->seen);
     cli_verify_free(&c->marks);
     if (c->sig_fd >= 0)

@@ -70,6 +70,8 @@ struct s2 {
     uint8_t nonce[RELAY_DS_NONCE_BYTES];
     uint8_t key[RELAY_STORE_PK_BYTES]; /* the join_pk it authenticated with */
     uint8_t authed, resumed, mode, gi_due, ping_due;
+    uint8_t held; /* its key is an earlier one, it read up to the replacing commit, and
+                     was sent ERROR OLD_KEY for it: nothing more until an AUTH */
     uint8_t state, reason, peer_closed, rx_paused;
     uint16_t close_code, err_code;
     const char *err_text; /* static, printable ASCII */
@@ -594,8 +596,22 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
     }
     if ((s->mode == M_CATCHUP || s->mode == M_LIVE) && !*more) {
         uint64_t last = s->cursor;
+        uint64_t head = m.durable_head; /* what this connection may read now */
+        uint64_t until = UINT64_MAX;
         f.cursor = s->cursor;
-        if (s->cursor < m.durable_head) {
+        if (sodium_memcmp(s->key, m.join_pk, sizeof s->key) != 0) {
+            /* an earlier key reads up to the commit that replaced it (PROTOCOL.md 5) */
+            relay_ds_res kr = relay_ds_read_limit(r->store, s->room->id, RELAY_DS_ROOM_BYTES,
+                                                  s->key, &until);
+            if (kr != RELAY_DS_OK && kr != RELAY_DS_EARLIER_KEY) {
+                fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+                     "relay storage failed looking up the connection's key");
+                goto write;
+            }
+            if (until < head)
+                head = until;
+        }
+        if (s->cursor < head) {
             relay_store_err e = RELAY_STORE_OK;
             if (!(v->rd.valid && v->rd.room == s->room && v->rd.from == s->cursor &&
                   v->rd.durable_head == m.durable_head && v->rd.oldest_seq == m.oldest_seq)) {
@@ -617,7 +633,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
                 /* the entries that fit this batch, under fill_entry's rules */
                 size_t off = 0;
                 uint32_t i = 0;
-                for (; i < v->rd.envs; i++) {
+                for (; i < v->rd.envs && v->rd.seq[i] <= head; i++) {
                     size_t len = v->rd.end[i] - off;
                     if (f.n + len > f.cap || (f.n && f.n + len > RELAY_BATCH_BYTES))
                         break;
@@ -627,7 +643,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
                     f.cursor = v->rd.seq[i];
                     off = v->rd.end[i];
                 }
-                if (i < v->rd.envs || v->rd.stopped)
+                if (i < v->rd.envs ? v->rd.seq[i] <= head : v->rd.stopped)
                     f.stopped = 1;
             }
             if (e == RELAY_STORE_ERR_GONE) {
@@ -646,8 +662,25 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
             }
             s->cursor = f.cursor;
         }
-        if (s->cursor < m.durable_head || f.stopped) {
+        if (s->cursor < head || f.stopped) {
             *more = 1;
+        } else if (until != UINT64_MAX) {
+            /* no LIVE with an earlier key: once it has the replacing commit, say why
+             * nothing follows (once per key); AUTH with the new key goes on from here */
+            if (s->cursor >= until && !s->held) {
+                size_t k = sc2_env_encode_error(tmp, sizeof tmp, SC2_C_OLD_KEY,
+                                                "authenticated with an earlier key: the log "
+                                                "after the commit that replaced it needs the "
+                                                "new key");
+                if (k && f.n + k <= f.cap) {
+                    memcpy(f.buf + f.n, tmp, k);
+                    f.n += k;
+                    f.envs++;
+                    s->held = 1;
+                } else {
+                    *more = 1;
+                }
+            }
         } else if (s->mode == M_CATCHUP) {
             if (f.n + 14 <= f.cap) {
                 put(&f, sc2_env_encode_live(f.buf + f.n, f.cap - f.n, s->cursor));
@@ -825,6 +858,9 @@ static void on_auth(struct relay *r, struct s2 *s, const sc2_env *e)
     case RELAY_DS_OK:
         memcpy(s->key, e->join_pk, sizeof s->key);
         s->authed = 1;
+        s->held = 0;
+        if (s->mode != M_NONE)
+            wake(r, s); /* a reader held at an earlier key's limit may go on */
         relay_log(RELAY_LOG_DEBUG, "v2: authenticated with the room's %s key",
                   kind == RELAY_STORE_KEY_CURRENT ? "current" : "earlier");
         return;
@@ -1086,12 +1122,9 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
     }
     lws_dll2_add_tail(&s->room_node, &s->room->sessions);
     randombytes_buf(s->nonce, sizeof s->nonce);
-    relay_store_meta m;
-    uint64_t head = 0;
-    if (relay_store_meta_get(r->store, id, sizeof id, &m) == RELAY_STORE_OK)
-        head = m.durable_head;
-    uint8_t b[SC2_ENV_HEADER_BYTES + 44];
-    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame, head));
+    /* nothing about the room (not even whether it exists) before a valid proof */
+    uint8_t b[SC2_ENV_HEADER_BYTES + 36];
+    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame));
 }
 
 static void on_closed(struct relay *r, struct s2 *s)

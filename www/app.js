@@ -7,14 +7,15 @@ import { loadCore, CoreError } from './core.js';
 import { Store } from './storage.js';
 import { RoomClient } from './connection.js';
 import { initVerify, verifyButton, verifyOnEvent } from './verify.js';
+import { Notifier } from './notify.js';
+import { History } from './history.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const HISTORY_MAX = 5000;
 
 const app = {
   core: null, store: null, identity: null, me: null, name: '',
-  room: null, client: null, meta: null, release: null,
+  room: null, client: null, meta: null, hist: null, release: null,
   pending: new Map(), // token -> { entry, status element } of an own message
   state: { state: 'idle' }, live: false, away: null, saving: null, saveAgain: false,
 };
@@ -91,9 +92,7 @@ function appendLog(li) {
 }
 
 function record(entry) {
-  if (!app.meta) return;
-  app.meta.history.push(entry);
-  if (app.meta.history.length > HISTORY_MAX) app.meta.history.shift();
+  if (app.hist) app.hist.push(entry);
 }
 
 function drawSystem(e) {
@@ -118,6 +117,7 @@ const STATUS_LABEL = { queued: 'waiting for connection', sending: 'sending…', 
 
 function setStatus(p, kind, detail = '') {
   p.entry.status = kind;
+  if (app.hist) app.hist.touch(p.entry);
   p.status.dataset.status = kind;
   p.status.textContent = detail ? `${STATUS_LABEL[kind]}: ${detail}` : STATUS_LABEL[kind];
 }
@@ -265,6 +265,7 @@ function onEvent(ev) {
                 text: ev.text, seq: ev.seq };
     record(e);
     drawMessage(e);
+    unread(e);
     break;
   }
   case 'sent': {
@@ -351,6 +352,18 @@ function onEvent(ev) {
   renderState();
 }
 
+// --- unread messages (notify.js): counted while the tab is hidden, kept with the room ----
+function unread(e) {
+  if (!app.notify || !app.notify.message(app.meta.title || 'a room', app.room.roomId, e.name, e.text)) return;
+  app.meta.unread = (app.meta.unread || 0) + 1;
+}
+
+function seen() {
+  if (!app.meta || !app.meta.unread) return;
+  app.meta.unread = 0;
+  saveSoon();
+}
+
 // --- connection state ----------------------------------------------------------------
 function onState(s) {
   const prev = app.state.state;
@@ -400,9 +413,13 @@ function saveSoon() {
   const state = room.save(); // null before a first join is accepted
   if (!state && !app.meta.saved) return;
   app.meta.title = room.members().map((m) => m.name).join(', ') || app.meta.title;
+  const hist = app.hist.take();
+  app.meta.first = hist.first;
+  app.meta.next = hist.next;
   const meta = app.core.sealJson(app.meta);
   app.meta.saved = true;
-  app.saving = app.store.saveRoom(room.roomId, state, meta).catch((e) => {
+  app.saving = app.store.saveRoom(room.roomId, state, meta, hist).catch((e) => {
+    app.hist.restore(hist);
     systemLine(`Could not save the room in this browser: ${e.message}`, 'bad');
   }).finally(() => {
     app.saving = null;
@@ -411,8 +428,9 @@ function saveSoon() {
 }
 
 // --- entering a room -----------------------------------------------------------------
-// room: a Room from core.js; meta: {base, name, history, ...}; restored: from storage.
-async function enterRoom(room, meta, restored) {
+// room: a Room from core.js; meta: {base, name, ...}; hist: its History (history.js), null
+// for a new room; restored: from storage.
+async function enterRoom(room, meta, restored, hist = null) {
   const release = await app.store.ownRoom(room.roomId);
   if (!release) {
     room.close();
@@ -422,11 +440,17 @@ async function enterRoom(room, meta, restored) {
   app.release = release;
   app.room = room;
   app.meta = meta;
+  app.hist = hist || new History(app.core, room.roomId);
   app.name = meta.name;
   history.replaceState(null, '', `#room=${room.roomId}`);
   show('chat');
   $('messages').replaceChildren();
-  for (const e of meta.history) drawEntry(e);
+  for (const e of app.hist.entries()) drawEntry(e);
+  if (app.hist.missing > 0) {
+    const n = app.hist.missing;
+    drawSystem({ kind: 'system', time: Date.now(), level: 'bad', alert: true,
+      text: `${n} stored line${n === 1 ? ' is' : 's are'} missing from this room's history in this browser (deleted or damaged).` });
+  }
   if (restored) app.away = { count: 0, li: null };
   showInvite();
   $('invite').open = !restored && !!meta.creator;
@@ -434,6 +458,7 @@ async function enterRoom(room, meta, restored) {
   if (!meta.closed) app.client.start();
   else onState({ state: 'finished', detail: room.state() });
   renderMembers();
+  if (!document.hidden) seen();
   setInterval(renderState, 1000);
   $('text').focus();
 }
@@ -485,6 +510,7 @@ async function renderRoomList() {
     const li = el('li', 'room');
     li.dataset.room = id;
     li.append(el('span', 'name', meta ? (meta.title || meta.name) : 'a room this browser cannot read any more'));
+    if (meta && meta.unread) li.append(document.createTextNode(' '), el('span', 'unread', `${meta.unread} unread`));
     if (meta) {
       const open = el('button', '', 'Open');
       open.type = 'button';
@@ -519,7 +545,9 @@ async function openStored(id) {
     showLinkError(e.message);
     return;
   }
-  await enterRoom(room, meta, true);
+  const hist = await History.load(app.core, app.store, id, meta);
+  await enterRoom(room, meta, true, hist);
+  if (hist.migrated) saveSoon(); // written in the new form (one record per entry)
 }
 
 async function forgetCurrent() {
@@ -588,7 +616,7 @@ function wire() {
       return;
     }
     await saveName(name);
-    await enterRoom(room, { base, name, history: [], creator: true }, false);
+    await enterRoom(room, { base, name, creator: true }, false);
     saveSoon();
   };
   $('open-form').onsubmit = (e) => {
@@ -627,7 +655,7 @@ function wire() {
       return;
     }
     await saveName(name);
-    await enterRoom(room, { base: linkBase(link), name, history: [] }, false);
+    await enterRoom(room, { base: linkBase(link), name }, false);
   };
   $('composer').onsubmit = (e) => { e.preventDefault(); sendFromComposer(); };
   $('text').onkeydown = (e) => {
@@ -689,6 +717,9 @@ async function main() {
     app.name = typeof name === 'string' ? name : '';
     $('name-create').value = app.name;
     $('name-join').value = app.name;
+    app.notify = await Notifier.open(app.core, app.store);
+    app.notify.onVisible = seen;
+    app.notify.bind($('notify'), $('notify-text'), $('notify-status'));
     if (id.replaced) {
       notice('The keys stored in this browser were damaged and have been replaced: rooms saved before cannot be opened any more.');
     }

@@ -15,6 +15,14 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
   restart          Bob types while offline, then his client is SIGKILLed; Alice sends 3;
                    `saltchat open` shows all 3 in order (and the stored history before
                    them) and sends what Bob had typed
+  kill_burst       Alice sends an 800-message burst; Bob's client is SIGKILLed while it
+                   receives it live, reopened, SIGKILLed again during the catch-up, reopened:
+                   across the three runs every message is shown exactly once, in order
+                   (the one being shown at a kill's instant may come back only among the
+                   `history` lines of the next open), and the history holds each once
+  history_bound    Bob keeps --history 1000 and receives 1300: the stored history stays
+                   between 1000 and 1125 messages, /history returns the newest, `open`
+                   shows the newest; a bad --history or $SALTCHAT_HISTORY is a usage error
   undelivered      Bob quits (--wait 2) with a message the relay never got: exit 7; `open`
                    sends it
   remove_same_name two members named bob: /remove bob is refused and says why; /remove bob
@@ -339,6 +347,118 @@ def case_restart(env):
           f"the history does not end with Bob's own message sent after the restart: {last}")
     quit_ok(b2, "reopening")
     quit_ok(a, "Bob's reopening")
+
+
+def drained(c):
+    """c after kill(): waits until its stdout is read to the end."""
+    deadline = time.monotonic() + T
+    with c.cond:
+        while not c.eof and time.monotonic() < deadline:
+            c.cond.wait(0.2)
+    check(c.eof, f"{c.name}: stdout still open after the kill")
+    return c
+
+
+def by_seq(events):
+    return [(e["seq"], e["text"]) for e in events]
+
+
+@scenario
+def case_kill_burst(env):
+    n = 800
+    r = env.relay()
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a)
+    room = b.of("room")[0]["room"]
+    texts = [f"burst {i:04d}" for i in range(n)]
+    for t in texts:
+        a.send(t)
+    runs = [b]
+    # a kill while the burst arrives live, then one during the catch-up of the reopened room
+    b.wait_for("message", "Bob to be amid the burst", T, count=150, name="alice")
+    b.kill()
+    got1 = len(drained(b).of("message", name="alice"))
+    check(got1 < n, f"Bob had all {n} messages before the kill: the burst was too quick")
+    b2 = env.cli("bob", "open", room)
+    runs.append(b2)
+    b2.wait_for("message", "Bob's reopened room amid the catch-up", T, count=100, name="alice")
+    b2.kill()
+    got2 = len(drained(b2).of("message", name="alice"))
+    print(f"kill_burst: run 1 showed {got1}, run 2 {got2} of {n}")
+    b3 = env.cli("bob", "open", room)
+    runs.append(b3)
+    a.wait_for("accepted", "Alice's burst to be accepted", T, count=n)
+    b3.wait_for("message", "the end of the burst at Bob", T, text=texts[-1])
+    # every message once, in order: the message events of the three runs, plus at most one
+    # per kill that is only among the next run's history lines (killed between recording
+    # it and writing its line)
+    shown = []
+    for i, c in enumerate(runs):
+        if i > 0:
+            last = shown[-1][0] if shown else 0
+            hist = [h for h in by_seq(c.of("history")) if h[0] > last]
+            check(len(hist) <= 1, f"run {i + 1} of Bob shows {hist} as history only")
+            shown += hist
+        shown += by_seq(c.of("message", name="alice"))
+    seqs = [q for q, _ in shown]
+    bad = [i for i in range(1, len(seqs)) if seqs[i] <= seqs[i - 1]]
+    check(not bad, f"Bob's messages are not once each in order: seq {seqs[bad[0]]} after "
+                   f"{seqs[bad[0] - 1]} ({len(bad)} such)" if bad else "")
+    check([t for _, t in shown] == texts,
+          f"Bob was shown {len(shown)} messages, expected the {n} of the burst in order; "
+          f"first differences: {[x for x in zip([t for _, t in shown], texts) if x[0] != x[1]][:3]}")
+    # the history holds each once, in order
+    n_open = len(b3.of("history"))
+    b3.send(f"/history {n + 50}")
+    b3.send("/members")
+    b3.wait_for("member", "/members after /history", T)
+    full = [e["text"] for e in b3.of("history")[n_open:]]
+    check(full[-n:] == texts and texts[0] not in full[:-n],
+          f"Bob's stored history is not the burst once each in order ({len(full)} lines, "
+          f"{len(set(full))} distinct)")
+    quit_ok(b3, "the burst")
+    quit_ok(a, "the burst")
+
+
+@scenario
+def case_history_bound(env):
+    r = env.relay()
+    # a bound out of range, or not a number: a usage error that says the range
+    for bad in ("999", "10000001", "lots", ""):
+        rc, _, err = run(SALTCHAT, env.home("x"), "x", "new", f"ws://127.0.0.1:{r.port}",
+                         "--batch", "--name", "x", "--history", bad)
+        check(rc == EXIT_USAGE and "from 1000 to 10000000" in err,
+              f"--history {bad!r}: exit {rc}, {err!r}")
+    rc, _, err = run(SALTCHAT, env.home("x"), "x", "new", f"ws://127.0.0.1:{r.port}", "--batch",
+                     "--name", "x", env={**os.environ, "SALTCHAT_HISTORY": "12"})
+    check(rc == EXIT_USAGE and "$SALTCHAT_HISTORY" in err, f"$SALTCHAT_HISTORY=12: {rc} {err!r}")
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a, None, "--history", "1000")
+    room = b.of("room")[0]["room"]
+    texts = [f"bounded {i:04d}" for i in range(1300)]
+    for lo in range(0, len(texts), 500):
+        wait_accepted(a, say(a, *texts[lo:lo + 500])[-1:], f"messages {lo}..")
+    b.wait_for("message", "the last message at Bob", T, text=texts[-1])
+    b.send("/history 5")
+    b.wait_for("history", "/history 5", T, count=5)
+    check([e["text"] for e in b.of("history")] == texts[-5:],
+          f"/history 5 said {[e['text'] for e in b.of('history')]}")
+    quit_ok(b, "the bounded history")
+    segs = [f for f in os.listdir(os.path.join(b.data, "rooms")) if ".history" in f]
+    check(2 <= len(segs) <= 10, f"history segments on disk: {segs}")
+    b2 = env.cli("bob", "open", room, "--history", "1000")
+    b2.wait_for("live", "Bob's reopened room", T)
+    check([e["text"] for e in b2.of("history")] == texts[-10:],
+          f"open showed {[e['text'] for e in b2.of('history')]}")
+    b2.send("/history 100000")
+    b2.wait_for("history", "the whole stored history", T, count=10 + 1000)
+    b2.send("/members")
+    b2.wait_for("member", "/members after /history", T)
+    full = [e["text"] for e in b2.of("history")[10:]]
+    check(1000 <= len(full) <= 1125, f"the stored history holds {len(full)} messages")
+    check(full == texts[-len(full):], "the stored history is not the newest messages in order")
+    quit_ok(b2, "the bounded history")
+    quit_ok(a, "the bounded history")
 
 
 @scenario

@@ -616,8 +616,7 @@ static void check_envelope(record *r)
     case SC2_T_CHALLENGE:
         expect_ptr(r, "nonce", e.nonce, 32);
         expect_u(r, "max_payload", e.max_payload, 4);
-        expect_u(r, "head_seq", e.seq, 8);
-        m = sc2_env_encode_challenge(re, n, e.nonce, e.max_payload, e.seq);
+        m = sc2_env_encode_challenge(re, n, e.nonce, e.max_payload);
         break;
     case SC2_T_GI:
         expect_u(r, "seq", e.seq, 8);

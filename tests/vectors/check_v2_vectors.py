@@ -300,9 +300,9 @@ def env_body(name, b):
             raise Reject("length")
         f["mls"] = b[off:]
     elif name == "CHALLENGE":
-        if L != 44:
+        if L != 36:
             raise Reject("length")
-        f["nonce"], f["max_payload"], f["head_seq"] = b[:32], b[32:36], b[36:]
+        f["nonce"], f["max_payload"] = b[:32], b[32:36]
         if be(b[32:36]) == 0:
             raise Reject("field")
     elif name == "GI":
@@ -379,7 +379,7 @@ def env_encode(name, f):
             + g("join_pk") + g("mls")
     else:
         order = {"AUTH": "join_pk sig", "CREATE": "join_pk sig gi_box", "GET_GI": "",
-                 "RESUME": "after_seq", "CHALLENGE": "nonce max_payload head_seq",
+                 "RESUME": "after_seq", "CHALLENGE": "nonce max_payload",
                  "GI": "seq log_hash gi_box", "LOG": "seq time_ms flags join_pk mls",
                  "LIVE": "head_seq", "GONE": "oldest_seq", "ACCEPTED": "token seq",
                  "REJECTED": "token code epoch", "ERROR": "code reason"}[name]
@@ -583,7 +583,7 @@ def check_room(r, t):
     pk = join_keypair(secret)[1]
     assert pk == r["join_pk"]
     nonce = H(32, label + b" nonce")
-    assert r["challenge"] == b"\x02\x81" + u32(44) + nonce + u32(1048576) + u64(0)
+    assert r["challenge"] == b"\x02\x81" + u32(36) + nonce + u32(1048576)
     c = r["create"]
     assert c[:2] == b"\x02\x02" and be(c[2:6]) == len(c) - 6 and c[6:38] == pk
     auth_verify(pk, room_id, nonce, c[38:102])
@@ -602,7 +602,7 @@ def check_room(r, t):
     j_identity = nb.crypto_sign_seed_keypair(r["joiner_seed"])[0]
     assert j_identity == r["joiner_identity"]
     j_nonce = H(32, label + b" joiner nonce")
-    assert r["joiner_challenge"] == b"\x02\x81" + u32(44) + j_nonce + u32(1048576) + u64(0)
+    assert r["joiner_challenge"] == b"\x02\x81" + u32(36) + j_nonce + u32(1048576)
     a = r["joiner_auth"]
     assert a[:6] == b"\x02\x01" + u32(96) and a[6:38] == pk and len(a) == 102
     auth_verify(pk, room_id, j_nonce, a[38:])

@@ -443,8 +443,7 @@ static void gen_envelope(const char *dir)
     w_text("dir", "relay");
     w_hex("nonce", e_nonce, 32);
     w_uint("max_payload", 1u << 20, 4);
-    w_uint("head_seq", 77, 8);
-    n = sc2_env_encode_challenge(b, sizeof b, e_nonce, 1u << 20, 77);
+    n = sc2_env_encode_challenge(b, sizeof b, e_nonce, 1u << 20);
     env_record("challenge", "relay", b, n);
 
     begin("envelope", "GI");
@@ -560,9 +559,14 @@ static void gen_envelope(const char *dir)
         {"rejected-code-0", "relay", "field", "0287000000120000000000000001" "0000" "0000000000000001"},
         {"error-control-char", "relay", "field", "0288000000040001" "0a41"},
         {"challenge-max-payload-0", "relay", "field",
+         "028100000024"
+         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+         "00000000"},
+        /* the CHALLENGE of protocol v2 before its head_seq was removed (PROTOCOL.md 13) */
+        {"challenge-with-head-seq", "relay", "length",
          "02810000002c"
          "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-         "00000000" "0000000000000001"},
+         "00100000" "0000000000000001"},
         {"trailing", "client", "trailing", "020300000000" "00"},
     };
     for (size_t i = 0; i < sizeof rejs / sizeof rejs[0]; i++) {

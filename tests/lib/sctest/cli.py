@@ -124,13 +124,15 @@ class Cli:
         return [e.get("text") for e in self.of(type_)]
 
 
-def run(binary, home, name, *args, stdin_text="", timeout=30.0):
+def run(binary, home, name, *args, stdin_text="", timeout=30.0, env=None):
     """Runs saltchat to completion with --config/--data under home (no --batch/--name
-    added: args are passed as given). Returns (status, stdout, stderr) as text."""
+    added: args are passed as given; env, if given, is its whole environment). Returns
+    (status, stdout, stderr) as text."""
     argv = [binary, *args, "--config", os.path.join(home, "cfg"), "--data",
             os.path.join(home, "data")]
     try:
-        p = subprocess.run(argv, input=stdin_text.encode(), capture_output=True, timeout=timeout)
+        p = subprocess.run(argv, input=stdin_text.encode(), capture_output=True, timeout=timeout,
+                           env=env)
     except subprocess.TimeoutExpired:
         raise TestFailure(timeout_message(timeout, f"{name}: {' '.join(args[:2])} to exit"))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

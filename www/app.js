@@ -6,6 +6,7 @@
 import { loadCore, CoreError } from './core.js';
 import { Store } from './storage.js';
 import { RoomClient } from './connection.js';
+import { initVerify, verifyButton, verifyOnEvent } from './verify.js';
 import { Notifier } from './notify.js';
 import { History } from './history.js';
 
@@ -163,7 +164,7 @@ function renderMembers() {
       b.dataset.remove = m.identity;
       b.setAttribute('aria-label', `Remove ${m.name} from the room`);
       b.onclick = () => removeMember(m);
-      li.append(document.createTextNode(' '), b);
+      li.append(document.createTextNode(' '), verifyButton(m), document.createTextNode(' '), b);
     }
     list.append(li);
   }
@@ -345,6 +346,7 @@ function onEvent(ev) {
   default:
     systemLine(`Unexpected event ${ev.type}: ${ev.reason || ''}`, 'warn');
   }
+  verifyOnEvent(ev);
   if (['live', 'joined', 'created', 'epoch', 'member_joined', 'member_removed', 'removed',
        'left', 'room_lost'].includes(ev.type)) renderMembers();
   renderState();
@@ -698,6 +700,8 @@ async function main() {
   }
   try {
     app.core = await loadCore();
+    initVerify({ core: app.core, room: () => app.room, meta: () => app.meta, save: saveSoon,
+      alert: alertLine, system: systemLine, refresh: renderMembers });
   } catch (e) {
     fatal(`The encryption module could not be loaded: ${e.message}. Reload the page; if it persists, this browser may be too old: saltchat needs WebAssembly with SIMD (Chrome or Edge 91+, Firefox 89+, Safari 16.4+).`);
     return;

@@ -469,6 +469,71 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.equal(cli.events.find((e) => e.type === 'exit').code, 0);
   });
 
+  await t.test('verify: the page and the CLI show the same numbers; wrong numbers refused; the mark is kept and another key under the name is an alert', async () => {
+    const cliDir = mkdtempSync(join(tmp, 'cli-vera-'));
+    const vera = startCli(CLI, newLink, 'Vera', cliDir, ['--data', join(cliDir, 'data')], T);
+    await vera.waitFor((e) => e.type === 'live', 'the CLI Vera is live');
+    const vroom = vera.events.find((e) => e.type === 'room');
+    await until(async () => (await members(alice.page)).includes('Vera'), 'alice sees Vera', T,
+      { detail: async () => JSON.stringify(await members(alice.page)) });
+    vera.proc.stdin.write('/verify Alice\n');
+    const v = await vera.waitFor((e) => e.type === 'verify', 'the CLI\'s /verify Alice');
+    const btn = `#members li.member[data-identity="${vroom.identity}"] button[data-verify]`;
+    assert.equal(await alice.page.getAttribute(btn, 'data-verified'), 'no');
+    await alice.page.click(btn);
+    await alice.page.waitForSelector('#verify-panel[open]', { timeout: T });
+    const num = (k) => alice.page.getAttribute(`#verify-panel [data-${k}]`, `data-${k}`);
+    assert.equal(await num('fp'), vroom.fingerprint, 'the page shows the CLI\'s own fingerprint');
+    assert.equal(await num('mine'), v.fingerprint, 'the CLI shows the page\'s own fingerprint');
+    assert.equal(await num('sn'), v.safety_number, 'one safety number on both sides');
+    assert.ok((await alice.page.textContent('#me')).includes(v.fingerprint), 'the page\'s own fingerprint line');
+    // not a number, then alice's own fingerprint: refused, saying why; nothing marked
+    await alice.page.fill('#verify-input', '12345 678');
+    await alice.page.click('#verify-mark');
+    await alice.page.waitForSelector('#verify-error:not([hidden])', { timeout: T });
+    assert.match(await alice.page.textContent('#verify-error'), /30 digits/);
+    await alice.page.fill('#verify-input', v.fingerprint);
+    await alice.page.click('#verify-mark');
+    await until(async () => /does not match/.test(await alice.page.textContent('#verify-error')),
+      'the wrong number explained', T);
+    assert.equal(await alice.page.getAttribute(btn, 'data-verified'), 'no');
+    // the safety number without spaces: verified
+    await alice.page.fill('#verify-input', v.safety_number.replace(/ /g, ''));
+    await alice.page.click('#verify-mark');
+    await until(async () => (await alice.page.getAttribute(btn, 'data-verified')) === 'yes',
+      'Vera marked verified', T);
+    assert.match(await alice.page.textContent('#verify-status'), /You verified Vera \(safety number compared\)/);
+    await alice.page.screenshot({ path: join(ARTIFACTS, 'verify-panel.png') });
+    // the room code: the same at the CLI, at the same epoch
+    vera.proc.stdin.write('/room-code\n');
+    const rc = await vera.waitFor((e) => e.type === 'room_code', 'the CLI\'s room code');
+    assert.equal(await alice.page.textContent('#verify-panel .verify-line:has([data-code]) .verify-label'),
+      `Epoch ${rc.epoch}`, 'the page\'s room code is of the CLI\'s epoch');
+    assert.equal(await num('code'), rc.room_code, 'the page and the CLI show the same room code');
+    await alice.page.click('#verify-close');
+    // kept (sealed with the room) across a reload
+    await alice.page.reload();
+    await alice.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await alice.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
+      null, { timeout: T });
+    await until(async () => (await alice.page.getAttribute(btn, 'data-verified')) === 'yes',
+      'Vera still verified after the reload', T);
+    // another key under the name Vera: an alert naming both fingerprints
+    const cliDir2 = mkdtempSync(join(tmp, 'cli-vera2-'));
+    const vera2 = startCli(CLI, newLink, 'Vera', cliDir2, ['--data', join(cliDir2, 'data')], T);
+    await vera2.waitFor((e) => e.type === 'live', 'the second Vera is live');
+    const v2 = vera2.events.find((e) => e.type === 'room');
+    await until(async () => (await alice.page.textContent('#messages')).includes(`you verified Vera, but Vera is now in the room with another key (fingerprint ${v2.fingerprint}`),
+      'alice warned that a verified name came back with another key', T,
+      { detail: () => alice.page.textContent('#messages') });
+    const btn2 = `#members li.member[data-identity="${v2.identity}"] button[data-verify]`;
+    assert.equal(await alice.page.getAttribute(btn2, 'data-verified'), 'no');
+    for (const c of [vera, vera2]) {
+      c.proc.stdin.write('/quit\n');
+      await c.waitFor((e) => e.type === 'exit', 'the CLI exits');
+    }
+  });
+
   await t.test('the relay restarted on an empty data dir: the page says the room is lost and stops', async () => {
     const port = relay.port;
     await stopProcess(relay.proc, 'SIGTERM', T);

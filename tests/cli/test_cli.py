@@ -41,7 +41,9 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    exit 10 without retrying; the rooms stay stored; `open` against the
                    relay that has the room resumes
   tty              interactive mode on a pseudo-terminal: new with its link, a message each
-                   way, a hostile name/text sanitized, /members, /quit; a join whose link
+                   way, a hostile name/text sanitized, /members, /room-code, /verify (of
+                   oneself; of carol, marked verified with the safety number read off the
+                   screen), /quit; a join whose link
                    is typed at a prompt that does not echo it; Ctrl-D
   no_secret_in_ps  `saltchat join --link-file F`: no part of the link in ps/cmdline/environ
   verify           /verify shows the fingerprint and the same safety number on both sides;
@@ -890,6 +892,14 @@ def case_tty(env):
     check(code not in c.out, "the link typed at the prompt was echoed")
     c.type("carol typed this\r")
     b.wait_for("message", "Carol's message from the terminal", T, text="carol typed this")
+    # /verify of another member: the safety number in two rows, then marked verified with it
+    mark = len(a.out)
+    a.type("/verify carol\r")
+    m = a.expect(rb"safety number: ((?:[0-9]{5} ){5}[0-9]{5})\s+((?:[0-9]{5} ){5}[0-9]{5})",
+                 "/verify carol's safety number", start=mark)
+    a.type(f"/verify carol {m.group(1).decode()} {m.group(2).decode()} --yes\r")
+    a.expect(rb"carol \[[0-9 ]{35}\] is marked verified \(safety number compared\)",
+             "carol marked verified", start=mark)
     c.type("\x04")  # Ctrl-D: quit
     rc = c.exit_code()
     check(rc == EXIT_OK, f"Carol's terminal client exited {rc} after Ctrl-D")

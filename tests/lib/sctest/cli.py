@@ -27,7 +27,8 @@ class Cli:
         self.cond = threading.Condition()
         self.eof = self.err_eof = False
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_thread = threading.Thread(target=self._read_err, daemon=True)
+        self._err_thread.start()
         if stdin_text is not None:
             self.proc.stdin.write(stdin_text.encode())
             self.proc.stdin.flush()
@@ -54,7 +55,10 @@ class Cli:
             self.cond.notify_all()
 
     def stderr(self):
-        """What the client wrote on stderr so far (text)."""
+        """What the client wrote on stderr so far (text); all of it once the process has
+        exited (the reader thread may still be draining the pipe just after the exit)."""
+        if self.proc.poll() is not None:
+            self._err_thread.join(5.0)
         return self.err.decode("utf-8", "replace")
 
     def of(self, type_, where=None, **fields):

@@ -5,7 +5,8 @@
 // Checks: nothing before the user turns notifications on; then a message from bob while
 // alice's tab is hidden gives one notification naming the room and bob, without the text
 // until alice turns the text on; none while the tab is visible; the tab title counts the
-// unread and is reset when shown; the start screen's room list shows the room's unread.
+// unread and is reset when shown; the start screen's room list, and the list of other rooms
+// beside an open room, show a room's unread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -150,6 +151,27 @@ test('notifications: opt-in, room and sender only, text on request, unread count
     assert.equal(await alice.$('#room-list li .unread'), null, 'seen once opened');
     // The choice is kept: the button still says notifications are on.
     assert.equal(await alice.textContent('#notify'), 'Turn off notifications');
+  });
+
+  await t.test('beside another room: the other rooms with their unread counts', async () => {
+    await alice.click('#room-list li button:not(.secondary)');
+    await online(alice);
+    await alice.evaluate(() => globalThis.testSetHidden(true));
+    await send(bob, 'for the list');
+    await until(async () => (await alice.title()) === '(1) saltchat', 'alice\'s title counts 1', T,
+      { detail: () => alice.title() });
+    await alice.waitForTimeout(1000); // the save after the batch
+    await alice.goto(base);
+    await alice.fill('#name-create', 'Alice');
+    await alice.click('#create-form button[type=submit]');
+    await online(alice);
+    await alice.waitForSelector('#other-rooms:not([hidden]) #other-room-list li', { timeout: T });
+    assert.match(await alice.textContent('#other-room-list li .name'), /Bob/);
+    assert.equal(await alice.textContent('#other-room-list li .unread'), '1 unread');
+    await alice.click('#other-room-list li a');
+    await alice.waitForFunction(() => document.getElementById('conn').dataset.state === 'online' &&
+      [...document.querySelectorAll('#messages li .text')].some((e) => e.textContent === 'for the list'),
+      null, { timeout: T });
     assert.deepEqual(problems, []);
   });
 });

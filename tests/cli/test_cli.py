@@ -26,7 +26,7 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
   undelivered      Bob quits (--wait 2) with a message the relay never got: exit 7; `open`
                    sends it
   remove_same_name two members named bob: /remove bob is refused and says why; /remove bob
-                   <fingerprint prefix> removes the right one
+                   <fingerprint prefix> (digits, spaces optional) removes the right one
   lookalike        alice, a Cyrillic "аlice" and a bidi-override name: Carol sees the two
                    alices flagged lookalike with distinct fingerprints, the bidi control
                    escaped, the flag on messages; Alice is warned when the lookalike joins;
@@ -44,6 +44,11 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    way, a hostile name/text sanitized, /members, /quit; a join whose link
                    is typed at a prompt that does not echo it; Ctrl-D
   no_secret_in_ps  `saltchat join --link-file F`: no part of the link in ps/cmdline/environ
+  verify           /verify shows the fingerprint and the same safety number on both sides;
+                   a malformed or wrong number is refused; the safety number --yes marks
+                   Bob verified (/members), kept encrypted across `open`; /room-code equal
+                   at both at the same epoch; another "bob" key raises verify_broken (and
+                   key_changed); /unverify removes the mark
   bad_input        v1 link, mistyped link, no link, bad name, unknown/corrupt/too open
                    state files, corrupt storage key: clear error and exit code
 
@@ -527,7 +532,7 @@ def case_remove_same_name(env):
     why = a.wait_for("rejected_input", "an ambiguous /remove to be refused", T)["reason"]
     check("2 members match" in why and "fingerprint" in why, f"refusal said {why!r}")
     target = b2.of("room")[0]["identity"]
-    a.send("/remove bob " + target[:8])
+    a.send("/remove bob " + b2.of("room")[0]["fingerprint"][:11])  # "12345 67890"
     gone = a.wait_for("member_removed", "the second bob's removal", T)
     check(gone["identity"] == target, f"removed {gone['identity']}, expected {target}")
     b2.wait_for("removed", "the second bob to be told", T)
@@ -566,7 +571,7 @@ def case_lookalike(env):
     c.send("/remove alice")
     why = c.wait_for("rejected_input", "/remove alice to be refused", T)["reason"]
     check("looks like" in why and "fingerprint" in why, f"refusal said {why!r}")
-    c.send("/remove alice " + ident(a)[:8])
+    c.send("/remove alice " + a.of("room")[0]["fingerprint"].replace(" ", "")[:8])
     c.wait_for("member_removed", "the real alice removed by fingerprint", T, identity=ident(a))
     for cl in (fake, bidi, c):
         quit_ok(cl, "the lookalike case")
@@ -744,6 +749,103 @@ class Tty:
             pass
 
 
+FP_RE = re.compile(r"^[0-9]{5}( [0-9]{5}){5}$")
+
+
+@scenario
+def case_verify(env):
+    r = env.relay()
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a)
+    a_fp, b_fp = a.of("room")[0]["fingerprint"], b.of("room")[0]["fingerprint"]
+    b_id = b.of("room")[0]["identity"]
+    check(FP_RE.match(a_fp) and FP_RE.match(b_fp) and a_fp != b_fp, f"fingerprints {a_fp} {b_fp}")
+    a.send("/verify bob")
+    va = a.wait_for("verify", "Alice's /verify bob", T)
+    b.send("/verify alice")
+    vb = b.wait_for("verify", "Bob's /verify alice", T)
+    check(va["fingerprint"] == b_fp and vb["fingerprint"] == a_fp, f"{va} {vb}")
+    sn = va["safety_number"]
+    check(sn == vb["safety_number"], f"safety numbers differ: {sn!r} {vb['safety_number']!r}")
+    check(re.match(r"^[0-9]{5}( [0-9]{5}){11}$", sn), f"safety number {sn!r}")
+    check(sn.replace(" ", "") == "".join(sorted([a_fp.replace(" ", ""), b_fp.replace(" ", "")])),
+          "the safety number is not both fingerprints in order")
+    check(va["verified"] is False and "--yes" in va["reason"], f"{va}")
+    # refusals: not a number, the wrong number, --yes without a number, no such member
+    for line, want in (("/verify bob 12345 --yes", "not a fingerprint"),
+                       ("/verify bob " + a_fp + " --yes", "does not match"),
+                       ("/verify bob 1234x --yes", "not a fingerprint"),
+                       ("/verify bob --yes", "needs the number"),
+                       ("/verify nobody", "no member"),
+                       ("/unverify bob", "not marked verified")):
+        n0 = len(a.of("rejected_input"))
+        a.send(line)
+        a.wait_for("rejected_input", f"{line!r} refused", T, count=n0 + 1)
+        why = a.of("rejected_input")[n0]["reason"]
+        check(want in why, f"{line!r} refused with {why!r}, expected {want!r}")
+    check(not a.of("verified"), "a refused /verify marked someone verified")
+    # the fingerprint without spaces and no --yes: matches, nothing marked
+    n0 = len(a.of("notice"))
+    a.send("/verify bob " + b_fp.replace(" ", ""))
+    a.wait_for("notice", "the match without --yes", T, count=n0 + 1)
+    check("add --yes" in a.of("notice")[n0]["reason"], f"{a.of('notice')[n0]}")
+    check(not a.of("verified"), "marked verified without --yes")
+    a.send("/verify bob " + sn + " --yes")
+    ok = a.wait_for("verified", "Bob marked verified", T)
+    check(ok["identity"] == b_id and ok["reason"] == "safety number compared", f"{ok}")
+    a.send("/members")
+    a.wait_for("member", "/members", T, count=2)
+    ver = {e["name"]: e["verified"] for e in a.of("member")}
+    check(ver == {"alice": False, "bob": True}, f"/members verified flags {ver}")
+    # the room code: the same at the same epoch
+    a.send("/room-code")
+    b.send("/room-code")
+    ca, cb = a.wait_for("room_code", "Alice's room code", T), b.wait_for("room_code", "Bob's", T)
+    check(re.match(r"^[0-9]{5}( [0-9]{5}){3}$", ca["room_code"]), f"room code {ca}")
+    check(ca["epoch"] == cb["epoch"] and ca["room_code"] == cb["room_code"],
+          f"room codes differ at the same epoch: {ca} {cb}")
+    # stored encrypted: a .verified file without the name or key in clear; kept across open
+    room = a.of("room")[0]["room"]
+    vf = [f for f in files_under(a.data) if f.endswith(room + ".verified")]
+    check(len(vf) == 1, f"no {room}.verified under {a.data}: {list(files_under(a.data))}")
+    with open(vf[0], "rb") as fh:
+        raw = fh.read()
+    check(raw[:4] == b"SCVF" and b"bob" not in raw and bytes.fromhex(b_id) not in raw,
+          "the verified file is not encrypted")
+    check(os.stat(vf[0]).st_mode & 0o777 == 0o600, "the verified file is not 0600")
+    quit_ok(a, "marking Bob verified")
+    a2 = env.cli("alice", "open", room)
+    a2.wait_for("live", "Alice back in the room", T)
+    a2.send("/members")
+    a2.wait_for("member", "/members after open", T, count=2)
+    check({e["name"]: e["verified"] for e in a2.of("member")} == {"alice": False, "bob": True},
+          f"the mark did not survive open: {a2.of('member')}")
+    # another key under the name bob: key_changed and the distinct verify_broken
+    b2 = join(env, "bob", link, a2, "bob2")
+    broken = a2.wait_for("verify_broken", "the verified bob showing up with another key", T)
+    check(broken["identity"] == b2.of("room")[0]["identity"]
+          and broken["verified_identity"] == b_id
+          and broken["verified_fingerprint"] == b_fp and broken["fingerprint"] != b_fp,
+          f"verify_broken {broken}")
+    a2.wait_for("key_changed", "key_changed too", T)
+    check(len(a2.of("verify_broken")) == 1, f"verify_broken repeated: {a2.of('verify_broken')}")
+    n0 = len(a2.of("member"))
+    a2.send("/members")
+    a2.wait_for("member", "/members with two bobs", T, count=n0 + 3)
+    flags = sorted((e["identity"] == b_id, e["verified"])
+                   for e in a2.of("member")[n0:] if e["name"] == "bob")
+    check(flags == [(False, False), (True, True)], f"two bobs' verified flags {flags}")
+    a2.send("/unverify bob")
+    gone = a2.wait_for("unverified", "the mark removed", T)
+    check(gone["identity"] == b_id, f"{gone}")
+    n0 = len(a2.of("member"))
+    a2.send("/members")
+    a2.wait_for("member", "/members after /unverify", T, count=n0 + 3)
+    check(not any(e["verified"] for e in a2.of("member")[n0:]), "still verified after /unverify")
+    for cl in (b, b2, a2):
+        quit_ok(cl, "the verify case")
+
+
 @scenario
 def case_tty(env):
     r = env.relay()
@@ -753,7 +855,7 @@ def case_tty(env):
     a.expect(rb"up to date", "the room to be live")
     b = join(env, "bob\u202eevil", link)  # a bidi override in a name
     # shown as an escape (sc2_name_display), so it can neither reorder nor hide text
-    a.expect(rb"bob\\u\{202E\}evil \[[0-9a-f]{16}\] joined", "Bob's escaped join line")
+    a.expect(rb"bob\\u\{202E\}evil \[[0-9]{5}(?: [0-9]{5}){5}\] joined", "Bob's escaped join line")
     mark = len(a.out)
     a.type("hello from the terminal\r")
     b.wait_for("message", "the terminal's message", T, text="hello from the terminal")
@@ -765,8 +867,13 @@ def case_tty(env):
     check(b"\xef\xbf\xbd[31mtext\xef\xbf\xbd" in seen, f"not sanitized as expected: {seen!r}")
     mark = len(a.out)
     a.type("/members\r")
-    a.expect(rb"alice \[[0-9a-f]{16}\] \(you\)", "/members: alice", start=mark)
-    a.expect(rb"bob\\u\{202E\}evil \[[0-9a-f]{16}\]", "/members: bob", start=mark)
+    a.expect(rb"alice \[[0-9]{5}(?: [0-9]{5}){5}\] \(you\)", "/members: alice", start=mark)
+    a.expect(rb"bob\\u\{202E\}evil \[[0-9]{5}(?: [0-9]{5}){5}\]", "/members: bob", start=mark)
+    a.type("/room-code\r")
+    a.expect(rb"room code \(epoch \d+\): [0-9]{5}(?: [0-9]{5}){3}", "/room-code", start=mark)
+    a.type("/verify alice\r")
+    a.expect(rb"alice \[[0-9]{5}(?: [0-9]{5}){5}\] \(not verified\)\s+fingerprint: +[0-9]{5}(?: [0-9]{5}){5}",
+             "/verify of oneself", start=mark)
     a.type("/bogus\r")
     a.expect(rb"not done: unknown command", "an unknown command refused", start=mark)
     # a join whose link is typed at the prompt: not echoed

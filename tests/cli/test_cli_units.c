@@ -19,6 +19,7 @@
 #include "cli_cmd.h"
 #include "cli_history.h"
 #include "cli_store.h"
+#include "cli_verify.h"
 
 static int buf_is(const cli_buf *b, const char *s)
 {
@@ -81,7 +82,12 @@ static void test_text(void)
     for (int i = 0; i < 32; i++)
         key[i] = (uint8_t)(0x10 * i + 1);
     cli_text_fingerprint(key, fp);
-    CHECK(!strcmp(fp, "0111213141516171"));
+    /* sc2_vf_fingerprint (30 digits in groups), computed independently with hashlib;
+     * the second call comes from the cache */
+    CHECK(!strcmp(fp, "29175 32354 53251 12949 71018 67106"));
+    memset(fp, 0, sizeof fp);
+    cli_text_fingerprint(key, fp);
+    CHECK(!strcmp(fp, "29175 32354 53251 12949 71018 67106"));
 }
 
 static void test_backoff(void)
@@ -483,6 +489,83 @@ static void test_cmd(void)
     CHECK(n == 1 && arg[0] == '5');
     CHECK_EQ(cli_cmd_parse("/removebob", 10, &arg, &n), CLI_CMD_K_UNKNOWN);
     CHECK_EQ(cli_cmd_parse("/", 1, &arg, &n), CLI_CMD_K_UNKNOWN);
+    CHECK_EQ(cli_cmd_parse("/verify bob 12345 --yes ", 24, &arg, &n), CLI_CMD_K_VERIFY);
+    CHECK(n == 15 && !memcmp(arg, "bob 12345 --yes", 15));
+    CHECK_EQ(cli_cmd_parse("/unverify bob", 13, &arg, &n), CLI_CMD_K_UNVERIFY);
+    CHECK(n == 3 && !memcmp(arg, "bob", 3));
+    CHECK_EQ(cli_cmd_parse("/room-code", 10, &arg, &n), CLI_CMD_K_ROOM_CODE);
+    CHECK_EQ(cli_cmd_parse("/room-code x", 12, &arg, &n), CLI_CMD_K_UNKNOWN);
+}
+
+/* cli_verify: marks, broken verification, the encrypted file (round trip, no plaintext,
+ * wrong key, another room's file, flipped byte, too open). */
+static void test_verify(const char *tmp)
+{
+    char data[512], dir[600], path[700], err[1400];
+    uint8_t key[32], other[32], a[32], b[32], c[32];
+    const char *room = "BBBBBBBBBBBBBBBBBBBBBB", *room2 = "CCCCCCCCCCCCCCCCCCCCCC";
+    cli_verify v = {0}, l = {0};
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    memset(a, 1, 32);
+    memset(b, 2, 32);
+    memset(c, 3, 32);
+    snprintf(data, sizeof data, "%s/vdata", tmp);
+    CHECK_EQ(cli_store_dir(data, dir, sizeof dir, err, sizeof err), 0);
+    /* no file: no marks */
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), 0);
+    CHECK_EQ(l.n, 0);
+    CHECK_EQ(cli_verify_add(&v, "alice", a), 0);
+    CHECK_EQ(cli_verify_add(&v, "alice", a), 1);
+    CHECK_EQ(cli_verify_add(&v, "bob", b), 0);
+    CHECK_EQ(cli_verify_add(&v, "", c), -1);
+    char longname[80];
+    memset(longname, 'x', 65);
+    longname[65] = 0;
+    CHECK_EQ(cli_verify_add(&v, longname, c), -1);
+    CHECK(cli_verify_is(&v, a) && cli_verify_is(&v, b) && !cli_verify_is(&v, c));
+    /* bob with another key: broken, pointing at the verified key; alice's own key is not */
+    CHECK(cli_verify_broken(&v, "bob", c) != NULL && !memcmp(cli_verify_broken(&v, "bob", c), b, 32));
+    CHECK(cli_verify_broken(&v, "bob", b) == NULL);
+    CHECK(cli_verify_broken(&v, "carol", c) == NULL);
+    /* a verified key under another name is not a broken verification */
+    CHECK(cli_verify_broken(&v, "bob", a) == NULL);
+    CHECK_EQ(cli_verify_save(dir, key, room, &v, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/%s.verified", dir, room);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    cli_buf f = {0};
+    CHECK_EQ(cli_file_read_private(path, &f, 1 << 20, err, sizeof err), CLI_FILE_OK);
+    CHECK(f.len > 4 && !memcmp(f.data, "SCVF", 4));
+    CHECK(memmem(f.data, f.len, "alice", 5) == NULL && memmem(f.data, f.len, a, 32) == NULL);
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), 0);
+    CHECK(l.n == 2 && !strcmp(l.m[0].name, "alice") && !memcmp(l.m[1].identity, b, 32));
+    CHECK_EQ(cli_verify_load(dir, other, room, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "does not decrypt") != NULL);
+    CHECK_EQ(l.n, 2); /* unchanged on error */
+    /* another room's file under this room's name */
+    char path2[700];
+    snprintf(path2, sizeof path2, "%s/%s.verified", dir, room2);
+    CHECK_EQ(cli_file_write_private(path2, f.data, f.len, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "corrupt") != NULL);
+    f.data[f.len - 1] ^= 1;
+    CHECK_EQ(cli_file_write_private(path2, f.data, f.len, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK_EQ(cli_file_write_private(path2, "SCST", 4, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "not a saltchat verified-members file") != NULL);
+    CHECK_EQ(cli_verify_load(dir, key, "../x", &l, err, sizeof err), -1);
+    chmod(path, 0644);
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), -1);
+    chmod(path, 0600);
+    CHECK_EQ(cli_verify_remove(&v, a), 1);
+    CHECK_EQ(cli_verify_remove(&v, a), 0);
+    CHECK(!cli_verify_is(&v, a) && cli_verify_is(&v, b) && v.n == 1);
+    cli_buf_free(&f);
+    cli_verify_free(&v);
+    cli_verify_free(&l);
+    CHECK(v.m == NULL && v.n == 0);
 }
 
 int main(void)
@@ -499,6 +582,7 @@ int main(void)
     test_history(tmp);
     test_store(tmp);
     test_cmd();
+    test_verify(tmp);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -625,6 +625,42 @@ def check_room(r, t):
     check_group_info(r["joiner_group_info"], room_id, 1, 1, [creator, joiner])
 
 
+FP_LABEL = b"saltchat/v2 fingerprint"
+CODE_LABEL = b"saltchat/v2 room code"
+
+
+def digit_groups(h, groups):
+    return " ".join("%05d" % (int.from_bytes(h[5 * j:5 * j + 5], "big") % 100000)
+                    for j in range(groups))
+
+
+def fingerprint(identity):
+    h = FP_LABEL
+    for _ in range(5200):
+        h = hashlib.blake2b(h + identity, digest_size=64).digest()
+    return digit_groups(h, 6)
+
+
+def safety_number(a, b):
+    fa, fb = sorted(fingerprint(x).replace(" ", "") for x in (a, b))
+    d = fa + fb
+    return " ".join(d[i:i + 5] for i in range(0, 60, 5))
+
+
+def room_code(room_id, epoch, ea):
+    return digit_groups(H(64, CODE_LABEL + room_id + u64(epoch) + ea), 4)
+
+
+def verify_input(fp, sn, typed):
+    t = typed.replace(" ", "").replace("\t", "")
+    if not t.isdigit() or not t.isascii() or len(t) not in (30, 60):
+        return "format"
+    want = fp if len(t) == 30 else sn
+    if t != want.replace(" ", ""):
+        return "mismatch"
+    return "fingerprint" if len(t) == 30 else "safety_number"
+
+
 def read_records(path):
     recs, cur = [], Record()
     with open(path) as f:
@@ -729,6 +765,16 @@ def check(r):
         assert aad_decode(r["aad"]) == (r.u("seq"), r["l"])
     elif t == "aad-reject":
         expect_reject(lambda: aad_decode(r.b("aad")), r.t("error"))
+    elif t == "fingerprint":
+        assert fingerprint(r["identity"]) == r.t("fingerprint")
+    elif t == "safety-number":
+        sn = safety_number(r["identity_a"], r["identity_b"])
+        assert sn == safety_number(r["identity_b"], r["identity_a"]) == r.t("safety_number")
+    elif t == "room-code":
+        assert room_code(r["room_id"], r.u("epoch"), r["epoch_authenticator"]) == r.t("room_code")
+    elif t == "verify-input":
+        got = verify_input(r.t("fingerprint"), r.t("safety_number"), r.t("input"))
+        assert got == r.t("result"), got
     elif t in ("room-name", "room-create"):
         check_room(r, t)
     else:
@@ -741,7 +787,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: check_v2_vectors.py <vectors-dir>")
     failures = total = 0
-    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt", "v2_room.txt"):
+    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt", "v2_room.txt",
+                  "v2_verify.txt"):
         recs = read_records(os.path.join(sys.argv[1], fname))
         if not recs:
             print("%s: no records" % fname)

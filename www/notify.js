@@ -66,13 +66,13 @@ export class Notifier {
           ? await Notification.requestPermission() : Notification.permission;
         this.on = perm === 'granted';
       }
-      await this.save();
       render();
+      await this.save();
     };
     textBox.onchange = async () => {
       this.text = textBox.checked;
-      await this.save();
       render();
+      await this.save();
     };
     render();
   }

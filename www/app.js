@@ -459,6 +459,7 @@ async function enterRoom(room, meta, restored, hist = null) {
   else onState({ state: 'finished', detail: room.state() });
   renderMembers();
   if (!document.hidden) seen();
+  renderOtherRooms();
   setInterval(renderState, 1000);
   $('text').focus();
 }
@@ -528,6 +529,28 @@ async function renderRoomList() {
     list.append(li);
   }
   $('rooms').hidden = ids.length === 0;
+}
+
+// Beside an open room: the other rooms of this browser with their unread counts (what their
+// tabs received while hidden), read again whenever this tab is shown.
+async function renderOtherRooms() {
+  const list = $('other-room-list');
+  const items = [];
+  for (const id of await app.store.roomIds()) {
+    if (app.room && id === app.room.roomId) continue;
+    const rec = await app.store.loadRoom(id);
+    const meta = rec && rec.meta ? app.core.openJson(rec.meta) : null;
+    if (!meta) continue;
+    const li = el('li', 'room');
+    li.dataset.room = id;
+    const a = el('a', 'name', meta.title || meta.name);
+    a.href = `#room=${id}`;
+    li.append(a);
+    if (meta.unread) li.append(document.createTextNode(' '), el('span', 'unread', `${meta.unread} unread`));
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+  $('other-rooms').hidden = items.length === 0;
 }
 
 async function openStored(id) {
@@ -718,7 +741,7 @@ async function main() {
     $('name-create').value = app.name;
     $('name-join').value = app.name;
     app.notify = await Notifier.open(app.core, app.store);
-    app.notify.onVisible = seen;
+    app.notify.onVisible = () => { seen(); if (app.room) renderOtherRooms(); };
     app.notify.bind($('notify'), $('notify-text'), $('notify-status'));
     if (id.replaced) {
       notice('The keys stored in this browser were damaged and have been replaced: rooms saved before cannot be opened any more.');

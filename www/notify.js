@@ -24,6 +24,7 @@ export class Notifier {
     this.on = false;
     this.text = false;
     this.unread = 0;
+    this.lastAlert = 0;
     this.onVisible = null; // called when the tab is shown again
     document.addEventListener('visibilitychange', () => {
       if (this.hidden()) return;
@@ -65,13 +66,13 @@ export class Notifier {
           ? await Notification.requestPermission() : Notification.permission;
         this.on = perm === 'granted';
       }
-      await this.save();
       render();
+      await this.save();
     };
     textBox.onchange = async () => {
       this.text = textBox.checked;
-      await this.save();
       render();
+      await this.save();
     };
     render();
   }
@@ -84,9 +85,13 @@ export class Notifier {
     document.title = `(${this.unread}) ${BASE_TITLE}`;
     if (this.allowed()) {
       try {
+        // One notification per room, replaced by the next; a burst (catching up after a
+        // reconnect) alerts once, then updates it silently.
+        const alert = Date.now() - this.lastAlert > 3000;
+        if (alert) this.lastAlert = Date.now();
         const n = new Notification(`${sender} in ${room}`, {
           body: this.text ? text : `New message from ${sender}`,
-          tag: `saltchat-${roomId}`, renotify: true,
+          tag: `saltchat-${roomId}`, renotify: alert,
         });
         n.onclick = () => { window.focus(); n.close(); };
       } catch { /* some browsers only notify from a service worker: the title still counts */ }

@@ -5,7 +5,8 @@
 // Checks: nothing before the user turns notifications on; then a message from bob while
 // alice's tab is hidden gives one notification naming the room and bob, without the text
 // until alice turns the text on; none while the tab is visible; the tab title counts the
-// unread and is reset when shown; the start screen's room list shows the room's unread.
+// unread and is reset when shown; the start screen's room list, and the list of other rooms
+// beside an open room, show a room's unread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -76,6 +77,18 @@ async function send(page, text) {
   await page.press('#text', 'Enter');
 }
 
+// How many history records the page has stored: a save writes the room's meta (its unread
+// count) and its new lines in one transaction, so a larger count means the meta is saved.
+const stored = (page) => page.evaluate(() => new Promise((res, rej) => {
+  const r = indexedDB.open('saltchat-v2');
+  r.onerror = () => rej(r.error);
+  r.onsuccess = () => {
+    const q = r.result.transaction('history', 'readonly').objectStore('history').count();
+    q.onsuccess = () => { r.result.close(); res(q.result); };
+    q.onerror = () => rej(q.error);
+  };
+}));
+
 const notes = (page) => page.evaluate(() => globalThis.testNotifications);
 const texts = (page) => page.$$eval('#messages li[data-kind="message"] .text', (l) => l.map((e) => e.textContent));
 
@@ -125,7 +138,7 @@ test('notifications: opt-in, room and sender only, text on request, unread count
     assert.equal(await alice.title(), '(1) saltchat');
     await alice.evaluate(() => globalThis.testSetHidden(false));
     await alice.check('#notify-text');
-    assert.match(await alice.textContent('#notify-status'), /the sender and the text/);
+    await alice.waitForSelector('#notify-status:has-text("the sender and the text")', { timeout: T });
     await alice.evaluate(() => globalThis.testSetHidden(true));
     await send(bob, 'text shown now');
     await until(async () => (await notes(alice)).length === 2, 'a second notification', T);
@@ -133,13 +146,14 @@ test('notifications: opt-in, room and sender only, text on request, unread count
   });
 
   await t.test('the room list shows the room\'s unread messages; opening it clears them', async () => {
+    const before = await stored(alice);
     await send(bob, 'unread 1');
     await send(bob, 'unread 2');
     await until(async () => (await alice.title()) === '(3) saltchat', 'alice\'s title counts 3', T,
       { detail: () => alice.title() });
     await until(async () => (await bob.$$('#messages li[data-kind="own"] .status:not([data-status="accepted"])')).length === 0,
       'bob\'s messages stored', T);
-    await alice.waitForTimeout(1000); // the save after the last batch
+    await until(async () => (await stored(alice)) >= before + 2, 'alice\'s page saved both', T);
     await alice.goto(base);
     await alice.waitForSelector('#room-list li .unread', { timeout: T });
     assert.equal(await alice.textContent('#room-list li .unread'), '3 unread');
@@ -150,6 +164,28 @@ test('notifications: opt-in, room and sender only, text on request, unread count
     assert.equal(await alice.$('#room-list li .unread'), null, 'seen once opened');
     // The choice is kept: the button still says notifications are on.
     assert.equal(await alice.textContent('#notify'), 'Turn off notifications');
+  });
+
+  await t.test('beside another room: the other rooms with their unread counts', async () => {
+    await alice.click('#room-list li button:not(.secondary)');
+    await online(alice);
+    await alice.evaluate(() => globalThis.testSetHidden(true));
+    const before = await stored(alice);
+    await send(bob, 'for the list');
+    await until(async () => (await alice.title()) === '(1) saltchat', 'alice\'s title counts 1', T,
+      { detail: () => alice.title() });
+    await until(async () => (await stored(alice)) >= before + 1, 'alice\'s page saved it', T);
+    await alice.goto(base);
+    await alice.fill('#name-create', 'Alice');
+    await alice.click('#create-form button[type=submit]');
+    await online(alice);
+    await alice.waitForSelector('#other-rooms:not([hidden]) #other-room-list li', { timeout: T });
+    assert.match(await alice.textContent('#other-room-list li .name'), /Bob/);
+    assert.equal(await alice.textContent('#other-room-list li .unread'), '1 unread');
+    await alice.click('#other-room-list li a');
+    await alice.waitForFunction(() => document.getElementById('conn').dataset.state === 'online' &&
+      [...document.querySelectorAll('#messages li .text')].some((e) => e.textContent === 'for the list'),
+      null, { timeout: T });
     assert.deepEqual(problems, []);
   });
 });

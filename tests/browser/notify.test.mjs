@@ -186,6 +186,8 @@ test('notifications: opt-in, room and sender only, text on request, unread count
     await alice.waitForFunction(() => document.getElementById('conn').dataset.state === 'online' &&
       [...document.querySelectorAll('#messages li .text')].some((e) => e.textContent === 'for the list'),
       null, { timeout: T });
+    await alice.waitForSelector('#other-rooms:not([hidden]) #other-room-list li', { timeout: T });
+    await alice.screenshot({ path: join(ARTIFACTS, 'rooms-alice.png') }); // docs/screenshot.png
     assert.deepEqual(problems, []);
   });
 });

@@ -27,7 +27,7 @@ static const struct {
     [CLI_EV_LEFT] = {"left", 0},
     [CLI_EV_LINK_ROTATED] = {"link_rotated", CLI_F_LINK},
     [CLI_EV_REBASED] = {"rebased", CLI_F_TOKEN | CLI_F_EPOCH},
-    [CLI_EV_HISTORY_LOST] = {"history_lost", CLI_F_SEQ | CLI_F_SEQ2},
+    [CLI_EV_HISTORY_LOST] = {"history_lost", CLI_F_SEQ | CLI_F_SEQ2 | CLI_F_REASON},
     [CLI_EV_UNREADABLE] = {"unreadable", CLI_F_SEQ | CLI_F_CODE | CLI_F_REASON},
     [CLI_EV_GAP] = {"gap", CLI_F_SEQ | CLI_F_SEQ2},
     [CLI_EV_DUPLICATE] = {"duplicate", CLI_F_SEQ},

@@ -354,8 +354,8 @@ static void event(cli_ui *ui, const cli_event *ev)
         break;
     case CLI_EV_HISTORY_LOST:
         system_line(u, CLI_UI_WARN);
-        cli_buf_printf(&u->out, "messages %llu to %llu are gone from the relay and will not be "
-                       "shown", seq, seq2);
+        cli_buf_printf(&u->out, "messages %llu to %llu will not be shown: ", seq, seq2);
+        put_text(u, reason, strlen(reason), 0);
         break;
     case CLI_EV_UNREADABLE:
         system_line(u, CLI_UI_WARN);

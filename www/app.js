@@ -306,7 +306,7 @@ function onEvent(ev) {
     systemLine('A member was removed, so the room has a new invite link and the old one no longer works. Share the new one from "Invite others".');
     break;
   case 'history_lost':
-    alertLine(`Messages ${ev.seq} to ${ev.seq2} were deleted by the relay before this device could read them; they cannot be shown.`);
+    alertLine(`Messages ${ev.seq} to ${ev.seq2} cannot be shown on this device: ${ev.reason}.`);
     break;
   case 'unreadable':
     alertLine(`A message (number ${ev.seq}) could not be read: ${ev.reason}.`);

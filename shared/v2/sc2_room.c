@@ -91,6 +91,7 @@ struct sc2_room {
     int join_anchored;
     unsigned join_tries;
     uint64_t lost_from;     /* rejoin: first seq we will never see; 0 none */
+    int lost_cause;         /* why (LOST_*; not exported: LOST_UNKNOWN after an import) */
 
     /* our speculative commit (or external commit) */
     mls_group *spec;
@@ -944,14 +945,18 @@ static void join_failed(sc2_room *r, const char *why, const char *detail)
     die(r);
 }
 
+enum { LOST_UNKNOWN = 0, LOST_RETENTION, LOST_COMMIT };
+
 /* Start (again) to join by external commit: on this connection if it may, else on the
- * next. resync: we were a member (GONE, or a commit we could not follow). */
-static void start_rejoin(sc2_room *r, uint64_t lost_from)
+ * next. resync: we were a member (GONE: cause LOST_RETENTION, or a commit we could not
+ * follow: LOST_COMMIT). */
+static void start_rejoin(sc2_room *r, uint64_t lost_from, int cause)
 {
     if (!r->joining) {
         r->joining = 1;
         r->join_tries = 0;
         r->lost_from = lost_from;
+        r->lost_cause = cause;
     }
     r->join_anchored = 0;
     spec_free(r);
@@ -1095,10 +1100,19 @@ static void adopt_join(sc2_room *r, uint64_t seq)
         if (e) {
             e->ev.seq = r->lost_from;
             e->ev.seq2 = seq - 1;
-            ev_reason(e, "these messages were dropped by the relay before we came back", NULL);
+            ev_reason(e,
+                      r->lost_cause == LOST_RETENTION
+                          ? "the relay no longer kept these messages (retention) when we came back"
+                      : r->lost_cause == LOST_COMMIT
+                          ? "these messages came after a commit we could not process; we "
+                            "rejoined without them"
+                          : "these messages are gone for this device (the relay no longer kept "
+                            "them, or they came after a commit we could not process)",
+                      NULL);
         }
     }
     r->lost_from = 0;
+    r->lost_cause = LOST_UNKNOWN;
     size_t n = 0;
     mem_snap *m = snap_members(r->g, &n);
     for (size_t i = 0; m && i < n; i++)
@@ -1311,7 +1325,7 @@ static int on_log(sc2_room *r, const sc2_env *env, uint64_t now)
         }
         if (env->flags & SC2_LOG_F_COMMIT) {
             /* The relay moved the room to the next epoch with it: we cannot follow. */
-            start_rejoin(r, seq + 1);
+            start_rejoin(r, seq + 1, LOST_COMMIT);
             r->state = SC2_RS_BROKEN;
             mls_free(old, (n_old ? n_old : 1) * sizeof *old);
             return -1;
@@ -1830,7 +1844,7 @@ static int on_gone(sc2_room *r, const sc2_env *env)
             spec_free(r);
         r->join_anchored = 0;
     } else {
-        start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1);
+        start_rejoin(r, sc2_lh_head(&r->lh, NULL) + 1, LOST_RETENTION);
     }
     r->state = SC2_RS_JOINING;
     ensure_auth(r); /* a rotation we processed while live made our key an earlier one */

@@ -36,6 +36,7 @@ typedef struct cl {
     char last_removed[80], last_removed_by[80];
     int last_error, lost_code;
     char lost_reason[256];
+    char hist_reason[256];
 } cl;
 
 static int verbose;
@@ -68,6 +69,7 @@ static void drain(cl *c)
         if (ev.type == SC2_EV_HISTORY_LOST) {
             c->lost_from = ev.seq;
             c->lost_to = ev.seq2;
+            snprintf(c->hist_reason, sizeof c->hist_reason, "%s", ev.reason);
         }
         if (ev.type == SC2_EV_MEMBER_REMOVED) {
             c->removed_self_flag = ev.self;
@@ -854,6 +856,7 @@ static void test_gone_rejoin(void)
     CHECK_EQ(b.counts[SC2_EV_HISTORY_LOST], 1);
     CHECK_EQ(b.lost_from, b_seq + 1);
     CHECK(b.lost_to >= d.n_log - 1 - 1);
+    CHECK(strstr(b.hist_reason, "retention") != NULL); /* GONE: the relay's retention */
     CHECK_EQ(has_text(&b, "lost 0"), 0);
     CHECK_EQ(a.counts[SC2_EV_MEMBER_REMOVED], 0); /* a resync is not a removal */
     CHECK_EQ(a.counts[SC2_EV_MEMBER_JOINED], 2);   /* bob joined, then rejoined */

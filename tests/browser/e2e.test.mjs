@@ -7,7 +7,7 @@
 // holds playwright-core).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
@@ -467,6 +467,37 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     cli.proc.stdin.write('/quit\n');
     await cli.waitFor((e) => e.type === 'exit', 'the CLI exits');
     assert.equal(cli.events.find((e) => e.type === 'exit').code, 0);
+  });
+
+  await t.test('removal from the page: the removed CLI is told, reads nothing after, its old link is refused', async () => {
+    const dir = mkdtempSync(join(tmp, 'cli-rex-'));
+    const data = join(dir, 'data');
+    const rex = startCli(CLI, newLink, 'Rex', dir, ['--data', data], T);
+    await rex.waitFor((e) => e.type === 'live', 'Rex is live in the room');
+    await until(async () => (await members(alice.page)).includes('Rex'), 'alice sees Rex', T);
+    const room = (await rex.waitFor((e) => e.type === 'room', 'the room event')).room;
+    const oldLink = newLink;
+    await alice.page.locator('#members li.member', { hasText: 'Rex' }).locator('button[data-remove]').click();
+    const removed = await rex.waitFor((e) => e.type === 'removed', 'Rex is told he was removed');
+    assert.equal(removed.by, 'Alice');
+    await until(async () => rex.proc.exitCode !== null, 'the removed CLI exits', T);
+    assert.equal(rex.proc.exitCode, 9, 'exit 9 (removed)');
+    await until(async () => (await alice.page.inputValue('#invite-link')) !== oldLink,
+      'the link rotated after the removal', T);
+    newLink = await alice.page.inputValue('#invite-link');
+    await send(alice.page, 'after rex was removed');
+    sent.push('after rex was removed');
+    assert.ok(!rex.events.some((e) => e.type === 'message' && e.text === 'after rex was removed'));
+    const cfg = ['--batch', '--name', 'Rex', '--config', join(dir, 'cli-Rex'), '--data', data];
+    const reopen = await run([CLI, 'open', room, ...cfg], T);
+    assert.equal(reopen.code, 12, `open of a room we were removed from is refused: ${reopen.stderr}`);
+    assert.ok(!reopen.stdout.includes('after rex was removed'));
+    const linkFile = join(dir, 'old-link');
+    writeFileSync(linkFile, `${oldLink}\n`, { mode: 0o600 });
+    const again = await run([CLI, 'join', '--link-file', linkFile, '--batch', '--name', 'Rex2',
+      '--config', join(dir, 'cli-Rex2'), '--data', join(dir, 'data2')], T);
+    assert.equal(again.code, 11, `the old link is refused (exit 11): ${again.stderr}`);
+    assert.match(again.stderr, /revoked|no longer|replaced/);
   });
 
   await t.test('verify: the page and the CLI show the same numbers; wrong numbers refused; the mark is kept and another key under the name is an alert', async () => {

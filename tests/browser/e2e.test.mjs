@@ -82,15 +82,15 @@ function watch(name, page) {
   });
 }
 
-async function newProfile(name) {
-  const dir = mkdtempSync(join(tmp, `chromium-${name}-`));
+// A browser on a fresh profile, or (dir given) on the profile a closed one left on disk.
+async function newProfile(name, dir = mkdtempSync(join(tmp, `chromium-${name}-`))) {
   const ctx = await launchProfile(chromium, CHROMIUM, dir, { viewport: { width: 1100, height: 760 } });
   contexts.push(ctx);
   ctx.on('request', (req) => network.urls.push(req.url()));
   ctx.pages().forEach((p) => watch(name, p));
   ctx.on('page', (p) => watch(name, p));
   const page = ctx.pages()[0] || await ctx.newPage();
-  return { ctx, page, name };
+  return { ctx, page, name, dir };
 }
 
 // Texts of the messages in a page's log, in order (own and others').
@@ -309,7 +309,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.match(await alice.page.textContent('#messages'), /Reconnected/);
   });
 
-  await t.test('reload after 20 messages: history kept, messages from meanwhile shown as while away', async () => {
+  await t.test('reload after 20 messages, then the browser closed and started again: history kept, messages from meanwhile shown as while away', async () => {
     for (let i = 1; i <= 20; i++) await send(alice.page, `numbered ${i}`);
     const numbered = Array.from({ length: 20 }, (_, i) => `numbered ${i + 1}`);
     await waitTexts(bob.page, numbered, 'bob sees the 20');
@@ -319,17 +319,18 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     await bob.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
       null, { timeout: T });
     assert.deepEqual(await texts(bob.page), before, 'the reloaded page shows the same conversation');
-    // Bob goes away (tab closed); alice writes 3; bob comes back from the room list.
+    // Bob goes away (the whole browser closed); alice writes 3; bob starts the browser again
+    // on the same profile and comes back from the room list.
     const roomUrl = bob.page.url();
     assert.match(roomUrl, /#room=[A-Za-z0-9_-]{22}$/);
-    await bob.page.close();
+    await bob.ctx.close();
     const away = ['while away 1', 'while away 2', 'while away 3'];
     await until(async () => (await alice.page.$$eval('#members li.member', (l) => l.length)) === 2,
       'alice still has 2 members', T);
     for (const a of away) await send(alice.page, a);
     await until(async () => (await alice.page.$$('#messages li[data-kind="own"] .status:not([data-status="accepted"])')).length === 0,
       'all of alice\'s messages stored by the relay', T);
-    bob.page = await bob.ctx.newPage();
+    Object.assign(bob, await newProfile('bob', bob.dir));
     await bob.page.goto(base);
     await bob.page.waitForSelector('#rooms:not([hidden]) #room-list li', { timeout: T });
     assert.match(await bob.page.textContent('#room-list'), /Alice/);

@@ -895,6 +895,27 @@ relay_store_err relay_store_stage_hash(relay_store *s, const uint8_t hash[RELAY_
     return RELAY_STORE_OK;
 }
 
+void relay_store_discard(relay_store *s)
+{
+    store_room *r, *next;
+    if (!s)
+        return;
+    for (r = s->touched; r; r = next) {
+        next = r->touched_next;
+        r->touched = 0;
+        r->touched_next = NULL;
+        r->p = r->d;
+        if (!r->durable)
+            room_drop(s, r);
+    }
+    s->touched = NULL;
+    ops_free(s->ops);
+    s->ops = NULL;
+    s->ops_tail = &s->ops;
+    s->n_ops = 0;
+    s->staged_bytes = 0;
+}
+
 size_t relay_store_staged(const relay_store *s)
 {
     return s ? s->n_ops : 0;

@@ -145,6 +145,12 @@ typedef void (*relay_store_done_fn)(void *ctx, uint64_t tag, const uint8_t *room
 relay_store_err relay_store_flush(relay_store *s, uint64_t now_ms, relay_store_done_fn done,
                                   void *ctx);
 
+/* Drops every staged write without running a transaction (and without calling any done
+ * callback): the rooms are as they were after the last flush, and a staged creation is
+ * forgotten. The cluster (relay_v2c) validates a turn's SUBMITs by staging them, then
+ * discards them and appends to JetStream; the replica takes them from there. NULL ok. */
+void relay_store_discard(relay_store *s);
+
 /* Number of staged writes awaiting flush. */
 size_t relay_store_staged(const relay_store *s);
 

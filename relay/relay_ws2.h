@@ -46,6 +46,24 @@ void relay_ws2_violation(struct lws *wsi, uint16_t code, const char *why);
  * is durable), deliver the queued replies, send ERROR SHUTDOWN and close with 1001. */
 void relay_ws2_shutdown(struct relay *r);
 
+/*
+ * Under --cluster (relay_v2c): what the JetStream worker and watches report, on the loop
+ * thread from relay_v2c_drain. opened: the room's creation record (NO_ROOM: none) and,
+ * with it, a running watch of its log; created: this relay's CREATE won (OK), lost
+ * (EXISTS) or failed; appended: of the batch after expect_last, the first `stored` are
+ * in the log; entry: one log entry as JetStream holds it, for the replica; drained: the
+ * end of a drain (flush the replica's writes).
+ */
+void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                        size_t meta_len, void *watch);
+void relay_ws2_c_created(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                         size_t meta_len, void *watch);
+void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t stored,
+                          uint64_t expect_last);
+void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint64_t time_ms,
+                       unsigned flags, const uint8_t *body, size_t len);
+void relay_ws2_c_drained(struct relay *r);
+
 /* Number of open v2 connections. */
 size_t relay_ws2_sessions(const struct relay *r);
 

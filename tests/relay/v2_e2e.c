@@ -23,6 +23,14 @@
  *                end LOST with one ROOM_LOST (NO_ROOM) each and stop reconnecting; their
  *                rooms (seq, texts, members) are kept and still export
  *
+ * Cluster scenarios (tests/cluster/v2_cluster.py: v2_e2e cluster_* HOST:PORT1 PORT2 PORT3,
+ * relays 1 and 2 and a proxy to relay 3 sharing a nats-server -js; docs/CLUSTER.md):
+ *   cluster_chat  members on two relays type at once and commit: one total order
+ *   cluster_race  race with its members on two relays: one commit per epoch, re-bases
+ *   cluster_kill  relay 1 SIGKILLed ("CMD kill1") during a burst: failover to relay 2
+ *   cluster_late  relay 3 started late ("CMD start3") serves the whole history
+ * E2E_VERBOSE=1 in the environment prints every event (SENT, ACCEPTED, MESSAGE too).
+ *
  * The wrapper acts on request: this program writes "CMD cut|kill|restart" on stdout and
  * waits (bounded) for "OK" on stdin. Assertions are made here: a failure prints
  * "FAIL: ..." on stderr and exits 1; success prints "PASS <scenario>" on stdout.

@@ -345,6 +345,52 @@ static void set_state(relay_v2c *c, int st)
     }
 }
 
+/* What read_back compares: the batch's entries from `next` on, against the stream's. */
+typedef struct rb_ctx {
+    const job *jb;
+    size_t next;  /* index of the batch entry expected at the next seq */
+    int differs;  /* the stream has another relay's entry there */
+} rb_ctx;
+
+static int rb_entry(void *ctx, const relay_jslog_entry *e)
+{
+    rb_ctx *x = ctx;
+    const relay_jslog_item *it = &x->jb->items[x->next];
+    if (e->len != it->len || memcmp(e->body, it->body, it->len)) {
+        x->differs = 1; /* bodies carry their seq's log hash: equal bytes are ours */
+        return 1;
+    }
+    x->next++;
+    return x->next >= x->jb->n;
+}
+
+/*
+ * An append timed out: some acks were lost or the broker is slow. Reads the stream after
+ * the stored prefix to learn which of the rest are there (ours: byte for byte, since each
+ * body carries its seq's log hash). Ours found: stored grows. Another relay's entry
+ * there: CONFLICT (decide again). Nothing there yet: still TIMEOUT (unknown: an entry
+ * may still land, so it is not re-appended).
+ */
+static void read_back(relay_v2c *c, const job *jb, ev *res)
+{
+    rb_ctx x = {jb, res->stored, 0};
+    uint64_t last = 0;
+    if (x.next >= jb->n)
+        return;
+    relay_jslog_err e = relay_jslog_read(c->j, jb->room, RELAY_V2C_ROOM_BYTES,
+                                         jb->after + x.next, (uint32_t)(jb->n - x.next),
+                                         rb_entry, &x, &last);
+    if (e != RELAY_JSLOG_OK)
+        return;
+    res->stored = x.next;
+    if (x.next == jb->n)
+        res->err = RELAY_JSLOG_OK;
+    else if (x.differs)
+        res->err = RELAY_JSLOG_ERR_CONFLICT;
+    relay_log(RELAY_LOG_WARN, "cluster v2: an append timed out; read back: %zu of %zu stored%s",
+              x.next, jb->n, x.differs ? ", then another relay's entry" : "");
+}
+
 static void run_job(relay_v2c *c, job *jb)
 {
     ev *res = calloc(1, sizeof *res);
@@ -400,6 +446,8 @@ static void run_job(relay_v2c *c, job *jb)
         res->expect_last = jb->after;
         res->err = relay_jslog_append_batch(c->j, jb->room, RELAY_V2C_ROOM_BYTES, jb->items,
                                             jb->n, jb->after, &res->stored);
+        if (res->err == RELAY_JSLOG_ERR_TIMEOUT)
+            read_back(c, jb, res);
         break;
     }
     if (res->err != RELAY_JSLOG_OK && res->err != RELAY_JSLOG_ERR_CONFLICT &&

@@ -1086,7 +1086,8 @@ void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t 
         rm->wait_head++;
         csub **t = &rest;
         while (*t) {
-            (*t)->sl ? (void)((*t)->sl->hold = 0) : (void)0;
+            if ((*t)->sl)
+                (*t)->sl->hold = 0;
             free((*t)->body);
             (*t)->body = NULL;
             t = &(*t)->next;

@@ -805,6 +805,17 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
                                         const uint8_t *gi_box, size_t gi_len, uint64_t time_ms,
                                         uint64_t tag)
 {
+    return relay_store_room_create_at(s, room_id, room_len, join_pk, gi_box, gi_len, time_ms,
+                                      0, 0, tag);
+}
+
+relay_store_err relay_store_room_create_at(relay_store *s, const uint8_t *room_id,
+                                           size_t room_len,
+                                           const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                           const uint8_t *gi_box, size_t gi_len,
+                                           uint64_t time_ms, uint64_t epoch, uint64_t head_seq,
+                                           uint64_t tag)
+{
     store_room *r = NULL;
     store_op *op;
     relay_store_err err;
@@ -819,13 +830,18 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
         return err;
     if (r)
         return fail_msg(s, RELAY_STORE_ERR_EXISTS, "store: create: the room exists");
+    if (head_seq > INT64_MAX - 1 || epoch > INT64_MAX)
+        return fail_msg(s, RELAY_STORE_ERR_ARG, "store: create: bad head or epoch");
     r = calloc(1, sizeof *r);
     if (!r)
         return fail_msg(s, RELAY_STORE_ERR_NOMEM, "store: out of memory");
     r->id_len = room_len;
     memcpy(r->id, room_id, room_len);
     r->created_ms = time_ms;
-    r->d.oldest_seq = 1;
+    r->d.epoch = epoch;
+    r->d.head_seq = head_seq;
+    r->d.gi_seq = head_seq;
+    r->d.oldest_seq = head_seq + 1;
     memcpy(r->d.join_pk, join_pk, RELAY_STORE_PK_BYTES);
     r->p = r->d;
     relay_map_insert(&s->rooms, &r->node, room_hash(s, room_id, room_len));
@@ -942,6 +958,16 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         r->rowid = sqlite3_last_insert_rowid(s->db);
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
         memcpy(r->p.gi_hash, op->hash, RELAY_STORE_HASH_BYTES);
+        if (r->p.gi_seq) { /* created at a head (relay_store_room_create_at) */
+            q = stmt(s, ST_GI_UPD);
+            sqlite3_bind_blob(q, 1, op->gi, (int)op->gi_len, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, (int64_t)r->p.gi_seq);
+            sqlite3_bind_blob(q, 3, op->hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 4, r->rowid);
+            rc = run(q);
+            if (rc != SQLITE_OK)
+                return db_fail(s, rc, "creating a room");
+        }
         return RELAY_STORE_OK;
     }
     q = stmt(s, ST_ENT_INS);

@@ -103,6 +103,21 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
                                         uint64_t tag);
 
 /*
+ * relay_store_room_create for a room whose log so far is known only by its state after
+ * head_seq (a replica of a cluster's log that retention has cut: relay_v2c): epoch, the
+ * current join_pk, the gi_box of the commit at head_seq (gi_seq = head_seq), no entries
+ * (oldest_seq = head_seq + 1: a RESUME from before is GONE), no earlier keys. The log
+ * hash staged next (relay_store_stage_hash) is L_head_seq, the head's and the GroupInfo's.
+ * head_seq 0 and epoch 0 is relay_store_room_create. Same returns.
+ */
+relay_store_err relay_store_room_create_at(relay_store *s, const uint8_t *room_id,
+                                           size_t room_len,
+                                           const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                           const uint8_t *gi_box, size_t gi_len,
+                                           uint64_t time_ms, uint64_t epoch, uint64_t head_seq,
+                                           uint64_t tag);
+
+/*
  * Stages one log entry (1..RELAY_STORE_ENTRY_MAX bytes) and returns in *seq the sequence
  * number it will have: the room's head (staged included) plus one, contiguous from 1.
  * A commit (is_commit) moves the room to epoch + 1 and must carry the new epoch's gi_box;

@@ -38,6 +38,9 @@ typedef struct job {
     uint8_t *blob;
     size_t blob_len;
     void *watch;
+    int has_snap;
+    relay_v2c_snap snap; /* snap.gi points into snap_gi */
+    uint8_t *snap_gi;
 } job;
 
 /* One room's watch: its entries go to the event queue once the job that started it has
@@ -159,18 +162,81 @@ int relay_v2c_meta_encode(const uint8_t join_pk[RELAY_V2C_PK_BYTES], uint64_t cr
     return 0;
 }
 
-int relay_v2c_meta_decode(const uint8_t *meta, size_t len, const uint8_t **join_pk,
-                          uint64_t *created_ms, const uint8_t **gi, size_t *gi_len)
+static void put_u64(uint8_t *p, uint64_t v)
 {
-    if (!meta || len <= RELAY_V2C_META_OVERHEAD || meta[0] != 1)
-        return -1;
-    *join_pk = meta + 1;
-    uint64_t t = 0;
     for (int i = 0; i < 8; i++)
-        t = t << 8 | meta[33 + i];
-    *created_ms = t;
-    *gi = meta + RELAY_V2C_META_OVERHEAD;
-    *gi_len = len - RELAY_V2C_META_OVERHEAD;
+        p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+int relay_v2c_meta_parse(const uint8_t *m, size_t len, relay_v2c_meta *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!m || len <= RELAY_V2C_META_OVERHEAD || (m[0] != 1 && m[0] != 2))
+        return -1;
+    out->join_pk = m + 1;
+    out->created_ms = get_u64(m + 33);
+    if (m[0] == 1) {
+        out->gi = m + RELAY_V2C_META_OVERHEAD;
+        out->gi_len = len - RELAY_V2C_META_OVERHEAD;
+        return 0;
+    }
+    size_t at = RELAY_V2C_META_OVERHEAD;
+    if (len - at < 4)
+        return -1;
+    uint32_t gl = get_u32(m + at);
+    at += 4;
+    if (!gl || gl > len - at || len - at - gl <= RELAY_V2C_SNAP_OVERHEAD)
+        return -1;
+    out->gi = m + at;
+    out->gi_len = gl;
+    at += gl;
+    out->has_snap = 1;
+    out->epoch = get_u64(m + at);
+    out->gi_seq = get_u64(m + at + 8);
+    out->snap_hash = m + at + 16;
+    out->snap_pk = m + at + 48;
+    out->snap_gi = m + at + RELAY_V2C_SNAP_OVERHEAD;
+    out->snap_gi_len = len - at - RELAY_V2C_SNAP_OVERHEAD;
+    return 0;
+}
+
+int relay_v2c_meta_with_snapshot(const relay_v2c_meta *cur, uint64_t epoch, uint64_t gi_seq,
+                                 const uint8_t hash[RELAY_V2C_HASH_BYTES],
+                                 const uint8_t join_pk[RELAY_V2C_PK_BYTES], const uint8_t *gi,
+                                 size_t gi_len, uint8_t **out, size_t *out_len)
+{
+    *out = NULL;
+    size_t n = RELAY_V2C_META_OVERHEAD + 4 + cur->gi_len + RELAY_V2C_SNAP_OVERHEAD + gi_len;
+    if (!gi || !gi_len || n > RELAY_JSLOG_META_MAX || cur->gi_len > UINT32_MAX)
+        return -1;
+    uint8_t *p = malloc(n), *q = p;
+    if (!p)
+        return -1;
+    *q++ = 2;
+    memcpy(q, cur->join_pk, RELAY_V2C_PK_BYTES);
+    q += RELAY_V2C_PK_BYTES;
+    put_u64(q, cur->created_ms);
+    q += 8;
+    put_u32(q, (uint32_t)cur->gi_len);
+    q += 4;
+    memcpy(q, cur->gi, cur->gi_len);
+    q += cur->gi_len;
+    put_u64(q, epoch);
+    put_u64(q + 8, gi_seq);
+    memcpy(q + 16, hash, RELAY_V2C_HASH_BYTES);
+    memcpy(q + 48, join_pk, RELAY_V2C_PK_BYTES);
+    q += RELAY_V2C_SNAP_OVERHEAD;
+    memcpy(q, gi, gi_len);
+    *out = p;
+    *out_len = n;
     return 0;
 }
 
@@ -224,6 +290,7 @@ static void job_free(job *jb)
     if (jb) {
         free(jb->items);
         free(jb->blob);
+        free(jb->snap_gi);
         free(jb);
     }
 }
@@ -391,6 +458,35 @@ static void read_back(relay_v2c *c, const job *jb, ev *res)
               x.next, jb->n, x.differs ? ", then another relay's entry" : "");
 }
 
+/* Writes the snapshot of the room after the commit at gi_seq into its record (compare-
+ * and-set; a record with a later snapshot stays). Best effort: a relay that dies first
+ * leaves the record a commit behind, which costs only a later snapshot start. */
+static void snap_write(relay_v2c *c, const job *jb, uint64_t gi_seq)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        uint8_t *meta = NULL, *nm = NULL;
+        size_t ml = 0, nl = 0;
+        uint64_t rev = 0, nrev = 0;
+        relay_v2c_meta mp;
+        if (relay_jslog_meta_get(c->j, jb->room, RELAY_V2C_ROOM_BYTES, &meta, &ml, &rev) !=
+            RELAY_JSLOG_OK)
+            return;
+        if (relay_v2c_meta_parse(meta, ml, &mp) || (mp.has_snap && mp.gi_seq >= gi_seq) ||
+            relay_v2c_meta_with_snapshot(&mp, jb->snap.epoch, gi_seq, jb->snap.hash,
+                                         jb->snap.join_pk, jb->snap.gi, jb->snap.gi_len, &nm,
+                                         &nl)) {
+            free(meta);
+            return;
+        }
+        free(meta);
+        relay_jslog_err e = relay_jslog_meta_put(c->j, jb->room, RELAY_V2C_ROOM_BYTES, nm, nl,
+                                                 rev, &nrev);
+        free(nm);
+        if (e != RELAY_JSLOG_ERR_CONFLICT)
+            return;
+    }
+}
+
 static void run_job(relay_v2c *c, job *jb)
 {
     ev *res = calloc(1, sizeof *res);
@@ -422,9 +518,18 @@ static void run_job(relay_v2c *c, job *jb)
         res->type = EV_OPENED;
         res->err = relay_jslog_meta_get(c->j, jb->room, RELAY_V2C_ROOM_BYTES, &meta, &ml, &rev);
         if (res->err == RELAY_JSLOG_OK) {
+            uint64_t after = jb->after;
+            relay_jslog_state st;
+            relay_v2c_meta mp;
             res->data = meta;
             res->len = ml;
-            w = watch_start(c, jb->room, jb->after, &res->err);
+            /* a new replica of a log that retention cut: start at the record's snapshot */
+            if (!after && relay_v2c_meta_parse(meta, ml, &mp) == 0 && mp.has_snap &&
+                relay_jslog_state_get(c->j, jb->room, RELAY_V2C_ROOM_BYTES, &st) ==
+                    RELAY_JSLOG_OK &&
+                st.first_seq > 1 && mp.gi_seq + 1 >= st.first_seq)
+                after = res->seq = mp.gi_seq;
+            w = watch_start(c, jb->room, after, &res->err);
         }
         break;
     }
@@ -448,6 +553,8 @@ static void run_job(relay_v2c *c, job *jb)
                                             jb->n, jb->after, &res->stored);
         if (res->err == RELAY_JSLOG_ERR_TIMEOUT)
             read_back(c, jb, res);
+        if (jb->has_snap && res->stored > jb->snap.commit_at)
+            snap_write(c, jb, jb->after + 1 + jb->snap.commit_at);
         break;
     }
     if (res->err != RELAY_JSLOG_OK && res->err != RELAY_JSLOG_ERR_CONFLICT &&
@@ -620,7 +727,7 @@ void relay_v2c_drain(relay_v2c *c)
         q = e->next;
         switch (e->type) {
         case EV_OPENED:
-            relay_ws2_c_opened(c->r, e->room, e->err, e->data, e->len, e->watch);
+            relay_ws2_c_opened(c->r, e->room, e->err, e->data, e->len, e->watch, e->seq);
             break;
         case EV_CREATED:
             relay_ws2_c_created(c->r, e->room, e->err, e->data, e->len, e->watch);
@@ -675,6 +782,13 @@ int relay_v2c_create(relay_v2c *c, const uint8_t room[RELAY_V2C_ROOM_BYTES],
 int relay_v2c_append(relay_v2c *c, const uint8_t room[RELAY_V2C_ROOM_BYTES],
                      const relay_jslog_item *items, size_t n, uint64_t expect_last)
 {
+    return relay_v2c_append_snap(c, room, items, n, expect_last, NULL);
+}
+
+int relay_v2c_append_snap(relay_v2c *c, const uint8_t room[RELAY_V2C_ROOM_BYTES],
+                          const relay_jslog_item *items, size_t n, uint64_t expect_last,
+                          const relay_v2c_snap *snap)
+{
     size_t total = 0;
     if (!n || n > RELAY_JSLOG_BATCH_MAX)
         return -1;
@@ -695,6 +809,13 @@ int relay_v2c_append(relay_v2c *c, const uint8_t room[RELAY_V2C_ROOM_BYTES],
     jb->n = n;
     jb->blob_len = total;
     jb->after = expect_last;
+    if (snap && snap->commit_at < n && snap->gi && snap->gi_len &&
+        (jb->snap_gi = malloc(snap->gi_len))) { /* no memory: no snapshot, no harm */
+        jb->has_snap = 1;
+        jb->snap = *snap;
+        memcpy(jb->snap_gi, snap->gi, snap->gi_len);
+        jb->snap.gi = jb->snap_gi;
+    }
     return job_push(c, jb);
 }
 

@@ -69,8 +69,11 @@ void relay_v2c_drain(relay_v2c *c);
 /*
  * Jobs for the worker (loop thread; results come back through relay_v2c_drain). Each
  * returns 0, or -1 if out of memory (no result will come).
- *   open:   read the room's creation record; if it exists, watch the log after
- *           after_seq -> relay_ws2_c_opened (NO_ROOM: the cluster has no such room).
+ *   open:   read the room's record; if it exists, watch the log after after_seq ->
+ *           relay_ws2_c_opened (NO_ROOM: the cluster has no such room). With after_seq 0
+ *           (no replica yet) and a log whose oldest entry is past the record's snapshot,
+ *           the watch starts after the snapshot's gi_seq instead, which opened reports
+ *           as base (else 0): the replica is then made from the snapshot.
  *   create: write the creation record meta (first writer wins), make the stream, watch it
  *           from the start -> relay_ws2_c_created (EXISTS: another creator won).
  *   append: append bodies[0..n) (copied) with flags[i] and time_ms[i] after expect_last
@@ -102,10 +105,56 @@ typedef struct relay_v2c_entry {
  * Returns 0, or -1 if malformed (then *e is undefined). */
 int relay_v2c_entry_decode(const uint8_t *body, size_t len, int has_pk, relay_v2c_entry *e);
 
-/* Creation record: encode into malloc'ed *out / decode in place. Return 0 or -1. */
+/* Creation record (version 1, at CREATE): encode into a malloc'ed *out. Returns 0 or -1. */
 int relay_v2c_meta_encode(const uint8_t join_pk[RELAY_V2C_PK_BYTES], uint64_t created_ms,
                           const uint8_t *gi, size_t gi_len, uint8_t **out, size_t *out_len);
-int relay_v2c_meta_decode(const uint8_t *meta, size_t len, const uint8_t **join_pk,
-                          uint64_t *created_ms, const uint8_t **gi, size_t *gi_len);
+
+/*
+ * A room's record, parsed in place. Version 1: the creation (join_pk, created_ms, first
+ * gi_box). Version 2 adds a snapshot of the room after its latest commit that a relay
+ * wrote back (gi_seq, the epoch and current join_pk after it, its gi_box and L_gi_seq):
+ *   u8 2 || join_pk || u64 created_ms || u32 gi_len || gi_box
+ *        || u64 epoch || u64 gi_seq || L (32) || join_pk (32) || gi_box
+ * so that a relay whose replica starts after retention cut the log can start at gi_seq.
+ */
+#define RELAY_V2C_SNAP_OVERHEAD (8u + 8u + 32u + 32u)
+typedef struct relay_v2c_meta {
+    const uint8_t *join_pk; /* the creator's */
+    uint64_t created_ms;
+    const uint8_t *gi;      /* the first gi_box */
+    size_t gi_len;
+    int has_snap;
+    uint64_t epoch, gi_seq; /* snapshot: after the commit at gi_seq */
+    const uint8_t *snap_hash, *snap_pk, *snap_gi;
+    size_t snap_gi_len;
+} relay_v2c_meta;
+
+/* Parses meta[0..len) (version 1 or 2), every length checked. Returns 0 or -1. */
+int relay_v2c_meta_parse(const uint8_t *meta, size_t len, relay_v2c_meta *out);
+
+/* cur's creation part with a new snapshot, into a malloc'ed *out (version 2). Returns 0,
+ * or -1 (out of memory, or over RELAY_JSLOG_META_MAX: then no snapshot is kept). */
+int relay_v2c_meta_with_snapshot(const relay_v2c_meta *cur, uint64_t epoch, uint64_t gi_seq,
+                                 const uint8_t hash[RELAY_V2C_HASH_BYTES],
+                                 const uint8_t join_pk[RELAY_V2C_PK_BYTES], const uint8_t *gi,
+                                 size_t gi_len, uint8_t **out, size_t *out_len);
+
+/*
+ * Appends with a snapshot: like relay_v2c_append; if entry commit_at (< n) is stored,
+ * the worker then writes the room's record with this snapshot of the room after it
+ * (epoch, join_pk, gi_box, its log hash), compare-and-set, unless the record already has
+ * a later one. commit_at = n: no commit in the batch (snapshot ignored).
+ */
+typedef struct relay_v2c_snap {
+    size_t commit_at;
+    uint64_t epoch;
+    uint8_t hash[RELAY_V2C_HASH_BYTES];
+    uint8_t join_pk[RELAY_V2C_PK_BYTES];
+    const uint8_t *gi;
+    size_t gi_len;
+} relay_v2c_snap;
+int relay_v2c_append_snap(relay_v2c *c, const uint8_t room[RELAY_V2C_ROOM_BYTES],
+                          const relay_jslog_item *items, size_t n, uint64_t expect_last,
+                          const relay_v2c_snap *snap);
 
 #endif

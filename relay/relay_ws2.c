@@ -916,20 +916,20 @@ static void c_open(struct relay *r, struct v2room *rm)
     rm->opening = 1;
 }
 
-/* Stages the replica's room from its creation record, if the store has none yet. */
+/* Stages the replica's room, if the store has none yet: from the record's creation
+ * (base 0), or from its snapshot after the commit at base (the log was cut by
+ * retention before this relay read it). */
 static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *meta,
-                          size_t meta_len)
+                          size_t meta_len, uint64_t base)
 {
     relay_store_meta m;
-    const uint8_t *pk, *gi;
-    uint64_t created = 0;
-    size_t gl = 0;
+    relay_v2c_meta mp;
     uint64_t tag = 0;
 
     if (relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK)
         return 0;
-    if (relay_v2c_meta_decode(meta, meta_len, &pk, &created, &gi, &gl)) {
-        relay_log(RELAY_LOG_ERROR, "cluster v2: a room's creation record is malformed");
+    if (relay_v2c_meta_parse(meta, meta_len, &mp) || (base && (!mp.has_snap || mp.gi_seq != base))) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: a room's record is malformed");
         return -1;
     }
     pend *p = malloc(sizeof *p);
@@ -941,10 +941,21 @@ static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *met
     p->create = 1;
     p->tag = tag = ++V(r)->next_tag;
     uint8_t l0[SC2_LH_BYTES];
-    sc2_lh_genesis(rm->id, l0);
-    if (relay_store_room_create(r->store, rm->id, RELAY_DS_ROOM_BYTES, pk, gi, gl, created,
-                                tag) != RELAY_STORE_OK ||
-        relay_store_stage_hash(r->store, l0) != RELAY_STORE_OK) {
+    relay_store_err e;
+    if (base) {
+        memcpy(l0, mp.snap_hash, sizeof l0);
+        e = relay_store_room_create_at(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.snap_pk,
+                                       mp.snap_gi, mp.snap_gi_len, mp.created_ms, mp.epoch,
+                                       base, tag);
+        relay_log(RELAY_LOG_NOTICE, "cluster v2: a room's log starts past this relay's "
+                  "replica (retention): replica made from its snapshot at seq %llu",
+                  (unsigned long long)base);
+    } else {
+        sc2_lh_genesis(rm->id, l0);
+        e = relay_store_room_create(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.join_pk, mp.gi,
+                                    mp.gi_len, mp.created_ms, tag);
+    }
+    if (e != RELAY_STORE_OK || relay_store_stage_hash(r->store, l0) != RELAY_STORE_OK) {
         relay_log(RELAY_LOG_ERROR, "cluster v2: replica: %s", relay_store_errmsg(r->store));
         free(p);
         return -1;
@@ -964,12 +975,12 @@ static void c_room_fail(struct relay *r, struct v2room *rm, uint16_t code, const
 }
 
 static void c_ready(struct relay *r, struct v2room *rm, const uint8_t *meta, size_t meta_len,
-                    void *watch)
+                    void *watch, uint64_t base)
 {
     if (rm->cw) /* cannot happen: one open or create at a time */
         relay_v2c_unwatch(r->v2c, rm->cw);
     rm->cw = watch;
-    if (c_local_create(r, rm, meta, meta_len)) {
+    if (c_local_create(r, rm, meta, meta_len, base)) {
         rm->broken = 1;
         c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
         return;
@@ -996,7 +1007,7 @@ static struct v2room *c_room(struct relay *r, const uint8_t *room)
 }
 
 void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
-                        size_t meta_len, void *watch)
+                        size_t meta_len, void *watch, uint64_t base)
 {
     struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
     if (!rm) { /* cannot happen: a room with an open under way is kept */
@@ -1005,7 +1016,7 @@ void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uin
     }
     rm->opening = 0;
     if (err == RELAY_JSLOG_OK) {
-        c_ready(r, rm, meta, meta_len, watch);
+        c_ready(r, rm, meta, meta_len, watch, base);
     } else if (relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS) {
         lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {
             struct s2 *m = lws_container_of(d, struct s2, room_node);
@@ -1037,7 +1048,7 @@ void relay_ws2_c_created(struct relay *r, const uint8_t *room, int err, const ui
             lws_rx_flow_control(s->wsi, 1);
     }
     if (err == RELAY_JSLOG_OK) {
-        c_ready(r, rm, meta, meta_len, watch);
+        c_ready(r, rm, meta, meta_len, watch, 0);
         if (s) {
             relay_log(RELAY_LOG_INFO, "v2: room created in the cluster");
             wake(r, s);
@@ -1206,8 +1217,11 @@ static void c_round(struct relay *r, struct v2room *rm)
 {
     relay_store_meta m;
     relay_jslog_item items[RELAY_JSLOG_BATCH_MAX];
+    relay_v2c_snap snap;
     size_t n = 0;
     csub **fl_tail = &rm->fl;
+
+    snap.commit_at = RELAY_JSLOG_BATCH_MAX; /* none */
 
     if (!rm->ready || rm->broken || rm->inflight || !rm->q)
         return;
@@ -1244,6 +1258,14 @@ static void c_round(struct relay *r, struct v2room *rm)
             items[n].len = c->body_len;
             items[n].flags = c->flags;
             items[n].time_ms = c->time_ms;
+            if (vd.is_commit) { /* the record's snapshot after it (relay_v2c_snap) */
+                snap.commit_at = n;
+                snap.epoch = after.epoch;
+                memcpy(snap.hash, after.head_hash, sizeof snap.hash);
+                memcpy(snap.join_pk, after.join_pk, sizeof snap.join_pk);
+                snap.gi = c->buf + c->mls_len;
+                snap.gi_len = c->gi_len;
+            }
             n++;
             if (c->sl)
                 c->sl->hold = expect + 1;
@@ -1294,7 +1316,7 @@ static void c_round(struct relay *r, struct v2room *rm)
     relay_store_discard(r->store); /* the replica takes them from the log */
     if (!n)
         return;
-    if (relay_v2c_append(r->v2c, rm->id, items, n, expect)) {
+    if (relay_v2c_append_snap(r->v2c, rm->id, items, n, expect, &snap)) {
         relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory appending");
         relay_ws2_c_appended(r, rm->id, RELAY_JSLOG_ERR_NATS, 0, expect);
         return;

@@ -10,7 +10,8 @@ The C program runs `v2_e2e CASE 127.0.0.1:PORT1 PORT2 PORT3` (PORT3: a proxy to 
 relay that is started only on request) and asks, by "CMD <what>" lines, for:
   kill1   SIGKILL relay 1
   start3  start relay 3 (empty --data-dir) behind PORT3
-answering "OK" on its stdin. Cases: cluster_chat, cluster_race, cluster_kill, cluster_late.
+answering "OK" on its stdin. Cases: cluster_chat, cluster_race, cluster_kill, cluster_late,
+cluster_retention (relays with --retain-entries 10).
 """
 import argparse
 import os
@@ -29,7 +30,9 @@ from sctest.errors import TestFailure  # noqa: E402
 from sctest.nats import Nats  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
 
-CASES = ["cluster_chat", "cluster_race", "cluster_kill", "cluster_late"]
+CASES = ["cluster_chat", "cluster_race", "cluster_kill", "cluster_late", "cluster_retention"]
+# extra relay arguments per case
+RELAY_ARGS = {"cluster_retention": ["--retain-entries", "10"]}
 BOUND_S = 200
 
 
@@ -40,7 +43,7 @@ def run_case(relay_bin, client_bin, nats_bin, case):
     relays, proc, proxy3 = [], None, None
 
     def relay(i):
-        r = sc_relay.Relay(relay_bin, "--cluster", nats.url,
+        r = sc_relay.Relay(relay_bin, "--cluster", nats.url, *RELAY_ARGS.get(case, []),
                            *os.environ.get("V2_CLUSTER_RELAY_ARGS", "").split(),
                            data_dir=os.path.join(tmp, f"data{i}")).start()
         relays.append(r)

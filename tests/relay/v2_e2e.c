@@ -29,6 +29,8 @@
  *   cluster_race  race with its members on two relays: one commit per epoch, re-bases
  *   cluster_kill  relay 1 SIGKILLed ("CMD kill1") during a burst: failover to relay 2
  *   cluster_late  relay 3 started late ("CMD start3") serves the whole history
+ *   cluster_retention  relay 3 started after retention cut the log: a replica from the
+ *                 room record's snapshot; a member joins through it
  * E2E_VERBOSE=1 in the environment prints every event (SENT, ACCEPTED, MESSAGE too).
  *
  * The wrapper acts on request: this program writes "CMD cut|kill|restart" on stdout and
@@ -1154,6 +1156,50 @@ static void scenario_cluster_late(void)
     no_alerts(&C);
 }
 
+/* The relays keep 10 entries (--retain-entries 10, the streams too). Relay 3 starts after
+ * retention cut the room's log: it makes its replica from the snapshot the committing
+ * relay wrote into the room's record, and carol joins through it. */
+static void scenario_cluster_retention(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    client_init(&C, "carol", relay3_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    /* in groups that the running relays' replicas read before retention drops them (a
+     * replica overtaken by retention stops serving the room: docs/CLUSTER.md, Left) */
+    for (int g = 0; g < 6; g++) {
+        for (int i = 5 * g; i < 5 * g + 5; i++)
+            send_text(&A, "old", i);
+        wait_live(&A);
+        wait_texts(&B, (size_t)(5 * g + 5));
+    }
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("alice: sc2_room_update refused");
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "new", i);
+    wait_live(&A);
+    wait_texts(&B, 33);
+    command("start3");
+    join_room(&C, link);
+    for (int i = 0; i < 3; i++)
+        send_text(&C, "c", i);
+    wait_texts(&A, 3);
+    wait_texts(&B, 36);
+    wait_live(&C);
+    check_texts(&B, 0, "old", 0, 30);
+    check_texts(&B, 30, "new", 0, 3);
+    check_texts(&B, 33, "c", 0, 3);
+    check_texts(&A, 0, "c", 0, 3);
+    check_same_epoch(&A, &B);
+    check_same_epoch(&A, &C);
+    no_alerts(&A);
+    no_alerts(&B);
+    no_alerts(&C);
+}
+
 static void scenario_remove(void)
 {
     char link[1100], old_link[1100];
@@ -1865,6 +1911,8 @@ int main(int argc, char **argv)
         scenario_cluster_kill();
     else if (!strcmp(s, "cluster_late"))
         scenario_cluster_late();
+    else if (!strcmp(s, "cluster_retention"))
+        scenario_cluster_retention();
     else if (!strcmp(s, "race"))
         scenario_race();
     else if (!strcmp(s, "remove"))

@@ -1176,22 +1176,38 @@ void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint6
     }
     uint64_t tag = ++V(r)->next_tag, got = 0;
     pend *p = malloc(sizeof *p);
-    if (!p)
-        return;
+    if (!p) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory replicating an entry");
+        return; /* the replica stops here; the room's next open reads on from its head */
+    }
     p->s = NULL;
     p->sl = NULL;
     p->token = 0;
     p->create = 0;
     p->tag = tag;
-    if (relay_store_append(r->store, room, RELAY_DS_ROOM_BYTES, e.mls, e.mls_len, time_ms,
-                           commit, e.gi, e.gi_len, e.join_pk, tag, &got) != RELAY_STORE_OK ||
-        got != seq || relay_store_stage_hash(r->store, l) != RELAY_STORE_OK) {
+    relay_store_err se = relay_store_append(r->store, room, RELAY_DS_ROOM_BYTES, e.mls,
+                                            e.mls_len, time_ms, commit, e.gi, e.gi_len,
+                                            e.join_pk, tag, &got);
+    if (se == RELAY_STORE_ERR_STAGED) { /* a long catch-up: make room, then again */
+        flush_store(r);
+        se = relay_store_append(r->store, room, RELAY_DS_ROOM_BYTES, e.mls, e.mls_len, time_ms,
+                                commit, e.gi, e.gi_len, e.join_pk, tag, &got);
+    }
+    if (se != RELAY_STORE_OK) {
         relay_log(RELAY_LOG_ERROR, "cluster v2: replica: %s", relay_store_errmsg(r->store));
         free(p);
-        relay_store_discard(r->store);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
         return;
     }
-    pend_push(V(r), p);
+    pend_push(V(r), p); /* staged: its done callback comes with the flush */
+    if (got != seq || relay_store_stage_hash(r->store, l) != RELAY_STORE_OK) {
+        /* cannot happen: the store assigns head + 1 and has just staged */
+        relay_log(RELAY_LOG_ERROR, "cluster v2: replica out of step at seq %llu",
+                  (unsigned long long)seq);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
+    }
 }
 
 void relay_ws2_c_drained(struct relay *r)
@@ -1330,6 +1346,8 @@ static void c_round(struct relay *r, struct v2room *rm)
 static void run_rounds(struct relay *r)
 {
     struct relay_v2 *v = V(r);
+    if (relay_store_staged(r->store))
+        flush_store(r); /* a round discards what it stages: nothing else may be staged */
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&v->rounds)) {
         struct v2room *rm = lws_container_of(d, struct v2room, round_node);
         c_round(r, rm);
@@ -1763,6 +1781,11 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
     }
     lws_dll2_add_tail(&s->room_node, &s->room->sessions);
     randombytes_buf(s->nonce, sizeof s->nonce);
+    if (r->v2c && s->room->broken) {
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+             "this relay cannot serve the room; use another");
+        return;
+    }
     if (r->v2c && !s->room->ready) {
         /* CHALLENGE (with the head) once the replica follows the cluster's log */
         s->waiting = 1;

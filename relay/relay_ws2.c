@@ -967,6 +967,8 @@ static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *met
 /* The room could not be followed: every connection of it goes (they reconnect). */
 static void c_room_fail(struct relay *r, struct v2room *rm, uint16_t code, const char *why)
 {
+    if (rm->broken)
+        r->metrics.v2.c_broken++;
     lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {
         struct s2 *m = lws_container_of(d, struct s2, room_node);
         m->waiting = 0;
@@ -1092,9 +1094,11 @@ void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t 
     c_acks(r, rm);
     rest = c;
     rm->wait_head = expect_last + stored;
+    r->metrics.v2.c_appended += stored;
     if (err == RELAY_JSLOG_ERR_CONFLICT && rest) {
         /* another relay appended first: decide these again once the replica has it */
         rm->wait_head++;
+        r->metrics.v2.c_conflicts++;
         csub **t = &rest;
         while (*t) {
             if ((*t)->sl)
@@ -1114,6 +1118,7 @@ void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t 
         /* the outcome is unknown (timeout) or the log failed: the member resumes by seq */
         while (rest) {
             csub *nx = rest->next;
+            r->metrics.v2.c_unknown++;
             if (rest->s)
                 fail(r, rest->s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
                      "the cluster's log did not confirm the message; reconnect and resume");
@@ -1201,6 +1206,7 @@ void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint6
         return;
     }
     pend_push(V(r), p); /* staged: its done callback comes with the flush */
+    r->metrics.v2.c_replicated++;
     if (got != seq || relay_store_stage_hash(r->store, l) != RELAY_STORE_OK) {
         /* cannot happen: the store assigns head + 1 and has just staged */
         relay_log(RELAY_LOG_ERROR, "cluster v2: replica out of step at seq %llu",
@@ -1339,6 +1345,7 @@ static void c_round(struct relay *r, struct v2room *rm)
     }
     rm->inflight = 1;
     rm->expect_last = expect;
+    r->metrics.v2.c_batches++;
     relay_log(RELAY_LOG_DEBUG, "cluster v2: appending %zu entries after seq %llu", n,
               (unsigned long long)expect);
 }

@@ -26,6 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from sctest import relay as sc_relay  # noqa: E402
+from sctest import metrics as sc_metrics  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 from sctest.nats import Nats  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
@@ -90,8 +91,25 @@ def run_case(relay_bin, client_bin, nats_bin, case):
             raise TestFailure(f"v2_e2e {case} exited {rc} (its stderr above says why)")
         if f"PASS {case}" not in out:
             raise TestFailure(f"v2_e2e {case} exited 0 without 'PASS {case}'")
-        if case == "cluster_late" and len(relays) != 3:
+        if case in ("cluster_late", "cluster_retention") and len(relays) != 3:
             raise TestFailure("relay 3 was not started")
+        # the relays' own account (saltchat_relay_v2_cluster_*): appended through JetStream,
+        # replicated from it, no room given up
+        total = {}
+        for i, r in enumerate(relays):
+            if not r.running():
+                continue
+            m = sc_metrics.scrape(r.port)
+            figs = {k: m.get(f"saltchat_relay_v2_cluster_{k}_total", 0)
+                    for k in ("batches", "appended", "conflicts", "unknown", "replicated",
+                              "rooms_broken")}
+            print(f"relay {i + 1}: {figs}", flush=True)
+            for k, v in figs.items():
+                total[k] = total.get(k, 0) + v
+        if total.get("appended", 0) < 1 or total.get("replicated", 0) < total["appended"]:
+            raise TestFailure(f"cluster figures: {total}")
+        if total.get("rooms_broken", 0):
+            raise TestFailure(f"a relay stopped serving the room: {total}")
         for r in relays:
             if r is r1 and case == "cluster_kill":
                 continue

@@ -118,6 +118,20 @@ relay_store_err relay_store_room_create_at(relay_store *s, const uint8_t *room_i
                                            uint64_t tag);
 
 /*
+ * Stages a reset of a durable room to a snapshot past its head (a cluster replica that
+ * retention overtook: relay_v2c): every entry of the room goes, the room is at head_seq
+ * with epoch, join_pk (the key it had becomes an earlier one) and the gi_box of the commit
+ * at head_seq (gi_seq = head_seq); oldest_seq = head_seq + 1, so a reader before it gets
+ * GONE. The log hash staged next (relay_store_stage_hash) is L_head_seq. flush reports it
+ * with seq 0. Returns OK, ERR_NO_ROOM, ERR_ARG (not durable, or head_seq not past the
+ * head), ERR_STAGED, ERR_NOMEM.
+ */
+relay_store_err relay_store_room_reset(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                       const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                       const uint8_t *gi_box, size_t gi_len, uint64_t epoch,
+                                       uint64_t head_seq, uint64_t tag);
+
+/*
  * Stages one log entry (1..RELAY_STORE_ENTRY_MAX bytes) and returns in *seq the sequence
  * number it will have: the room's head (staged included) plus one, contiguous from 1.
  * A commit (is_commit) moves the room to epoch + 1 and must carry the new epoch's gi_box;

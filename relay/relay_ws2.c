@@ -77,6 +77,7 @@ struct v2room {
     uint8_t creating;  /* relay_v2c_create under way for creator */
     uint8_t inflight;  /* a batch is being appended */
     uint8_t broken;    /* the replica cannot follow the log (a gap or a bad hash) */
+    uint8_t resync;    /* a gap sent the room back to the record's snapshot once */
     struct s2 *creator;
     csub *q, **q_tail; /* SUBMITs waiting for the next round */
     csub *fl;          /* the batch in flight, in order */
@@ -926,7 +927,8 @@ static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *met
     relay_v2c_meta mp;
     uint64_t tag = 0;
 
-    if (relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK)
+    int have = relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK;
+    if (have && (!base || m.durable_head >= base))
         return 0;
     if (relay_v2c_meta_parse(meta, meta_len, &mp) || (base && (!mp.has_snap || mp.gi_seq != base))) {
         relay_log(RELAY_LOG_ERROR, "cluster v2: a room's record is malformed");
@@ -942,7 +944,15 @@ static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *met
     p->tag = tag = ++V(r)->next_tag;
     uint8_t l0[SC2_LH_BYTES];
     relay_store_err e;
-    if (base) {
+    if (base && have) { /* retention overtook this replica: jump to the snapshot */
+        memcpy(l0, mp.snap_hash, sizeof l0);
+        e = relay_store_room_reset(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.snap_pk,
+                                   mp.snap_gi, mp.snap_gi_len, mp.epoch, base, tag);
+        relay_log(RELAY_LOG_NOTICE, "cluster v2: retention overtook this relay's replica of a "
+                  "room (at seq %llu): reset to its snapshot at seq %llu",
+                  (unsigned long long)m.durable_head, (unsigned long long)base);
+        rm->resync = 0;
+    } else if (base) {
         memcpy(l0, mp.snap_hash, sizeof l0);
         e = relay_store_room_create_at(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.snap_pk,
                                        mp.snap_gi, mp.snap_gi_len, mp.created_ms, mp.epoch,
@@ -1142,6 +1152,22 @@ void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint6
         return; /* not followed here: a later open reads from the replica's head */
     if (seq <= m.head_seq)
         return; /* the replica has it */
+    if (seq != m.head_seq + 1 && !rm->resync && !rm->opening && m.head_seq == m.durable_head) {
+        /* entries removed by retention before this relay read them: start again from the
+         * room record's snapshot, if it reaches the oldest kept entry (relay_v2c_open) */
+        relay_log(RELAY_LOG_WARN, "cluster v2: the room log jumps from %llu to %llu: "
+                  "resynchronising from the room's snapshot", (unsigned long long)m.head_seq,
+                  (unsigned long long)seq);
+        rm->resync = 1;
+        rm->ready = 0;
+        relay_v2c_unwatch(r->v2c, rm->cw);
+        rm->cw = NULL;
+        if (relay_v2c_open(r->v2c, rm->id, 0) == 0) {
+            rm->opening = 1;
+            return;
+        }
+        rm->ready = 1; /* out of memory: give up below */
+    }
     if (seq != m.head_seq + 1) {
         relay_log(RELAY_LOG_ERROR, "cluster v2: the room log jumps from %llu to %llu (entries "
                   "removed by retention before this relay read them): not serving the room",

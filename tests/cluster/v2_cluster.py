@@ -11,7 +11,7 @@ relay that is started only on request) and asks, by "CMD <what>" lines, for:
   kill1   SIGKILL relay 1
   start3  start relay 3 (empty --data-dir) behind PORT3
 answering "OK" on its stdin. Cases: cluster_chat, cluster_race, cluster_kill, cluster_late,
-cluster_retention (relays with --retain-entries 10).
+cluster_retention, cluster_overtaken (relays with --retain-entries 10).
 """
 import argparse
 import os
@@ -31,9 +31,11 @@ from sctest.errors import TestFailure  # noqa: E402
 from sctest.nats import Nats  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
 
-CASES = ["cluster_chat", "cluster_race", "cluster_kill", "cluster_late", "cluster_retention"]
+CASES = ["cluster_chat", "cluster_race", "cluster_kill", "cluster_late", "cluster_retention",
+         "cluster_overtaken"]
 # extra relay arguments per case
-RELAY_ARGS = {"cluster_retention": ["--retain-entries", "10"]}
+RELAY_ARGS = {"cluster_retention": ["--retain-entries", "10"],
+              "cluster_overtaken": ["--retain-entries", "10"]}
 BOUND_S = 200
 
 

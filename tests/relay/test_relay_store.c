@@ -1058,6 +1058,37 @@ static void test_discard_create_at(void)
     CHECK_EQ(flush_ok(s, 10), RELAY_STORE_OK);
     CHECK_EQ(read_all(s, ROOM_B, 40, &r), RELAY_STORE_OK);
     CHECK_EQ(r.n, 1);
+
+    /* reset to a snapshot past the head: entries gone, the old key an earlier one */
+    int kind = 0;
+    CHECK_EQ(relay_store_room_reset(s, ROOM_B, 16, PK2, (const uint8_t *)"gi-r", 4, 6, 41, 0),
+             RELAY_STORE_ERR_ARG); /* not past the head */
+    memset(h, 9, sizeof h);
+    CHECK_EQ(relay_store_room_reset(s, ROOM_B, 16, PK2, (const uint8_t *)"gi-r", 4, 6, 60, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_stage_hash(s, h), RELAY_STORE_OK);
+    CHECK_EQ(flush_ok(s, 11), RELAY_STORE_OK);
+    relay_store_close(s);
+    s = open_ok(NULL);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_B, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.durable_head, 60);
+    CHECK_EQ(m.oldest_seq, 61);
+    CHECK_EQ(m.entries, 0);
+    CHECK_EQ(m.epoch, 6);
+    CHECK_EQ(m.gi_seq, 60);
+    CHECK_MEM(m.join_pk, PK2, 32);
+    CHECK_MEM(m.gi_hash, h, 32);
+    CHECK_EQ(relay_store_key_kind(s, ROOM_B, 16, PK3, &kind), RELAY_STORE_OK);
+    CHECK_EQ(kind, RELAY_STORE_KEY_EARLIER);
+    CHECK_EQ(relay_store_gi(s, ROOM_B, 16, gi, sizeof gi, &len, &seq), RELAY_STORE_OK);
+    CHECK_EQ(len, 4);
+    CHECK_MEM(gi, "gi-r", 4);
+    CHECK_EQ(read_all(s, ROOM_B, 41, &r), RELAY_STORE_ERR_GONE);
+    CHECK_EQ(read_all(s, ROOM_B, 60, &r), RELAY_STORE_OK);
+    CHECK_EQ(r.n, 0);
+    relay_store_stats st;
+    relay_store_stats_get(s, &st);
+    CHECK_EQ(st.entries, 0); /* ROOM_A has none durable either */
     relay_store_close(s);
 }
 

@@ -31,6 +31,8 @@
  *   cluster_late  relay 3 started late ("CMD start3") serves the whole history
  *   cluster_retention  relay 3 started after retention cut the log: a replica from the
  *                 room record's snapshot; a member joins through it
+ *   cluster_overtaken  relay 2's replica falls behind retention while its member is away:
+ *                 it resets to the snapshot, the member gets GONE and rejoins
  * E2E_VERBOSE=1 in the environment prints every event (SENT, ACCEPTED, MESSAGE too).
  *
  * The wrapper acts on request: this program writes "CMD cut|kill|restart" on stdout and
@@ -1200,6 +1202,59 @@ static void scenario_cluster_retention(void)
     no_alerts(&C);
 }
 
+/* The relays keep 10 entries. Bob leaves relay 2 (its replica stops at his position);
+ * retention then drops what relay 2 never read. Bob comes back through relay 2: it finds
+ * the gap, resets its replica to the room record's snapshot, bob gets GONE and rejoins,
+ * and the room goes on for both, in the same epoch. */
+static void settle(int ms);
+
+static int lost_and_live(void *arg)
+{
+    e2e_client *c = arg;
+    return c->counts[SC2_EV_HISTORY_LOST] && is_live(c);
+}
+
+static void scenario_cluster_overtaken(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    go_offline(&B);
+    settle(300); /* relay 2 closes the room (its watch stops) */
+    for (int g = 0; g < 6; g++) {
+        for (int i = 5 * g; i < 5 * g + 5; i++)
+            send_text(&A, "away", i);
+        wait_live(&A);
+    }
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("alice: sc2_room_update refused");
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "late", i);
+    wait_live(&A);
+    B.online = 1;
+    /* relay 2 may first answer from its old replica (LIVE at bob's seq), then find the gap */
+    wait_for(lost_and_live, &B, "bob to get HISTORY_LOST and be LIVE again (relay 2 cannot "
+             "have the entries retention dropped)");
+    size_t nb = B.n_texts;
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "after", i);
+    wait_live(&A);
+    wait_texts(&B, nb + 3);
+    for (int i = 0; i < 3; i++)
+        send_text(&B, "b", i);
+    wait_texts(&A, 3);
+    wait_live(&B);
+    check_texts(&B, nb, "after", 0, 3);
+    check_texts(&A, 0, "b", 0, 3);
+    check_same_epoch(&A, &B);
+    B.counts[SC2_EV_HISTORY_LOST] = 0; /* expected: the rest must be clean */
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
 static void scenario_remove(void)
 {
     char link[1100], old_link[1100];
@@ -1913,6 +1968,8 @@ int main(int argc, char **argv)
         scenario_cluster_late();
     else if (!strcmp(s, "cluster_retention"))
         scenario_cluster_retention();
+    else if (!strcmp(s, "cluster_overtaken"))
+        scenario_cluster_overtaken();
     else if (!strcmp(s, "race"))
         scenario_race();
     else if (!strcmp(s, "remove"))

@@ -15,8 +15,10 @@
  * A log entry in JetStream (relay_v2c_entry_encode): u8 version (1) || L_seq (32, the log
  * hash after the entry, checked by every replica on arrival) || [join_pk (32) if the
  * flags say so] || u32 gi_len || gi_box || mls_message; seq is the stream sequence,
- * time_ms and flags are in headers. A room's creation record (KV, first writer wins):
- * u8 version (1) || join_pk (32) || u64 created_ms || gi_box.
+ * time_ms and flags are in headers. A room's record (KV): its creation, written first by
+ * CREATE (first writer wins: u8 1 || join_pk (32) || u64 created_ms || gi_box), then
+ * rewritten with a snapshot of the room after each stored commit (version 2, below), from
+ * which a replica starts when retention cut the log before it read it.
  */
 #ifndef RELAY_V2C_H
 #define RELAY_V2C_H

@@ -10,6 +10,10 @@
  * has a cursor into the durable log and is written to from the store when its socket
  * has room: a slow reader costs no relay memory, and one that falls behind retention
  * gets GONE. v1 (relay_ws) runs beside it on the same port during the transition.
+ *
+ * Under --cluster (relay_v2c) the store is a replica of each room's JetStream log: the
+ * validated SUBMITs of a turn go to JetStream as one batch per room, ACCEPTED once it
+ * acknowledged them and the replica has them; the replica is written only from the log.
  */
 #ifndef RELAY_WS2_H
 #define RELAY_WS2_H

@@ -10,7 +10,9 @@ The C program runs `v2_e2e CASE 127.0.0.1:PORT1 PORT2 PORT3` (PORT3: a proxy to 
 relay that is started only on request) and asks, by "CMD <what>" lines, for:
   kill1   SIGKILL relay 1
   start3  start relay 3 (empty --data-dir) behind PORT3
-answering "OK" on its stdin. Cases: cluster_chat, cluster_race, cluster_kill, cluster_late,
+answering "OK" on its stdin. Debugging: V2_CLUSTER_RELAY_ARGS="--log-level debug" adds
+relay arguments; V2_CLUSTER_SHOW_LOGS=PREFIX writes each relay's whole stderr to
+PREFIX.relayN (and fails the case, to show them). Cases: cluster_chat, cluster_race, cluster_kill, cluster_late,
 cluster_retention, cluster_overtaken (relays with --retain-entries 10).
 """
 import argparse

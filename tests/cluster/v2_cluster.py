@@ -10,6 +10,7 @@ The C program runs `v2_e2e CASE 127.0.0.1:PORT1 PORT2 PORT3` (PORT3: a proxy to 
 relay that is started only on request) and asks, by "CMD <what>" lines, for:
   kill1   SIGKILL relay 1
   start3  start relay 3 (empty --data-dir) behind PORT3
+  nats_kill, nats_restart  SIGKILL the broker / start it again (same port, same store)
 answering "OK" on its stdin. Debugging: V2_CLUSTER_RELAY_ARGS="--log-level debug" adds
 relay arguments; V2_CLUSTER_SHOW_LOGS=PREFIX writes each relay's whole stderr to
 PREFIX.relayN (and fails the case, to show them). Cases: cluster_chat, cluster_race, cluster_kill, cluster_late,
@@ -34,7 +35,7 @@ from sctest.nats import Nats  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
 
 CASES = ["cluster_chat", "cluster_race", "cluster_kill", "cluster_late", "cluster_retention",
-         "cluster_overtaken"]
+         "cluster_overtaken", "cluster_broker"]
 # extra relay arguments per case
 RELAY_ARGS = {"cluster_retention": ["--retain-entries", "10"],
               "cluster_overtaken": ["--retain-entries", "10"]}
@@ -84,6 +85,10 @@ def run_case(relay_bin, client_bin, nats_bin, case):
                 if cmd == "kill1":
                     r1.proc.kill()
                     r1.proc.wait()
+                elif cmd == "nats_kill":
+                    nats.kill()
+                elif cmd == "nats_restart":
+                    nats.start()
                 elif cmd == "start3":
                     proxy3.upstream_port = relay(3).port
                 else:

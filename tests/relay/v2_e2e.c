@@ -31,6 +31,8 @@
  *   cluster_late  relay 3 started late ("CMD start3") serves the whole history
  *   cluster_retention  relay 3 started after retention cut the log: a replica from the
  *                 room record's snapshot; a member joins through it
+ *   cluster_broker  the broker is SIGKILLed ("CMD nats_kill") and restarted on its store
+ *                 ("CMD nats_restart") during a burst: everything arrives once, in order
  *   cluster_overtaken  relay 2's replica falls behind retention while its member is away:
  *                 it resets to the snapshot, the member gets GONE and rejoins
  * E2E_VERBOSE=1 in the environment prints every event (SENT, ACCEPTED, MESSAGE too).
@@ -1208,6 +1210,43 @@ static void scenario_cluster_retention(void)
  * and the room goes on for both, in the same epoch. */
 static void settle(int ms);
 
+/* The broker (nats-server -js) is SIGKILLed and restarted on its store directory while
+ * alice sends: the relays reconnect by themselves, the members come back, every text
+ * arrives once, in order. */
+static void scenario_cluster_broker(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    for (int i = 0; i < 10; i++)
+        send_text(&A, "before", i);
+    wait_live(&A);
+    wait_texts(&B, 10);
+    B.expect_error = A.expect_error = 1; /* 1011/RELAY_FULL while the log is away */
+    command("nats_kill");
+    for (int i = 0; i < 10; i++)
+        send_text(&A, "during", i);
+    settle(1500);
+    command("nats_restart");
+    wait_texts(&B, 20);
+    wait_live(&A);
+    wait_live(&B);
+    for (int i = 0; i < 5; i++)
+        send_text(&B, "b", i);
+    wait_texts(&A, 5);
+    wait_live(&B);
+    check_texts(&B, 0, "before", 0, 10);
+    check_texts(&B, 10, "during", 0, 10);
+    check_total(&B, 20);
+    check_texts(&A, 0, "b", 0, 5);
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
 static int lost_and_live(void *arg)
 {
     e2e_client *c = arg;
@@ -1970,6 +2009,8 @@ int main(int argc, char **argv)
         scenario_cluster_retention();
     else if (!strcmp(s, "cluster_overtaken"))
         scenario_cluster_overtaken();
+    else if (!strcmp(s, "cluster_broker"))
+        scenario_cluster_broker();
     else if (!strcmp(s, "race"))
         scenario_race();
     else if (!strcmp(s, "remove"))

@@ -1,5 +1,7 @@
 #include "cli_args.h"
 
+#include "cli_history.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +10,7 @@
 static const char usage[] =
     "usage: saltchat new RELAY-URL [OPTIONS] [--qr|--no-qr]\n"
     "       saltchat join [LINK | --link-file FILE] [OPTIONS]\n"
-    "       saltchat open ROOM [OPTIONS]\n"
+    "       saltchat open [--] ROOM [OPTIONS]\n"
     "       saltchat rooms [--batch] [--config DIR] [--data DIR]\n"
     "       saltchat --help | --version\n"
     "\n"
@@ -32,6 +34,8 @@ static const char usage[] =
     "                  before the room is first reached, without limit after it)\n"
     "  --wait SECONDS  when quitting, wait this long for the relay to accept what you\n"
     "                  sent (default 30)\n"
+    "  --history N     keep the newest N messages in the stored history (1000 to\n"
+    "                  10000000; default $SALTCHAT_HISTORY, else 5000)\n"
     "  --verbose       show libwebsockets warnings on stderr\n"
     "\n"
     "See docs/CLI.md for the commands, JSON events, files and exit codes.\n";
@@ -74,18 +78,49 @@ static int opt_value(const char *opt, int argc, char **argv, int *i, const char 
     return 1;
 }
 
+static int is_option(const char *arg, const char *const *valued, size_t n_valued)
+{
+    static const char *const flags[] = {"--help", "-h", "--version", "--batch", "--verbose",
+                                        "--qr", "--no-qr", "--"};
+    for (size_t k = 0; k < sizeof flags / sizeof flags[0]; k++)
+        if (!strcmp(arg, flags[k]))
+            return 1;
+    for (size_t k = 0; k < n_valued; k++) {
+        size_t n = strlen(valued[k]);
+        if (!strncmp(arg, valued[k], n) && (arg[n] == '\0' || arg[n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
 int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
 {
     static const char *const valued[] = {"--name", "--ca", "--config", "--retries", "--wait",
-                                         "--relay", "--link-file", "--data"};
+                                         "--relay", "--link-file", "--data", "--history"};
     memset(a, 0, sizeof *a);
     a->retries = -1;
     a->wait_s = CLI_ARGS_DEFAULT_WAIT_S;
     const char *positional[2] = {NULL, NULL};
     int npos = 0;
 
+    int options_end = 0;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *val = NULL;
+        if (options_end || (npos == 1 && !strcmp(positional[0], "open") && arg[0] == '-' &&
+                            !is_option(arg, valued, sizeof valued / sizeof valued[0]))) {
+            /* After "open", a word that is no option is the room id: ids are base64url
+             * and one in 64 starts with '-'. */
+            if (npos == 2) {
+                snprintf(err, cap, "unexpected argument '%s'", arg);
+                return -1;
+            }
+            positional[npos++] = arg;
+            continue;
+        }
+        if (!strcmp(arg, "--")) {
+            options_end = 1;
+            continue;
+        }
         if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
             a->command = CLI_CMD_HELP;
             return 0;
@@ -148,6 +183,10 @@ int cli_args_parse(int argc, char **argv, cli_args *a, char *err, size_t cap)
                 break;
             case 6: a->link_file = val; break;
             case 7: a->data_dir = val; break;
+            case 8:
+                if (cli_history_parse_bound(val, "--history", &a->history, err, cap) != 0)
+                    return -1;
+                break;
             }
         }
         if (matched)

@@ -30,6 +30,7 @@ typedef struct cli_args {
     unsigned wait_s;        /* --wait: seconds to wait for the relay to accept what was sent */
     enum cli_qr_mode qr;    /* new: --qr / --no-qr */
     int verbose;            /* --verbose: libwebsockets warnings on stderr */
+    unsigned long history;  /* --history: messages kept in the history; 0 if not given */
     const char *relays[8];  /* join: --relay alternatives, in order (argv memory) */
     size_t n_relays;
 } cli_args;

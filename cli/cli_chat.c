@@ -13,6 +13,7 @@
 #include "cli_cmd.h"
 #include "cli_event.h"
 #include "cli_exit.h"
+#include "cli_history.h"
 #include "cli_loop.h"
 #include "cli_signal.h"
 #include "cli_store.h"
@@ -20,18 +21,27 @@
 #include "cli_ui.h"
 #include "cli_ui_json.h"
 #include "cli_ui_tty.h"
+#include "cli_verify.h"
 #include "cli_ws.h"
 #include "mls_codec.h"
 #include "sc2_envelope.h"
 #include "sc2_link.h"
 #include "sc2_name.h"
+#include "sc2_verify.h"
 
 /* Failed attempts in a row before giving up, until the room was first reached. */
 #define DEFAULT_RETRIES_BEFORE_LIVE 6u
 #define MAX_URLS 9u
 #define CLOSE_GRACE_MS 2000u
 #define HISTORY_DEFAULT 20u
-/* History records scanned at start for seqs shown but not yet stored in the room. */
+/* Save throttling (docs/CLI.md "Durability"): relay entries are stored with the room at
+ * most SAVE_DELAY_MS after they were processed, or at once when SAVE_EVERY_ENTRIES of them
+ * are not yet stored; commits, membership changes, queued texts and exits are stored at
+ * once. */
+#define SAVE_DELAY_MS 300u
+#define SAVE_EVERY_ENTRIES 256u
+/* History records scanned at start for seqs recorded but not covered by the stored room
+ * (at most SAVE_EVERY_ENTRIES entries plus SC2_ROOM_MAX_OUTBOX own messages). */
 #define SEEN_SCAN 4096u
 
 /* A text queued in this run, kept until ACCEPTED to store it in the history. */
@@ -71,12 +81,23 @@ struct cli_chat {
     int store_failed;   /* reported once */
     int destroying;
     int in_rx;          /* inside ws_message: a broken connection is dropped by its -1 */
-    /* Seqs after the stored room's seq that are in the history already: shown by a run
-     * that stopped before it stored the room again; never shown twice. */
+    int save_urgent;    /* a commit or membership change: store at the end of this pump */
+    uint64_t saved_seq; /* the seq of the room as last stored */
+    /* The history (NULL if it could not be opened: reported, nothing is recorded). */
+    cli_history *hist;
+    char hist_err[1200];
+    /* Seqs after the stored room's seq that are in the history already (sorted): shown
+     * by a run that stopped before it stored the room again; never shown twice. */
     uint64_t *seen;
-    size_t n_seen;
+    size_t n_seen, cap_seen;
     own_text *own;
     size_t n_own, cap_own;
+    /* verified marks (cli_verify); marks_err: why they could not be loaded (then they are
+     * neither shown nor changed, so a damaged file is not overwritten) */
+    cli_verify marks;
+    char marks_err[600];
+    uint8_t alerted[16][SC2_ROOM_SIG_PUB_BYTES]; /* keys VERIFY_BROKEN was raised for */
+    unsigned n_alerted;
 };
 
 static uint64_t now_ms(void)
@@ -161,6 +182,7 @@ static int save_now(cli_chat *c)
     mls_bytes st = {0};
     int rc = -1;
     cli_loop_timer_cancel(&c->save_t);
+    c->save_urgent = 0;
     if (!c->dirty)
         return 0;
     memset(&s, 0, sizeof s);
@@ -187,10 +209,17 @@ static int save_now(cli_chat *c)
         snprintf(err, sizeof err, "cannot store the room: out of memory");
         goto fail;
     }
+    /* the history first: the stored seq must never claim messages that a crash loses */
+    if (c->hist && cli_history_sync(c->hist, err, sizeof err) != 0)
+        goto fail;
     if (cli_store_save(c->store_dir, c->cfg.identity->storage_key, &s, err, sizeof err) != 0)
         goto fail;
     c->dirty = 0;
+    c->saved_seq = sc2_room_seq(c->r);
     rc = 0;
+    /* old segments only once a stored state no longer needs them for dedup */
+    if (c->hist && cli_history_trim(c->hist, sc2_room_seq(c->r), err, sizeof err) < 0)
+        report_simple(c, CLI_EV_NOTICE, err, 0);
 fail:
     if (rc && !c->store_failed) {
         char msg[1300];
@@ -211,12 +240,15 @@ static void on_save_timer(void *user)
     save_now(user);
 }
 
-/* Stores the room at most once per loop turn (a zero timer). */
-static void save_soon(cli_chat *c)
+/* The room changed: stores it now if that is urgent or many entries wait, else within
+ * SAVE_DELAY_MS. */
+static void save_later(cli_chat *c)
 {
     c->dirty = 1;
-    if (!c->save_t.armed)
-        cli_loop_timer_set(c->loop, &c->save_t, 0, on_save_timer, c);
+    if (c->save_urgent || sc2_room_seq(c->r) >= c->saved_seq + SAVE_EVERY_ENTRIES)
+        save_now(c);
+    else if (!c->save_t.armed)
+        cli_loop_timer_set(c->loop, &c->save_t, SAVE_DELAY_MS, on_save_timer, c);
 }
 
 static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
@@ -224,9 +256,10 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
                         size_t len)
 {
     char err[1200];
-    cli_store_msg m = {seq, time_ms, self, identity, name, text, len};
-    if (cli_store_history_append(c->store_dir, c->cfg.identity->storage_key, c->room, &m, err,
-                                 sizeof err) != 0) {
+    cli_history_msg m = {seq, time_ms, self, identity, name, text, len};
+    if (!c->hist)
+        return;
+    if (cli_history_append(c->hist, &m, err, sizeof err) != 0) {
         char msg[1300];
         snprintf(msg, sizeof msg, "message %llu not stored in the history: %s",
                  (unsigned long long)seq, err);
@@ -235,27 +268,36 @@ static void history_add(cli_chat *c, uint64_t seq, uint64_t time_ms, int self,
     }
 }
 
-static int seen_before(const cli_chat *c, uint64_t seq)
+static int cmp_u64(const void *a, const void *b)
 {
-    for (size_t i = 0; i < c->n_seen; i++)
-        if (c->seen[i] == seq)
-            return 1;
-    return 0;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-static void seen_collect(void *user, const cli_store_msg *m)
+/* Whether the message at seq is in the history already, recorded by an earlier run that
+ * stopped before it stored the room again. */
+static int seen_before(const cli_chat *c, uint64_t seq)
+{
+    return c->n_seen && bsearch(&seq, c->seen, c->n_seen, sizeof seq, cmp_u64) != NULL;
+}
+
+static void seen_collect(void *user, const cli_history_msg *m)
 {
     cli_chat *c = user;
-    if (m->seq <= sc2_room_seq(c->r) || seen_before(c, m->seq))
+    if (m->seq <= sc2_room_seq(c->r))
         return;
-    uint64_t *ns = realloc(c->seen, (c->n_seen + 1) * sizeof *ns);
-    if (!ns)
-        return;
-    c->seen = ns;
+    if (c->n_seen == c->cap_seen) {
+        size_t nc = c->cap_seen ? 2 * c->cap_seen : 64;
+        uint64_t *ns = realloc(c->seen, nc * sizeof *ns);
+        if (!ns)
+            return;
+        c->seen = ns;
+        c->cap_seen = nc;
+    }
     c->seen[c->n_seen++] = m->seq;
 }
 
-static void history_show(void *user, const cli_store_msg *m)
+static void history_show(void *user, const cli_history_msg *m)
 {
     cli_chat *c = user;
     cli_event ev;
@@ -274,9 +316,11 @@ static void history_show(void *user, const cli_store_msg *m)
 static void history_print(cli_chat *c, unsigned n)
 {
     char err[1200];
-    int got = cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, n,
-                                     history_show, c, NULL, err, sizeof err);
-    if (got < 0)
+    if (!c->hist) {
+        report_simple(c, CLI_EV_NOTICE, c->hist_err, 0);
+        return;
+    }
+    if (cli_history_read(c->hist, n, history_show, c, err, sizeof err) < 0)
         report_simple(c, CLI_EV_NOTICE, err, 0);
 }
 
@@ -333,6 +377,44 @@ static void flush_queued(cli_chat *c)
 
 /* The room's events. */
 
+/* Verification (docs/CLI.md "Verifying members"). */
+
+/* ALERT VERIFY_BROKEN if name is verified with another key than identity (once per key
+ * and run). */
+static void check_broken(cli_chat *c, const char *name, const uint8_t *identity)
+{
+    if (!name || !identity)
+        return;
+    const uint8_t *was = cli_verify_broken(&c->marks, name, identity);
+    if (!was)
+        return;
+    unsigned kept = c->n_alerted < 16 ? c->n_alerted : 16;
+    for (unsigned i = 0; i < kept; i++)
+        if (sodium_memcmp(c->alerted[i], identity, SC2_ROOM_SIG_PUB_BYTES) == 0)
+            return;
+    memcpy(c->alerted[c->n_alerted++ % 16], identity, SC2_ROOM_SIG_PUB_BYTES);
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CLI_EV_VERIFY_BROKEN;
+    ev.name = name;
+    ev.identity = identity;
+    ev.identity2 = was;
+    ev.reason = "you verified this name with another key: this is not the key you compared, "
+                "whoever holds it; compare again before trusting it (/verify NAME)";
+    report(c, &ev);
+}
+
+/* Every current member against the marks (after a join, when live). */
+static void check_roster(cli_chat *c)
+{
+    char name[SC2_ROOM_MAX_NAME + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    size_t n = sc2_room_member_count(c->r);
+    for (size_t i = 0; i < n && c->marks.n; i++)
+        if (sc2_room_member(c->r, i, name, sizeof name, id) == 0)
+            check_broken(c, name, id);
+}
+
 static void room_event(cli_chat *c, const sc2_room_event *re)
 {
     cli_event ev;
@@ -353,8 +435,8 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
     ev.text_len = re->text_len;
     ev.reason = re->reason;
     switch (re->type) {
-    case SC2_EV_CREATED: ev.type = CLI_EV_CREATED; ev.room = c->room; break;
-    case SC2_EV_JOINED: ev.type = CLI_EV_JOINED; break;
+    case SC2_EV_CREATED: ev.type = CLI_EV_CREATED; ev.room = c->room; c->save_urgent = 1; break;
+    case SC2_EV_JOINED: ev.type = CLI_EV_JOINED; c->save_urgent = 1; break;
     case SC2_EV_LIVE:
         ev.type = CLI_EV_LIVE;
         c->live = 1;
@@ -372,8 +454,9 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
         ev.type = CLI_EV_ACCEPTED;
         for (size_t i = 0; i < c->n_own; i++)
             if (c->own[i].token == re->token) {
-                history_add(c, re->seq, now_ms(), 1, sc2_room_identity(c->r), c->name,
-                            c->own[i].text, c->own[i].len);
+                if (!seen_before(c, re->seq)) /* else recorded by a run that crashed */
+                    history_add(c, re->seq, now_ms(), 1, sc2_room_identity(c->r), c->name,
+                                c->own[i].text, c->own[i].len);
                 own_forget(c, i);
                 break;
             }
@@ -386,27 +469,30 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
                 break;
             }
         break;
-    case SC2_EV_EPOCH: ev.type = CLI_EV_EPOCH; break;
-    case SC2_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; break;
-    case SC2_EV_MEMBER_REMOVED: ev.type = CLI_EV_MEMBER_REMOVED; break;
-    case SC2_EV_MEMBER_LEAVING: ev.type = CLI_EV_MEMBER_LEAVING; break;
+    case SC2_EV_EPOCH: ev.type = CLI_EV_EPOCH; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_JOINED: ev.type = CLI_EV_MEMBER_JOINED; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_REMOVED: ev.type = CLI_EV_MEMBER_REMOVED; c->save_urgent = 1; break;
+    case SC2_EV_MEMBER_LEAVING: ev.type = CLI_EV_MEMBER_LEAVING; c->save_urgent = 1; break;
     case SC2_EV_REMOVED:
         ev.type = CLI_EV_REMOVED;
         c->status = CLI_STORE_REMOVED;
         c->fatal = CLI_EXIT_REMOVED;
+        c->save_urgent = 1;
         break;
     case SC2_EV_LEFT:
         ev.type = CLI_EV_LEFT;
         c->status = CLI_STORE_LEFT;
         c->fatal = -1; /* exit 0 */
+        c->save_urgent = 1;
         break;
     case SC2_EV_LINK_ROTATED:
         ev.type = CLI_EV_LINK_ROTATED;
+        c->save_urgent = 1;
         if (sc2_room_link(c->r, c->base, c->link, sizeof c->link) < 0)
             c->link[0] = '\0';
         ev.link = c->link;
         break;
-    case SC2_EV_REBASED: ev.type = CLI_EV_REBASED; break;
+    case SC2_EV_REBASED: ev.type = CLI_EV_REBASED; c->save_urgent = 1; break;
     case SC2_EV_HISTORY_LOST: ev.type = CLI_EV_HISTORY_LOST; break;
     case SC2_EV_UNREADABLE: ev.type = CLI_EV_UNREADABLE; break;
     case SC2_EV_GAP: ev.type = CLI_EV_GAP; break;
@@ -421,6 +507,7 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
         if (sc2_room_member_count(c->r) > 0) { /* a rejoin: the stored room needs a new link */
             c->status = CLI_STORE_NEEDS_LINK;
             c->dirty = 1;
+            c->save_urgent = 1;
         }
         break;
     case SC2_EV_RELAY_ERROR: ev.type = CLI_EV_RELAY_ERROR; break;
@@ -432,6 +519,10 @@ static void room_event(cli_chat *c, const sc2_room_event *re)
     default: return;
     }
     report(c, &ev);
+    if (re->type == SC2_EV_MEMBER_JOINED || re->type == SC2_EV_KEY_CHANGED)
+        check_broken(c, re->name, re->identity);
+    if (re->type == SC2_EV_JOINED || re->type == SC2_EV_LIVE)
+        check_roster(c);
     if (re->type == SC2_EV_LIVE)
         update_prompt(c);
 }
@@ -468,8 +559,8 @@ static void pump(cli_chat *c)
         room_event(c, &re);
         any = 1;
     }
-    if (any)
-        save_soon(c);
+    if (any || c->dirty)
+        save_later(c);
     if (sc2_room_output(c->r, &len))
         cli_ws_want_write(c->ws);
     if (c->stopping)
@@ -600,7 +691,7 @@ static int ws_message(void *user, const uint8_t *msg, size_t len)
 {
     cli_chat *c = user;
     int r = sc2_room_receive(c->r, msg, len, now_ms());
-    save_soon(c); /* the seq and chain moved even without events */
+    c->dirty = 1; /* the seq and chain moved even without events */
     c->in_rx = 1;
     pump(c);
     c->in_rx = 0;
@@ -723,43 +814,69 @@ static void show_members(cli_chat *c)
         ev.name = name;
         ev.identity = id;
         ev.self = sodium_memcmp(id, sc2_room_identity(c->r), sizeof id) == 0;
+        ev.verified = cli_verify_is(&c->marks, id);
         report(c, &ev);
     }
     if (n == 0)
         report_simple(c, CLI_EV_NOTICE, "no members known yet (not joined)", 0);
 }
 
-static int hex_prefix(const char *s, size_t n)
+/* Whether s[0..n) is a fingerprint prefix: at least 4 digits, spaces allowed. */
+static int fp_prefix(const char *s, size_t n)
 {
-    if (n < 4 || n > 64)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') ||
-              (s[i] >= 'A' && s[i] <= 'F')))
-            return 0;
-    return 1;
+    char d[SC2_VF_FP_DIGITS + 1];
+    return sc2_vf_digits(s, n, d, sizeof d) >= 4;
 }
 
-/* Members whose name is name[0..nl) (any name if name is NULL) and whose identity hex
- * starts with fp[0..fl) (any if fp is NULL). Returns the count; *pick is the first. */
+/* Members whose name is name[0..nl) (any name if name is NULL) and whose fingerprint
+ * starts with the digits of fp[0..fl) (any if fp is NULL). Returns the count; *pick is
+ * the first. */
 static size_t match_members(cli_chat *c, const char *name, size_t nl, const char *fp,
                             size_t fl, uint8_t pick[SC2_ROOM_SIG_PUB_BYTES])
 {
     size_t n = sc2_room_member_count(c->r), found = 0;
-    char mname[SC2_ROOM_MAX_NAME + 1], hex[2 * SC2_ROOM_SIG_PUB_BYTES + 1];
+    char mname[SC2_ROOM_MAX_NAME + 1], fpm[CLI_TEXT_FP_CHARS + 1];
+    char want[SC2_VF_FP_DIGITS + 1], have[SC2_VF_FP_DIGITS + 1];
     uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    int wl = fp ? sc2_vf_digits(fp, fl, want, sizeof want) : 0;
+    if (wl < 0)
+        return 0;
     for (size_t i = 0; i < n; i++) {
         if (sc2_room_member(c->r, i, mname, sizeof mname, id) != 0)
             continue;
         if (name && (strlen(mname) != nl || memcmp(mname, name, nl) != 0))
             continue;
-        sodium_bin2hex(hex, sizeof hex, id, sizeof id);
-        if (fp && strncasecmp(hex, fp, fl) != 0)
-            continue;
+        if (fp) {
+            cli_text_fingerprint(id, fpm);
+            (void)sc2_vf_digits(fpm, strlen(fpm), have, sizeof have);
+            if (memcmp(have, want, (size_t)wl) != 0)
+                continue;
+        }
         if (found++ == 0)
             memcpy(pick, id, sizeof id);
     }
     return found;
+}
+
+/* Splits "NAME FP" where FP is made of digits and spaces: the first split (from the left)
+ * whose NAME names a member. Returns the name's length and sets *fp, or 0. */
+static size_t split_name_fp(cli_chat *c, const char *arg, size_t len, const char **fp,
+                            size_t *fl)
+{
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    for (size_t p = 1; p < len; p++) {
+        if (arg[p] != ' ' || !fp_prefix(arg + p + 1, len - p - 1))
+            continue;
+        size_t nl = p;
+        while (nl && arg[nl - 1] == ' ')
+            nl--;
+        if (nl && match_members(c, arg, nl, NULL, 0, id)) {
+            *fp = arg + p + 1;
+            *fl = len - p - 1;
+            return nl;
+        }
+    }
+    return 0;
 }
 
 static void remove_member(cli_chat *c, const char *arg, size_t len)
@@ -776,15 +893,12 @@ static void remove_member(cli_chat *c, const char *arg, size_t len)
     by_name_only = found == 1;
     if (found == 0) {
         /* "name fingerprint-prefix", or a fingerprint prefix alone */
-        const char *sp = memrchr(arg, ' ', len);
-        if (sp && hex_prefix(sp + 1, len - (size_t)(sp + 1 - arg))) {
-            size_t nl = (size_t)(sp - arg);
-            while (nl && arg[nl - 1] == ' ')
-                nl--;
-            found = match_members(c, arg, nl, sp + 1, len - (size_t)(sp + 1 - arg), id);
-        } else if (hex_prefix(arg, len)) {
+        const char *fp;
+        size_t fl, nl = split_name_fp(c, arg, len, &fp, &fl);
+        if (nl)
+            found = match_members(c, arg, nl, fp, fl, id);
+        else if (fp_prefix(arg, len))
             found = match_members(c, NULL, 0, arg, len, id);
-        }
     }
     if (found == 0) {
         snprintf(msg, sizeof msg, "no member '%.*s' (see /members)", (int)(len > 80 ? 80 : len),
@@ -826,6 +940,256 @@ static void remove_member(cli_chat *c, const char *arg, size_t len)
     save_now(c);
     report_simple(c, CLI_EV_NOTICE, "removal queued; the link rotates when it is done", 0);
     pump(c);
+}
+
+/* Stores the marks. Returns 0, or -1 after reporting why (the change is then undone by
+ * the caller). */
+static int marks_save(cli_chat *c)
+{
+    char err[1200], msg[1300];
+    if (cli_verify_save(c->store_dir, c->cfg.identity->storage_key, c->room, &c->marks, err,
+                        sizeof err) == 0)
+        return 0;
+    snprintf(msg, sizeof msg, "the verified marks could not be stored: %s", err);
+    report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+    return -1;
+}
+
+static int marks_usable(cli_chat *c)
+{
+    if (!c->marks_err[0])
+        return 1;
+    report_simple(c, CLI_EV_REJECTED_INPUT, c->marks_err, 0);
+    return 0;
+}
+
+/* Strips a trailing " --yes" (or a lone "--yes") from arg. Returns 1 if there was one. */
+static int strip_yes(const char *arg, size_t *len)
+{
+    size_t n = *len;
+    if (n < 5 || memcmp(arg + n - 5, "--yes", 5) != 0 || (n > 5 && arg[n - 6] != ' '))
+        return 0;
+    n -= 5;
+    while (n && arg[n - 1] == ' ')
+        n--;
+    *len = n;
+    return 1;
+}
+
+/* "NAME", or "NAME NUMBER" where NAME names a member: the longest such NAME if NUMBER is
+ * not digits and spaces. Returns the name's length (0: no member) and sets *num, *nn. */
+static size_t split_verify(cli_chat *c, const char *arg, size_t len, const char **num,
+                           size_t *nn)
+{
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    size_t best = 0;
+    *num = arg + len;
+    *nn = 0;
+    if (match_members(c, arg, len, NULL, 0, id))
+        return len;
+    size_t nl = split_name_fp(c, arg, len, num, nn);
+    if (nl)
+        return nl;
+    for (size_t p = 1; p < len; p++)
+        if (arg[p] == ' ' && match_members(c, arg, p, NULL, 0, id))
+            best = p;
+    if (best) {
+        *num = arg + best + 1;
+        *nn = len - best - 1;
+        while (*nn && **num == ' ')
+            (*num)++, (*nn)--;
+    }
+    return best;
+}
+
+static void verify_member(cli_chat *c, const char *arg, size_t len)
+{
+    char msg[600], name[SC2_ROOM_MAX_NAME + 1], fp[CLI_TEXT_FP_CHARS + 1],
+        own_fp[CLI_TEXT_FP_CHARS + 1], sn[SC2_VF_SN_CHARS + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    const uint8_t *me = sc2_room_identity(c->r);
+    const char *num;
+    size_t nn;
+    int yes = strip_yes(arg, &len), best = SC2_VF_E_FORMAT, shown = 0;
+    if (len == 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT,
+                      "/verify needs a name: /verify NAME shows what to compare, /verify NAME "
+                      "NUMBER --yes marks NAME verified",
+                      0);
+        return;
+    }
+    size_t nl = split_verify(c, arg, len, &num, &nn);
+    if (nl == 0) {
+        snprintf(msg, sizeof msg, "no member '%.*s' (see /members)", (int)(len > 80 ? 80 : len),
+                 arg);
+        report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+        return;
+    }
+    if (nn == 0 && yes) {
+        report_simple(c, CLI_EV_REJECTED_INPUT,
+                      "--yes needs the number you compared: /verify NAME NUMBER --yes (NAME's "
+                      "fingerprint or your safety number with NAME, see /verify NAME)",
+                      0);
+        return;
+    }
+    cli_text_fingerprint(me, own_fp);
+    size_t n = sc2_room_member_count(c->r);
+    uint8_t pick[SC2_ROOM_SIG_PUB_BYTES];
+    for (size_t i = 0; i < n; i++) {
+        if (sc2_room_member(c->r, i, name, sizeof name, id) != 0 || strlen(name) != nl ||
+            memcmp(name, arg, nl) != 0)
+            continue;
+        int self = sodium_memcmp(id, me, sizeof id) == 0;
+        cli_text_fingerprint(id, fp);
+        if (self || sc2_vf_safety_from_fps(own_fp, fp, sn) != 0)
+            sn[0] = '\0';
+        if (nn == 0) {
+            cli_event ev;
+            memset(&ev, 0, sizeof ev);
+            ev.type = CLI_EV_VERIFY;
+            ev.name = name;
+            ev.identity = id;
+            ev.number = self ? NULL : sn;
+            ev.verified = cli_verify_is(&c->marks, id);
+            ev.reason = self ? "this is you: others compare this fingerprint with you"
+                             : "compare the fingerprint or the safety number with them over "
+                               "another channel (in person, a call); if it is the same: "
+                               "/verify NAME NUMBER --yes";
+            report(c, &ev);
+            shown++;
+            continue;
+        }
+        int rc = self ? SC2_VF_E_MISMATCH : sc2_vf_check(num, nn, fp, sn);
+        if (rc > 0 || (best < 0 && rc > best)) {
+            best = rc;
+            memcpy(pick, id, sizeof pick);
+        }
+        if (rc > 0)
+            break;
+    }
+    if (nn == 0)
+        return;
+    if (best == SC2_VF_E_FORMAT) {
+        report_simple(c, CLI_EV_REJECTED_INPUT,
+                      "that is not a fingerprint (30 digits) or a safety number (60 digits); "
+                      "spaces are optional (see /verify NAME)",
+                      0);
+        return;
+    }
+    if (best < 0) {
+        snprintf(msg, sizeof msg,
+                 "the number does not match %.*s's fingerprint or your safety number with "
+                 "them: NOT verified. Compare again; a different number means another key",
+                 (int)nl, arg);
+        report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+        return;
+    }
+    const char *what =
+        best == SC2_VF_FINGERPRINT ? "fingerprint compared" : "safety number compared";
+    memcpy(name, arg, nl);
+    name[nl] = '\0';
+    if (!yes) {
+        snprintf(msg, sizeof msg,
+                 "the number matches (%s); add --yes to mark %s verified", what, name);
+        report_simple(c, CLI_EV_NOTICE, msg, 0);
+        return;
+    }
+    if (!marks_usable(c))
+        return;
+    int added = cli_verify_add(&c->marks, name, pick);
+    if (added < 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "cannot add another verified mark", 0);
+        return;
+    }
+    if (added == 0 && marks_save(c) != 0) {
+        cli_verify_remove(&c->marks, pick);
+        cli_verify_load(c->store_dir, c->cfg.identity->storage_key, c->room, &c->marks, msg,
+                        sizeof msg);
+        return;
+    }
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CLI_EV_VERIFIED;
+    ev.name = name;
+    ev.identity = pick;
+    ev.reason = added ? "already verified" : what;
+    report(c, &ev);
+}
+
+static void unverify_member(cli_chat *c, const char *arg, size_t len)
+{
+    char msg[300], name[SC2_ROOM_MAX_NAME + 1];
+    uint8_t id[SC2_ROOM_SIG_PUB_BYTES];
+    size_t gone = 0;
+    if (len == 0 || len > SC2_ROOM_MAX_NAME) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "/unverify needs a member's name", 0);
+        return;
+    }
+    if (!marks_usable(c))
+        return;
+    memcpy(name, arg, len);
+    name[len] = '\0';
+    cli_verify before = {0};
+    for (size_t i = 0; i < c->marks.n; i++)
+        if (cli_verify_add(&before, c->marks.m[i].name, c->marks.m[i].identity) < 0) {
+            cli_verify_free(&before);
+            report_simple(c, CLI_EV_REJECTED_INPUT, "out of memory", 0);
+            return;
+        }
+    /* marks under that name, and marks of current members of that name */
+    for (size_t i = 0; i < before.n; i++) {
+        int of_name = strcmp(before.m[i].name, name) == 0;
+        size_t n = sc2_room_member_count(c->r);
+        char mname[SC2_ROOM_MAX_NAME + 1];
+        for (size_t k = 0; k < n && !of_name; k++)
+            if (sc2_room_member(c->r, k, mname, sizeof mname, id) == 0 &&
+                strcmp(mname, name) == 0 && sodium_memcmp(id, before.m[i].identity, 32) == 0)
+                of_name = 1;
+        if (of_name)
+            gone += cli_verify_remove(&c->marks, before.m[i].identity);
+    }
+    if (gone == 0) {
+        cli_verify_free(&before);
+        snprintf(msg, sizeof msg, "'%s' is not marked verified", name);
+        report_simple(c, CLI_EV_REJECTED_INPUT, msg, 0);
+        return;
+    }
+    if (marks_save(c) != 0) {
+        cli_verify_free(&c->marks);
+        c->marks = before;
+        return;
+    }
+    for (size_t i = 0; i < before.n; i++) {
+        if (cli_verify_is(&c->marks, before.m[i].identity))
+            continue;
+        cli_event ev;
+        memset(&ev, 0, sizeof ev);
+        ev.type = CLI_EV_UNVERIFIED;
+        ev.name = before.m[i].name;
+        ev.identity = before.m[i].identity;
+        report(c, &ev);
+    }
+    cli_verify_free(&before);
+}
+
+static void show_room_code(cli_chat *c)
+{
+    uint8_t ea[32];
+    char code[SC2_VF_CODE_CHARS + 1];
+    if (sc2_room_member_count(c->r) == 0 || sc2_room_epoch_authenticator(c->r, ea) != 0) {
+        report_simple(c, CLI_EV_REJECTED_INPUT, "no room code before you are in the room", 0);
+        return;
+    }
+    sc2_vf_room_code(sc2_room_id(c->r), sc2_room_epoch(c->r), ea, code);
+    sodium_memzero(ea, sizeof ea);
+    cli_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = CLI_EV_ROOM_CODE;
+    ev.epoch = sc2_room_epoch(c->r);
+    ev.number = code;
+    ev.reason = "compare it with the other members now, at the same epoch: everyone in the "
+                "same group sees the same code; a different one means a forked view";
+    report(c, &ev);
 }
 
 static void on_line(void *user, const char *line, size_t len)
@@ -885,6 +1249,9 @@ static void on_line(void *user, const char *line, size_t len)
         break;
     }
     case CLI_CMD_K_HELP: report_simple(c, CLI_EV_NOTICE, cli_cmd_help(), 0); break;
+    case CLI_CMD_K_VERIFY: verify_member(c, arg, al); break;
+    case CLI_CMD_K_UNVERIFY: unverify_member(c, arg, al); break;
+    case CLI_CMD_K_ROOM_CODE: show_room_code(c); break;
     case CLI_CMD_K_UNKNOWN:
         report_simple(c, CLI_EV_REJECTED_INPUT,
                       "unknown command (see /help; //text sends a line starting with /)", 0);
@@ -990,6 +1357,13 @@ cli_chat *cli_chat_new(const cli_chat_config *cfg, sc2_room *room, int *exit_cod
                 c->own[c->n_own - 1].reported = 1; /* queued in an earlier run */
     }
     c->cfg.own = NULL;
+    char herr[1000];
+    c->hist = cli_history_open(c->store_dir, cfg->identity->storage_key, c->room,
+                               cfg->history_bound ? cfg->history_bound : CLI_HISTORY_DEFAULT,
+                               herr, sizeof herr);
+    if (!c->hist)
+        snprintf(c->hist_err, sizeof c->hist_err,
+                 "the history cannot be used (%s): messages are shown but not recorded", herr);
     c->loop = cli_loop_new(&cli_ws_protocol, cfg->ca_file, cfg->verbose, err, cap);
     if (!c->loop)
         goto fail;
@@ -1038,11 +1412,20 @@ int cli_chat_run(cli_chat *c)
     }
     if (c->cfg.show_history)
         history_print(c, c->cfg.show_history);
+    if (!c->hist && !c->cfg.show_history)
+        report_simple(c, CLI_EV_NOTICE, c->hist_err, 0);
     char err[1200];
-    if (cli_store_history_read(c->store_dir, c->cfg.identity->storage_key, c->room, SEEN_SCAN,
-                               seen_collect, c, NULL, err, sizeof err) < 0 &&
+    if (cli_verify_load(c->store_dir, c->cfg.identity->storage_key, c->room, &c->marks, err,
+                        sizeof err) != 0) {
+        snprintf(c->marks_err, sizeof c->marks_err,
+                 "verified marks unavailable (not shown, not changed): %.500s", err);
+        report_simple(c, CLI_EV_NOTICE, c->marks_err, 0);
+    }
+    if (c->hist && cli_history_read(c->hist, SEEN_SCAN, seen_collect, c, err, sizeof err) < 0 &&
         !c->cfg.show_history)
         report_simple(c, CLI_EV_NOTICE, err, 0);
+    if (c->n_seen)
+        qsort(c->seen, c->n_seen, sizeof *c->seen, cmp_u64);
     c->dirty = 1;
     save_now(c);
     connect_now(c);
@@ -1071,7 +1454,9 @@ void cli_chat_free(cli_chat *c)
     while (c->n_own)
         own_forget(c, 0);
     free(c->own);
+    cli_history_close(c->hist);
     free(c->seen);
+    cli_verify_free(&c->marks);
     if (c->sig_fd >= 0)
         cli_signal_uninstall();
     sodium_memzero(c, sizeof *c);

@@ -1,9 +1,10 @@
 /*
  * cli_chat: one saltchat session in one room, from start to exit. Owns the sc2_room,
  * the event loop, the WebSocket and the UI; moves bytes and events between them;
- * reconnects with backoff; stores the room (cli_store) after every processed batch of
- * relay messages and before reporting a user's message as queued; decides when and
- * with which exit code to stop.
+ * reconnects with backoff; records messages in the history (cli_history) before showing
+ * them; stores the room (cli_store, after syncing the history) within 300 ms or 256
+ * relay entries, at once after a commit or membership change, before reporting a
+ * user's message as queued, and on exit; decides when and with which exit code to stop.
  */
 #ifndef CLI_CHAT_H
 #define CLI_CHAT_H
@@ -36,6 +37,7 @@ typedef struct cli_chat_config {
     const cli_buf *own;         /* own texts not yet accepted, from the stored room (open);
                                    may be NULL */
     int verbose;
+    unsigned long history_bound; /* messages the history keeps (cli_history); 0: default */
 } cli_chat_config;
 
 /* Creates the session around room (ownership passes to the chat, also on failure).

@@ -39,7 +39,7 @@ static const struct {
     [CLI_EV_RELAY_ERROR] = {"relay_error", CLI_F_CODE | CLI_F_REASON},
     [CLI_EV_PROTOCOL_ERROR] = {"protocol_error", CLI_F_REASON},
     [CLI_EV_ROOM_LOST] = {"room_lost", CLI_F_CODE | CLI_F_REASON},
-    [CLI_EV_MEMBER] = {"member", WHO | CLI_F_SELF},
+    [CLI_EV_MEMBER] = {"member", WHO | CLI_F_SELF | CLI_F_VERIFIED},
     [CLI_EV_LINK] = {"link", CLI_F_LINK},
     [CLI_EV_HISTORY] = {"history", CLI_F_SEQ | CLI_F_TIME | WHO | CLI_F_TEXT | CLI_F_SELF},
     [CLI_EV_NOTICE] = {"notice", CLI_F_REASON},
@@ -47,6 +47,11 @@ static const struct {
     [CLI_EV_LEAVING] = {"leaving", CLI_F_COUNT | CLI_F_RETRY},
     [CLI_EV_ERROR] = {"error", CLI_F_REASON | CLI_F_CODE},
     [CLI_EV_EXIT] = {"exit", CLI_F_CODE},
+    [CLI_EV_VERIFY] = {"verify", WHO | CLI_F_NUMBER | CLI_F_VERIFIED | CLI_F_REASON},
+    [CLI_EV_VERIFIED] = {"verified", WHO | CLI_F_REASON},
+    [CLI_EV_UNVERIFIED] = {"unverified", WHO},
+    [CLI_EV_VERIFY_BROKEN] = {"verify_broken", WHO | CLI_F_IDENTITY2 | CLI_F_REASON},
+    [CLI_EV_ROOM_CODE] = {"room_code", CLI_F_EPOCH | CLI_F_NUMBER | CLI_F_REASON},
 };
 
 const char *cli_event_name(enum cli_ev_type t)

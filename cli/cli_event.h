@@ -53,6 +53,13 @@ enum cli_ev_type {
     CLI_EV_LEAVING,        /* count (not yet accepted), retry_ms (how long we wait) */
     CLI_EV_ERROR,          /* reason, code (exit code): the client is about to stop */
     CLI_EV_EXIT,           /* code (exit code) */
+    CLI_EV_VERIFY,         /* name, identity, number (our safety number with them), verified:
+                              answer to /verify NAME (one per member of that name) */
+    CLI_EV_VERIFIED,       /* name, identity, reason (what matched): marked verified */
+    CLI_EV_UNVERIFIED,     /* name, identity: the mark was removed */
+    CLI_EV_VERIFY_BROKEN,  /* name, identity (the new key), identity2 (the verified key),
+                              reason: ALERT, a verified name shows up with another key */
+    CLI_EV_ROOM_CODE,      /* epoch, number (the room code), reason: answer to /room-code */
     CLI_EV_COUNT_
 };
 
@@ -79,6 +86,9 @@ typedef struct cli_event {
     uint32_t count;
     uint32_t attempt;
     uint64_t retry_ms;
+    int verified;             /* MEMBER/VERIFY: the identity carries a verified mark */
+    const char *number;       /* VERIFY: safety number; ROOM_CODE: room code */
+    const uint8_t *identity2; /* VERIFY_BROKEN: the verified key of that name (32 bytes) */
 } cli_event;
 
 /* Field bits: which fields a type carries (for the JSON renderer and docs). */
@@ -101,6 +111,9 @@ typedef struct cli_event {
 #define CLI_F_COUNT (1u << 16)
 #define CLI_F_ATTEMPT (1u << 17)
 #define CLI_F_RETRY (1u << 18)
+#define CLI_F_VERIFIED (1u << 19)
+#define CLI_F_NUMBER (1u << 20)    /* "safety_number" or "room_code" */
+#define CLI_F_IDENTITY2 (1u << 21) /* verified_identity and verified_fingerprint */
 
 /* The JSON "type" name of t ("message", "member_joined", ...). */
 const char *cli_event_name(enum cli_ev_type t);

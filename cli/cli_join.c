@@ -13,6 +13,7 @@
 
 #include "cli_chat.h"
 #include "cli_exit.h"
+#include "cli_history.h"
 #include "cli_identity.h"
 #include "cli_new.h"
 #include "cli_store.h"
@@ -151,6 +152,13 @@ int cli_join_run(const cli_args *a)
                     SC2_ROOM_MAX_NAME, a->name ? "" : " (and $USER is not usable)");
             goto fail;
         }
+    }
+    unsigned long history = a->history;
+    const char *henv = getenv("SALTCHAT_HISTORY");
+    if (!history && henv && *henv &&
+        cli_history_parse_bound(henv, "$SALTCHAT_HISTORY", &history, err, sizeof err) != 0) {
+        fprintf(stderr, "saltchat: %s\n", err);
+        goto fail;
     }
     rc = CLI_EXIT_TLS;
     if (a->ca_file && check_ca(a->ca_file, err, sizeof err) != 0) {
@@ -308,6 +316,7 @@ int cli_join_run(const cli_args *a)
         .show_link = a->command == CLI_CMD_NEW && batch,
         .own = a->command == CLI_CMD_OPEN ? &stored.own : NULL,
         .verbose = a->verbose,
+        .history_bound = history,
     };
     chat = cli_chat_new(&cfg, room, &rc, err, sizeof err);
     room = NULL; /* the chat owns it now */

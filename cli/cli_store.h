@@ -1,5 +1,5 @@
 /*
- * cli_store: the rooms this client stored, and their message history, under
+ * cli_store: the rooms this client stored (their history: cli_history), under
  * DATA/rooms/ (DATA = --data, else $XDG_DATA_HOME/saltchat, else ~/.local/share/saltchat;
  * directories 0700, files 0600, checked like the identity's: cli_file). Everything is
  * encrypted with crypto_secretbox under the 32-byte storage key (cli_identity).
@@ -9,11 +9,8 @@
  *           || state_len u32 || sc2_room_export bytes || own (the rest)
  *       own = { token u64 || len u32 || text }*: our texts not yet accepted (to put
  *           them in the history when they are, in a later run)
- *       replaced atomically (temporary file, fsync, rename) on every save
- *   <room id text>.history  records appended one after another:
- *       len u32 || nonce(24) || secretbox(R), len = 24 + 16 + |R|
- *       R = seq u64 || time_ms u64 || self u8 || identity(32) || name_len u8 || name || text
- * Integers are big-endian. A torn last history record (crash during a write) is skipped.
+ *       replaced atomically (temporary file, fsync, rename, directory fsync)
+ * Integers are big-endian.
  */
 #ifndef CLI_STORE_H
 #define CLI_STORE_H
@@ -25,7 +22,6 @@
 
 #define CLI_STORE_ROOM_CHARS 22u
 #define CLI_STORE_MAX_STATE (64u * 1024u * 1024u)
-#define CLI_STORE_MAX_HISTORY (256u * 1024u * 1024u)
 
 enum cli_store_status {
     CLI_STORE_ACTIVE = 0, /* a member (or joining) */
@@ -43,16 +39,6 @@ typedef struct cli_store_room {
     cli_buf state;                       /* sc2_room_export bytes (a secret) */
     cli_buf own;                         /* own texts (cli_store_own_add), a secret */
 } cli_store_room;
-
-/* One stored message. Pointers belong to the caller (append) or the store (read). */
-typedef struct cli_store_msg {
-    uint64_t seq, time_ms;
-    int self;
-    const uint8_t *identity; /* 32 bytes */
-    const char *name;
-    const uint8_t *text;
-    size_t text_len;
-} cli_store_msg;
 
 /* Appends one own text (token, text[0..len)) to own. Returns 0 or -1 (memory). */
 int cli_store_own_add(cli_buf *own, uint64_t token, const uint8_t *text, size_t len);
@@ -89,18 +75,5 @@ int cli_store_find(const char *dir, const char *prefix, char out[CLI_STORE_ROOM_
  * -1 with err if dir cannot be read. */
 int cli_store_each(const char *dir, void (*fn)(void *user, const char *room), void *user,
                    char *err, size_t cap);
-
-/* Appends one message record to dir/<room>.history (created 0600) and fdatasyncs it.
- * Returns 0 or -1 with err. */
-int cli_store_history_append(const char *dir, const uint8_t key[32], const char *room,
-                             const cli_store_msg *m, char *err, size_t cap);
-
-/* Calls fn for each of the last n records of dir/<room>.history, oldest first, and sets
- * *last_seq (may be NULL) to the largest seq stored (0 if none). Returns the number of
- * records shown, or -1 with err (unreadable, or a record that does not decrypt: the
- * records before it are shown first). A missing file is 0 records. */
-int cli_store_history_read(const char *dir, const uint8_t key[32], const char *room, size_t n,
-                           void (*fn)(void *user, const cli_store_msg *m), void *user,
-                           uint64_t *last_seq, char *err, size_t cap);
 
 #endif

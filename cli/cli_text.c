@@ -5,6 +5,8 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "sc2_verify.h"
+
 size_t cli_utf8_decode(const uint8_t *s, size_t n, uint32_t *cp)
 {
     if (n == 0)
@@ -128,12 +130,25 @@ int cli_text_parse_id(const char *s, uint64_t *id)
     return 0;
 }
 
+#define FP_CACHE 64u
+_Static_assert(CLI_TEXT_FP_CHARS == SC2_VF_FP_CHARS, "fingerprint length");
+
 void cli_text_fingerprint(const uint8_t identity[32], char out[CLI_TEXT_FP_CHARS + 1])
 {
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < CLI_TEXT_FP_CHARS / 2; i++) {
-        out[2 * i] = hex[identity[i] >> 4];
-        out[2 * i + 1] = hex[identity[i] & 15];
-    }
-    out[CLI_TEXT_FP_CHARS] = '\0';
+    static struct {
+        uint8_t id[32];
+        char fp[CLI_TEXT_FP_CHARS + 1];
+    } cache[FP_CACHE];
+    static unsigned used, next;
+    for (unsigned i = 0; i < used; i++)
+        if (memcmp(cache[i].id, identity, 32) == 0) {
+            memcpy(out, cache[i].fp, CLI_TEXT_FP_CHARS + 1);
+            return;
+        }
+    sc2_vf_fingerprint(identity, out);
+    memcpy(cache[next].id, identity, 32);
+    memcpy(cache[next].fp, out, CLI_TEXT_FP_CHARS + 1);
+    next = (next + 1) % FP_CACHE;
+    if (used < FP_CACHE)
+        used++;
 }

@@ -37,9 +37,9 @@ void cli_text_id(uint64_t id, char out[CLI_TEXT_ID_CHARS + 1]);
 /* Parses 1..16 hex digits. Returns 0 and sets *id, or -1. */
 int cli_text_parse_id(const char *s, uint64_t *id);
 
-#define CLI_TEXT_FP_CHARS 16u
-/* Writes the fingerprint of a 32-byte identity key: its first 8 bytes as 16 lowercase hex
- * digits, and a NUL. (/members shows it; /remove takes a prefix of the full key's hex.) */
+#define CLI_TEXT_FP_CHARS 35u /* SC2_VF_FP_CHARS: 30 digits in groups of 5 */
+/* Writes the fingerprint of a 32-byte identity key (sc2_vf_fingerprint: 30 digits in 6
+ * groups) and a NUL. The last 64 keys' fingerprints are cached (each costs ~2 ms). */
 void cli_text_fingerprint(const uint8_t identity[32], char out[CLI_TEXT_FP_CHARS + 1]);
 
 #endif

@@ -98,6 +98,17 @@ static void event(cli_ui *ui, const cli_event *ev)
         if (ev->by_identity)
             hex_field(&j, "by_identity", ev->by_identity, 32);
     }
+    if ((f & CLI_F_IDENTITY2) && ev->identity2) {
+        char fp[CLI_TEXT_FP_CHARS + 1];
+        cli_text_fingerprint(ev->identity2, fp);
+        cli_json_str(&j, "verified_fingerprint", fp);
+        hex_field(&j, "verified_identity", ev->identity2, 32);
+    }
+    if (f & CLI_F_NUMBER)
+        cli_json_str(&j, ev->type == CLI_EV_ROOM_CODE ? "room_code" : "safety_number",
+                     ev->number ? ev->number : "");
+    if (f & CLI_F_VERIFIED)
+        cli_json_bool(&j, "verified", ev->verified);
     if (f & CLI_F_SELF)
         cli_json_bool(&j, "self", ev->self);
     if (f & CLI_F_RESYNC)

@@ -13,6 +13,7 @@
 #include "cli_text.h"
 #include "sc2_envelope.h"
 #include "sc2_name.h"
+#include "sc2_verify.h"
 
 #define SGR_RESET "\033[0m"
 #define SGR_DIM "\033[2m"
@@ -131,6 +132,15 @@ static void put_fp(tty_ui *u, const uint8_t *identity)
     sgr(u, SGR_DIM);
     cli_buf_printf(&u->out, " [%s]", fp);
     sgr(u, SGR_RESET);
+}
+
+static void put_fp_plain(tty_ui *u, const uint8_t *identity)
+{
+    char fp[CLI_TEXT_FP_CHARS + 1];
+    if (!identity)
+        return;
+    cli_text_fingerprint(identity, fp);
+    cli_buf_puts(&u->out, fp);
 }
 
 /* The event's member: name, and its fingerprint if with_fp or the name looks like another
@@ -298,6 +308,49 @@ static void event(cli_ui *ui, const cli_event *ev)
         put_member(u, ev, 1);
         if (ev->self)
             cli_buf_puts(&u->out, " (you)");
+        if (ev->verified) {
+            sgr(u, SGR_GREEN);
+            cli_buf_puts(&u->out, " (verified)");
+        }
+        break;
+    case CLI_EV_VERIFY:
+        system_line(u, CLI_UI_INFO);
+        put_member(u, ev, 1);
+        cli_buf_puts(&u->out, ev->verified ? " (verified)" : " (not verified)");
+        cli_buf_printf(&u->out, "\n  fingerprint:   ");
+        put_fp_plain(u, ev->identity);
+        if (ev->number && strlen(ev->number) == SC2_VF_SN_CHARS)
+            cli_buf_printf(&u->out, "\n  safety number: %.35s\n                 %s",
+                           ev->number, ev->number + SC2_VF_FP_CHARS + 1);
+        cli_buf_puts(&u->out, "\n  ");
+        put_text(u, reason, strlen(reason), 0);
+        break;
+    case CLI_EV_VERIFIED:
+        system_line(u, CLI_UI_GOOD);
+        put_member(u, ev, 1);
+        cli_buf_puts(&u->out, " is marked verified (");
+        put_text(u, reason, strlen(reason), 0);
+        cli_buf_puts(&u->out, ")");
+        break;
+    case CLI_EV_UNVERIFIED:
+        system_line(u, CLI_UI_INFO);
+        put_member(u, ev, 1);
+        cli_buf_puts(&u->out, " is no longer marked verified");
+        break;
+    case CLI_EV_VERIFY_BROKEN:
+        system_line(u, CLI_UI_ERROR);
+        cli_buf_puts(&u->out, "ALERT: VERIFIED MEMBER WITH ANOTHER KEY: ");
+        put_member(u, ev, 1);
+        cli_buf_puts(&u->out, " was verified as [");
+        put_fp_plain(u, ev->identity2);
+        cli_buf_puts(&u->out, "]: ");
+        put_text(u, reason, strlen(reason), 0);
+        break;
+    case CLI_EV_ROOM_CODE:
+        system_line(u, CLI_UI_INFO);
+        cli_buf_printf(&u->out, "room code (epoch %llu): %s\n  ", (unsigned long long)ev->epoch,
+                       ev->number ? ev->number : "");
+        put_text(u, reason, strlen(reason), 0);
         break;
     case CLI_EV_HISTORY_LOST:
         system_line(u, CLI_UI_WARN);

@@ -107,6 +107,26 @@ relay_ds_res relay_ds_may(relay_store *st, const uint8_t *room, size_t room_len,
     return RELAY_DS_OK;
 }
 
+relay_ds_res relay_ds_read_limit(relay_store *st, const uint8_t *room, size_t room_len,
+                                 const uint8_t join_pk[RELAY_STORE_PK_BYTES], uint64_t *until)
+{
+    int k = RELAY_STORE_KEY_UNKNOWN;
+
+    *until = 0;
+    if (room_len != RELAY_DS_ROOM_BYTES)
+        return RELAY_DS_NO_ROOM;
+    relay_store_err e = relay_store_key_info(st, room, room_len, join_pk, &k, until);
+    if (e) {
+        *until = 0;
+        return relay_ds_from_store(e);
+    }
+    if (k == RELAY_STORE_KEY_UNKNOWN) {
+        *until = 0;
+        return RELAY_DS_UNKNOWN_KEY;
+    }
+    return k == RELAY_STORE_KEY_EARLIER ? RELAY_DS_EARLIER_KEY : RELAY_DS_OK;
+}
+
 relay_ds_res relay_ds_submit(relay_store *st, const uint8_t *room, size_t room_len,
                              const relay_ds_submission *sub, uint64_t time_ms, uint64_t tag,
                              relay_ds_verdict *v)

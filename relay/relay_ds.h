@@ -20,7 +20,10 @@
  *     epoch + 1: the first commit of an epoch wins, a later one for the same epoch is
  *     STALE_EPOCH. gi_box and join_pk are refused on anything but a commit.
  *   - RESUME(after_seq) needs a current or earlier key; GONE when after_seq is older than
- *     retention, AHEAD when it is past the durable head.
+ *     retention, AHEAD when it is past the durable head. A connection whose key is an
+ *     earlier one reads the log only up to the commit that replaced the key (until_seq,
+ *     relay_ds_read_limit): enough for a member that was away to process the rotation and
+ *     AUTH with the new key, nothing later for a removed member.
  *   - GET_GI needs the current key.
  * Every write also extends the room's log hash (sc2_loghash: L_0 from the room id at
  * CREATE, then L_seq over each LOG body as the relay will send it, time_ms included),
@@ -99,6 +102,16 @@ enum relay_ds_op { RELAY_DS_OP_SUBMIT, RELAY_DS_OP_GET_GI, RELAY_DS_OP_RESUME };
  */
 relay_ds_res relay_ds_may(relay_store *st, const uint8_t *room, size_t room_len,
                           const uint8_t join_pk[RELAY_STORE_PK_BYTES], enum relay_ds_op op);
+
+/*
+ * How far a connection authenticated with join_pk may read the log now (the key is looked
+ * up again: a commit may have rotated it since the AUTH). Returns OK for the current key
+ * (*until = UINT64_MAX: no limit), EARLIER_KEY with *until = the seq of the commit that
+ * replaced the key (durable or staged: entries after it are not for this connection),
+ * UNKNOWN_KEY, NO_ROOM, STORE (*until = 0).
+ */
+relay_ds_res relay_ds_read_limit(relay_store *st, const uint8_t *room, size_t room_len,
+                                 const uint8_t join_pk[RELAY_STORE_PK_BYTES], uint64_t *until);
 
 /* One SUBMIT, borrowed for the call. */
 typedef struct relay_ds_submission {

@@ -65,6 +65,7 @@ enum {
     ST_ENT_TIME,
     ST_ENT_DEL,
     ST_KEY_INS,
+    ST_KEY_UPD,
     ST_KEY_FIND,
     ST_KEY_LIST,
     ST_KEY_COUNT,
@@ -96,7 +97,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ENT_TIME] = "SELECT time_ms FROM entries WHERE room = ? AND seq = ?",
     [ST_ENT_DEL] = "DELETE FROM entries WHERE room = ? AND seq < ?",
     [ST_KEY_INS] = "INSERT OR IGNORE INTO earlier_keys(room, join_pk, until_seq) VALUES(?, ?, ?)",
-    [ST_KEY_FIND] = "SELECT 1 FROM earlier_keys WHERE room = ? AND join_pk = ?",
+    [ST_KEY_UPD] = "UPDATE earlier_keys SET until_seq = ? WHERE room = ? AND join_pk = ?",
+    [ST_KEY_FIND] = "SELECT until_seq FROM earlier_keys WHERE room = ? AND join_pk = ?",
     [ST_KEY_LIST] = "SELECT join_pk FROM earlier_keys WHERE room = ? ORDER BY until_seq",
     [ST_KEY_COUNT] = "SELECT count(*) FROM earlier_keys WHERE room = ?",
     [ST_SWEEP] = "SELECT id, room_id, entry_count, byte_count, oldest_seq FROM rooms"
@@ -1068,8 +1070,19 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         rc = run(q);
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "storing an earlier key");
-        /* OR IGNORE: a key the room had before is not a new row */
-        r->p.earlier_keys += (uint64_t)sqlite3_changes(s->db);
+        /* OR IGNORE: a key the room had before is not a new row, but it was current again
+         * until this commit: a connection with it reads up to here (PROTOCOL.md 5) */
+        int added = sqlite3_changes(s->db);
+        r->p.earlier_keys += (uint64_t)added;
+        if (!added) {
+            q = stmt(s, ST_KEY_UPD);
+            sqlite3_bind_int64(q, 1, (int64_t)op->seq);
+            sqlite3_bind_int64(q, 2, r->rowid);
+            sqlite3_bind_blob(q, 3, r->run_pk, RELAY_STORE_PK_BYTES, SQLITE_STATIC);
+            rc = run(q);
+            if (rc != SQLITE_OK)
+                return db_fail(s, rc, "storing an earlier key");
+        }
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
     }
     r->p.entries++;
@@ -1449,12 +1462,14 @@ relay_store_err relay_store_meta_get(relay_store *s, const uint8_t *room_id, siz
     return RELAY_STORE_OK;
 }
 
-relay_store_err relay_store_key_kind(relay_store *s, const uint8_t *room_id, size_t room_len,
-                                     const uint8_t pk[RELAY_STORE_PK_BYTES], int *kind)
+relay_store_err relay_store_key_info(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                     const uint8_t pk[RELAY_STORE_PK_BYTES], int *kind,
+                                     uint64_t *until)
 {
     store_room *r;
     relay_store_err err = room_get(s, room_id, room_len, &r);
     sqlite3_stmt *q;
+    const uint8_t *prev;
     int rc;
 
     if (err != RELAY_STORE_OK)
@@ -1462,33 +1477,53 @@ relay_store_err relay_store_key_kind(relay_store *s, const uint8_t *room_id, siz
     if (!pk || !kind)
         return fail_msg(s, RELAY_STORE_ERR_ARG, "store: key_kind: NULL argument");
     *kind = RELAY_STORE_KEY_UNKNOWN;
+    if (until)
+        *until = UINT64_MAX;
     if (!sodium_memcmp(pk, r->p.join_pk, RELAY_STORE_PK_BYTES)) {
         *kind = RELAY_STORE_KEY_CURRENT;
         return RELAY_STORE_OK;
     }
-    /* replaced by a staged rotation: the durable key, or a key staged then replaced */
-    if (r->durable && !sodium_memcmp(pk, r->d.join_pk, RELAY_STORE_PK_BYTES)) {
-        *kind = RELAY_STORE_KEY_EARLIER;
-        return RELAY_STORE_OK;
-    }
-    for (store_op *op = s->ops; op; op = op->next)
-        if (op->room == r && (op->flags & RELAY_STORE_F_JOIN_PK) &&
-            !sodium_memcmp(pk, op->join_pk, RELAY_STORE_PK_BYTES)) {
-            *kind = RELAY_STORE_KEY_EARLIER;
-            return RELAY_STORE_OK;
+    /* replaced by a staged rotation: the durable key, or a key staged then replaced; the
+     * staged commit that replaced it is the one after which it stops */
+    prev = r->durable ? r->d.join_pk : NULL;
+    for (store_op *op = s->ops; op; op = op->next) {
+        if (op->room != r)
+            continue;
+        if (op->kind == OP_CREATE) {
+            prev = op->join_pk;
+        } else if (op->flags & RELAY_STORE_F_JOIN_PK) {
+            if (prev && !sodium_memcmp(pk, prev, RELAY_STORE_PK_BYTES)) {
+                /* the last replacement counts: a key made current again reads on */
+                *kind = RELAY_STORE_KEY_EARLIER;
+                if (until)
+                    *until = op->seq;
+            }
+            prev = op->join_pk;
         }
+    }
+    if (*kind == RELAY_STORE_KEY_EARLIER)
+        return RELAY_STORE_OK;
     if (!r->durable)
         return RELAY_STORE_OK;
     q = stmt(s, ST_KEY_FIND);
     sqlite3_bind_int64(q, 1, r->rowid);
     sqlite3_bind_blob(q, 2, pk, RELAY_STORE_PK_BYTES, SQLITE_STATIC);
     rc = sqlite3_step(q);
-    sqlite3_reset(q);
-    if (rc == SQLITE_ROW)
+    if (rc == SQLITE_ROW) {
         *kind = RELAY_STORE_KEY_EARLIER;
-    else if (rc != SQLITE_DONE)
+        if (until)
+            *until = (uint64_t)sqlite3_column_int64(q, 0);
+    }
+    sqlite3_reset(q);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return db_fail(s, rc, "looking up a key");
     return RELAY_STORE_OK;
+}
+
+relay_store_err relay_store_key_kind(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                     const uint8_t pk[RELAY_STORE_PK_BYTES], int *kind)
+{
+    return relay_store_key_info(s, room_id, room_len, pk, kind, NULL);
 }
 
 relay_store_err relay_store_earlier_keys(relay_store *s, const uint8_t *room_id, size_t room_len,

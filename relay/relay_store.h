@@ -215,6 +215,16 @@ relay_store_err relay_store_key_kind(relay_store *s, const uint8_t *room_id, siz
                                      const uint8_t pk[RELAY_STORE_PK_BYTES], int *kind);
 
 /*
+ * As relay_store_key_kind, and for an earlier key sets *until (if not NULL) to the seq of
+ * the commit that replaced it (durable or staged): a connection authenticated with it
+ * reads the log up to that seq only (docs/PROTOCOL.md 5). UINT64_MAX for the current key
+ * and an unknown one. Returns OK, ERR_NO_ROOM, ERR_ARG, ERR_DB.
+ */
+relay_store_err relay_store_key_info(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                     const uint8_t pk[RELAY_STORE_PK_BYTES], int *kind,
+                                     uint64_t *until);
+
+/*
  * Copies up to cap earlier join_pks (durable, oldest first) into keys and their count
  * into *n (which may exceed cap). Returns OK, ERR_NO_ROOM, ERR_ARG, ERR_DB.
  */

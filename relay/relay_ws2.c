@@ -109,6 +109,8 @@ struct s2 {
     uint8_t nonce[RELAY_DS_NONCE_BYTES];
     uint8_t key[RELAY_STORE_PK_BYTES]; /* the join_pk it authenticated with */
     uint8_t authed, resumed, mode, gi_due, ping_due;
+    uint8_t held; /* its key is an earlier one, it read up to the replacing commit, and
+                     was sent ERROR OLD_KEY for it: nothing more until an AUTH */
     uint8_t state, reason, peer_closed, rx_paused;
     uint8_t waiting;      /* --cluster: CHALLENGE once the room's log is open */
     uint8_t create_wait;  /* --cluster: input paused until the cluster took its CREATE */
@@ -666,15 +668,28 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
     }
     if ((s->mode == M_CATCHUP || s->mode == M_LIVE) && !*more) {
         uint64_t last = s->cursor;
-        uint64_t head = m.durable_head;
-        int held = 0;
+        uint64_t head = m.durable_head; /* what this connection may read now */
+        uint64_t until = UINT64_MAX;
+        int acc_hold = 0;
         f.cursor = s->cursor;
+        if (sodium_memcmp(s->key, m.join_pk, sizeof s->key) != 0) {
+            /* an earlier key reads up to the commit that replaced it (PROTOCOL.md 5) */
+            relay_ds_res kr = relay_ds_read_limit(r->store, s->room->id, RELAY_DS_ROOM_BYTES,
+                                                  s->key, &until);
+            if (kr != RELAY_DS_OK && kr != RELAY_DS_EARLIER_KEY) {
+                fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+                     "relay storage failed looking up the connection's key");
+                goto write;
+            }
+            if (until < head)
+                head = until;
+        }
         if (r->v2c) {
             /* a SUBMIT of s in flight to JetStream: its ACCEPTED precedes its LOG */
             for (slot *sl = s->slots; sl; sl = sl->next)
                 if (!sl->ready) {
                     if (sl->hold && sl->hold - 1 < head)
-                        head = sl->hold - 1, held = 1;
+                        head = sl->hold - 1, acc_hold = 1;
                     break;
                 }
         }
@@ -700,10 +715,8 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
                 /* the entries that fit this batch, under fill_entry's rules */
                 size_t off = 0;
                 uint32_t i = 0;
-                for (; i < v->rd.envs; i++) {
+                for (; i < v->rd.envs && v->rd.seq[i] <= head; i++) {
                     size_t len = v->rd.end[i] - off;
-                    if (v->rd.seq[i] > head)
-                        break;
                     if (f.n + len > f.cap || (f.n && f.n + len > RELAY_BATCH_BYTES))
                         break;
                     memcpy(f.buf + f.n, v->rd.buf + off, len);
@@ -712,7 +725,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
                     f.cursor = v->rd.seq[i];
                     off = v->rd.end[i];
                 }
-                if ((i < v->rd.envs && v->rd.seq[i] <= head) || (i == v->rd.envs && v->rd.stopped))
+                if (i < v->rd.envs ? v->rd.seq[i] <= head : v->rd.stopped)
                     f.stopped = 1;
             }
             if (e == RELAY_STORE_ERR_GONE) {
@@ -733,8 +746,25 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         }
         if (s->cursor < head || f.stopped) {
             *more = 1;
-        } else if (held) {
+        } else if (acc_hold) {
             /* the rest after the ACCEPTED (relay_ws2_c_appended wakes s) */
+        } else if (until != UINT64_MAX) {
+            /* no LIVE with an earlier key: once it has the replacing commit, say why
+             * nothing follows (once per key); AUTH with the new key goes on from here */
+            if (s->cursor >= until && !s->held) {
+                size_t k = sc2_env_encode_error(tmp, sizeof tmp, SC2_C_OLD_KEY,
+                                                "authenticated with an earlier key: the log "
+                                                "after the commit that replaced it needs the "
+                                                "new key");
+                if (k && f.n + k <= f.cap) {
+                    memcpy(f.buf + f.n, tmp, k);
+                    f.n += k;
+                    f.envs++;
+                    s->held = 1;
+                } else {
+                    *more = 1;
+                }
+            }
         } else if (s->mode == M_CATCHUP) {
             if (f.n + 14 <= f.cap) {
                 put(&f, sc2_env_encode_live(f.buf + f.n, f.cap - f.n, s->cursor));
@@ -1545,6 +1575,9 @@ static void on_auth(struct relay *r, struct s2 *s, const sc2_env *e)
     case RELAY_DS_OK:
         memcpy(s->key, e->join_pk, sizeof s->key);
         s->authed = 1;
+        s->held = 0;
+        if (s->mode != M_NONE)
+            wake(r, s); /* a reader held at an earlier key's limit may go on */
         relay_log(RELAY_LOG_DEBUG, "v2: authenticated with the room's %s key",
                   kind == RELAY_STORE_KEY_CURRENT ? "current" : "earlier");
         return;
@@ -1820,7 +1853,7 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
         return;
     }
     if (r->v2c && !s->room->ready) {
-        /* CHALLENGE (with the head) once the replica follows the cluster's log */
+        /* CHALLENGE once the replica follows the cluster's log */
         s->waiting = 1;
         c_open(r, s->room);
         return;
@@ -1831,14 +1864,9 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
 static void send_challenge(struct relay *r, struct s2 *s)
 {
     const relay_config *cfg = r->cfg;
-    uint8_t id[RELAY_DS_ROOM_BYTES];
-    memcpy(id, s->room->id, sizeof id);
-    relay_store_meta m;
-    uint64_t head = 0;
-    if (relay_store_meta_get(r->store, id, sizeof id, &m) == RELAY_STORE_OK)
-        head = m.durable_head;
-    uint8_t b[SC2_ENV_HEADER_BYTES + 44];
-    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame, head));
+    /* nothing about the room (not even whether it exists) before a valid proof */
+    uint8_t b[SC2_ENV_HEADER_BYTES + 36];
+    queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame));
 }
 
 static void on_closed(struct relay *r, struct s2 *s)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "sc2_link.h"
+#include "sc2_verify.h"
 #include "wc_api.h"
 
 static int failures;
@@ -50,6 +51,25 @@ int main(void)
     CHECK(id && id_len == 32 + 40);
     CHECK(wc_identity_public(id, id_len, hex, fp) == 0);
     CHECK(strlen(hex) == 64 && strlen(fp) == 35 && fp[5] == ' ');
+    {
+        /* the page's numbers are sc2_verify's */
+        char fp2[36], sn[72], sn2[72], other[36], junk[72];
+        CHECK(wc_verify_fingerprint(hex, fp2) == 0 && strcmp(fp, fp2) == 0);
+        CHECK(wc_verify_fingerprint("zz", fp2) == -1);
+        CHECK(wc_verify_fingerprint("00000000000000000000000000000000000000000000000000000000000000000000",
+                                    fp2) == -1);
+        CHECK(wc_verify_fingerprint("0000000000000000000000000000000000000000000000000000000000000000",
+                                    other) == 0 &&
+              strcmp(other, "33344 57900 47678 93939 09174 55641") == 0); /* v2_verify.txt */
+        CHECK(wc_verify_safety_number(fp, other, sn) == 0 &&
+              wc_verify_safety_number(other, fp, sn2) == 0 && strcmp(sn, sn2) == 0);
+        CHECK(wc_verify_safety_number("123", other, junk) == -1);
+        CHECK(wc_verify_check(other, fp, sn) == SC2_VF_E_MISMATCH);
+        CHECK(wc_verify_check(fp, fp, sn) == SC2_VF_FINGERPRINT);
+        CHECK(wc_verify_check(sn2, fp, sn) == SC2_VF_SAFETY_NUMBER);
+        CHECK(wc_verify_check("12", fp, sn) == SC2_VF_E_FORMAT);
+        CHECK(strstr(wc_verify_strerror(SC2_VF_E_FORMAT), "30 digits") != NULL);
+    }
 
     CHECK(wc_link_check("http://127.0.0.1:1/#sc1.AAAA") == SC2_LINK_E_OLD_VERSION);
     CHECK(wc_link_check("http://127.0.0.1:1/") == SC2_LINK_E_NO_FRAGMENT);
@@ -62,6 +82,10 @@ int main(void)
     if (!r)
         return 1;
     CHECK(strcmp(wc_room_my_identity(r), hex) == 0);
+    {
+        char code[24];
+        CHECK(wc_room_code(r, code) == 0 && strlen(code) == 23 && code[5] == ' ');
+    }
     const char *l = wc_room_link(r, "http://127.0.0.1:8080/");
     char link[SC2_LINK_MAX_URL];
     snprintf(link, sizeof link, "%s", l ? l : "");

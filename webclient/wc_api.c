@@ -9,6 +9,7 @@
 #include "mls_codec.h"
 #include "sc2_link.h"
 #include "sc2_room.h"
+#include "sc2_verify.h"
 #include "wc_json.h"
 
 #define SEED_BYTES 32u
@@ -121,21 +122,56 @@ static void hex(char *out, const uint8_t *b, size_t n)
 int wc_identity_public(const uint8_t *blob, size_t len, char *hex65, char *fp36)
 {
     uint8_t seed[SEED_BYTES], pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
-    uint8_t h[24];
     if (identity_open(blob, len, seed) < 0)
         return -1;
     crypto_sign_seed_keypair(pk, sk, seed);
     sodium_memzero(seed, sizeof seed);
     sodium_memzero(sk, sizeof sk);
     hex(hex65, pk, sizeof pk);
-    /* 30 decimal digits from a hash of the key: 6 groups of 5 (a u32 mod 100000 each). */
-    crypto_generichash(h, sizeof h, pk, sizeof pk, (const uint8_t *)"saltchat/v2 fp", 14);
-    size_t o = 0;
-    for (int g = 0; g < 6; g++) {
-        uint32_t v = (uint32_t)h[4 * g] << 24 | (uint32_t)h[4 * g + 1] << 16 |
-                     (uint32_t)h[4 * g + 2] << 8 | h[4 * g + 3];
-        o += (size_t)snprintf(fp36 + o, 36 - o, g ? " %05u" : "%05u", (unsigned)(v % 100000u));
-    }
+    sc2_vf_fingerprint(pk, fp36); /* the same number every client shows (PROTOCOL.md 8.11) */
+    return 0;
+}
+
+/* --- verification (sc2_verify) --- */
+
+/* 64 hex digits to 32 bytes. Returns 0 or -1. */
+static int unhex32(const char *s, uint8_t out[32])
+{
+    size_t n = 0;
+    if (!s || strlen(s) != 64 ||
+        sodium_hex2bin(out, 32, s, 64, NULL, &n, NULL) != 0 || n != 32)
+        return -1;
+    return 0;
+}
+
+int wc_verify_fingerprint(const char *identity_hex, char *fp36)
+{
+    uint8_t id[32];
+    if (unhex32(identity_hex, id) < 0)
+        return -1;
+    sc2_vf_fingerprint(id, fp36);
+    return 0;
+}
+
+int wc_verify_safety_number(const char *fp_a, const char *fp_b, char *sn72)
+{
+    return sc2_vf_safety_from_fps(fp_a, fp_b, sn72) == 0 ? 0 : -1;
+}
+
+int wc_verify_check(const char *typed, const char *fp, const char *sn)
+{
+    return sc2_vf_check(typed, strlen(typed), fp, sn);
+}
+
+const char *wc_verify_strerror(int err) { return sc2_vf_strerror(err); }
+
+int wc_room_code(const wc_room *w, char *code24)
+{
+    uint8_t ea[32];
+    if (sc2_room_member_count(w->r) == 0 || sc2_room_epoch_authenticator(w->r, ea) != 0)
+        return -1;
+    sc2_vf_room_code(sc2_room_id(w->r), sc2_room_epoch(w->r), ea, code24);
+    sodium_memzero(ea, sizeof ea);
     return 0;
 }
 

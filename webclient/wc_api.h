@@ -49,9 +49,22 @@ uint8_t *wc_open(const uint8_t *in, size_t len);
 /* --- identity --- */
 /* A new identity (32-byte Ed25519 seed) sealed under the storage key; caller frees. */
 uint8_t *wc_identity_new(void);
-/* Writes the identity's public key as 64 hex digits + NUL into hex65 and a 30-digit
- * fingerprint (6 groups of 5, spaces) + NUL into fp36. Returns 0 or -1 (does not open). */
+/* Writes the identity's public key as 64 hex digits + NUL into hex65 and its fingerprint
+ * (sc2_vf_fingerprint: 6 groups of 5 digits) + NUL into fp36. Returns 0 or -1 (does not
+ * open). */
 int wc_identity_public(const uint8_t *blob, size_t len, char *hex65, char *fp36);
+
+/* --- verification (shared/v2/sc2_verify.h, PROTOCOL.md 8.11) --- */
+/* The fingerprint of a 64-hex-digit identity key into fp36. Returns 0 or -1 (not hex). */
+int wc_verify_fingerprint(const char *identity_hex, char *fp36);
+/* The safety number of two fingerprints (as above) into sn72 (12 groups + NUL). Returns 0
+ * or -1 (not fingerprints). */
+int wc_verify_safety_number(const char *fp_a, const char *fp_b, char *sn72);
+/* What the user typed against their fingerprint and our safety number: SC2_VF_FINGERPRINT
+ * (1), SC2_VF_SAFETY_NUMBER (2), SC2_VF_E_MISMATCH (-1) or SC2_VF_E_FORMAT (-2). */
+int wc_verify_check(const char *typed, const char *fp, const char *sn);
+/* A static description of a negative wc_verify_check result. */
+const char *wc_verify_strerror(int err);
 
 /* --- links --- */
 /* Returns 0 if link is a well-formed v2 invite link, else its SC2_LINK_E_* error. */
@@ -123,5 +136,8 @@ size_t wc_room_outbox_len(const wc_room *r);
 const char *wc_room_members(wc_room *r);
 const char *wc_room_my_identity(wc_room *r);
 size_t wc_room_max_text(void);
+/* The room code of the current epoch (sc2_vf_room_code, 4 groups + NUL) into code24.
+ * Returns 0, or -1 before the room has a group. */
+int wc_room_code(const wc_room *r, char *code24);
 
 #endif

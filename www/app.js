@@ -6,14 +6,16 @@
 import { loadCore, CoreError } from './core.js';
 import { Store } from './storage.js';
 import { RoomClient } from './connection.js';
+import { initVerify, verifyButton, verifyOnEvent } from './verify.js';
+import { Notifier } from './notify.js';
+import { History } from './history.js';
 
 const $ = (id) => document.getElementById(id);
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const HISTORY_MAX = 5000;
 
 const app = {
   core: null, store: null, identity: null, me: null, name: '',
-  room: null, client: null, meta: null, release: null,
+  room: null, client: null, meta: null, hist: null, release: null,
   pending: new Map(), // token -> { entry, status element } of an own message
   state: { state: 'idle' }, live: false, away: null, saving: null, saveAgain: false,
 };
@@ -90,9 +92,7 @@ function appendLog(li) {
 }
 
 function record(entry) {
-  if (!app.meta) return;
-  app.meta.history.push(entry);
-  if (app.meta.history.length > HISTORY_MAX) app.meta.history.shift();
+  if (app.hist) app.hist.push(entry);
 }
 
 function drawSystem(e) {
@@ -117,6 +117,7 @@ const STATUS_LABEL = { queued: 'waiting for connection', sending: 'sending…', 
 
 function setStatus(p, kind, detail = '') {
   p.entry.status = kind;
+  if (app.hist) app.hist.touch(p.entry);
   p.status.dataset.status = kind;
   p.status.textContent = detail ? `${STATUS_LABEL[kind]}: ${detail}` : STATUS_LABEL[kind];
 }
@@ -163,7 +164,7 @@ function renderMembers() {
       b.dataset.remove = m.identity;
       b.setAttribute('aria-label', `Remove ${m.name} from the room`);
       b.onclick = () => removeMember(m);
-      li.append(document.createTextNode(' '), b);
+      li.append(document.createTextNode(' '), verifyButton(m), document.createTextNode(' '), b);
     }
     list.append(li);
   }
@@ -264,6 +265,7 @@ function onEvent(ev) {
                 text: ev.text, seq: ev.seq };
     record(e);
     drawMessage(e);
+    unread(e);
     break;
   }
   case 'sent': {
@@ -344,9 +346,22 @@ function onEvent(ev) {
   default:
     systemLine(`Unexpected event ${ev.type}: ${ev.reason || ''}`, 'warn');
   }
+  verifyOnEvent(ev);
   if (['live', 'joined', 'created', 'epoch', 'member_joined', 'member_removed', 'removed',
        'left', 'room_lost'].includes(ev.type)) renderMembers();
   renderState();
+}
+
+// --- unread messages (notify.js): counted while the tab is hidden, kept with the room ----
+function unread(e) {
+  if (!app.notify || !app.notify.message(app.meta.title || 'a room', app.room.roomId, e.name, e.text)) return;
+  app.meta.unread = (app.meta.unread || 0) + 1;
+}
+
+function seen() {
+  if (!app.meta || !app.meta.unread) return;
+  app.meta.unread = 0;
+  saveSoon();
 }
 
 // --- connection state ----------------------------------------------------------------
@@ -398,9 +413,13 @@ function saveSoon() {
   const state = room.save(); // null before a first join is accepted
   if (!state && !app.meta.saved) return;
   app.meta.title = room.members().map((m) => m.name).join(', ') || app.meta.title;
+  const hist = app.hist.take();
+  app.meta.first = hist.first;
+  app.meta.next = hist.next;
   const meta = app.core.sealJson(app.meta);
   app.meta.saved = true;
-  app.saving = app.store.saveRoom(room.roomId, state, meta).catch((e) => {
+  app.saving = app.store.saveRoom(room.roomId, state, meta, hist).catch((e) => {
+    app.hist.restore(hist);
     systemLine(`Could not save the room in this browser: ${e.message}`, 'bad');
   }).finally(() => {
     app.saving = null;
@@ -409,8 +428,9 @@ function saveSoon() {
 }
 
 // --- entering a room -----------------------------------------------------------------
-// room: a Room from core.js; meta: {base, name, history, ...}; restored: from storage.
-async function enterRoom(room, meta, restored) {
+// room: a Room from core.js; meta: {base, name, ...}; hist: its History (history.js), null
+// for a new room; restored: from storage.
+async function enterRoom(room, meta, restored, hist = null) {
   const release = await app.store.ownRoom(room.roomId);
   if (!release) {
     room.close();
@@ -420,11 +440,17 @@ async function enterRoom(room, meta, restored) {
   app.release = release;
   app.room = room;
   app.meta = meta;
+  app.hist = hist || new History(app.core, room.roomId);
   app.name = meta.name;
   history.replaceState(null, '', `#room=${room.roomId}`);
   show('chat');
   $('messages').replaceChildren();
-  for (const e of meta.history) drawEntry(e);
+  for (const e of app.hist.entries()) drawEntry(e);
+  if (app.hist.missing > 0) {
+    const n = app.hist.missing;
+    drawSystem({ kind: 'system', time: Date.now(), level: 'bad', alert: true,
+      text: `${n} stored line${n === 1 ? ' is' : 's are'} missing from this room's history in this browser (deleted or damaged).` });
+  }
   if (restored) app.away = { count: 0, li: null };
   showInvite();
   $('invite').open = !restored && !!meta.creator;
@@ -432,6 +458,8 @@ async function enterRoom(room, meta, restored) {
   if (!meta.closed) app.client.start();
   else onState({ state: 'finished', detail: room.state() });
   renderMembers();
+  if (!document.hidden) seen();
+  renderOtherRooms();
   setInterval(renderState, 1000);
   $('text').focus();
 }
@@ -483,6 +511,7 @@ async function renderRoomList() {
     const li = el('li', 'room');
     li.dataset.room = id;
     li.append(el('span', 'name', meta ? (meta.title || meta.name) : 'a room this browser cannot read any more'));
+    if (meta && meta.unread) li.append(document.createTextNode(' '), el('span', 'unread', `${meta.unread} unread`));
     if (meta) {
       const open = el('button', '', 'Open');
       open.type = 'button';
@@ -502,6 +531,28 @@ async function renderRoomList() {
   $('rooms').hidden = ids.length === 0;
 }
 
+// Beside an open room: the other rooms of this browser with their unread counts (what their
+// tabs received while hidden), read again whenever this tab is shown.
+async function renderOtherRooms() {
+  const list = $('other-room-list');
+  const items = [];
+  for (const id of await app.store.roomIds()) {
+    if (app.room && id === app.room.roomId) continue;
+    const rec = await app.store.loadRoom(id);
+    const meta = rec && rec.meta ? app.core.openJson(rec.meta) : null;
+    if (!meta) continue;
+    const li = el('li', 'room');
+    li.dataset.room = id;
+    const a = el('a', 'name', meta.title || meta.name);
+    a.href = `#room=${id}`;
+    li.append(a);
+    if (meta.unread) li.append(document.createTextNode(' '), el('span', 'unread', `${meta.unread} unread`));
+    items.push(li);
+  }
+  list.replaceChildren(...items);
+  $('other-rooms').hidden = items.length === 0;
+}
+
 async function openStored(id) {
   const rec = await app.store.loadRoom(id);
   const meta = rec && rec.meta ? app.core.openJson(rec.meta) : null;
@@ -517,7 +568,9 @@ async function openStored(id) {
     showLinkError(e.message);
     return;
   }
-  await enterRoom(room, meta, true);
+  const hist = await History.load(app.core, app.store, id, meta);
+  await enterRoom(room, meta, true, hist);
+  if (hist.migrated) saveSoon(); // written in the new form (one record per entry)
 }
 
 async function forgetCurrent() {
@@ -586,7 +639,7 @@ function wire() {
       return;
     }
     await saveName(name);
-    await enterRoom(room, { base, name, history: [], creator: true }, false);
+    await enterRoom(room, { base, name, creator: true }, false);
     saveSoon();
   };
   $('open-form').onsubmit = (e) => {
@@ -625,7 +678,7 @@ function wire() {
       return;
     }
     await saveName(name);
-    await enterRoom(room, { base: linkBase(link), name, history: [] }, false);
+    await enterRoom(room, { base: linkBase(link), name }, false);
   };
   $('composer').onsubmit = (e) => { e.preventDefault(); sendFromComposer(); };
   $('text').onkeydown = (e) => {
@@ -670,6 +723,8 @@ async function main() {
   }
   try {
     app.core = await loadCore();
+    initVerify({ core: app.core, room: () => app.room, meta: () => app.meta, save: saveSoon,
+      alert: alertLine, system: systemLine, refresh: renderMembers });
   } catch (e) {
     fatal(`The encryption module could not be loaded: ${e.message}. Reload the page; if it persists, this browser may be too old: saltchat needs WebAssembly with SIMD (Chrome or Edge 91+, Firefox 89+, Safari 16.4+).`);
     return;
@@ -685,6 +740,9 @@ async function main() {
     app.name = typeof name === 'string' ? name : '';
     $('name-create').value = app.name;
     $('name-join').value = app.name;
+    app.notify = await Notifier.open(app.core, app.store);
+    app.notify.onVisible = () => { seen(); if (app.room) renderOtherRooms(); };
+    app.notify.bind($('notify'), $('notify-text'), $('notify-status'));
     if (id.replaced) {
       notice('The keys stored in this browser were damaged and have been replaced: rooms saved before cannot be opened any more.');
     }

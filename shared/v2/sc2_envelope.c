@@ -124,11 +124,10 @@ static int parse_body(const uint8_t *b, size_t L, sc2_env *out)
     case SC2_T_SUBMIT:
         return parse_submit(b, L, out);
     case SC2_T_CHALLENGE:
-        if (L != SC2_NONCE_BYTES + 4 + 8)
+        if (L != SC2_NONCE_BYTES + 4)
             return SC2_ENV_E_LENGTH;
         out->nonce = b;
         out->max_payload = sc2_be_ld32(b + SC2_NONCE_BYTES);
-        out->seq = sc2_be_ld64(b + SC2_NONCE_BYTES + 4);
         return out->max_payload ? 0 : SC2_ENV_E_FIELD;
     case SC2_T_GI:
         if (L < 8 + SC2_LOG_HASH_BYTES + SC2_GIBOX_MIN)
@@ -419,15 +418,14 @@ size_t sc2_env_encode_submit(uint8_t *out, size_t cap, uint64_t token, const uin
 }
 
 size_t sc2_env_encode_challenge(uint8_t *out, size_t cap, const uint8_t nonce[SC2_NONCE_BYTES],
-                                uint32_t max_payload, uint64_t head_seq)
+                                uint32_t max_payload)
 {
     if (!nonce || !max_payload)
         return 0;
-    size_t n = begin(out, cap, SC2_T_CHALLENGE, SC2_NONCE_BYTES + 12);
+    size_t n = begin(out, cap, SC2_T_CHALLENGE, SC2_NONCE_BYTES + 4);
     if (n && out) {
         memcpy(out + 6, nonce, SC2_NONCE_BYTES);
         sc2_be_st32(out + 6 + SC2_NONCE_BYTES, max_payload);
-        sc2_be_st64(out + 10 + SC2_NONCE_BYTES, head_seq);
     }
     return n;
 }

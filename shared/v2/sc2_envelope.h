@@ -20,7 +20,8 @@
  *                flags: SC2_SUBMIT_F_GI (gi_len and gi_box follow), SC2_SUBMIT_F_JOIN_PK;
  *                SC2_SUBMIT_F_JOIN_PK requires SC2_SUBMIT_F_GI (only commits rotate)
  *   relay -> client
- *     CHALLENGE  nonce(32) max_payload:u32 head_seq:u64                exactly 44
+ *     CHALLENGE  nonce(32) max_payload:u32                             exactly 36
+ *                (no head_seq: nothing about the room before a valid proof)
  *     GI         seq:u64 log_hash(32) gi_box                           gi_box >= SC2_GIBOX_MIN
  *     LOG        seq:u64 time_ms:u64 flags:u8 [join_pk(32)] mls_message(1..)
  *                seq >= 1; flags: SC2_LOG_F_COMMIT, SC2_LOG_F_JOIN_PK (join_pk follows;
@@ -144,7 +145,7 @@ typedef struct sc2_env {
     uint8_t flags;         /* SUBMIT, LOG */
     uint16_t code;         /* REJECTED, ERROR */
     uint32_t max_payload;  /* CHALLENGE */
-    uint64_t seq;          /* CHALLENGE head_seq, GI seq, RESUME after_seq, LOG seq,
+    uint64_t seq;          /* GI seq, RESUME after_seq, LOG seq,
                               LIVE head_seq, GONE oldest_seq, ACCEPTED seq */
     uint64_t token;        /* SUBMIT, ACCEPTED, REJECTED */
     uint64_t time_ms;      /* LOG */
@@ -218,7 +219,7 @@ size_t sc2_env_encode_submit(uint8_t *out, size_t cap, uint64_t token, const uin
                              size_t gi_box_len, const uint8_t *join_pk, const uint8_t *mls,
                              size_t mls_len);
 size_t sc2_env_encode_challenge(uint8_t *out, size_t cap, const uint8_t nonce[SC2_NONCE_BYTES],
-                                uint32_t max_payload, uint64_t head_seq);
+                                uint32_t max_payload);
 size_t sc2_env_encode_gi(uint8_t *out, size_t cap, uint64_t seq,
                          const uint8_t log_hash[SC2_LOG_HASH_BYTES], const uint8_t *gi_box,
                          size_t gi_box_len);

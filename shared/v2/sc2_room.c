@@ -193,13 +193,23 @@ static int name_valid(const char *name)
     return 1;
 }
 
-static void copy_name(char dst[SC2_ROOM_MAX_NAME + 1], const uint8_t *p, size_t n)
+/* A received identity (PROTOCOL.md 8.3) as a name: the bytes if they are a valid display
+ * name (1..64 bytes of UTF-8, no byte < 0x20 (so no NUL) and no 0x7f), else "" (which no
+ * valid name is): never a cut or cleaned copy, so "alice\0x", "alice\n..." or a long name
+ * cannot show as, or be remembered as, another member's name. The member itself is not
+ * refused: its leaf is as valid to MLS as any, and refusing it would let one member make
+ * every commit after it unreadable for all. Returns 1 if the name is valid. */
+static int copy_name(char dst[SC2_ROOM_MAX_NAME + 1], const uint8_t *p, size_t n)
 {
-    if (n > SC2_ROOM_MAX_NAME)
-        n = SC2_ROOM_MAX_NAME;
-    if (n)
-        memcpy(dst, p, n);
+    dst[0] = 0;
+    if (!p || n == 0 || n > SC2_ROOM_MAX_NAME || !utf8_valid(p, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            return 0;
+    memcpy(dst, p, n);
     dst[n] = 0;
+    return 1;
 }
 
 static uint64_t mls_now(uint64_t now_ms) { return now_ms / 1000u; }
@@ -376,6 +386,8 @@ static int send_submit(sc2_room *r, uint64_t wire, const mls_bytes *gibox,
 
 static void known_check(sc2_room *r, const char *name, const uint8_t key[KEYB], uint64_t seq)
 {
+    if (!name[0])
+        return; /* no valid name (8.3): nothing to keep continuous */
     for (size_t i = 0; i < r->n_known; i++) {
         if (strcmp(r->known[i].name, name) != 0)
             continue;
@@ -987,6 +999,10 @@ static void commit_effects(sc2_room *r, const mem_snap *old, size_t n_old, uint6
             e->ev.seq = seq;
             e->ev.resync = snap_find_key(old, n_old, n->key) != NULL;
             ev_who(e, n->name, n->key);
+            if (!n->name[0])
+                ev_reason(e, "its display name is not valid (controls, NUL, not UTF-8 or "
+                             "over 64 bytes): shown without a name; tell it apart by its "
+                             "identity key", NULL);
         }
         known_check(r, n->name, n->key, seq);
     }
@@ -1693,6 +1709,18 @@ static void drop_largest_inflight(sc2_room *r)
 
 static int on_error(sc2_room *r, const sc2_env *env)
 {
+    if (env->code == SC2_C_OLD_KEY && r->g && !r->joining &&
+        (r->state == SC2_RS_RESUMING || r->state == SC2_RS_LIVE)) {
+        /* the relay reads an earlier key's connection only up to the commit that replaced
+         * it (PROTOCOL.md 5): we processed it, so AUTH with the link it gave us and the
+         * log goes on. Our key already the current one: a SUBMIT re-AUTHed first. Not an
+         * event: it is how every member that was online or away crosses a rotation. */
+        if (sodium_memcmp(r->conn_pk, r->join_pk, sizeof r->join_pk) != 0 && send_auth(r)) {
+            r->conn_authed = 0;
+            return broken(r, SC2_EV_PROTOCOL_ERROR, "out of memory", NULL);
+        }
+        return 0;
+    }
     char reason[SC2_ENV_MAX_REASON + 1];
     size_t n = env->reason_len < SC2_ENV_MAX_REASON ? env->reason_len : SC2_ENV_MAX_REASON;
     memcpy(reason, env->reason, n);
@@ -1975,9 +2003,9 @@ int sc2_room_member(const sc2_room *r, size_t i, char *name, size_t cap,
         m.sig_pub.len != KEYB)
         return -1;
     if (name && cap) {
-        size_t n = m.identity.len < cap - 1 ? m.identity.len : cap - 1;
-        memcpy(name, m.identity.p, n);
-        name[n] = 0;
+        char nm[SC2_ROOM_MAX_NAME + 1];
+        copy_name(nm, m.identity.p, m.identity.len); /* "" if not a valid name (8.3) */
+        snprintf(name, cap, "%s", nm);
     }
     if (identity)
         memcpy(identity, m.sig_pub.p, KEYB);

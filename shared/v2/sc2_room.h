@@ -133,7 +133,9 @@ typedef struct sc2_room_event {
     int code;
     int self;      /* MEMBER_REMOVED: the removal was the member's own request */
     int resync;    /* MEMBER_JOINED: the member rejoined, replacing its old leaf */
-    const char *name;
+    const char *name;         /* a valid display name (PROTOCOL.md 8.3), or "" when the
+                                 member's identity is not one: show a placeholder and the
+                                 identity key, never the raw bytes */
     const uint8_t *identity;  /* SC2_ROOM_SIG_PUB_BYTES, or NULL */
     const char *by_name;
     const uint8_t *by_identity;
@@ -236,8 +238,9 @@ int sc2_room_link(const sc2_room *r, const char *base, char *out, size_t cap);
 void sc2_room_join_pk(const sc2_room *r, uint8_t out[SC2_LINK_JOIN_PK_BYTES]);
 /* epoch_authenticator of the current epoch. Returns 0, or -1 without a group. */
 int sc2_room_epoch_authenticator(const sc2_room *r, uint8_t out[32]);
-/* Members: count, and the i-th one's name (NUL-terminated into name[cap]) and identity.
- * Returns 0 or -1 (no such member). */
+/* Members: count, and the i-th one's name (NUL-terminated into name[cap]; "" if its
+ * identity is not a valid display name, 8.3) and identity. Returns 0 or -1 (no such
+ * member). */
 size_t sc2_room_member_count(const sc2_room *r);
 int sc2_room_member(const sc2_room *r, size_t i, char *name, size_t cap,
                     uint8_t identity[SC2_ROOM_SIG_PUB_BYTES]);

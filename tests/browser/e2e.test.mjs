@@ -172,6 +172,19 @@ async function dumpIndexedDb(page) {
   });
 }
 
+// The keys of one object store of the page's database "saltchat-v2".
+function storeKeys(page, store) {
+  return page.evaluate((name) => new Promise((res, rej) => {
+    const r = indexedDB.open('saltchat-v2');
+    r.onerror = () => rej(r.error);
+    r.onsuccess = () => {
+      const q = r.result.transaction(name, 'readonly').objectStore(name).getAllKeys();
+      q.onsuccess = () => { r.result.close(); res(q.result); };
+      q.onerror = () => rej(q.error);
+    };
+  }), store);
+}
+
 let relay, proxy;
 
 test.after(async () => {
@@ -345,7 +358,47 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
       assert.ok(values.includes('CryptoKey extractable=false'), `${p.name}: the wrapping key is a non-extractable CryptoKey`);
       const blob = values.join('\n');
       for (const k of knowns) assert.ok(!blob.includes(k), `${p.name}: IndexedDB contains "${k}"`);
+      // The conversation is stored one record per line (history store), all of it searched above.
+      const hist = await storeKeys(p.page, 'history');
+      assert.ok(hist.length >= sent.length, `${p.name}: ${hist.length} history records for ${sent.length} messages`);
     }
+  });
+
+  await t.test('a room stored in the old form (whole history in its meta) is converted', async () => {
+    // Bob's room is rewritten as the page stored it before the history store: its meta
+    // carries the history and the history store holds nothing; the page must show the same
+    // conversation and store it one record per line again.
+    const before = await texts(bob.page);
+    const roomUrl = bob.page.url();
+    await bob.page.goto(base);
+    await bob.page.waitForSelector('#rooms:not([hidden]) #room-list li', { timeout: T });
+    const n = await bob.page.evaluate(async () => {
+      const { loadCore } = await import(new URL('core.js', location.href).href);
+      const { Store } = await import(new URL('storage.js', location.href).href);
+      const core = await loadCore();
+      const store = await Store.open();
+      await store.unlock(core);
+      const [id] = await store.roomIds();
+      const rec = await store.loadRoom(id);
+      const meta = core.openJson(rec.meta);
+      const lines = (await store.historyOf(id)).map(([, v]) => core.openJson(v).e);
+      meta.history = lines;
+      delete meta.first;
+      delete meta.next;
+      await store.forgetRoom(id);
+      await store.saveRoom(id, rec.state, core.sealJson(meta));
+      store.db.close();
+      return lines.length;
+    });
+    assert.ok(n >= before.length, `${n} lines converted`);
+    assert.deepEqual(await storeKeys(bob.page, 'history'), []);
+    await bob.page.goto(roomUrl);
+    await bob.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await bob.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
+      null, { timeout: T });
+    assert.deepEqual(await texts(bob.page), before, 'the converted room shows the same conversation');
+    await until(async () => (await storeKeys(bob.page, 'history')).length >= n,
+      'the converted history written one record per line', T);
   });
 
   await t.test('removal: the removed page is told, its old link is refused, the new one works', async () => {
@@ -392,6 +445,7 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
       };
     }));
     assert.deepEqual(ids, [], 'bob\'s browser keeps no room after "Forget this room"');
+    assert.deepEqual(await storeKeys(bob.page, 'history'), [], 'nor any line of its history');
   });
 
   await t.test('the native client (saltchat --batch) and the pages talk', async () => {
@@ -415,6 +469,71 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.equal(cli.events.find((e) => e.type === 'exit').code, 0);
   });
 
+  await t.test('verify: the page and the CLI show the same numbers; wrong numbers refused; the mark is kept and another key under the name is an alert', async () => {
+    const cliDir = mkdtempSync(join(tmp, 'cli-vera-'));
+    const vera = startCli(CLI, newLink, 'Vera', cliDir, ['--data', join(cliDir, 'data')], T);
+    await vera.waitFor((e) => e.type === 'live', 'the CLI Vera is live');
+    const vroom = vera.events.find((e) => e.type === 'room');
+    await until(async () => (await members(alice.page)).includes('Vera'), 'alice sees Vera', T,
+      { detail: async () => JSON.stringify(await members(alice.page)) });
+    vera.proc.stdin.write('/verify Alice\n');
+    const v = await vera.waitFor((e) => e.type === 'verify', 'the CLI\'s /verify Alice');
+    const btn = `#members li.member[data-identity="${vroom.identity}"] button[data-verify]`;
+    assert.equal(await alice.page.getAttribute(btn, 'data-verified'), 'no');
+    await alice.page.click(btn);
+    await alice.page.waitForSelector('#verify-panel[open]', { timeout: T });
+    const num = (k) => alice.page.getAttribute(`#verify-panel [data-${k}]`, `data-${k}`);
+    assert.equal(await num('fp'), vroom.fingerprint, 'the page shows the CLI\'s own fingerprint');
+    assert.equal(await num('mine'), v.fingerprint, 'the CLI shows the page\'s own fingerprint');
+    assert.equal(await num('sn'), v.safety_number, 'one safety number on both sides');
+    assert.ok((await alice.page.textContent('#me')).includes(v.fingerprint), 'the page\'s own fingerprint line');
+    // not a number, then alice's own fingerprint: refused, saying why; nothing marked
+    await alice.page.fill('#verify-input', '12345 678');
+    await alice.page.click('#verify-mark');
+    await alice.page.waitForSelector('#verify-error:not([hidden])', { timeout: T });
+    assert.match(await alice.page.textContent('#verify-error'), /30 digits/);
+    await alice.page.fill('#verify-input', v.fingerprint);
+    await alice.page.click('#verify-mark');
+    await until(async () => /does not match/.test(await alice.page.textContent('#verify-error')),
+      'the wrong number explained', T);
+    assert.equal(await alice.page.getAttribute(btn, 'data-verified'), 'no');
+    // the safety number without spaces: verified
+    await alice.page.fill('#verify-input', v.safety_number.replace(/ /g, ''));
+    await alice.page.click('#verify-mark');
+    await until(async () => (await alice.page.getAttribute(btn, 'data-verified')) === 'yes',
+      'Vera marked verified', T);
+    assert.match(await alice.page.textContent('#verify-status'), /You verified Vera \(safety number compared\)/);
+    await alice.page.screenshot({ path: join(ARTIFACTS, 'verify-panel.png') });
+    // the room code: the same at the CLI, at the same epoch
+    vera.proc.stdin.write('/room-code\n');
+    const rc = await vera.waitFor((e) => e.type === 'room_code', 'the CLI\'s room code');
+    assert.equal(await alice.page.textContent('#verify-panel .verify-line:has([data-code]) .verify-label'),
+      `Epoch ${rc.epoch}`, 'the page\'s room code is of the CLI\'s epoch');
+    assert.equal(await num('code'), rc.room_code, 'the page and the CLI show the same room code');
+    await alice.page.click('#verify-close');
+    // kept (sealed with the room) across a reload
+    await alice.page.reload();
+    await alice.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await alice.page.waitForFunction(() => document.getElementById('conn').dataset.state === 'online',
+      null, { timeout: T });
+    await until(async () => (await alice.page.getAttribute(btn, 'data-verified')) === 'yes',
+      'Vera still verified after the reload', T);
+    // another key under the name Vera: an alert naming both fingerprints
+    const cliDir2 = mkdtempSync(join(tmp, 'cli-vera2-'));
+    const vera2 = startCli(CLI, newLink, 'Vera', cliDir2, ['--data', join(cliDir2, 'data')], T);
+    await vera2.waitFor((e) => e.type === 'live', 'the second Vera is live');
+    const v2 = vera2.events.find((e) => e.type === 'room');
+    await until(async () => (await alice.page.textContent('#messages')).includes(`you verified Vera, but Vera is now in the room with another key (fingerprint ${v2.fingerprint}`),
+      'alice warned that a verified name came back with another key', T,
+      { detail: () => alice.page.textContent('#messages') });
+    const btn2 = `#members li.member[data-identity="${v2.identity}"] button[data-verify]`;
+    assert.equal(await alice.page.getAttribute(btn2, 'data-verified'), 'no');
+    for (const c of [vera, vera2]) {
+      c.proc.stdin.write('/quit\n');
+      await c.waitFor((e) => e.type === 'exit', 'the CLI exits');
+    }
+  });
+
   await t.test('the relay restarted on an empty data dir: the page says the room is lost and stops', async () => {
     const port = relay.port;
     await stopProcess(relay.proc, 'SIGTERM', T);
@@ -431,6 +550,29 @@ test('web client on protocol v2', { timeout: 600000 }, async (t) => {
     assert.ok(n > 0, 'alice\'s connections are seen');
     await sleep(3000);
     assert.equal(wsCount(), n, 'a LOST room is not reconnected');
+  });
+
+  await t.test('a tab holding the storage\'s older version open: the upgrade says so', async () => {
+    // Not watched: the browser asks the plain-text document below for /favicon.ico (404).
+    const ctx = await launchProfile(chromium, CHROMIUM, mkdtempSync(join(tmp, 'chromium-erin-')));
+    contexts.push(ctx);
+    const erin = { ctx, page: ctx.pages()[0] || await ctx.newPage() };
+    // A document of the origin (not the page) opens version 1, as an older page would.
+    await erin.page.goto(`${base}healthz`);
+    await erin.page.evaluate(() => new Promise((res, rej) => {
+      const r = indexedDB.open('saltchat-v2', 1);
+      r.onupgradeneeded = () => { for (const n of ['keys', 'settings', 'rooms']) r.result.createObjectStore(n); };
+      r.onsuccess = () => { globalThis.oldDb = r.result; res(); };
+      r.onerror = () => rej(r.error);
+    }));
+    const tab = await erin.ctx.newPage();
+    await tab.goto(base);
+    await tab.waitForSelector('#fatal:not([hidden])', { timeout: T });
+    assert.match(await tab.textContent('#fatal'), /close the other saltchat tabs and reload/);
+    await erin.page.evaluate(() => globalThis.oldDb.close());
+    await tab.reload();
+    await tab.waitForSelector('#start:not([hidden])', { timeout: T });
+    await tab.close();
   });
 
   await t.test('no secret or plaintext on the wire or in the relay log; no page errors', async () => {

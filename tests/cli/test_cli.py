@@ -15,10 +15,18 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
   restart          Bob types while offline, then his client is SIGKILLed; Alice sends 3;
                    `saltchat open` shows all 3 in order (and the stored history before
                    them) and sends what Bob had typed
+  kill_burst       Alice sends an 800-message burst; Bob's client is SIGKILLed while it
+                   receives it live, reopened, SIGKILLed again during the catch-up, reopened:
+                   across the three runs every message is shown exactly once, in order
+                   (the one being shown at a kill's instant may come back only among the
+                   `history` lines of the next open), and the history holds each once
+  history_bound    Bob keeps --history 1000 and receives 1300: the stored history stays
+                   between 1000 and 1125 messages, /history returns the newest, `open`
+                   shows the newest; a bad --history or $SALTCHAT_HISTORY is a usage error
   undelivered      Bob quits (--wait 2) with a message the relay never got: exit 7; `open`
                    sends it
   remove_same_name two members named bob: /remove bob is refused and says why; /remove bob
-                   <fingerprint prefix> removes the right one
+                   <fingerprint prefix> (digits, spaces optional) removes the right one
   lookalike        alice, a Cyrillic "аlice" and a bidi-override name: Carol sees the two
                    alices flagged lookalike with distinct fingerprints, the bidi control
                    escaped, the flag on messages; Alice is warned when the lookalike joins;
@@ -33,9 +41,16 @@ Where a network fault is needed, the clients go through sctest.tcpproxy.TcpProxy
                    exit 10 without retrying; the rooms stay stored; `open` against the
                    relay that has the room resumes
   tty              interactive mode on a pseudo-terminal: new with its link, a message each
-                   way, a hostile name/text sanitized, /members, /quit; a join whose link
+                   way, a hostile name/text sanitized, /members, /room-code, /verify (of
+                   oneself; of carol, marked verified with the safety number read off the
+                   screen), /quit; a join whose link
                    is typed at a prompt that does not echo it; Ctrl-D
   no_secret_in_ps  `saltchat join --link-file F`: no part of the link in ps/cmdline/environ
+  verify           /verify shows the fingerprint and the same safety number on both sides;
+                   a malformed or wrong number is refused; the safety number --yes marks
+                   Bob verified (/members), kept encrypted across `open`; /room-code equal
+                   at both at the same epoch; another "bob" key raises verify_broken (and
+                   key_changed); /unverify removes the mark
   bad_input        v1 link, mistyped link, no link, bad name, unknown/corrupt/too open
                    state files, corrupt storage key: clear error and exit code
 
@@ -336,6 +351,123 @@ def case_restart(env):
     quit_ok(a, "Bob's reopening")
 
 
+def drained(c):
+    """c after kill(): waits until its stdout is read to the end."""
+    deadline = time.monotonic() + T
+    with c.cond:
+        while not c.eof and time.monotonic() < deadline:
+            c.cond.wait(0.2)
+    check(c.eof, f"{c.name}: stdout still open after the kill")
+    return c
+
+
+def by_seq(events):
+    return [(e["seq"], e["text"]) for e in events]
+
+
+@scenario
+def case_kill_burst(env):
+    n = 800
+    r = env.relay()
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a)
+    room = b.of("room")[0]["room"]
+    texts = [f"burst {i:04d}" for i in range(n)]
+    for t in texts:
+        a.send(t)
+    runs = [b]
+    # a kill while the burst arrives live, then one during the catch-up of the reopened room
+    b.wait_for("message", "Bob to be amid the burst", T, count=150, name="alice")
+    b.kill()
+    got1 = len(drained(b).of("message", name="alice"))
+    check(got1 < n, f"Bob had all {n} messages before the kill: the burst was too quick")
+    b2 = env.cli("bob", "open", room)
+    runs.append(b2)
+    want = min(100, n - got1 - 1)  # fewer if the first kill came late (a loaded machine)
+    if want > 0:
+        b2.wait_for("message", "Bob's reopened room amid the catch-up", T, count=want,
+                    name="alice")
+    else:
+        b2.wait_for("live", "Bob's reopened room to catch up", T)
+    b2.kill()
+    got2 = len(drained(b2).of("message", name="alice"))
+    print(f"kill_burst: run 1 showed {got1}, run 2 {got2} of {n}")
+    b3 = env.cli("bob", "open", room)
+    runs.append(b3)
+    a.wait_for("accepted", "Alice's burst to be accepted", T, count=n)
+    b3.wait_for("live", "Bob's third run to catch up", T)
+    # every message once, in order: the message events of the three runs, plus at most one
+    # per kill that is only among the next run's history lines (killed between recording
+    # it and writing its line)
+    shown = []
+    for i, c in enumerate(runs):
+        if i > 0:
+            last = shown[-1][0] if shown else 0
+            hist = [h for h in by_seq(c.of("history")) if h[0] > last]
+            check(len(hist) <= 1, f"run {i + 1} of Bob shows {hist} as history only")
+            shown += hist
+        shown += by_seq(c.of("message", name="alice"))
+    seqs = [q for q, _ in shown]
+    bad = [i for i in range(1, len(seqs)) if seqs[i] <= seqs[i - 1]]
+    check(not bad, f"Bob's messages are not once each in order: seq {seqs[bad[0]]} after "
+                   f"{seqs[bad[0] - 1]} ({len(bad)} such)" if bad else "")
+    check([t for _, t in shown] == texts,
+          f"Bob was shown {len(shown)} messages, expected the {n} of the burst in order; "
+          f"first differences: {[x for x in zip([t for _, t in shown], texts) if x[0] != x[1]][:3]}")
+    # the history holds each once, in order
+    n_open = len(b3.of("history"))
+    b3.send(f"/history {n + 50}")
+    b3.send("/members")
+    b3.wait_for("member", "/members after /history", T)
+    full = [e["text"] for e in b3.of("history")[n_open:]]
+    check(full[-n:] == texts and texts[0] not in full[:-n],
+          f"Bob's stored history is not the burst once each in order ({len(full)} lines, "
+          f"{len(set(full))} distinct)")
+    quit_ok(b3, "the burst")
+    quit_ok(a, "the burst")
+
+
+@scenario
+def case_history_bound(env):
+    r = env.relay()
+    # a bound out of range, or not a number: a usage error that says the range
+    for bad in ("999", "10000001", "lots", ""):
+        rc, _, err = run(SALTCHAT, env.home("x"), "x", "new", f"ws://127.0.0.1:{r.port}",
+                         "--batch", "--name", "x", "--history", bad)
+        check(rc == EXIT_USAGE and "from 1000 to 10000000" in err,
+              f"--history {bad!r}: exit {rc}, {err!r}")
+    rc, _, err = run(SALTCHAT, env.home("x"), "x", "new", f"ws://127.0.0.1:{r.port}", "--batch",
+                     "--name", "x", env={**os.environ, "SALTCHAT_HISTORY": "12"})
+    check(rc == EXIT_USAGE and "$SALTCHAT_HISTORY" in err, f"$SALTCHAT_HISTORY=12: {rc} {err!r}")
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a, None, "--history", "1000")
+    room = b.of("room")[0]["room"]
+    texts = [f"bounded {i:04d}" for i in range(1300)]
+    for lo in range(0, len(texts), 500):
+        wait_accepted(a, say(a, *texts[lo:lo + 500])[-1:], f"messages {lo}..")
+    b.wait_for("message", "the last message at Bob", T, text=texts[-1])
+    b.send("/history 5")
+    b.wait_for("history", "/history 5", T, count=5)
+    check([e["text"] for e in b.of("history")] == texts[-5:],
+          f"/history 5 said {[e['text'] for e in b.of('history')]}")
+    quit_ok(b, "the bounded history")
+    segs = [f for f in os.listdir(os.path.join(b.data, "rooms")) if ".history" in f]
+    check(2 <= len(segs) <= 10, f"history segments on disk: {segs}")
+    b2 = env.cli("bob", "open", room, "--history", "1000")
+    b2.wait_for("live", "Bob's reopened room", T)
+    check([e["text"] for e in b2.of("history")] == texts[-10:],
+          f"open showed {[e['text'] for e in b2.of('history')]}")
+    b2.send("/history 100000")
+    b2.wait_for("history", "the whole stored history", T, count=10 + 1000)
+    b2.send("/members")
+    b2.wait_for("member", "/members after /history", T)
+    full = [e["text"] for e in b2.of("history")[10:]]
+    check(1000 <= len(full) <= 1125, f"the stored history holds {len(full)} messages")
+    check(full == texts[-len(full):], "the stored history is not the newest messages in order")
+    quit_ok(b2, "the bounded history")
+    quit_ok(a, "the bounded history")
+
+
 @scenario
 def case_undelivered(env):
     r = env.relay()
@@ -407,7 +539,7 @@ def case_remove_same_name(env):
     why = a.wait_for("rejected_input", "an ambiguous /remove to be refused", T)["reason"]
     check("2 members match" in why and "fingerprint" in why, f"refusal said {why!r}")
     target = b2.of("room")[0]["identity"]
-    a.send("/remove bob " + target[:8])
+    a.send("/remove bob " + b2.of("room")[0]["fingerprint"][:11])  # "12345 67890"
     gone = a.wait_for("member_removed", "the second bob's removal", T)
     check(gone["identity"] == target, f"removed {gone['identity']}, expected {target}")
     b2.wait_for("removed", "the second bob to be told", T)
@@ -446,7 +578,7 @@ def case_lookalike(env):
     c.send("/remove alice")
     why = c.wait_for("rejected_input", "/remove alice to be refused", T)["reason"]
     check("looks like" in why and "fingerprint" in why, f"refusal said {why!r}")
-    c.send("/remove alice " + ident(a)[:8])
+    c.send("/remove alice " + a.of("room")[0]["fingerprint"].replace(" ", "")[:8])
     c.wait_for("member_removed", "the real alice removed by fingerprint", T, identity=ident(a))
     for cl in (fake, bidi, c):
         quit_ok(cl, "the lookalike case")
@@ -624,6 +756,103 @@ class Tty:
             pass
 
 
+FP_RE = re.compile(r"^[0-9]{5}( [0-9]{5}){5}$")
+
+
+@scenario
+def case_verify(env):
+    r = env.relay()
+    a, link = create(env, r.port)
+    b = join(env, "bob", link, a)
+    a_fp, b_fp = a.of("room")[0]["fingerprint"], b.of("room")[0]["fingerprint"]
+    b_id = b.of("room")[0]["identity"]
+    check(FP_RE.match(a_fp) and FP_RE.match(b_fp) and a_fp != b_fp, f"fingerprints {a_fp} {b_fp}")
+    a.send("/verify bob")
+    va = a.wait_for("verify", "Alice's /verify bob", T)
+    b.send("/verify alice")
+    vb = b.wait_for("verify", "Bob's /verify alice", T)
+    check(va["fingerprint"] == b_fp and vb["fingerprint"] == a_fp, f"{va} {vb}")
+    sn = va["safety_number"]
+    check(sn == vb["safety_number"], f"safety numbers differ: {sn!r} {vb['safety_number']!r}")
+    check(re.match(r"^[0-9]{5}( [0-9]{5}){11}$", sn), f"safety number {sn!r}")
+    check(sn.replace(" ", "") == "".join(sorted([a_fp.replace(" ", ""), b_fp.replace(" ", "")])),
+          "the safety number is not both fingerprints in order")
+    check(va["verified"] is False and "--yes" in va["reason"], f"{va}")
+    # refusals: not a number, the wrong number, --yes without a number, no such member
+    for line, want in (("/verify bob 12345 --yes", "not a fingerprint"),
+                       ("/verify bob " + a_fp + " --yes", "does not match"),
+                       ("/verify bob 1234x --yes", "not a fingerprint"),
+                       ("/verify bob --yes", "needs the number"),
+                       ("/verify nobody", "no member"),
+                       ("/unverify bob", "not marked verified")):
+        n0 = len(a.of("rejected_input"))
+        a.send(line)
+        a.wait_for("rejected_input", f"{line!r} refused", T, count=n0 + 1)
+        why = a.of("rejected_input")[n0]["reason"]
+        check(want in why, f"{line!r} refused with {why!r}, expected {want!r}")
+    check(not a.of("verified"), "a refused /verify marked someone verified")
+    # the fingerprint without spaces and no --yes: matches, nothing marked
+    n0 = len(a.of("notice"))
+    a.send("/verify bob " + b_fp.replace(" ", ""))
+    a.wait_for("notice", "the match without --yes", T, count=n0 + 1)
+    check("add --yes" in a.of("notice")[n0]["reason"], f"{a.of('notice')[n0]}")
+    check(not a.of("verified"), "marked verified without --yes")
+    a.send("/verify bob " + sn + " --yes")
+    ok = a.wait_for("verified", "Bob marked verified", T)
+    check(ok["identity"] == b_id and ok["reason"] == "safety number compared", f"{ok}")
+    a.send("/members")
+    a.wait_for("member", "/members", T, count=2)
+    ver = {e["name"]: e["verified"] for e in a.of("member")}
+    check(ver == {"alice": False, "bob": True}, f"/members verified flags {ver}")
+    # the room code: the same at the same epoch
+    a.send("/room-code")
+    b.send("/room-code")
+    ca, cb = a.wait_for("room_code", "Alice's room code", T), b.wait_for("room_code", "Bob's", T)
+    check(re.match(r"^[0-9]{5}( [0-9]{5}){3}$", ca["room_code"]), f"room code {ca}")
+    check(ca["epoch"] == cb["epoch"] and ca["room_code"] == cb["room_code"],
+          f"room codes differ at the same epoch: {ca} {cb}")
+    # stored encrypted: a .verified file without the name or key in clear; kept across open
+    room = a.of("room")[0]["room"]
+    vf = [f for f in files_under(a.data) if f.endswith(room + ".verified")]
+    check(len(vf) == 1, f"no {room}.verified under {a.data}: {list(files_under(a.data))}")
+    with open(vf[0], "rb") as fh:
+        raw = fh.read()
+    check(raw[:4] == b"SCVF" and b"bob" not in raw and bytes.fromhex(b_id) not in raw,
+          "the verified file is not encrypted")
+    check(os.stat(vf[0]).st_mode & 0o777 == 0o600, "the verified file is not 0600")
+    quit_ok(a, "marking Bob verified")
+    a2 = env.cli("alice", "open", room)
+    a2.wait_for("live", "Alice back in the room", T)
+    a2.send("/members")
+    a2.wait_for("member", "/members after open", T, count=2)
+    check({e["name"]: e["verified"] for e in a2.of("member")} == {"alice": False, "bob": True},
+          f"the mark did not survive open: {a2.of('member')}")
+    # another key under the name bob: key_changed and the distinct verify_broken
+    b2 = join(env, "bob", link, a2, "bob2")
+    broken = a2.wait_for("verify_broken", "the verified bob showing up with another key", T)
+    check(broken["identity"] == b2.of("room")[0]["identity"]
+          and broken["verified_identity"] == b_id
+          and broken["verified_fingerprint"] == b_fp and broken["fingerprint"] != b_fp,
+          f"verify_broken {broken}")
+    a2.wait_for("key_changed", "key_changed too", T)
+    check(len(a2.of("verify_broken")) == 1, f"verify_broken repeated: {a2.of('verify_broken')}")
+    n0 = len(a2.of("member"))
+    a2.send("/members")
+    a2.wait_for("member", "/members with two bobs", T, count=n0 + 3)
+    flags = sorted((e["identity"] == b_id, e["verified"])
+                   for e in a2.of("member")[n0:] if e["name"] == "bob")
+    check(flags == [(False, False), (True, True)], f"two bobs' verified flags {flags}")
+    a2.send("/unverify bob")
+    gone = a2.wait_for("unverified", "the mark removed", T)
+    check(gone["identity"] == b_id, f"{gone}")
+    n0 = len(a2.of("member"))
+    a2.send("/members")
+    a2.wait_for("member", "/members after /unverify", T, count=n0 + 3)
+    check(not any(e["verified"] for e in a2.of("member")[n0:]), "still verified after /unverify")
+    for cl in (b, b2, a2):
+        quit_ok(cl, "the verify case")
+
+
 @scenario
 def case_tty(env):
     r = env.relay()
@@ -633,7 +862,7 @@ def case_tty(env):
     a.expect(rb"up to date", "the room to be live")
     b = join(env, "bob\u202eevil", link)  # a bidi override in a name
     # shown as an escape (sc2_name_display), so it can neither reorder nor hide text
-    a.expect(rb"bob\\u\{202E\}evil \[[0-9a-f]{16}\] joined", "Bob's escaped join line")
+    a.expect(rb"bob\\u\{202E\}evil \[[0-9]{5}(?: [0-9]{5}){5}\] joined", "Bob's escaped join line")
     mark = len(a.out)
     a.type("hello from the terminal\r")
     b.wait_for("message", "the terminal's message", T, text="hello from the terminal")
@@ -645,8 +874,13 @@ def case_tty(env):
     check(b"\xef\xbf\xbd[31mtext\xef\xbf\xbd" in seen, f"not sanitized as expected: {seen!r}")
     mark = len(a.out)
     a.type("/members\r")
-    a.expect(rb"alice \[[0-9a-f]{16}\] \(you\)", "/members: alice", start=mark)
-    a.expect(rb"bob\\u\{202E\}evil \[[0-9a-f]{16}\]", "/members: bob", start=mark)
+    a.expect(rb"alice \[[0-9]{5}(?: [0-9]{5}){5}\] \(you\)", "/members: alice", start=mark)
+    a.expect(rb"bob\\u\{202E\}evil \[[0-9]{5}(?: [0-9]{5}){5}\]", "/members: bob", start=mark)
+    a.type("/room-code\r")
+    a.expect(rb"room code \(epoch \d+\): [0-9]{5}(?: [0-9]{5}){3}", "/room-code", start=mark)
+    a.type("/verify alice\r")
+    a.expect(rb"alice \[[0-9]{5}(?: [0-9]{5}){5}\] \(not verified\)\s+fingerprint: +[0-9]{5}(?: [0-9]{5}){5}",
+             "/verify of oneself", start=mark)
     a.type("/bogus\r")
     a.expect(rb"not done: unknown command", "an unknown command refused", start=mark)
     # a join whose link is typed at the prompt: not echoed
@@ -658,6 +892,14 @@ def case_tty(env):
     check(code not in c.out, "the link typed at the prompt was echoed")
     c.type("carol typed this\r")
     b.wait_for("message", "Carol's message from the terminal", T, text="carol typed this")
+    # /verify of another member: the safety number in two rows, then marked verified with it
+    mark = len(a.out)
+    a.type("/verify carol\r")
+    m = a.expect(rb"safety number: ((?:[0-9]{5} ){5}[0-9]{5})\s+((?:[0-9]{5} ){5}[0-9]{5})",
+                 "/verify carol's safety number", start=mark)
+    a.type(f"/verify carol {m.group(1).decode()} {m.group(2).decode()} --yes\r")
+    a.expect(rb"carol \[[0-9 ]{35}\] is marked verified \(safety number compared\)",
+             "carol marked verified", start=mark)
     c.type("\x04")  # Ctrl-D: quit
     rc = c.exit_code()
     check(rc == EXIT_OK, f"Carol's terminal client exited {rc} after Ctrl-D")

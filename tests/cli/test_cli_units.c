@@ -1,5 +1,6 @@
 /* Unit tests of the client's pure modules: JSON, text sanitizing, backoff, arguments,
  * private files, identity and storage keys, the room store and history, commands. */
+#include <dirent.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +17,9 @@
 #include "cli_json.h"
 #include "cli_text.h"
 #include "cli_cmd.h"
+#include "cli_history.h"
 #include "cli_store.h"
+#include "cli_verify.h"
 
 static int buf_is(const cli_buf *b, const char *s)
 {
@@ -79,7 +82,12 @@ static void test_text(void)
     for (int i = 0; i < 32; i++)
         key[i] = (uint8_t)(0x10 * i + 1);
     cli_text_fingerprint(key, fp);
-    CHECK(!strcmp(fp, "0111213141516171"));
+    /* sc2_vf_fingerprint (30 digits in groups), computed independently with hashlib;
+     * the second call comes from the cache */
+    CHECK(!strcmp(fp, "29175 32354 53251 12949 71018 67106"));
+    memset(fp, 0, sizeof fp);
+    cli_text_fingerprint(key, fp);
+    CHECK(!strcmp(fp, "29175 32354 53251 12949 71018 67106"));
 }
 
 static void test_backoff(void)
@@ -156,6 +164,19 @@ static void test_args(void)
                    "--relay", "8", "--relay", "9"};
     CHECK_EQ(cli_args_parse(21, v11, &a, err, sizeof err), -1);
     CHECK(strstr(err, "at most") != NULL);
+    /* room ids are base64url: one in 64 starts with '-', and 'open' must take it */
+    char *v12[] = {"saltchat", "open", "--batch", "-Xq3", "--data", "d"};
+    CHECK_EQ(cli_args_parse(6, v12, &a, err, sizeof err), 0);
+    CHECK(a.command == CLI_CMD_OPEN && a.batch && !strcmp(a.target, "-Xq3"));
+    CHECK(!strcmp(a.data_dir, "d"));
+    char *v13[] = {"saltchat", "open", "--", "--data"};
+    CHECK_EQ(cli_args_parse(4, v13, &a, err, sizeof err), 0);
+    CHECK(!strcmp(a.target, "--data") && !a.data_dir);
+    char *v14[] = {"saltchat", "join", "-Xq3"};
+    CHECK_EQ(cli_args_parse(3, v14, &a, err, sizeof err), -1);
+    CHECK(strstr(err, "unknown option") != NULL);
+    char *v15[] = {"saltchat", "open", "-Xq3", "-Yz"};
+    CHECK_EQ(cli_args_parse(4, v15, &a, err, sizeof err), -1);
 }
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -250,15 +271,6 @@ static void test_identity(const char *tmp)
     cli_identity_wipe(&b);
 }
 
-static void history_count(void *user, const cli_store_msg *m)
-{
-    int *n = user;
-    CHECK_EQ(m->seq, (uint64_t)(10 + *n));
-    CHECK(m->text_len == 5 && !memcmp(m->text, "text", 4));
-    CHECK(!strcmp(m->name, "bob"));
-    (*n)++;
-}
-
 static void test_store(const char *tmp)
 {
     char data[512], dir[600], path[700], err[1400], found[CLI_STORE_ROOM_CHARS + 1];
@@ -334,32 +346,128 @@ static void test_store(const char *tmp)
     CHECK_EQ(cli_store_find(dir, "AAA", found, err, sizeof err), -1);
     CHECK(strstr(err, "matches 2") != NULL);
     CHECK_EQ(cli_store_find(dir, "AAAAAAAAAAAAAAAAAAAAAB", found, err, sizeof err), 0);
-    /* history: appended records, last n, torn tail skipped */
-    int n = 0;
-    uint64_t last = 99;
-    CHECK_EQ(cli_store_history_read(dir, key, r.room, 5, history_count, &n, &last, err,
-                                    sizeof err), 0);
-    CHECK_EQ(last, 0);
-    for (int i = 0; i < 4; i++) {
-        char t[6];
-        snprintf(t, sizeof t, "text%d", i);
-        cli_store_msg m = {(uint64_t)(8 + i), 1000, 0, ident, "bob", (const uint8_t *)t, 5};
-        CHECK_EQ(cli_store_history_append(dir, key, r.room, &m, err, sizeof err), 0);
-    }
-    snprintf(path, sizeof path, "%s/%s.history", dir, r.room);
+    cli_store_room_wipe(&r);
+    cli_store_room_wipe(&l);
+}
+
+typedef struct hist_seen {
+    uint64_t seqs[64];
+    int n;
+} hist_seen;
+
+static void hist_collect(void *user, const cli_history_msg *m)
+{
+    hist_seen *h = user;
+    char want[32];
+    snprintf(want, sizeof want, "text%llu", (unsigned long long)m->seq);
+    CHECK(m->text_len == strlen(want) && !memcmp(m->text, want, m->text_len));
+    CHECK(!strcmp(m->name, "bob") && m->time_ms == 1000 + m->seq);
+    if (h->n < 64)
+        h->seqs[h->n++] = m->seq;
+}
+
+static size_t count_segments(const char *dir)
+{
+    size_t n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".history"))
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void hist_add(cli_history *h, uint64_t seq, const uint8_t *ident)
+{
+    char t[32], err[1400];
+    snprintf(t, sizeof t, "text%llu", (unsigned long long)seq);
+    cli_history_msg m = {seq, 1000 + seq, 0, ident, "bob", (const uint8_t *)t, strlen(t)};
+    CHECK_EQ(cli_history_append(h, &m, err, sizeof err), 0);
+}
+
+static void test_history(const char *tmp)
+{
+    char data[512], dir[600], path[800], err[1400];
+    const char *room = "HHHHHHHHHHHHHHHHHHHHHH";
+    uint8_t key[32], other[32], ident[32];
+    unsigned long b = 0;
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    memset(ident, 7, sizeof ident);
+    /* bounds */
+    CHECK_EQ(cli_history_parse_bound("5000", "--history", &b, err, sizeof err), 0);
+    CHECK_EQ(b, 5000);
+    CHECK_EQ(cli_history_parse_bound("999", "--history", &b, err, sizeof err), -1);
+    CHECK(strstr(err, "--history wants a number of messages from 1000 to 10000000") != NULL);
+    CHECK_EQ(cli_history_parse_bound("10000001", "x", &b, err, sizeof err), -1);
+    CHECK_EQ(cli_history_parse_bound("-1000", "x", &b, err, sizeof err), -1);
+    CHECK_EQ(cli_history_parse_bound("1e4", "x", &b, err, sizeof err), -1);
+    CHECK_EQ(cli_history_parse_bound("", "x", &b, err, sizeof err), -1);
+    CHECK_EQ(cli_history_parse_bound("99999999999999999999999", "x", &b, err, sizeof err), -1);
+    snprintf(data, sizeof data, "%s/hdata", tmp);
+    CHECK_EQ(cli_store_dir(data, dir, sizeof dir, err, sizeof err), 0);
+    /* empty: nothing, no file */
+    cli_history *h = cli_history_open(dir, key, room, 1000, err, sizeof err);
+    CHECK(h != NULL);
+    hist_seen s = {{0}, 0};
+    CHECK_EQ(cli_history_read(h, 5, hist_collect, &s, err, sizeof err), 0);
+    CHECK_EQ(cli_history_last_seq(h), 0);
+    CHECK_EQ(count_segments(dir), 0);
+    /* 2600 records with bound 1000: segments of 125 */
+    for (uint64_t q = 1; q <= 2600; q++)
+        hist_add(h, q, ident);
+    CHECK_EQ(cli_history_sync(h, err, sizeof err), 0);
+    CHECK_EQ(cli_history_count(h), 2600);
+    CHECK_EQ(cli_history_last_seq(h), 2600);
+    /* trimming waits for the saved state: nothing below seq 10 is a whole segment */
+    CHECK_EQ(cli_history_trim(h, 10, err, sizeof err), 0);
+    CHECK_EQ(cli_history_trim(h, 2600, err, sizeof err), 12);
+    CHECK(cli_history_count(h) >= 1000 && cli_history_count(h) <= 1125);
+    uint64_t kept = cli_history_count(h);
+    /* the last n across segment boundaries, oldest first */
+    s.n = 0;
+    CHECK_EQ(cli_history_read(h, 60, hist_collect, &s, err, sizeof err), 60);
+    for (int i = 0; i < 60; i++)
+        CHECK_EQ(s.seqs[i], (uint64_t)(2541 + i));
+    s.n = 0;
+    CHECK_EQ(cli_history_read(h, 100000, hist_collect, &s, err, sizeof err), (int)kept);
+    CHECK_EQ(s.seqs[0], 2600 - kept + 1);
+    cli_history_close(h);
+    /* reopen: the same; a torn tail is cut, appending goes on */
+    snprintf(path, sizeof path, "%s/%s.history", dir, room);
     FILE *f = fopen(path, "a");
     fwrite("\0\0\1\0torn", 1, 8, f);
     fclose(f);
-    n = 0;
-    CHECK_EQ(cli_store_history_read(dir, key, r.room, 2, history_count, &n, &last, err,
-                                    sizeof err), 2);
-    CHECK_EQ(n, 2);
-    CHECK_EQ(last, 11);
-    CHECK_EQ(cli_store_history_read(dir, other, r.room, 2, NULL, NULL, &last, err, sizeof err),
-             -1);
+    struct stat st0, st1;
+    CHECK(stat(path, &st0) == 0);
+    h = cli_history_open(dir, key, room, 1000, err, sizeof err);
+    CHECK(h != NULL);
+    CHECK(stat(path, &st1) == 0 && st1.st_size == st0.st_size - 8);
+    CHECK_EQ(cli_history_count(h), kept);
+    CHECK_EQ(cli_history_last_seq(h), 2600);
+    hist_add(h, 2601, ident);
+    s.n = 0;
+    CHECK_EQ(cli_history_read(h, 2, hist_collect, &s, err, sizeof err), 2);
+    CHECK(s.seqs[0] == 2600 && s.seqs[1] == 2601);
+    /* an own message accepted before older entries arrive: the largest seq counts */
+    hist_add(h, 2700, ident);
+    hist_add(h, 2602, ident);
+    CHECK_EQ(cli_history_last_seq(h), 2700);
+    cli_history_close(h);
+    h = cli_history_open(dir, key, room, 1000, err, sizeof err);
+    CHECK(h != NULL);
+    CHECK_EQ(cli_history_last_seq(h), 2700);
+    cli_history_close(h);
+    /* another key: the active segment's last record does not decrypt */
+    CHECK(cli_history_open(dir, other, room, 1000, err, sizeof err) == NULL);
     CHECK(strstr(err, "does not decrypt") != NULL);
-    cli_store_room_wipe(&r);
-    cli_store_room_wipe(&l);
+    /* no plaintext on disk */
+    cli_buf raw = {0};
+    CHECK_EQ(cli_file_read_private(path, &raw, 1 << 24, err, sizeof err), CLI_FILE_OK);
+    CHECK(memmem(raw.data, raw.len, "text2601", 8) == NULL && memmem(raw.data, raw.len, "bob", 3) == NULL);
+    cli_buf_free(&raw);
 }
 
 static void test_cmd(void)
@@ -381,6 +489,83 @@ static void test_cmd(void)
     CHECK(n == 1 && arg[0] == '5');
     CHECK_EQ(cli_cmd_parse("/removebob", 10, &arg, &n), CLI_CMD_K_UNKNOWN);
     CHECK_EQ(cli_cmd_parse("/", 1, &arg, &n), CLI_CMD_K_UNKNOWN);
+    CHECK_EQ(cli_cmd_parse("/verify bob 12345 --yes ", 24, &arg, &n), CLI_CMD_K_VERIFY);
+    CHECK(n == 15 && !memcmp(arg, "bob 12345 --yes", 15));
+    CHECK_EQ(cli_cmd_parse("/unverify bob", 13, &arg, &n), CLI_CMD_K_UNVERIFY);
+    CHECK(n == 3 && !memcmp(arg, "bob", 3));
+    CHECK_EQ(cli_cmd_parse("/room-code", 10, &arg, &n), CLI_CMD_K_ROOM_CODE);
+    CHECK_EQ(cli_cmd_parse("/room-code x", 12, &arg, &n), CLI_CMD_K_UNKNOWN);
+}
+
+/* cli_verify: marks, broken verification, the encrypted file (round trip, no plaintext,
+ * wrong key, another room's file, flipped byte, too open). */
+static void test_verify(const char *tmp)
+{
+    char data[512], dir[600], path[700], err[1400];
+    uint8_t key[32], other[32], a[32], b[32], c[32];
+    const char *room = "BBBBBBBBBBBBBBBBBBBBBB", *room2 = "CCCCCCCCCCCCCCCCCCCCCC";
+    cli_verify v = {0}, l = {0};
+    randombytes_buf(key, sizeof key);
+    randombytes_buf(other, sizeof other);
+    memset(a, 1, 32);
+    memset(b, 2, 32);
+    memset(c, 3, 32);
+    snprintf(data, sizeof data, "%s/vdata", tmp);
+    CHECK_EQ(cli_store_dir(data, dir, sizeof dir, err, sizeof err), 0);
+    /* no file: no marks */
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), 0);
+    CHECK_EQ(l.n, 0);
+    CHECK_EQ(cli_verify_add(&v, "alice", a), 0);
+    CHECK_EQ(cli_verify_add(&v, "alice", a), 1);
+    CHECK_EQ(cli_verify_add(&v, "bob", b), 0);
+    CHECK_EQ(cli_verify_add(&v, "", c), -1);
+    char longname[80];
+    memset(longname, 'x', 65);
+    longname[65] = 0;
+    CHECK_EQ(cli_verify_add(&v, longname, c), -1);
+    CHECK(cli_verify_is(&v, a) && cli_verify_is(&v, b) && !cli_verify_is(&v, c));
+    /* bob with another key: broken, pointing at the verified key; alice's own key is not */
+    CHECK(cli_verify_broken(&v, "bob", c) != NULL && !memcmp(cli_verify_broken(&v, "bob", c), b, 32));
+    CHECK(cli_verify_broken(&v, "bob", b) == NULL);
+    CHECK(cli_verify_broken(&v, "carol", c) == NULL);
+    /* a verified key under another name is not a broken verification */
+    CHECK(cli_verify_broken(&v, "bob", a) == NULL);
+    CHECK_EQ(cli_verify_save(dir, key, room, &v, err, sizeof err), 0);
+    snprintf(path, sizeof path, "%s/%s.verified", dir, room);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+    cli_buf f = {0};
+    CHECK_EQ(cli_file_read_private(path, &f, 1 << 20, err, sizeof err), CLI_FILE_OK);
+    CHECK(f.len > 4 && !memcmp(f.data, "SCVF", 4));
+    CHECK(memmem(f.data, f.len, "alice", 5) == NULL && memmem(f.data, f.len, a, 32) == NULL);
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), 0);
+    CHECK(l.n == 2 && !strcmp(l.m[0].name, "alice") && !memcmp(l.m[1].identity, b, 32));
+    CHECK_EQ(cli_verify_load(dir, other, room, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "does not decrypt") != NULL);
+    CHECK_EQ(l.n, 2); /* unchanged on error */
+    /* another room's file under this room's name */
+    char path2[700];
+    snprintf(path2, sizeof path2, "%s/%s.verified", dir, room2);
+    CHECK_EQ(cli_file_write_private(path2, f.data, f.len, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "corrupt") != NULL);
+    f.data[f.len - 1] ^= 1;
+    CHECK_EQ(cli_file_write_private(path2, f.data, f.len, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK_EQ(cli_file_write_private(path2, "SCST", 4, 1, err, sizeof err), CLI_FILE_OK);
+    CHECK_EQ(cli_verify_load(dir, key, room2, &l, err, sizeof err), -1);
+    CHECK(strstr(err, "not a saltchat verified-members file") != NULL);
+    CHECK_EQ(cli_verify_load(dir, key, "../x", &l, err, sizeof err), -1);
+    chmod(path, 0644);
+    CHECK_EQ(cli_verify_load(dir, key, room, &l, err, sizeof err), -1);
+    chmod(path, 0600);
+    CHECK_EQ(cli_verify_remove(&v, a), 1);
+    CHECK_EQ(cli_verify_remove(&v, a), 0);
+    CHECK(!cli_verify_is(&v, a) && cli_verify_is(&v, b) && v.n == 1);
+    cli_buf_free(&f);
+    cli_verify_free(&v);
+    cli_verify_free(&l);
+    CHECK(v.m == NULL && v.n == 0);
 }
 
 int main(void)
@@ -394,8 +579,10 @@ int main(void)
     test_args();
     test_files(tmp);
     test_identity(tmp);
+    test_history(tmp);
     test_store(tmp);
     test_cmd();
+    test_verify(tmp);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -38,7 +38,7 @@ static void reencode(const sc2_env *e, const uint8_t *in, size_t n)
                                   e->mls, e->mls_len);
         break;
     case SC2_T_CHALLENGE:
-        m = sc2_env_encode_challenge(out, n, e->nonce, e->max_payload, e->seq);
+        m = sc2_env_encode_challenge(out, n, e->nonce, e->max_payload);
         break;
     case SC2_T_GI:
         m = sc2_env_encode_gi(out, n, e->seq, e->log_hash, e->gi_box, e->gi_box_len);

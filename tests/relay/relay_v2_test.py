@@ -7,7 +7,7 @@ python3-nacl, and MLS messages with real-looking clear headers (the relay reads 
 headers and verifies no signature).
 
 Cases: flags, create_auth, submit_resume, commit_race, key_rotation, kill_restart,
-corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown. `relay_v2_test.py --relay PATH CASE|all`.
+corrupt_store, retention, limits, store_full, big_groupinfo, cluster_refused, hostile_input, shutdown, slow_reader, soak. `relay_v2_test.py --relay PATH CASE|all`.
 """
 import asyncio
 import base64
@@ -18,6 +18,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
@@ -27,6 +28,7 @@ import websockets  # noqa: E402
 
 from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
+from sctest import rawws  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
 from sctest import envelope as v1  # noqa: E402
 from sctest import envelope2 as e2  # noqa: E402
@@ -106,7 +108,8 @@ class Conn:
             return c
         ch = await c.next("CHALLENGE")
         check(ch.type == e2.CHALLENGE, "CHALLENGE first, got %r" % ch)
-        c.nonce, c.head, c.max_payload = ch.nonce, ch.head_seq, ch.max_payload
+        c.nonce, c.max_payload = ch.nonce, ch.max_payload
+        c.challenge_len = len(ch.body)
         return c
 
     async def next(self, what, timeout=10):
@@ -186,6 +189,17 @@ async def read_log(c, what, limit=100000):
         out.append(e)
 
 
+async def no_more(c, what, seconds=0.5):
+    """Nothing arrives on c for a while (and the connection stays open)."""
+    if c.pending:
+        raise TestFailure(f"{what}: nothing more expected, got {c.pending[0]!r}")
+    try:
+        msg = await asyncio.wait_for(c.ws.recv(), seconds)
+    except asyncio.TimeoutError:
+        return
+    raise TestFailure(f"{what}: nothing more expected, got {e2.parse_message(msg)!r}")
+
+
 # --- cases ------------------------------------------------------------------------------
 
 def case_flags():
@@ -243,9 +257,9 @@ def case_create_auth():
         # a bad room path
         c = await Conn.open(relay, room_id, path="c2hvcnQ", challenge=False)
         await c.closed_with(1008, e2.MALFORMED, "a room path that is not 16 bytes")
-        # the CHALLENGE of an existing room names its head
+        # the CHALLENGE tells nothing about the room before a proof (no head_seq): the
+        # same for a room with entries as for one that does not exist
         c = await Conn.open(relay, room_id)
-        check(c.head == 0, "CHALLENGE head_seq 0 for a room without entries")
         check(c.max_payload >= 1024, "CHALLENGE max_payload is the frame limit")
         check(c.nonce != b.nonce, "every connection has its own nonce")
         # v1 still works beside v2 on the same port
@@ -285,7 +299,11 @@ def case_submit_resume():
         await rejected(a, 9, e2.BAD_MLS, "application data in a PublicMessage")
         # an external commit by another link holder
         j = await Conn.open(relay, room_id)
-        check(j.head == 2, "CHALLENGE head_seq 2, got %d" % j.head)
+        none = await Conn.open(relay, new_room())
+        check(j.challenge_len == none.challenge_len == 36 and j.max_payload == none.max_payload,
+              "CHALLENGE of a room with 2 entries and of no room: 36 bytes alike, got %r %r" %
+              (j.challenge_len, none.challenge_len))
+        await none.close()
         await j.auth(key)
         box2 = gi_box(b"e2")
         ext = e2.mls_public(room_id, 1, e2.COMMIT, sender=e2.NEW_MEMBER_COMMIT)
@@ -385,11 +403,14 @@ def case_commit_race():
                 check(log.seq == results[winner].seq and log.mls == (ca if winner == 0 else cb),
                       "the winning commit is the one logged")
         r = await Conn.open(relay, room_id)
-        check(r.head == 20, "20 commits in the log, one per epoch")
+        await r.auth(key)
+        await r.send(e2.resume(20))
+        check((await read_log(r, "RESUME at the head")) == ([], 20),
+              "20 commits in the log, one per epoch")
         m = await asyncio.to_thread(sc_metrics.scrape, relay.port)
         for series, want in [("saltchat_relay_v2_accepted_total", 20),
                              ('saltchat_relay_v2_rejected_total{code="stale_epoch"}', 20),
-                             ("saltchat_relay_v2_resumes_total", 2),
+                             ("saltchat_relay_v2_resumes_total", 3),
                              ("saltchat_relay_v2_store_rooms", 1),
                              ("saltchat_relay_v2_store_entries", 20),
                              ("saltchat_relay_v2_connections", 3)]:
@@ -406,6 +427,11 @@ def case_key_rotation():
         room_id, key, box, a = await created(relay)
         old = await Conn.open(relay, room_id)
         await old.auth(key)
+        # a reader live with the key the commit retires (the removed member, online)
+        live = await Conn.open(relay, room_id)
+        await live.auth(key)
+        await live.send(e2.resume(0))
+        check((await read_log(live, "RESUME before the rotation")) == ([], 0), "empty log")
         new = Key()
         await submit(a, 1, e2.mls_public(room_id, 0, e2.COMMIT), gi_box(b"rot"), new.pk)
         await accepted(a, 1, "a commit rotating the link")
@@ -416,16 +442,36 @@ def case_key_rotation():
         await a.auth(new)
         await submit(a, 4, e2.mls_private(room_id, 1))
         check(await accepted(a, 4, "SUBMIT after AUTH with the new key") == 2, "seq 2")
-        # an earlier key still resumes, and only resumes
+        # the live reader got the rotating commit, then OLD_KEY, and not entry 2
+        e = await live.expect(e2.LOG, "the rotating commit, live")
+        check(e.seq == 1 and e.join_pk == new.pk, "seq 1 with the new join_pk: %r" % e)
+        e = await live.expect(e2.ERROR, "after the commit that retired the key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
+        await no_more(live, "a reader whose key was retired at seq 1")
+        # an earlier key still resumes, and only resumes, and only up to its until_seq
         c = await Conn.open(relay, room_id)
         await c.auth(key)
         await c.send(e2.get_gi())
         e = await c.expect(e2.ERROR, "GET_GI with an earlier key")
         check(e.code == e2.OLD_KEY, "ERROR OLD_KEY, got %r" % e)
         await c.send(e2.resume(0))
-        log, head = await read_log(c, "RESUME with an earlier key")
-        check(head == 2 and log[0].join_pk == new.pk and log[0].flags == 3,
-              "the rotating commit's LOG carries the new join_pk: %r" % log)
+        e = await c.expect(e2.LOG, "RESUME with an earlier key")
+        check(e.seq == 1 and e.join_pk == new.pk and e.flags == 3,
+              "the rotating commit's LOG carries the new join_pk: %r" % e)
+        e = await c.expect(e2.ERROR, "RESUME with an earlier key, after its until_seq")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY (the connection stays), got %r" % e)
+        await no_more(c, "RESUME with an earlier key")
+        # AUTH with the rotated key on the same connection: the rest, then LIVE
+        await c.auth(new)
+        log, head = await read_log(c, "after AUTH with the new key")
+        check(head == 2 and [x.seq for x in log] == [2], "entry 2 then LIVE 2: %r" % log)
+        # RESUME with an earlier key past its until_seq: nothing at all
+        z = await Conn.open(relay, room_id)
+        await z.auth(key)
+        await z.send(e2.resume(1))
+        e = await z.expect(e2.ERROR, "RESUME(until_seq) with an earlier key")
+        check(e.code == e2.OLD_KEY, "ERROR OLD_KEY at once, got %r" % e)
+        await no_more(z, "RESUME(until_seq) with an earlier key")
         d = await Conn.open(relay, room_id)
         await d.auth(new)
         await d.send(e2.get_gi())
@@ -774,13 +820,25 @@ def case_hostile_input():
         r = await Conn.open(relay, room_id)
         await r.auth(key)
         await r.send(e2.resume(0))
-        log, head = await read_log(r, "RESUME after the hostile input")
-        check(head >= 1 and log[0].seq == 1, "the log is intact")
-        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
-        current = key
-        for e in log:
-            if e.join_pk:  # a flipped bit in a rotating commit's key leaves nobody its holder
+        # as a member that was away: each rotation ends the earlier key's read (OLD_KEY),
+        # AUTH with the rotated key reads on (a flipped bit in a rotating commit's key
+        # leaves nobody its holder: the read ends there)
+        log, current = [], key
+        while True:
+            e = await r.next("RESUME after the hostile input: LOG, LIVE or OLD_KEY")
+            if e.type == e2.LIVE:
+                break
+            if e.type == e2.ERROR and e.code == e2.OLD_KEY:
+                if not current:
+                    break
+                await r.auth(current)
+                continue
+            check(e.type == e2.LOG, "LOG, LIVE or OLD_KEY, got %r" % e)
+            log.append(e)
+            if e.join_pk:
                 current = keys.get(e.join_pk)
+        check(log and log[0].seq == 1, "the log is intact")
+        epoch = sum(1 for e in log if e.flags & e2.LOG_F_COMMIT)
         if current:
             await r.auth(current)
             await submit(r, 99, e2.mls_private(room_id, epoch))
@@ -815,6 +873,213 @@ def case_shutdown():
         check(rc == 0, f"exit 0 after SIGTERM, got {rc}")
     finally:
         relay.cleanup()
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise TestFailure(f"no VmRSS for pid {pid}")
+
+
+def case_slow_reader():
+    """A member that stops reading while its room takes 48 MB (1,600 entries of 30 KB): the
+    relay sends LOG by reading the log when a socket is writable, so it keeps nothing per
+    reader. Its resident memory grows by less than 32 MiB, a member of another room is
+    served live meanwhile, the stalled member is not cut, and once it reads again it gets
+    every entry byte for byte and in order, then LIVE."""
+    n, size = 1600, 30000
+    with Relay("--rate-limit", "0") as relay:
+        async def go():
+            room_id, key, _, a = await created(relay)
+            host, port = relay.addr.rsplit(":", 1)
+            stalled = rawws.RawWS.connect(host, int(port), "/room/" + room_path(room_id),
+                                          subprotocol=e2.SUBPROTOCOL, rcvbuf=4096)
+            op, msg = stalled.recv_message(10, "the stalled member's CHALLENGE")
+            ch = e2.parse_message(msg)[0]
+            check(ch.type == e2.CHALLENGE, f"CHALLENGE first, got {ch!r}")
+            stalled.send_binary(e2.auth(key.pk, key.proof(room_id, ch.nonce)))
+            stalled.send_binary(e2.resume(0))
+            room2, key2, _, w2 = await created(relay)
+            r2 = await Conn.open(relay, room2)
+            await r2.auth(key2)
+            await r2.send(e2.resume(0))
+            await read_log(r2, "the other room's reader to go live")
+            rss0 = rss_kib(relay.proc.pid)
+            sent = []
+            for t in range(1, n + 1):
+                m = e2.mls_private(room_id, 0, ciphertext=os.urandom(size))
+                sent.append(m)
+                await submit(a, t, m)
+                if t % 32 == 0:
+                    for u in range(t - 31, t + 1):
+                        await accepted(a, u, "ACCEPTED while a member is stalled")
+                if t % 320 == 0:
+                    await submit(w2, t, e2.mls_private(room2, 0))
+                    await accepted(w2, t, "ACCEPTED in the other room")
+                    e = await r2.expect(e2.LOG, "the other room's member served meanwhile")
+                    check(e.seq == t // 320, f"the other room's entry {t // 320}, got {e.seq}")
+            rss1 = rss_kib(relay.proc.pid)
+            print(f"slow_reader: relay RSS {rss0} KiB before, {rss1} KiB after 48 MB to a "
+                  "stalled member", flush=True)
+            with open(RELAY, "rb") as f:
+                asan = b"__asan_init" in f.read()  # its quarantine keeps freed memory
+            check(asan or rss1 - rss0 < 32 * 1024, f"the relay's memory grew by {rss1 - rss0} KiB for "
+                  "a stalled reader (bound 32 MiB): it buffers per reader")
+            got, live = 0, None
+            while got < n:
+                op, msg = stalled.recv_message(60, f"the stalled member's entry {got + 1}")
+                check(op == rawws.OP_BINARY, f"binary messages only (not cut), got opcode {op}: "
+                      f"{msg[:80]!r}")
+                for e in e2.parse_message(msg):
+                    if e.type == e2.LIVE:
+                        check(live is None and e.seq == got, f"one LIVE, at the entry it "
+                              f"follows ({got}), got {e!r}")
+                        live = e.seq
+                        continue
+                    check(e.type == e2.LOG and e.seq == got + 1 and e.mls == sent[got],
+                          f"entry {got + 1} byte for byte next, got {e!r}")
+                    got += 1
+            check(live is not None, "LIVE once the member caught up")
+            check(got == n, f"the stalled member got all {n} entries, got {got}")
+            stalled.close()
+
+        run(go(), seconds=180)
+
+
+SOAK_S = 24.0          # traffic time; with --retain-age 2s that is 12 age windows
+SOAK_AGE_MS = 2000
+SOAK_ENTRIES = 300
+SOAK_BYTES = 128 << 10
+SOAK_FILE_BOUND = 16 << 20  # database + WAL: 4 rooms x 128 KiB of data, the WAL, slack
+
+
+def data_files_size(data_dir):
+    total = 0
+    for root, _, files in os.walk(data_dir):
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def case_soak():
+    """A retention soak over the real relay binary, compressed in time: four rooms written
+    for SOAK_S seconds with --retain-age 2s --retain-entries 300 --retain-bytes 128K (12 age
+    windows: an hour-equivalent of a relay keeping 5 minutes). Room "entries" sends 100-byte
+    messages (the entry bound binds), "bytes" 1,200-1,500-byte ones (the byte bound), "age"
+    five per second (the age bound), "idle" stops at half time (it must age out to nothing
+    but its GroupInfo). At three checkpoints the writers pause and every room is read from
+    its oldest retained entry: seqs contiguous up to the head, every byte as submitted, within
+    the entry and byte bounds, nothing older than the age bound once a sweep has run, the
+    oldest position never moving back. The data directory must stop growing: at the end it
+    is at most its size at the first checkpoint plus 2 MiB, and under SOAK_FILE_BOUND."""
+    sizes = {"entries": (100, 100), "bytes": (1200, 1500), "age": (200, 400), "idle": (300, 600)}
+
+    async def steps(relay):
+        rooms, sent, oldest_seen = {}, {}, {}
+        go = asyncio.Event()
+        go.set()
+        stop_at = {"idle": time.monotonic() + SOAK_S / 2}
+        end = time.monotonic() + SOAK_S
+        for name in sizes:
+            rooms[name] = await created(relay)
+            sent[name], oldest_seen[name] = {}, 1
+
+        async def writer(name):
+            room_id, _, _, c = rooms[name]
+            lo, hi = sizes[name]
+            token = 0
+            while time.monotonic() < min(end, stop_at.get(name, end)):
+                await go.wait()
+                batch = []
+                for _ in range(1 if name == "age" else 16):
+                    token += 1
+                    m = e2.mls_private(room_id, 0, ciphertext=os.urandom(
+                        lo + int.from_bytes(os.urandom(2), "big") % (hi - lo + 1)))
+                    batch.append((token, m))
+                    await submit(c, token, m)
+                for t, m in batch:
+                    sent[name][await accepted(c, t, f"ACCEPTED in room {name}")] = m
+                if name == "age":
+                    await asyncio.sleep(0.2)
+
+        async def read_room(name):
+            room_id, key, box, _ = rooms[name]
+            r = await Conn.open(relay, room_id)
+            await r.auth(key)
+            await r.send(e2.resume(0))
+            e = await r.next(f"room {name}: GONE or LOG")
+            first = 1
+            if e.type == e2.GONE:
+                first = e.seq
+                await r.send(e2.resume(first - 1))
+            else:
+                r.pending.insert(0, e)
+            log, head = await read_log(r, f"room {name} from its oldest entry")
+            await r.send(e2.get_gi())
+            gi = await r.expect(e2.GI, f"room {name}: the GroupInfo survives retention")
+            check(gi.gi_box == box, f"room {name}: the GroupInfo is the one stored")
+            await r.close()
+            return first, log, head
+
+        async def checkpoint(k):
+            go.clear()
+            await asyncio.sleep(0.3)  # writers finish the batch in flight
+            for name in sizes:
+                first, log, head = await read_room(name)
+                last = max(sent[name]) if sent[name] else 0
+                check(head == last, f"checkpoint {k}, room {name}: head {head}, last accepted "
+                      f"{last}")
+                check(first >= oldest_seen[name], f"checkpoint {k}, room {name}: oldest "
+                      f"retained seq moved back from {oldest_seen[name]} to {first}")
+                oldest_seen[name] = first
+                seqs = [e.seq for e in log]
+                check(seqs == list(range(first, head + 1)), f"checkpoint {k}, room {name}: "
+                      f"contiguous {first}..{head}, got {seqs[:3]}..{seqs[-3:]}")
+                check(all(e.mls == sent[name][e.seq] for e in log),
+                      f"checkpoint {k}, room {name}: every entry byte for byte as submitted")
+                check(len(log) <= SOAK_ENTRIES, f"checkpoint {k}, room {name}: {len(log)} "
+                      f"entries over --retain-entries {SOAK_ENTRIES}")
+                nbytes = sum(len(e.mls) for e in log)
+                check(nbytes <= SOAK_BYTES, f"checkpoint {k}, room {name}: {nbytes} bytes of "
+                      f"messages over --retain-bytes {SOAK_BYTES}")
+
+            async def aged(name):
+                first, log, head = await read_room(name)
+                cutoff = time.time() * 1000 - SOAK_AGE_MS - 1000  # a sweep every second
+                return all(e.time_ms >= cutoff for e in log) and (
+                    name != "idle" or time.monotonic() < stop_at["idle"] + 3 or not log)
+            for name in sizes:
+                await until(lambda n=name: aged(n), f"checkpoint {k}, room {name}: entries "
+                            f"older than --retain-age to be dropped", timeout=20, step=0.5)
+            go.set()
+
+        writers = [asyncio.create_task(writer(n)) for n in sizes]
+        size_first = None
+        for k in (1, 2, 3):
+            await asyncio.sleep(max(0.0, end - SOAK_S * (3 - k) / 3 - time.monotonic()))
+            if k == 3:
+                await asyncio.gather(*writers)
+            await checkpoint(k)
+            if k == 3:
+                await asyncio.sleep(3.5)  # the idle room and the rest age out fully
+                await checkpoint(4)
+            size = data_files_size(relay.data_dir)
+            print(f"soak checkpoint {k}: {sum(len(v) for v in sent.values())} entries accepted, "
+                  f"data dir {size} bytes, oldest {oldest_seen}", flush=True)
+            if size_first is None:
+                size_first = size
+        check(sum(len(v) for v in sent.values()) > 4 * SOAK_ENTRIES,
+              "the soak wrote more than the rooms can keep (else it tests nothing)")
+        _, log, _ = await read_room("idle")
+        check(not log, f"the idle room aged out to nothing, {len(log)} entries left")
+        check(size <= size_first + (2 << 20) and size <= SOAK_FILE_BOUND,
+              f"the data directory stopped growing: {size} bytes at the end, {size_first} at "
+              f"the first checkpoint (bound {SOAK_FILE_BOUND})")
+
+    with Relay("--retain-age", "2s", "--retain-entries", str(SOAK_ENTRIES), "--retain-bytes",
+               "128K", "--rate-limit", "0") as relay:
+        run(steps(relay), seconds=150)
 
 
 CASES = sc_cases.cases_of(globals())

@@ -251,7 +251,18 @@ int main(void)
     CHECK_EQ(relay_ds_may(s, ROOM, sizeof ROOM, pk1, RELAY_DS_OP_GET_GI), RELAY_DS_EARLIER_KEY);
     CHECK_EQ(relay_ds_may(s, ROOM, sizeof ROOM, pk1, RELAY_DS_OP_RESUME), RELAY_DS_OK);
     CHECK_EQ(relay_ds_may(s, ROOM, sizeof ROOM, pk3, RELAY_DS_OP_SUBMIT), RELAY_DS_OK);
+    /* the earlier key reads up to the (staged) commit that replaced it */
+    uint64_t until = 0;
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 3);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk3, &until), RELAY_DS_OK);
+    CHECK_EQ(until, UINT64_MAX);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk2, &until), RELAY_DS_UNKNOWN_KEY);
+    CHECK_EQ(until, 0);
+    CHECK_EQ(relay_ds_read_limit(s, OTHER, sizeof OTHER, pk1, &until), RELAY_DS_NO_ROOM);
     flush(s, 2000);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 3); /* durable now */
     check_chain(s);
     CHECK_EQ(dn.n, 4);
     CHECK_EQ(dn.tag[0], 10);
@@ -300,6 +311,43 @@ int main(void)
     CHECK_EQ(relay_store_gi(s, ROOM, sizeof ROOM, buf, sizeof buf, &gl, &gseq), RELAY_STORE_OK);
     CHECK_EQ(gl, sizeof gi);
     CHECK_EQ(gseq, 4);
+    /* until_seq of an earlier key comes back from the database; a second rotation
+     * (staged, then durable) gives the key it replaces its own */
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 3);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk3, &until), RELAY_DS_OK);
+    n = mls_msg(msg, ROOM, 3, 1, RELAY_MLSHDR_COMMIT);
+    CHECK_EQ(submit(s, msg, n, gi, sizeof gi, pk2, 22, &v), RELAY_DS_OK);
+    CHECK_EQ(v.seq, 6);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk3, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 6);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk2, &until), RELAY_DS_OK);
+    flush(s, 4000);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk3, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 6);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 3);
+    /* a commit making an earlier key current again (no honest client does: links are
+     * derived), then replacing it: that key reads up to the later replacement */
+    n = mls_msg(msg, ROOM, 4, 1, RELAY_MLSHDR_COMMIT);
+    CHECK_EQ(submit(s, msg, n, gi, sizeof gi, pk1, 23, &v), RELAY_DS_OK);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_OK);
+    n = mls_msg(msg, ROOM, 5, 1, RELAY_MLSHDR_COMMIT);
+    CHECK_EQ(submit(s, msg, n, gi, sizeof gi, pk3, 24, &v), RELAY_DS_OK);
+    CHECK_EQ(v.seq, 8);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 8); /* staged */
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk2, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 7);
+    flush(s, 5000);
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk1, &until), RELAY_DS_EARLIER_KEY);
+    CHECK_EQ(until, 8); /* durable: the row was updated, not added */
+    CHECK_EQ(relay_ds_read_limit(s, ROOM, sizeof ROOM, pk3, &until), RELAY_DS_OK);
+    {
+        relay_store_meta meta;
+        CHECK_EQ(relay_store_meta_get(s, ROOM, sizeof ROOM, &meta), RELAY_STORE_OK);
+        CHECK_EQ(meta.earlier_keys, 3);
+    }
 
     for (int r = RELAY_DS_OK; r <= RELAY_DS_STORE; r++)
         CHECK(strcmp(relay_ds_res_name((relay_ds_res)r), "unknown") != 0);

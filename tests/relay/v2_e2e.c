@@ -93,6 +93,9 @@ typedef struct e2e_client {
     int h_replace_gi;  /* answer the next GET_GI with rec_gi */
     int h_corrupt_commit; /* flip the last byte of our next commit's MLS message */
     int acted;         /* hooks that fired */
+    int h_watch;       /* count what the relay sends (max_seq, old_key_errors) */
+    uint64_t max_seq;  /* the highest LOG seq the relay sent this client */
+    int old_key_errors; /* ERROR OLD_KEY received */
     uint8_t *held;     /* h_swap: the entry held back until the next LOG (any message) */
     size_t held_len;
     uint64_t hl_from, hl_to, joined_seq; /* HISTORY_LOST range, seq of the last JOINED */
@@ -242,7 +245,7 @@ static int feed(e2e_client *c, const uint8_t *m, size_t n)
 static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
 {
     int active = c->h_drop || c->h_dup || c->h_swap || c->held || c->h_tamper || c->h_forge ||
-                 c->h_withhold || c->h_record_log || c->h_record_gi ||
+                 c->h_withhold || c->h_record_log || c->h_record_gi || c->h_watch ||
                  (c->h_replace_gi && rec_gi);
     if (!active)
         return feed(c, msg, len);
@@ -253,6 +256,10 @@ static int hostile_deliver(e2e_client *c, const uint8_t *msg, size_t len)
     while (rc == 0 && (k = sc2_env_iter_next(&it, &env)) == 1) {
         const uint8_t *raw = env.body - SC2_ENV_HEADER_BYTES;
         size_t rl = env.body_len + SC2_ENV_HEADER_BYTES;
+        if (env.type == SC2_T_LOG && env.seq > c->max_seq)
+            c->max_seq = env.seq;
+        if (env.type == SC2_T_ERROR && env.code == SC2_C_OLD_KEY)
+            c->old_key_errors++;
         if (env.type == SC2_T_GI) {
             if (c->h_record_gi && !rec_gi) {
                 rec_gi = dup_bytes(raw, rl);
@@ -1961,6 +1968,73 @@ static void scenario_h_stale_gi_rejoin(void)
     no_alerts(&A);
 }
 
+/* An earlier key reads the log up to the commit that replaced it, then ERROR OLD_KEY
+ * (PROTOCOL.md 5). Bob, away across two rotations, resumes with the first key and
+ * catches up (OLD_KEY, AUTH with each derived key); carol and dave, online while they are
+ * removed, are sent nothing after the commit that removed them. */
+static void scenario_rotations(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", relay_port);
+    client_init(&C, "carol", relay_port);
+    client_init(&D, "dave", relay_port);
+    B.h_watch = C.h_watch = D.h_watch = 1;
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    join_room(&C, link);
+    join_room(&D, link);
+    wait_live(&A);
+    go_offline(&B);
+    if (sc2_room_remove(A.r, sc2_room_identity(C.r), now_ms(), NULL))
+        fail("sc2_room_remove(carol)");
+    wait_for(is_removed, &C, "carol to learn she was removed");
+    wait_live(&A);
+    uint64_t u1 = sc2_room_seq(A.r);
+    if (sc2_room_remove(A.r, sc2_room_identity(D.r), now_ms(), NULL))
+        fail("sc2_room_remove(dave)");
+    wait_for(is_removed, &D, "dave to learn he was removed");
+    wait_live(&A);
+    uint64_t u2 = sc2_room_seq(A.r);
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "a", i);
+    wait_for(output_empty, &A, "alice's texts to be sent");
+    settle(500);
+    if (A.counts[SC2_EV_LINK_ROTATED] != 2 || u2 <= u1)
+        fail("two removals: %d rotations, seqs %llu %llu", A.counts[SC2_EV_LINK_ROTATED],
+             (unsigned long long)u1, (unsigned long long)u2);
+    /* the removed members' connections got nothing after their removal */
+    if (C.max_seq != u1)
+        fail("carol's connection got seq %llu, her removal was %llu",
+             (unsigned long long)C.max_seq, (unsigned long long)u1);
+    if (D.max_seq != u2)
+        fail("dave's connection got seq %llu, his removal was %llu",
+             (unsigned long long)D.max_seq, (unsigned long long)u2);
+    if (C.old_key_errors != 1 || D.old_key_errors != 2)
+        fail("OLD_KEY: carol %d (expected 1), dave %d (expected 2: one per rotation)",
+             C.old_key_errors, D.old_key_errors);
+    /* bob resumes with the first key and crosses both rotations */
+    B.online = 1;
+    wait_live(&B);
+    wait_texts(&B, 3);
+    check_texts(&B, 0, "a", 0, 3);
+    check_total(&B, 3);
+    check_count(&B, SC2_EV_LINK_ROTATED, 2);
+    check_count(&B, SC2_EV_MEMBER_REMOVED, 2);
+    check_no(&B, SC2_EV_RELAY_ERROR);
+    if (B.old_key_errors != 2)
+        fail("bob got %d OLD_KEY, expected 2 (one per rotation)", B.old_key_errors);
+    check_same_epoch(&A, &B);
+    send_text(&B, "b", 0);
+    wait_texts(&A, 1);
+    check_texts(&A, 0, "b", 0, 1);
+    if (C.max_seq != u1 || D.max_seq != u2)
+        fail("a removed member's connection got more later");
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -2015,6 +2089,8 @@ int main(int argc, char **argv)
         scenario_race();
     else if (!strcmp(s, "remove"))
         scenario_remove();
+    else if (!strcmp(s, "rotations"))
+        scenario_rotations();
     else if (!strcmp(s, "lost_store"))
         scenario_lost_store();
     else if (!strcmp(s, "h_drop") || !strcmp(s, "h_dup") || !strcmp(s, "h_swap") ||

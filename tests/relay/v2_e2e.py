@@ -36,7 +36,8 @@ from sctest import relay as sc_relay  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
 
-CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "lost_store",
+CASES = ["create_join", "cut", "cut_sender", "kill", "race", "remove", "rotations",
+         "lost_store",
          "h_drop", "h_dup", "h_swap", "h_withhold", "h_fork", "h_forge", "h_stale_gi",
          "h_stale_gi_rejoin",
          "bad_commit", "retention", "restart", "seq_ahead", "remove_replay"]

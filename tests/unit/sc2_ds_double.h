@@ -6,7 +6,7 @@
  * in one process. sc2_room against the real relay binary: tests/relay/v2_e2e.c.
  *
  * What it does, as the design says the relay does:
- *   - CHALLENGE first on every connection (random nonce, max_payload, head_seq);
+ *   - CHALLENGE first on every connection (random nonce, max_payload);
  *   - AUTH against the room's current or an earlier join_pk (earlier: RESUME only; GET_GI
  *     gives ERROR OLD_KEY, SUBMIT REJECTED KEY_RETIRED); CREATE proves possession and
  *     authenticates; NO_ROOM / ROOM_EXISTS / BAD_PROOF close the connection;
@@ -16,7 +16,9 @@
  *     replaces the current key; ACCEPTED to the submitter, then LOG to every connection
  *     that RESUMEd (the submitter included), with the time_ms it stored;
  *   - RESUME: entries after after_seq then LIVE, or GONE if retention dropped them; a
- *     second RESUME is BAD_STATE;
+ *     second RESUME is BAD_STATE; a connection whose key is an earlier one reads up to the
+ *     commit that replaced the key, then gets ERROR OLD_KEY (it stays) and nothing more
+ *     until it AUTHs with a later key;
  *   - the log hash chain of every entry, so GI carries L of its seq.
  * Hostile hooks a test sets: per connection, drop one seq (a gap), send one twice (a
  * duplicate), alter time_ms of the entries from a seq on (a fork: that member's chain
@@ -56,6 +58,9 @@ typedef struct ds_conn {
     int closing; /* the relay closes after the queued messages */
     int key;     /* index into keys, -1 before AUTH */
     int resumed;
+    uint64_t sent; /* last seq sent as LOG (after RESUME) */
+    int live;      /* LIVE sent */
+    int held;      /* stopped at its key's until seq, OLD_KEY sent */
     uint8_t nonce[32];
     ds_msg *q;
     size_t nq, qhead, qcap;
@@ -69,6 +74,7 @@ typedef struct ds {
     uint8_t room_id[16];
     uint64_t epoch;
     uint8_t keys[DS_MAX_KEYS][32];
+    uint64_t key_until[DS_MAX_KEYS]; /* seq of the commit that replaced keys[i] */
     int n_keys;
     uint8_t *gi_box;
     size_t gi_len;
@@ -136,8 +142,7 @@ static int ds_open(ds *d)
         randombytes_buf(k->nonce, sizeof k->nonce);
         uint8_t buf[64];
         ds_push(d, c, buf,
-                sc2_env_encode_challenge(buf, sizeof buf, k->nonce, DS_MAX_PAYLOAD,
-                                         d->n_log));
+                sc2_env_encode_challenge(buf, sizeof buf, k->nonce, DS_MAX_PAYLOAD));
         return c;
     }
     abort();
@@ -188,6 +193,33 @@ static void ds_send_log(ds *d, int c, uint64_t seq)
     if (seq == k->dup_seq)
         ds_push(d, c, buf, n);
     free(buf);
+}
+
+/* Sends connection c what it may read: the log up to its key's limit, then LIVE once (the
+ * current key) or ERROR OLD_KEY once (an earlier key, at the commit that replaced it). */
+static void ds_pump(ds *d, int c)
+{
+    ds_conn *k = &d->conns[c];
+    uint8_t buf[160];
+    if (!k->open || k->closing || !k->resumed || k->key < 0)
+        return;
+    int current = k->key == d->n_keys - 1;
+    uint64_t lim = current ? d->n_log : d->key_until[k->key];
+    if (lim > d->n_log)
+        lim = d->n_log;
+    while (k->sent < lim)
+        ds_send_log(d, c, ++k->sent);
+    if (!current) {
+        if (!k->held && k->sent >= d->key_until[k->key]) {
+            k->held = 1;
+            ds_error(d, c, SC2_C_OLD_KEY, "earlier key: the rest needs the new key", 0);
+        }
+        return;
+    }
+    if (!k->live) {
+        k->live = 1;
+        ds_push(d, c, buf, sc2_env_encode_live(buf, sizeof buf, k->sent));
+    }
 }
 
 /* MLS varint (RFC 9420 2.1.2). */
@@ -311,14 +343,15 @@ static void ds_submit(ds *d, int c, const sc2_env *e)
         d->gi_len = e->gi_box_len;
         d->gi_seq = seq;
         memcpy(d->gi_l, d->head_l, 32);
-        if (jpk && d->n_keys < DS_MAX_KEYS)
+        if (jpk && d->n_keys < DS_MAX_KEYS) {
+            d->key_until[d->n_keys - 1] = seq;
             memcpy(d->keys[d->n_keys++], jpk, 32);
+        }
     }
     d->n_accepted++;
     ds_push(d, c, buf, sc2_env_encode_accepted(buf, sizeof buf, e->token, seq));
     for (int o = 0; o < DS_MAX_CONN; o++)
-        if (d->conns[o].open && d->conns[o].resumed)
-            ds_send_log(d, o, seq);
+        ds_pump(d, o);
 }
 
 /* One WebSocket message from the client on connection c. */
@@ -340,8 +373,12 @@ static void ds_input(ds *d, int c, const uint8_t *msg, size_t len)
             return;
         }
         k->key = ds_key_of(d, e.join_pk, k->nonce, e.sig);
-        if (k->key < 0)
+        if (k->key < 0) {
             ds_error(d, c, SC2_C_BAD_PROOF, "bad proof", 1);
+            return;
+        }
+        k->held = 0;
+        ds_pump(d, c); /* a reader held at an earlier key's limit goes on */
         return;
     case SC2_T_CREATE:
         if (d->exists) {
@@ -409,9 +446,9 @@ static void ds_input(ds *d, int c, const uint8_t *msg, size_t len)
             return;
         }
         k->resumed = 1;
-        for (uint64_t s = e.seq + 1; s <= d->n_log; s++)
-            ds_send_log(d, c, s);
-        ds_push(d, c, buf, sc2_env_encode_live(buf, sizeof buf, d->n_log));
+        k->sent = e.seq;
+        k->live = 0;
+        ds_pump(d, c);
         return;
     case SC2_T_SUBMIT:
         if (k->key < 0) {

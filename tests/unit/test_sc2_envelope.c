@@ -90,12 +90,12 @@ static void test_roundtrips(void)
     CHECK_EQ(e.flags, SC2_SUBMIT_F_GI | SC2_SUBMIT_F_JOIN_PK);
     CHECK(e.gi_box_len == 50 && memcmp(e.join_pk, pk, 32) == 0 && e.mls_len == 3);
 
-    ROUNDTRIP(SC2_FROM_RELAY, e, sc2_env_encode_challenge(out, cap, nonce, 65536, 9));
-    CHECK_EQ(len, 6 + 44);
+    ROUNDTRIP(SC2_FROM_RELAY, e, sc2_env_encode_challenge(out, cap, nonce, 65536));
+    CHECK_EQ(len, 6 + 36); /* nonce and max_payload: no head_seq before a proof */
     CHECK_EQ(e.type, SC2_T_CHALLENGE);
     CHECK(memcmp(e.nonce, nonce, 32) == 0);
     CHECK_EQ(e.max_payload, 65536);
-    CHECK_EQ(e.seq, 9);
+    CHECK_EQ(e.seq, 0);
 
     ROUNDTRIP(SC2_FROM_RELAY, e, sc2_env_encode_gi(out, cap, 5, lh, box, 60));
     CHECK_EQ(len, 6 + 8 + 32 + 60);
@@ -170,8 +170,8 @@ static void test_encoder_refusals(void)
     CHECK_EQ(sc2_env_encode_submit(b, sizeof b, 1, box, 48, NULL, mls, 1), 0);
     CHECK_EQ(sc2_env_encode_submit(b, sizeof b, 1, NULL, 0, pk, mls, 1), 0); /* rotation needs a commit */
     CHECK_EQ(sc2_env_encode_submit(b, sizeof b, 1, NULL, 5, NULL, mls, 1), 0);
-    CHECK_EQ(sc2_env_encode_challenge(b, sizeof b, nonce, 0, 1), 0);
-    CHECK_EQ(sc2_env_encode_challenge(b, sizeof b, NULL, 1, 1), 0);
+    CHECK_EQ(sc2_env_encode_challenge(b, sizeof b, nonce, 0), 0);
+    CHECK_EQ(sc2_env_encode_challenge(b, sizeof b, NULL, 1), 0);
     CHECK_EQ(sc2_env_encode_gi(b, sizeof b, 1, lh, box, 48), 0);
     CHECK_EQ(sc2_env_encode_gi(b, sizeof b, 1, NULL, box, 49), 0);
     CHECK_EQ(sc2_env_encode_log(b, sizeof b, 0, 1, 0, NULL, mls, 1), 0);
@@ -244,9 +244,10 @@ static void test_lengths(void)
     CHECK_EQ(dec_len(C, SC2_T_RESUME, 9), SC2_ENV_E_LENGTH);
     CHECK_EQ(dec_len(C, SC2_T_SUBMIT, 10), 0);
     CHECK_EQ(dec_len(C, SC2_T_SUBMIT, 9), SC2_ENV_E_LENGTH);
-    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 44), 0);
-    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 43), SC2_ENV_E_LENGTH);
-    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 45), SC2_ENV_E_LENGTH);
+    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 36), 0);
+    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 35), SC2_ENV_E_LENGTH);
+    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 37), SC2_ENV_E_LENGTH);
+    CHECK_EQ(dec_len(R, SC2_T_CHALLENGE, 44), SC2_ENV_E_LENGTH); /* the old one, with head_seq */
     CHECK_EQ(dec_len(R, SC2_T_GI, 40 + 49), 0);
     CHECK_EQ(dec_len(R, SC2_T_GI, 40 + 48), SC2_ENV_E_LENGTH);
     CHECK_EQ(dec_len(R, SC2_T_LOG, 18), 0);
@@ -389,7 +390,7 @@ static void test_field_errors(void)
     n = sc2_env_encode_rejected(b, sizeof b, 1, 1, 1);
     b[6 + 9] = 0;
     CHECK_EQ(sc2_env_decode(b, n, SC2_FROM_RELAY, &e), SC2_ENV_E_FIELD);
-    n = sc2_env_encode_challenge(b, sizeof b, nonce, 1, 1);
+    n = sc2_env_encode_challenge(b, sizeof b, nonce, 1);
     b[6 + 35] = 0;
     CHECK_EQ(sc2_env_decode(b, n, SC2_FROM_RELAY, &e), SC2_ENV_E_FIELD);
     n = sc2_env_encode_error(b, sizeof b, 1, "ok");

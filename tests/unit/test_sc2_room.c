@@ -12,6 +12,7 @@
 #include "check.h"
 #include "mls_alloc.h"
 #include "mls_codec.h"
+#include "mls_group.h"
 #include "sc2_ds_double.h"
 #include "sc2_room.h"
 
@@ -480,6 +481,251 @@ static void test_removal(void)
     CHECK_EQ(has_text(&b, "dave here"), 1);
     CHECK(same_epoch(&a, &y));
     free_all(&d, cs, 5);
+}
+
+/* Gap 8 of PROTOCOL.md 13: an earlier key reads up to the commit that replaced it, then
+ * ERROR OLD_KEY. B, away across two rotations, resumes with the first key and still
+ * catches up (AUTH with each derived key in turn); C and D, online while removed, get
+ * nothing after their removal. */
+static void test_away_two_rotations(void)
+{
+    ds d;
+    cl a, b, c, e;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    cl_init(&e, "dave");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c, &e };
+    join_with(&d, &b, &a, cs, 2);
+    join_with(&d, &c, &a, cs, 3);
+    join_with(&d, &e, &a, cs, 4);
+    cl_disconnect(&d, &b);
+    int cc = c.conn, ec = e.conn;
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(c.r), NOW, NULL), 0);
+    run(&d, cs, 4);
+    uint64_t u1 = d.n_log;
+    CHECK_EQ(sc2_room_state(c.r), SC2_RS_DEAD);
+    CHECK_EQ(sc2_room_remove(a.r, sc2_room_identity(e.r), NOW, NULL), 0);
+    run(&d, cs, 4);
+    uint64_t u2 = d.n_log;
+    CHECK_EQ(sc2_room_state(e.r), SC2_RS_DEAD);
+    send(&a, "after two rotations");
+    run(&d, cs, 4);
+    CHECK_EQ(d.n_keys, 3);
+    CHECK_EQ(d.key_until[0], u1);
+    CHECK_EQ(d.key_until[1], u2);
+    /* the removed members' connections stopped at the commit that removed them */
+    CHECK_EQ(d.conns[cc].sent, u1);
+    CHECK_EQ(d.conns[cc].held, 1);
+    CHECK_EQ(d.conns[ec].sent, u2);
+    CHECK_EQ(d.conns[ec].held, 1);
+    /* alice re-AUTHed after each of her rotations and is still LIVE */
+    CHECK_EQ(sc2_room_state(a.r), SC2_RS_LIVE);
+    /* bob comes back with the first key */
+    cl_connect(&d, &b);
+    run(&d, cs, 4);
+    CHECK_EQ(sc2_room_state(b.r), SC2_RS_LIVE);
+    CHECK_EQ(b.counts[SC2_EV_MEMBER_REMOVED], 2);
+    CHECK_EQ(b.counts[SC2_EV_LINK_ROTATED], 2);
+    CHECK_EQ(b.counts[SC2_EV_RELAY_ERROR], 0);
+    CHECK_EQ(b.counts[SC2_EV_LINK_MISMATCH], 0);
+    CHECK_EQ(has_text(&b, "after two rotations"), 1);
+    CHECK(same_epoch(&a, &b));
+    uint8_t pb[32];
+    sc2_room_join_pk(b.r, pb);
+    CHECK_MEM(pb, d.keys[2], 32);
+    CHECK_EQ(d.conns[b.conn].key, 2);
+    send(&b, "bob is back");
+    run(&d, cs, 4);
+    CHECK_EQ(has_text(&a, "bob is back"), 1);
+    CHECK_EQ(d.conns[cc].sent, u1); /* still nothing more for carol's connection */
+    free_all(&d, cs, 4);
+}
+
+/* A hostile link holder joins by an external commit of its own making (shared/mls
+ * directly, not sc2_room, which refuses invalid names) with the identity bytes ident, and
+ * then sends text as that member. Returns the seq of its commit. */
+static uint64_t hostile_join(ds *d, const cl *inviter, const uint8_t *ident, size_t ident_len,
+                             const char *text)
+{
+    char link[SC2_LINK_MAX_URL], base[SC2_LINK_MAX_URL];
+    uint8_t room_id[16], secret[32], seed[32], nonce[32], pk[32], sig[64];
+    CHECK(sc2_room_link(inviter->r, BASE, link, sizeof link) > 0);
+    CHECK_EQ(sc2_link_parse(link, room_id, secret, base, sizeof base), 0);
+    size_t cap = d->gi_len, gi_len = 0;
+    uint8_t *gi = malloc(cap);
+    uint64_t epoch = 0;
+    CHECK(gi != NULL);
+    CHECK_EQ(sc2_link_gibox_open(secret, room_id, d->gi_box, d->gi_len, gi, cap, &gi_len,
+                                 &epoch), 0);
+    randombytes_buf(seed, sizeof seed);
+    mls_identity me = { ident, ident_len, seed };
+    mls_group *g = NULL;
+    mls_bytes commit = { 0 }, ngi = { 0 }, ct = { 0 };
+    CHECK_EQ(mls_group_join_external(&g, &commit, gi, gi_len, NULL, 0, &me, UINT32_MAX,
+                                     NOW / 1000, NULL), 0);
+    free(gi);
+    CHECK_EQ(mls_group_group_info(g, 1, &ngi), 0);
+    size_t bl = sc2_link_gibox_size(ngi.len);
+    uint8_t *box = malloc(bl);
+    CHECK(box != NULL);
+    CHECK_EQ(sc2_link_gibox_seal(secret, mls_group_epoch(g), ngi.p, ngi.len, NULL, box, bl),
+             (int)bl);
+    int c = ds_open(d);
+    size_t len = 0;
+    uint8_t *m = ds_pop(d, c, &len);
+    sc2_env e;
+    CHECK(m && sc2_env_decode(m, len, SC2_FROM_RELAY, &e) == 0 && e.type == SC2_T_CHALLENGE);
+    memcpy(nonce, e.nonce, sizeof nonce);
+    free(m);
+    sc2_link_auth_sign(secret, room_id, nonce, pk, sig);
+    size_t n = sc2_env_encode_submit(NULL, 0, 1, box, bl, NULL, commit.p, commit.len);
+    uint8_t *env = malloc(n + 128);
+    CHECK(env != NULL);
+    ds_input(d, c, env, sc2_env_encode_auth(env, n + 128, pk, sig));
+    ds_input(d, c, env, sc2_env_encode_submit(env, n, 1, box, bl, NULL, commit.p, commit.len));
+    free(env);
+    m = ds_pop(d, c, &len);
+    CHECK(m && sc2_env_decode(m, len, SC2_FROM_RELAY, &e) == 0 && e.type == SC2_T_ACCEPTED);
+    uint64_t seq = e.seq;
+    free(m);
+    /* a text in the new epoch, its aad naming the commit as the last seq processed */
+    uint8_t pt[64], aad[SC2_LH_AAD_BYTES];
+    size_t tl = strlen(text);
+    pt[0] = 1;
+    memcpy(pt + 1, text, tl);
+    sc2_lh_aad_encode(seq, d->head_l, aad);
+    CHECK_EQ(mls_group_protect(g, pt, tl + 1, aad, sizeof aad, NULL, &ct), 0);
+    n = sc2_env_encode_submit(NULL, 0, 2, NULL, 0, NULL, ct.p, ct.len);
+    env = malloc(n);
+    CHECK(env != NULL);
+    ds_input(d, c, env, sc2_env_encode_submit(env, n, 2, NULL, 0, NULL, ct.p, ct.len));
+    free(env);
+    m = ds_pop(d, c, &len);
+    CHECK(m && sc2_env_decode(m, len, SC2_FROM_RELAY, &e) == 0 && e.type == SC2_T_ACCEPTED);
+    free(m);
+    ds_close(d, c);
+    free(box);
+    mls_bytes_free(&commit);
+    mls_bytes_free(&ngi);
+    mls_bytes_free(&ct);
+    mls_group_free(g);
+    return seq;
+}
+
+/* Gap 1 of PROTOCOL.md 13: identities that are not valid names (8.3) from another member
+ * (embedded NUL, a control character, over 64 bytes, not UTF-8) are never shown or
+ * remembered as names, and never make the room unreadable: the members process the
+ * commits, show the members and their texts without a name (by identity key), and a new
+ * member still joins from a GroupInfo whose tree holds those leaves. */
+static void test_hostile_names(void)
+{
+    ds d;
+    cl a, b, c;
+    cl_init(&a, "alice");
+    cl_init(&b, "bob");
+    cl_init(&c, "carol");
+    setup_creator(&d, &a);
+    cl *cs[] = { &a, &b, &c };
+    join_with(&d, &b, &a, cs, 2);
+    uint8_t longname[65];
+    memset(longname, 'a', sizeof longname);
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } bad[] = {
+        { "alice\0evil", 10 },           /* would show as "alice" if cut at the NUL */
+        { "bob\x1b[2K\rcarol", 13 },     /* terminal escapes */
+        { NULL, 65 },                    /* over 64 bytes (the 64-byte prefix is valid) */
+        { "\xff\xfe", 2 },               /* not UTF-8 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const uint8_t *p = bad[i].bytes ? (const uint8_t *)bad[i].bytes : longname;
+        char text[32];
+        snprintf(text, sizeof text, "hostile %zu", i);
+        hostile_join(&d, &a, p, bad[i].len, text);
+        int before = a.counts[SC2_EV_MEMBER_JOINED];
+        run(&d, cs, 2);
+        CHECK_EQ(a.counts[SC2_EV_MEMBER_JOINED], before + 1);
+        CHECK_EQ(has_text(&a, text), 1);
+        CHECK_EQ(has_text(&b, text), 1);
+    }
+    cl *ab[] = { &a, &b };
+    for (int k = 0; k < 2; k++) {
+        cl *x = ab[k];
+        CHECK_EQ(x->counts[SC2_EV_UNREADABLE], 0);
+        CHECK_EQ(x->counts[SC2_EV_KEY_CHANGED], 0); /* "alice\0evil" is not alice */
+        CHECK_EQ(x->counts[SC2_EV_PROTOCOL_ERROR], 0);
+        CHECK_EQ(sc2_room_state(x->r), SC2_RS_LIVE);
+        CHECK_EQ(sc2_room_member_count(x->r), 6);
+        size_t empty = 0;
+        for (size_t i = 0; i < 6; i++) {
+            char nm[SC2_ROOM_MAX_NAME + 1];
+            CHECK_EQ(sc2_room_member(x->r, i, nm, sizeof nm, NULL), 0);
+            CHECK(strcmp(nm, "alice") == 0 || strcmp(nm, "bob") == 0 || nm[0] == 0);
+            empty += nm[0] == 0;
+        }
+        CHECK_EQ(empty, 4);
+    }
+    CHECK(same_epoch(&a, &b));
+    /* the events name nobody: MESSAGE and MEMBER_JOINED of a hostile member have name "" */
+    {
+        send(&a, "check names");
+        hostile_join(&d, &a, (const uint8_t *)"alice\0", 6, "as alice");
+        cl_disconnect(&d, &b);
+        cl_connect(&d, &b);
+        sc2_room_event ev;
+        int seen_join = 0, seen_msg = 0;
+        /* b's events, one by one (drain would count them without the fields) */
+        for (int iter = 0; iter < 1000; iter++) {
+            size_t len;
+            const uint8_t *m;
+            int moved = 0;
+            while ((m = sc2_room_output(b.r, &len))) {
+                ds_input(&d, b.conn, m, len);
+                sc2_room_output_pop(b.r);
+                moved = 1;
+            }
+            uint8_t *in;
+            while ((in = ds_pop(&d, b.conn, &len))) {
+                sc2_room_receive(b.r, in, len, NOW);
+                free(in);
+                moved = 1;
+            }
+            while (sc2_room_next_event(b.r, &ev)) {
+                if (ev.type == SC2_EV_MEMBER_JOINED) {
+                    seen_join++;
+                    CHECK(ev.name && ev.name[0] == 0);
+                    CHECK(ev.identity != NULL);
+                    CHECK(ev.reason && strstr(ev.reason, "not valid") != NULL);
+                }
+                if (ev.type == SC2_EV_MESSAGE && ev.text_len == 8 &&
+                    memcmp(ev.text, "as alice", 8) == 0) {
+                    seen_msg++;
+                    CHECK(ev.name && ev.name[0] == 0);
+                    CHECK(ev.identity != NULL);
+                }
+                if (ev.type == SC2_EV_KEY_CHANGED || ev.type == SC2_EV_UNREADABLE)
+                    CHECK(0);
+            }
+            if (!moved)
+                break;
+        }
+        CHECK_EQ(seen_join, 1);
+        CHECK_EQ(seen_msg, 1);
+        run(&d, cs, 2);
+    }
+    /* the room is not unreadable: a new member joins from the GroupInfo with those
+     * leaves, and texts flow */
+    join_with(&d, &c, &a, cs, 3);
+    send(&c, "carol sees all");
+    run(&d, cs, 3);
+    CHECK_EQ(has_text(&a, "carol sees all"), 1);
+    CHECK_EQ(has_text(&b, "carol sees all"), 1);
+    CHECK(same_epoch(&a, &c));
+    CHECK_EQ(c.counts[SC2_EV_UNREADABLE], 0);
+    free_all(&d, cs, 3);
 }
 
 /* The double shows B another log (time_ms altered): both sides see the fork. */
@@ -1652,6 +1898,8 @@ int main(void)
         { "disconnect_resume", test_disconnect_resume },
         { "commit_race", test_commit_race },
         { "removal", test_removal },
+        { "away_two_rotations", test_away_two_rotations },
+        { "hostile_names", test_hostile_names },
         { "fork", test_fork },
         { "gap", test_gap },
         { "export_import", test_export_import },

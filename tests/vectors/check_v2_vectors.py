@@ -300,9 +300,9 @@ def env_body(name, b):
             raise Reject("length")
         f["mls"] = b[off:]
     elif name == "CHALLENGE":
-        if L != 44:
+        if L != 36:
             raise Reject("length")
-        f["nonce"], f["max_payload"], f["head_seq"] = b[:32], b[32:36], b[36:]
+        f["nonce"], f["max_payload"] = b[:32], b[32:36]
         if be(b[32:36]) == 0:
             raise Reject("field")
     elif name == "GI":
@@ -379,7 +379,7 @@ def env_encode(name, f):
             + g("join_pk") + g("mls")
     else:
         order = {"AUTH": "join_pk sig", "CREATE": "join_pk sig gi_box", "GET_GI": "",
-                 "RESUME": "after_seq", "CHALLENGE": "nonce max_payload head_seq",
+                 "RESUME": "after_seq", "CHALLENGE": "nonce max_payload",
                  "GI": "seq log_hash gi_box", "LOG": "seq time_ms flags join_pk mls",
                  "LIVE": "head_seq", "GONE": "oldest_seq", "ACCEPTED": "token seq",
                  "REJECTED": "token code epoch", "ERROR": "code reason"}[name]
@@ -583,7 +583,7 @@ def check_room(r, t):
     pk = join_keypair(secret)[1]
     assert pk == r["join_pk"]
     nonce = H(32, label + b" nonce")
-    assert r["challenge"] == b"\x02\x81" + u32(44) + nonce + u32(1048576) + u64(0)
+    assert r["challenge"] == b"\x02\x81" + u32(36) + nonce + u32(1048576)
     c = r["create"]
     assert c[:2] == b"\x02\x02" and be(c[2:6]) == len(c) - 6 and c[6:38] == pk
     auth_verify(pk, room_id, nonce, c[38:102])
@@ -602,7 +602,7 @@ def check_room(r, t):
     j_identity = nb.crypto_sign_seed_keypair(r["joiner_seed"])[0]
     assert j_identity == r["joiner_identity"]
     j_nonce = H(32, label + b" joiner nonce")
-    assert r["joiner_challenge"] == b"\x02\x81" + u32(44) + j_nonce + u32(1048576) + u64(0)
+    assert r["joiner_challenge"] == b"\x02\x81" + u32(36) + j_nonce + u32(1048576)
     a = r["joiner_auth"]
     assert a[:6] == b"\x02\x01" + u32(96) and a[6:38] == pk and len(a) == 102
     auth_verify(pk, room_id, j_nonce, a[38:])
@@ -623,6 +623,42 @@ def check_room(r, t):
     assert rd.u(1) == 3  # content_type commit
     joiner = (j_identity, b"joiner", 0, 3)
     check_group_info(r["joiner_group_info"], room_id, 1, 1, [creator, joiner])
+
+
+FP_LABEL = b"saltchat/v2 fingerprint"
+CODE_LABEL = b"saltchat/v2 room code"
+
+
+def digit_groups(h, groups):
+    return " ".join("%05d" % (int.from_bytes(h[5 * j:5 * j + 5], "big") % 100000)
+                    for j in range(groups))
+
+
+def fingerprint(identity):
+    h = FP_LABEL
+    for _ in range(5200):
+        h = hashlib.blake2b(h + identity, digest_size=64).digest()
+    return digit_groups(h, 6)
+
+
+def safety_number(a, b):
+    fa, fb = sorted(fingerprint(x).replace(" ", "") for x in (a, b))
+    d = fa + fb
+    return " ".join(d[i:i + 5] for i in range(0, 60, 5))
+
+
+def room_code(room_id, epoch, ea):
+    return digit_groups(H(64, CODE_LABEL + room_id + u64(epoch) + ea), 4)
+
+
+def verify_input(fp, sn, typed):
+    t = typed.replace(" ", "").replace("\t", "")
+    if not t.isdigit() or not t.isascii() or len(t) not in (30, 60):
+        return "format"
+    want = fp if len(t) == 30 else sn
+    if t != want.replace(" ", ""):
+        return "mismatch"
+    return "fingerprint" if len(t) == 30 else "safety_number"
 
 
 def read_records(path):
@@ -729,6 +765,16 @@ def check(r):
         assert aad_decode(r["aad"]) == (r.u("seq"), r["l"])
     elif t == "aad-reject":
         expect_reject(lambda: aad_decode(r.b("aad")), r.t("error"))
+    elif t == "fingerprint":
+        assert fingerprint(r["identity"]) == r.t("fingerprint")
+    elif t == "safety-number":
+        sn = safety_number(r["identity_a"], r["identity_b"])
+        assert sn == safety_number(r["identity_b"], r["identity_a"]) == r.t("safety_number")
+    elif t == "room-code":
+        assert room_code(r["room_id"], r.u("epoch"), r["epoch_authenticator"]) == r.t("room_code")
+    elif t == "verify-input":
+        got = verify_input(r.t("fingerprint"), r.t("safety_number"), r.t("input"))
+        assert got == r.t("result"), got
     elif t in ("room-name", "room-create"):
         check_room(r, t)
     else:
@@ -741,7 +787,8 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: check_v2_vectors.py <vectors-dir>")
     failures = total = 0
-    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt", "v2_room.txt"):
+    for fname in ("v2_link.txt", "v2_envelope.txt", "v2_loghash.txt", "v2_room.txt",
+                  "v2_verify.txt"):
         recs = read_records(os.path.join(sys.argv[1], fname))
         if not recs:
             print("%s: no records" % fname)

@@ -19,6 +19,7 @@
 #include "sc2_envelope.h"
 #include "sc2_link.h"
 #include "sc2_loghash.h"
+#include "sc2_verify.h"
 #include "v2_room_scenario.h"
 #include "mls_credential.h"
 
@@ -442,8 +443,7 @@ static void gen_envelope(const char *dir)
     w_text("dir", "relay");
     w_hex("nonce", e_nonce, 32);
     w_uint("max_payload", 1u << 20, 4);
-    w_uint("head_seq", 77, 8);
-    n = sc2_env_encode_challenge(b, sizeof b, e_nonce, 1u << 20, 77);
+    n = sc2_env_encode_challenge(b, sizeof b, e_nonce, 1u << 20);
     env_record("challenge", "relay", b, n);
 
     begin("envelope", "GI");
@@ -559,9 +559,14 @@ static void gen_envelope(const char *dir)
         {"rejected-code-0", "relay", "field", "0287000000120000000000000001" "0000" "0000000000000001"},
         {"error-control-char", "relay", "field", "0288000000040001" "0a41"},
         {"challenge-max-payload-0", "relay", "field",
+         "028100000024"
+         "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+         "00000000"},
+        /* the CHALLENGE of protocol v2 before its head_seq was removed (PROTOCOL.md 13) */
+        {"challenge-with-head-seq", "relay", "length",
          "02810000002c"
          "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
-         "00000000" "0000000000000001"},
+         "00100000" "0000000000000001"},
         {"trailing", "client", "trailing", "020300000000" "00"},
     };
     for (size_t i = 0; i < sizeof rejs / sizeof rejs[0]; i++) {
@@ -787,6 +792,115 @@ static void gen_room(const char *dir)
     close_file();
 }
 
+/* ---- v2_verify.txt ----------------------------------------------------------------- */
+
+/* An Ed25519 public key from seed = H(32, label). */
+static void identity_of(const char *label, uint8_t pk[32])
+{
+    uint8_t seed[32], sk[64];
+    seed_of(label, seed);
+    crypto_sign_seed_keypair(pk, sk, seed);
+    sodium_memzero(sk, sizeof sk);
+}
+
+static void fp_record(const char *name, const uint8_t id[32])
+{
+    char fp[SC2_VF_FP_CHARS + 1];
+    sc2_vf_fingerprint(id, fp);
+    begin("fingerprint", name);
+    w_hex("identity", id, 32);
+    w_text("fingerprint", fp);
+}
+
+static void input_record(const char *name, const char *fp, const char *sn, const char *input)
+{
+    static const char *const results[] = {"format", "mismatch", "ok", "fingerprint",
+                                          "safety_number"};
+    int rc = sc2_vf_check(input, strlen(input), fp, sn);
+    REQUIRE(rc >= -2 && rc <= 2);
+    begin("verify-input", name);
+    w_text("fingerprint", fp);
+    w_text("safety_number", sn);
+    w_text("input", input);
+    w_text("result", results[rc + 2]);
+}
+
+static void gen_verify(const char *dir)
+{
+    uint8_t alice[32], bob[32], zero[32], ff[32];
+    char fa[SC2_VF_FP_CHARS + 1], fb[SC2_VF_FP_CHARS + 1], sn[SC2_VF_SN_CHARS + 1];
+    char buf[200];
+    open_file(dir, "v2_verify.txt", "protocol v2 fingerprints, safety numbers, room codes");
+    identity_of("saltchat/v2 vectors alice", alice);
+    identity_of("saltchat/v2 vectors bob", bob);
+    memset(zero, 0, sizeof zero);
+    memset(ff, 0xff, sizeof ff);
+    fp_record("alice", alice);
+    fp_record("bob", bob);
+    fp_record("zero", zero);
+    fp_record("ff", ff);
+
+    sc2_vf_fingerprint(alice, fa);
+    sc2_vf_fingerprint(bob, fb);
+    sc2_vf_safety_number(alice, bob, sn);
+    begin("safety-number", "alice-bob");
+    w_hex("identity_a", alice, 32);
+    w_hex("identity_b", bob, 32);
+    w_text("safety_number", sn);
+    begin("safety-number", "bob-alice");
+    w_hex("identity_a", bob, 32);
+    w_hex("identity_b", alice, 32);
+    w_text("safety_number", sn);
+    char s2[SC2_VF_SN_CHARS + 1];
+    sc2_vf_safety_number(zero, ff, s2);
+    begin("safety-number", "zero-ff");
+    w_hex("identity_a", ff, 32);
+    w_hex("identity_b", zero, 32);
+    w_text("safety_number", s2);
+
+    static const struct {
+        const char *name;
+        uint64_t epoch;
+        const char *label;
+    } codes[] = {{"epoch-0", 0, "saltchat/v2 vectors authenticator 0"},
+                 {"epoch-1", 1, "saltchat/v2 vectors authenticator 1"},
+                 {"epoch-big", 0x0102030405060708ull, "saltchat/v2 vectors authenticator 1"}};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        uint8_t ea[32];
+        char code[SC2_VF_CODE_CHARS + 1];
+        seed_of(codes[i].label, ea);
+        sc2_vf_room_code(g_room, codes[i].epoch, ea, code);
+        begin("room-code", codes[i].name);
+        w_hex("room_id", g_room, 16);
+        w_uint("epoch", codes[i].epoch, 8);
+        w_hex("epoch_authenticator", ea, 32);
+        w_text("room_code", code);
+    }
+
+    /* what a user may type to /verify bob (alice's view) */
+    input_record("fingerprint", fb, sn, fb);
+    REQUIRE(sc2_vf_digits(fb, strlen(fb), buf, sizeof buf) == 30);
+    input_record("fingerprint-no-spaces", fb, sn, buf);
+    input_record("safety-number", fb, sn, sn);
+    REQUIRE(sc2_vf_digits(sn, strlen(sn), buf, sizeof buf) == 60);
+    input_record("safety-number-no-spaces", fb, sn, buf);
+    snprintf(buf, sizeof buf, "  %.17s   %s ", fb, fb + 17);
+    input_record("fingerprint-odd-spaces", fb, sn, buf);
+    input_record("own-fingerprint", fb, sn, fa);
+    snprintf(buf, sizeof buf, "%s", sn);
+    buf[SC2_VF_SN_CHARS - 1] = buf[SC2_VF_SN_CHARS - 1] == '0' ? '1' : '0';
+    input_record("safety-number-last-digit", fb, sn, buf);
+    input_record("prefix", fb, sn, "12345 67890");
+    snprintf(buf, sizeof buf, "%s 0", fb);
+    input_record("31-digits", fb, sn, buf);
+    snprintf(buf, sizeof buf, "%s", fb);
+    buf[5] = '-';
+    input_record("dash", fb, sn, buf);
+    input_record("letters", fb, sn, "abcde fghij klmno pqrst uvwxy z1234");
+    input_record("empty", fb, sn, "");
+    close_file();
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2 && argc != 3) {
@@ -800,5 +914,6 @@ int main(int argc, char **argv)
     gen_envelope(argv[1]);
     gen_loghash(argv[1]);
     gen_room(argv[1]);
+    gen_verify(argv[1]);
     return 0;
 }

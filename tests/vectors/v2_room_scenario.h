@@ -115,7 +115,7 @@ static int v2rs_join(const char *seed_label, const char *link, uint64_t now_ms,
     sc2_lh_init_genesis(&lh, o->room_id);
     (void)sc2_lh_head(&lh, l0);
     o->j_challenge_len = sc2_env_encode_challenge(o->j_challenge, sizeof o->j_challenge,
-                                                  o->j_nonce, 1048576u, 0);
+                                                  o->j_nonce, 1048576u);
     o->j_gi_len = sc2_env_encode_gi(o->j_gi, sizeof o->j_gi, 0, l0, gi_box, gi_box_len);
     if (!o->j_challenge_len || !o->j_gi_len)
         goto fail;
@@ -163,7 +163,7 @@ static int v2rs_run(const char *seed_label, const char *name, uint64_t now_ms,
         sc2_link_parse(link, o->room_id, o->link_secret, NULL, 0) < 0)
         goto fail;
     o->challenge_len = sc2_env_encode_challenge(o->challenge, sizeof o->challenge, o->nonce,
-                                                1048576u, 0);
+                                                1048576u);
     o->live_len = sc2_env_encode_live(o->live, sizeof o->live, 0);
     if (!o->challenge_len || !o->live_len)
         goto fail;

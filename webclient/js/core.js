@@ -106,6 +106,29 @@ class Core {
     }));
   }
 
+  // --- verification (PROTOCOL.md 8.11): public numbers, computed in C ---
+  // The fingerprint (6 groups of 5 digits) of a 64-hex-digit identity key, or null.
+  fingerprint(identityHex) {
+    return this.withString(identityHex, (p) => this.withBuffer(36, (out) =>
+      (this.M._wc_verify_fingerprint(p, out) === 0 ? this.str(out) : null)));
+  }
+
+  // The safety number (12 groups) of two fingerprints, the same in either order, or null.
+  safetyNumber(fpA, fpB) {
+    return this.withString(fpA, (a) => this.withString(fpB, (b) => this.withBuffer(72, (out) =>
+      (this.M._wc_verify_safety_number(a, b, out) === 0 ? this.str(out) : null))));
+  }
+
+  // What the user typed against their fingerprint and our safety number:
+  // { match: 'fingerprint' | 'safety number' } or { error: a message saying what is wrong }.
+  checkVerify(typed, fp, sn) {
+    const rc = this.withString(typed, (t) => this.withString(fp, (f) => this.withString(sn,
+      (s) => this.M._wc_verify_check(t, f, s))));
+    if (rc === 1) return { match: 'fingerprint' };
+    if (rc === 2) return { match: 'safety number' };
+    return { error: this.str(this.M._wc_verify_strerror(rc)) };
+  }
+
   // --- links ---
   // Returns null if link is a valid v2 invite, else the message explaining what is wrong.
   checkLink(link) {
@@ -207,4 +230,9 @@ export class Room {
   epoch() { return this.M._wc_room_epoch(this.r); }
   outboxLength() { return this.M._wc_room_outbox_len(this.r); }
   members() { return JSON.parse(this.core.str(this.M._wc_room_members(this.r))); }
+  // This epoch's room code (4 groups of 5 digits), or null before the room has a group.
+  roomCode() {
+    return this.core.withBuffer(24, (out) =>
+      (this.M._wc_room_code(this.r, out) === 0 ? this.core.str(out) : null));
+  }
 }

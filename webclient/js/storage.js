@@ -6,14 +6,16 @@
 //   keys/identity   the identity seed, sealed (wc_identity_new)
 //   settings/name   the last display name, sealed
 //   rooms/<room id> {state, meta}: the room's sc2_room_export, sealed in wasm
-//                   (wc_room_save), and {base, name, history, ...} sealed (wc_seal)
+//                   (wc_room_save), and {base, name, first, next, ...} sealed (wc_seal)
+//   history/[<room id>, n]  entry n of the room's conversation, sealed (www/history.js);
+//                   before version 2 the whole history was inside the sealed meta
 // No message, name or key is stored in the clear. Several tabs: the keys are created once,
 // under the Web Lock "saltchat-keys" (WebCrypto is async, so one IndexedDB transaction
 // cannot cover it); a room is owned by one tab at a time, under the Web Lock
 // "saltchat-room-<id>" held as long as the tab has the room open (ownRoom).
 const DB_NAME = 'saltchat-v2';
-const DB_VERSION = 1;
-const STORES = ['keys', 'settings', 'rooms'];
+const DB_VERSION = 2; // 2: the "history" store (one record per entry)
+const STORES = ['keys', 'settings', 'rooms', 'history'];
 
 function promisify(req) {
   return new Promise((resolve, reject) => {
@@ -29,6 +31,9 @@ function done(tx) {
   });
 }
 
+// Every key [id, n] of one room (n a number; numbers sort before strings and arrays).
+function roomRange(id) { return IDBKeyRange.bound([id, -Infinity], [id, ''], false, true); }
+
 export class Store {
   static async open() {
     if (!('indexedDB' in globalThis)) throw new Error('this browser has no IndexedDB');
@@ -39,7 +44,16 @@ export class Store {
       const db = req.result;
       for (const name of STORES) if (!db.objectStoreNames.contains(name)) db.createObjectStore(name);
     };
-    return new Store(await promisify(req));
+    // A tab still running an older page keeps the old version open: say so instead of
+    // waiting for it without a word. This page closes its own connection when a newer one
+    // needs the upgrade (its next save then fails and says so).
+    const opened = new Promise((resolve, reject) => {
+      req.onblocked = () => reject(new Error('another saltchat tab uses an older version of this browser\'s storage: close the other saltchat tabs and reload'));
+      promisify(req).then(resolve, reject);
+    });
+    const db = await opened;
+    db.onversionchange = () => db.close();
+    return new Store(db);
   }
 
   constructor(db) { this.db = db; }
@@ -82,11 +96,12 @@ export class Store {
         key = core.newStorageKey();
         const iv = crypto.getRandomValues(new Uint8Array(12));
         const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, wrap, key));
-        const tx = this.db.transaction(['keys', 'rooms'], 'readwrite');
+        const tx = this.db.transaction(['keys', 'rooms', 'history'], 'readwrite');
         tx.objectStore('keys').put(wrap, 'wrap');
         tx.objectStore('keys').put({ iv, ct }, 'storage');
         tx.objectStore('keys').delete('identity');
         tx.objectStore('rooms').clear();
+        tx.objectStore('history').clear();
         await done(tx);
       }
       core.setStorageKey(key); // wipes key
@@ -119,17 +134,35 @@ export class Store {
 
   async loadRoom(id) { return this.get('rooms', id); }
 
-  // state: sealed export or null (kept as it was); meta: sealed blob.
-  async saveRoom(id, state, meta) {
-    const tx = this.db.transaction('rooms', 'readwrite');
+  // state: sealed export or null (kept as it was); meta: sealed blob; history: what
+  // History.take() returned ({puts: [[n, sealed]], dels: [n]}), written in the same
+  // transaction.
+  async saveRoom(id, state, meta, history = { puts: [], dels: [] }) {
+    const tx = this.db.transaction(['rooms', 'history'], 'readwrite');
     const store = tx.objectStore('rooms');
     const req = store.get(id);
     req.onsuccess = () => {
       const old = req.result || {};
       store.put({ state: state || old.state || null, meta }, id);
     };
+    const hist = tx.objectStore('history');
+    for (const [n, sealed] of history.puts) hist.put(sealed, [id, n]);
+    for (const n of history.dels) hist.delete([id, n]);
     await done(tx);
   }
 
-  async forgetRoom(id) { await this.del('rooms', id); }
+  // Every history record of room id: [[n, sealed]], in order.
+  async historyOf(id) {
+    const os = this.db.transaction('history', 'readonly').objectStore('history');
+    const range = roomRange(id);
+    const [keys, vals] = await Promise.all([promisify(os.getAllKeys(range)), promisify(os.getAll(range))]);
+    return keys.map((k, i) => [k[1], vals[i]]);
+  }
+
+  async forgetRoom(id) {
+    const tx = this.db.transaction(['rooms', 'history'], 'readwrite');
+    tx.objectStore('rooms').delete(id);
+    tx.objectStore('history').delete(roomRange(id));
+    await done(tx);
+  }
 }

@@ -25,9 +25,10 @@ class Cli:
                                      stderr=subprocess.PIPE, env=env)
         self.events, self.lines, self.err = [], [], b""
         self.cond = threading.Condition()
-        self.eof = False
+        self.eof = self.err_eof = False
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
+        self._err_thread = threading.Thread(target=self._read_err, daemon=True)
+        self._err_thread.start()
         if stdin_text is not None:
             self.proc.stdin.write(stdin_text.encode())
             self.proc.stdin.flush()
@@ -49,9 +50,15 @@ class Cli:
     def _read_err(self):
         for raw in self.proc.stderr:
             self.err += raw
+        with self.cond:
+            self.err_eof = True
+            self.cond.notify_all()
 
     def stderr(self):
-        """What the client wrote on stderr so far (text)."""
+        """What the client wrote on stderr so far (text); all of it once the process has
+        exited (the reader thread may still be draining the pipe just after the exit)."""
+        if self.proc.poll() is not None:
+            self._err_thread.join(5.0)
         return self.err.decode("utf-8", "replace")
 
     def of(self, type_, where=None, **fields):
@@ -97,7 +104,8 @@ class Cli:
             pass
 
     def exit_code(self, timeout=30.0):
-        """Waits (at most timeout s) for the process to exit; returns its status."""
+        """Waits (at most timeout s) for the process to exit and (5 s more) for its stdout
+        and stderr to be read to the end; returns its status."""
         try:
             rc = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -105,7 +113,7 @@ class Cli:
                                               "last events: " + " | ".join(self.lines[-8:])))
         deadline = time.monotonic() + 5
         with self.cond:
-            while not self.eof and time.monotonic() < deadline:
+            while not (self.eof and self.err_eof) and time.monotonic() < deadline:
                 self.cond.wait(0.2)
         return rc
 
@@ -120,13 +128,15 @@ class Cli:
         return [e.get("text") for e in self.of(type_)]
 
 
-def run(binary, home, name, *args, stdin_text="", timeout=30.0):
+def run(binary, home, name, *args, stdin_text="", timeout=30.0, env=None):
     """Runs saltchat to completion with --config/--data under home (no --batch/--name
-    added: args are passed as given). Returns (status, stdout, stderr) as text."""
+    added: args are passed as given; env, if given, is its whole environment). Returns
+    (status, stdout, stderr) as text."""
     argv = [binary, *args, "--config", os.path.join(home, "cfg"), "--data",
             os.path.join(home, "data")]
     try:
-        p = subprocess.run(argv, input=stdin_text.encode(), capture_output=True, timeout=timeout)
+        p = subprocess.run(argv, input=stdin_text.encode(), capture_output=True, timeout=timeout,
+                           env=env)
     except subprocess.TimeoutExpired:
         raise TestFailure(timeout_message(timeout, f"{name}: {' '.join(args[:2])} to exit"))
     return p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace")

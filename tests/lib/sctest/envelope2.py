@@ -91,8 +91,8 @@ def _decode(etype, b):
     e = Env(etype, b)
     n = len(b)
     if etype == CHALLENGE:
-        check(n == 44, "CHALLENGE body is 44 bytes, got %d" % n)
-        e.nonce, (e.max_payload, e.head_seq) = b[:32], struct.unpack(">IQ", b[32:])
+        check(n == 36, "CHALLENGE body is 36 bytes (no head_seq), got %d" % n)
+        e.nonce, (e.max_payload,) = b[:32], struct.unpack(">I", b[32:])
     elif etype == GI:
         check(n >= 40 + GIBOX_MIN, "GI body holds seq, log hash and a gi_box, got %d" % n)
         e.seq, e.log_hash, e.gi_box = struct.unpack(">Q", b[:8])[0], b[8:40], b[40:]

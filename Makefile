@@ -39,7 +39,7 @@ build-asan:
 build-tsan:
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 	    -DSALTCHAT_TSAN=ON -DSALTCHAT_WEB=OFF
-	cmake --build $(TSAN_BUILD) -j$(JOBS) --target saltchat-relay saltchat
+	cmake --build $(TSAN_BUILD) -j$(JOBS) --target saltchat-relay saltchat v2_e2e
 
 deps-run:
 	scripts/deps.sh run

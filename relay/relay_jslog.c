@@ -37,6 +37,7 @@ const char *relay_jslog_err_name(relay_jslog_err err)
     case RELAY_JSLOG_ERR_AHEAD: return "ahead";
     case RELAY_JSLOG_ERR_TIMEOUT: return "timeout";
     case RELAY_JSLOG_ERR_NATS: return "nats";
+    case RELAY_JSLOG_ERR_NO_JS: return "no-jetstream";
     }
     return "?";
 }
@@ -161,7 +162,9 @@ relay_jslog_err relay_jslog_open(const char *url, const relay_jslog_opts *opts,
     jsAccountInfo *ai = NULL;
     if ((s = js_GetAccountInfo(&ai, j->js, &jo, &jerr)) != NATS_OK) {
         r = from_nats("jetstream account info (is the broker started with -js?)", s, jerr);
-        if (r == RELAY_JSLOG_ERR_NATS) r = RELAY_JSLOG_ERR_CONNECT;
+        if (s == NATS_NO_RESPONDERS || jerr == JSNotEnabledErr || jerr == JSNotEnabledForAccountErr)
+            r = RELAY_JSLOG_ERR_NO_JS;
+        else if (r == RELAY_JSLOG_ERR_NATS) r = RELAY_JSLOG_ERR_CONNECT;
         goto fail;
     }
     jsAccountInfo_Destroy(ai);

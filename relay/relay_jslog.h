@@ -43,7 +43,8 @@ typedef enum relay_jslog_err {
     RELAY_JSLOG_ERR_GONE,     /* read: entries after after_seq were removed by retention */
     RELAY_JSLOG_ERR_AHEAD,    /* read: after_seq is past the head */
     RELAY_JSLOG_ERR_TIMEOUT,  /* the broker did not answer in time: outcome unknown */
-    RELAY_JSLOG_ERR_NATS      /* any other libnats or JetStream error (relay_jslog_errmsg) */
+    RELAY_JSLOG_ERR_NATS,     /* any other libnats or JetStream error (relay_jslog_errmsg) */
+    RELAY_JSLOG_ERR_NO_JS     /* open: the broker answers but has no JetStream (no -js) */
 } relay_jslog_err;
 
 /* A short constant name for err ("conflict", ...). */
@@ -70,7 +71,7 @@ typedef struct relay_jslog relay_jslog;
  * libnats reconnects by itself after a loss; calls meanwhile fail with CONNECT or
  * TIMEOUT within their timeout. opts may be NULL. On success *out owns the handle
  * (relay_jslog_close). On failure *out is NULL and err (errlen > 0) says why.
- * Returns OK, ARG, CONNECT, TIMEOUT, NATS.
+ * Returns OK, ARG, CONNECT, NO_JS, TIMEOUT, NATS.
  */
 relay_jslog_err relay_jslog_open(const char *url, const relay_jslog_opts *opts,
                                  relay_jslog **out, char *err, size_t errlen);

@@ -187,6 +187,18 @@ size_t relay_metrics_render_v2(const relay_metrics_v2 *v, char *out, size_t cap)
     metric(&o, "saltchat_relay_v2_resumes_total", "counter", "RESUMEs received.", v->resumes);
     metric(&o, "saltchat_relay_v2_gone_total", "counter",
            "GONE sent: a RESUME or a reader older than retention.", v->gone);
+    metric(&o, "saltchat_relay_v2_cluster_batches_total", "counter",
+           "--cluster: append batches sent to JetStream.", v->c_batches);
+    metric(&o, "saltchat_relay_v2_cluster_appended_total", "counter",
+           "--cluster: entries JetStream stored from them.", v->c_appended);
+    metric(&o, "saltchat_relay_v2_cluster_conflicts_total", "counter",
+           "--cluster: batches cut by another relay's append (decided again).", v->c_conflicts);
+    metric(&o, "saltchat_relay_v2_cluster_unknown_total", "counter",
+           "--cluster: SUBMITs whose outcome stayed unknown (connection closed).", v->c_unknown);
+    metric(&o, "saltchat_relay_v2_cluster_replicated_total", "counter",
+           "--cluster: log entries the replica took from JetStream.", v->c_replicated);
+    metric(&o, "saltchat_relay_v2_cluster_rooms_broken_total", "counter",
+           "--cluster: rooms this relay stopped serving (a gap or a bad hash).", v->c_broken);
     metric(&o, "saltchat_relay_v2_store_rooms", "gauge", "Rooms in the store.", v->rooms);
     metric(&o, "saltchat_relay_v2_store_entries", "gauge", "Log entries retained, all rooms.",
            v->entries);

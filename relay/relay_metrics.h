@@ -50,6 +50,13 @@ typedef struct relay_metrics_v2 {
     uint64_t rejected_other; /* other REJECTEDs */
     uint64_t resumes;        /* RESUMEs */
     uint64_t gone;           /* GONE sent */
+    /* --cluster (relay_v2c): the room logs in JetStream */
+    uint64_t c_batches;      /* append batches sent to JetStream */
+    uint64_t c_appended;     /* entries JetStream stored from them */
+    uint64_t c_conflicts;    /* batches cut by another relay's append (decided again) */
+    uint64_t c_unknown;      /* SUBMITs whose outcome stayed unknown (connection closed) */
+    uint64_t c_replicated;   /* entries the replica took from the watches */
+    uint64_t c_broken;       /* rooms this relay stopped serving (gap, bad hash) */
     uint64_t rooms, entries, entry_bytes, file_bytes; /* the store */
     uint64_t flushes, flush_failures, flush_ns_sum, flush_ns_max, retained_out;
 } relay_metrics_v2;

@@ -25,6 +25,7 @@
 #include "relay_wire.h"
 #include "relay_rxpool.h"
 #include "relay_store.h"
+#include "relay_v2c.h"
 #include "relay_ws.h"
 #include "relay_ws2.h"
 #include "sc_envelope.h"
@@ -221,6 +222,8 @@ void relay_server_cluster_wake(struct relay *r)
 {
     if (r->nats && r->cluster)
         relay_nats_drain(r->nats, r->cluster);
+    if (r->v2c)
+        relay_v2c_drain(r->v2c);
 }
 
 /* Stops the broker connection before lws goes: no thread wakes a dead context, and
@@ -381,6 +384,31 @@ static int start_cluster(struct relay *r, uint32_t instance, const relay_room_li
               "answers",
               instance, cfg->cluster_urls[0], cfg->n_cluster_urls > 1 ? " (or another)" : "");
     lws_sul_schedule(r->ctx, 0, &r->cluster_sul, cluster_cb, CLUSTER_TICK_US);
+    /* protocol v2: the room logs in JetStream on the same broker(s) */
+    size_t ul = 1;
+    for (size_t i = 0; i < cfg->n_cluster_urls; i++)
+        ul += strlen(cfg->cluster_urls[i]) + 1;
+    char *urls = calloc(1, ul);
+    if (!urls) {
+        relay_log(RELAY_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < cfg->n_cluster_urls; i++) {
+        if (i)
+            strcat(urls, ",");
+        strcat(urls, cfg->cluster_urls[i]);
+    }
+    relay_jslog_opts jo;
+    relay_jslog_opts_default(&jo);
+    jo.max_age_ms = cfg->retain_age_ms;
+    jo.max_entries = cfg->retain_entries;
+    jo.max_bytes = cfg->retain_bytes;
+    r->v2c = relay_v2c_start(r, r->ctx, urls, &jo, err, sizeof err);
+    free(urls);
+    if (!r->v2c) {
+        relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
+        return -1;
+    }
     return 0;
 }
 
@@ -581,6 +609,7 @@ fail:
         close(listen_fd);
     if (r->ctx) {
         stop_cluster(r);
+        relay_v2c_detach(r->v2c); /* no thread wakes the context from now on */
         lws_context_destroy(r->ctx);
     }
     if (!relay_rxpool_in_use())
@@ -591,6 +620,7 @@ fail:
     relay_rooms_free(r->rooms);
     relay_http_free(r);
     relay_ws2_free(r);
+    relay_v2c_free(r->v2c); /* after the rooms: their watches are stopped here */
     if (r->store && relay_store_staged(r->store))
         relay_log(RELAY_LOG_WARN, "v2: %zu writes were not made durable (nobody was told "
                   "they were)", relay_store_staged(r->store));

@@ -59,6 +59,8 @@ struct relay {
     /* Protocol v2 (relay_ws2): the durable room logs and the connections' state. */
     struct relay_store *store;
     struct relay_v2 *v2;
+    /* Protocol v2 under --cluster: the room logs in JetStream (relay_v2c); NULL without. */
+    struct relay_v2c *v2c;
     int fatal; /* stopping because of an error: exit status 1 */
 };
 

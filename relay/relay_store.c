@@ -133,7 +133,7 @@ typedef struct store_room {
     uint8_t id[RELAY_STORE_ROOM_ID_MAX];
 } store_room;
 
-enum { OP_CREATE, OP_APPEND };
+enum { OP_CREATE, OP_APPEND, OP_RESET };
 
 typedef struct store_op {
     struct store_op *next;
@@ -807,6 +807,17 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
                                         const uint8_t *gi_box, size_t gi_len, uint64_t time_ms,
                                         uint64_t tag)
 {
+    return relay_store_room_create_at(s, room_id, room_len, join_pk, gi_box, gi_len, time_ms,
+                                      0, 0, tag);
+}
+
+relay_store_err relay_store_room_create_at(relay_store *s, const uint8_t *room_id,
+                                           size_t room_len,
+                                           const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                           const uint8_t *gi_box, size_t gi_len,
+                                           uint64_t time_ms, uint64_t epoch, uint64_t head_seq,
+                                           uint64_t tag)
+{
     store_room *r = NULL;
     store_op *op;
     relay_store_err err;
@@ -821,13 +832,18 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
         return err;
     if (r)
         return fail_msg(s, RELAY_STORE_ERR_EXISTS, "store: create: the room exists");
+    if (head_seq > INT64_MAX - 1 || epoch > INT64_MAX)
+        return fail_msg(s, RELAY_STORE_ERR_ARG, "store: create: bad head or epoch");
     r = calloc(1, sizeof *r);
     if (!r)
         return fail_msg(s, RELAY_STORE_ERR_NOMEM, "store: out of memory");
     r->id_len = room_len;
     memcpy(r->id, room_id, room_len);
     r->created_ms = time_ms;
-    r->d.oldest_seq = 1;
+    r->d.epoch = epoch;
+    r->d.head_seq = head_seq;
+    r->d.gi_seq = head_seq;
+    r->d.oldest_seq = head_seq + 1;
     memcpy(r->d.join_pk, join_pk, RELAY_STORE_PK_BYTES);
     r->p = r->d;
     relay_map_insert(&s->rooms, &r->node, room_hash(s, room_id, room_len));
@@ -839,6 +855,42 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
         return err;
     }
     memcpy(op->join_pk, join_pk, RELAY_STORE_PK_BYTES);
+    return RELAY_STORE_OK;
+}
+
+relay_store_err relay_store_room_reset(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                       const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                       const uint8_t *gi_box, size_t gi_len, uint64_t epoch,
+                                       uint64_t head_seq, uint64_t tag)
+{
+    store_room *r = NULL;
+    store_op *op;
+    relay_store_err err;
+
+    if (!s)
+        return RELAY_STORE_ERR_ARG;
+    if (!id_ok(room_id, room_len) || !join_pk || !gi_box || !gi_len ||
+        gi_len > RELAY_STORE_GI_MAX || head_seq > INT64_MAX - 1 || epoch > INT64_MAX)
+        return fail_msg(s, RELAY_STORE_ERR_ARG, "store: reset: bad argument");
+    err = room_find(s, room_id, room_len, &r);
+    if (err != RELAY_STORE_OK)
+        return err;
+    if (!r)
+        return fail_msg(s, RELAY_STORE_ERR_NO_ROOM, "store: reset: no such room");
+    if (!r->durable || head_seq <= r->p.head_seq)
+        return fail_msg(s, RELAY_STORE_ERR_ARG, "store: reset: not past the room's head");
+    err = stage(s, r, OP_RESET, NULL, 0, gi_box, gi_len, 0, tag, &op);
+    if (err != RELAY_STORE_OK)
+        return err;
+    memcpy(op->join_pk, join_pk, RELAY_STORE_PK_BYTES);
+    op->seq = head_seq;
+    r->p.epoch = epoch;
+    r->p.head_seq = head_seq;
+    r->p.gi_seq = head_seq;
+    r->p.oldest_seq = head_seq + 1;
+    r->p.entries = 0;
+    r->p.bytes = 0;
+    memcpy(r->p.join_pk, join_pk, RELAY_STORE_PK_BYTES);
     return RELAY_STORE_OK;
 }
 
@@ -897,6 +949,27 @@ relay_store_err relay_store_stage_hash(relay_store *s, const uint8_t hash[RELAY_
     return RELAY_STORE_OK;
 }
 
+void relay_store_discard(relay_store *s)
+{
+    store_room *r, *next;
+    if (!s)
+        return;
+    for (r = s->touched; r; r = next) {
+        next = r->touched_next;
+        r->touched = 0;
+        r->touched_next = NULL;
+        r->p = r->d;
+        if (!r->durable)
+            room_drop(s, r);
+    }
+    s->touched = NULL;
+    ops_free(s->ops);
+    s->ops = NULL;
+    s->ops_tail = &s->ops;
+    s->n_ops = 0;
+    s->staged_bytes = 0;
+}
+
 size_t relay_store_staged(const relay_store *s)
 {
     return s ? s->n_ops : 0;
@@ -921,6 +994,45 @@ static relay_store_err apply_op(relay_store *s, store_op *op)
         if (rc != SQLITE_OK)
             return db_fail(s, rc, "creating a room");
         r->rowid = sqlite3_last_insert_rowid(s->db);
+        memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
+        memcpy(r->p.gi_hash, op->hash, RELAY_STORE_HASH_BYTES);
+        if (r->p.gi_seq) { /* created at a head (relay_store_room_create_at) */
+            q = stmt(s, ST_GI_UPD);
+            sqlite3_bind_blob(q, 1, op->gi, (int)op->gi_len, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, (int64_t)r->p.gi_seq);
+            sqlite3_bind_blob(q, 3, op->hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 4, r->rowid);
+            rc = run(q);
+            if (rc != SQLITE_OK)
+                return db_fail(s, rc, "creating a room");
+        }
+        return RELAY_STORE_OK;
+    }
+    if (op->kind == OP_RESET) {
+        q = stmt(s, ST_ENT_DEL);
+        sqlite3_bind_int64(q, 1, r->rowid);
+        sqlite3_bind_int64(q, 2, INT64_MAX);
+        rc = run(q);
+        if (rc == SQLITE_OK) {
+            q = stmt(s, ST_GI_UPD);
+            sqlite3_bind_blob(q, 1, op->gi, (int)op->gi_len, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 2, (int64_t)op->seq);
+            sqlite3_bind_blob(q, 3, op->hash, RELAY_STORE_HASH_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 4, r->rowid);
+            rc = run(q);
+        }
+        if (rc == SQLITE_OK && sodium_memcmp(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES)) {
+            /* the key it had becomes an earlier one (those in the skipped part stay unknown) */
+            q = stmt(s, ST_KEY_INS);
+            sqlite3_bind_int64(q, 1, r->rowid);
+            sqlite3_bind_blob(q, 2, r->run_pk, RELAY_STORE_PK_BYTES, SQLITE_STATIC);
+            sqlite3_bind_int64(q, 3, (int64_t)op->seq);
+            rc = run(q);
+            if (rc == SQLITE_OK)
+                r->p.earlier_keys += (uint64_t)sqlite3_changes(s->db);
+        }
+        if (rc != SQLITE_OK)
+            return db_fail(s, rc, "resetting a room to a snapshot");
         memcpy(r->run_pk, op->join_pk, RELAY_STORE_PK_BYTES);
         memcpy(r->p.gi_hash, op->hash, RELAY_STORE_HASH_BYTES);
         return RELAY_STORE_OK;

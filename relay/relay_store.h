@@ -103,6 +103,35 @@ relay_store_err relay_store_room_create(relay_store *s, const uint8_t *room_id, 
                                         uint64_t tag);
 
 /*
+ * relay_store_room_create for a room whose log so far is known only by its state after
+ * head_seq (a replica of a cluster's log that retention has cut: relay_v2c): epoch, the
+ * current join_pk, the gi_box of the commit at head_seq (gi_seq = head_seq), no entries
+ * (oldest_seq = head_seq + 1: a RESUME from before is GONE), no earlier keys. The log
+ * hash staged next (relay_store_stage_hash) is L_head_seq, the head's and the GroupInfo's.
+ * head_seq 0 and epoch 0 is relay_store_room_create. Same returns.
+ */
+relay_store_err relay_store_room_create_at(relay_store *s, const uint8_t *room_id,
+                                           size_t room_len,
+                                           const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                           const uint8_t *gi_box, size_t gi_len,
+                                           uint64_t time_ms, uint64_t epoch, uint64_t head_seq,
+                                           uint64_t tag);
+
+/*
+ * Stages a reset of a durable room to a snapshot past its head (a cluster replica that
+ * retention overtook: relay_v2c): every entry of the room goes, the room is at head_seq
+ * with epoch, join_pk (the key it had becomes an earlier one) and the gi_box of the commit
+ * at head_seq (gi_seq = head_seq); oldest_seq = head_seq + 1, so a reader before it gets
+ * GONE. The log hash staged next (relay_store_stage_hash) is L_head_seq. flush reports it
+ * with seq 0. Returns OK, ERR_NO_ROOM, ERR_ARG (not durable, or head_seq not past the
+ * head), ERR_STAGED, ERR_NOMEM.
+ */
+relay_store_err relay_store_room_reset(relay_store *s, const uint8_t *room_id, size_t room_len,
+                                       const uint8_t join_pk[RELAY_STORE_PK_BYTES],
+                                       const uint8_t *gi_box, size_t gi_len, uint64_t epoch,
+                                       uint64_t head_seq, uint64_t tag);
+
+/*
  * Stages one log entry (1..RELAY_STORE_ENTRY_MAX bytes) and returns in *seq the sequence
  * number it will have: the room's head (staged included) plus one, contiguous from 1.
  * A commit (is_commit) moves the room to epoch + 1 and must carry the new epoch's gi_box;
@@ -144,6 +173,12 @@ typedef void (*relay_store_done_fn)(void *ctx, uint64_t tag, const uint8_t *room
  */
 relay_store_err relay_store_flush(relay_store *s, uint64_t now_ms, relay_store_done_fn done,
                                   void *ctx);
+
+/* Drops every staged write without running a transaction (and without calling any done
+ * callback): the rooms are as they were after the last flush, and a staged creation is
+ * forgotten. The cluster (relay_v2c) validates a turn's SUBMITs by staging them, then
+ * discards them and appends to JetStream; the replica takes them from there. NULL ok. */
+void relay_store_discard(relay_store *s);
 
 /* Number of staged writes awaiting flush. */
 size_t relay_store_staged(const relay_store *s);

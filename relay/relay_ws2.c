@@ -16,8 +16,10 @@
 #include "relay_rawrx.h"
 #include "relay_server.h"
 #include "relay_store.h"
+#include "relay_v2c.h"
 #include "relay_wsguard.h"
 #include "sc2_envelope.h"
+#include "sc2_loghash.h"
 
 /* Replies (ACCEPTED, REJECTED, ...) queued for a connection: past this its input is paused
  * until the queue is below a quarter of it. */
@@ -28,6 +30,8 @@
  * boxes are written alone from a buffer of their own. A batch stops at RELAY_BATCH_BYTES
  * unless its first entry is bigger, so lws holds at most that much for a full socket. */
 #define V2_BATCH (RELAY_STORE_ENTRY_MAX + 1024u)
+/* The close reason under --cluster when the broker has no JetStream. */
+#define NO_JS_TEXT "the cluster's broker has no JetStream (nats-server -js): v2 rooms cannot be shared"
 
 enum s2_state {
     T_NEW = 0, /* lws zeroes the session: before ESTABLISHED */
@@ -44,16 +48,51 @@ enum s2_mode {
     M_LIVE      /* caught up: every new durable entry as it comes */
 };
 
+/* A SUBMIT under --cluster, copied: queued for its room's next round, then in flight to
+ * JetStream (relay_v2c_append) until the ack. */
+typedef struct csub {
+    struct csub *next;
+    struct s2 *s;      /* NULL once its connection closed */
+    struct slot *sl;   /* where its ACCEPTED or REJECTED goes in s's replies */
+    uint64_t token;
+    uint8_t *buf;      /* mls || gi (one allocation) */
+    size_t mls_len, gi_len;
+    int has_gi, has_pk;
+    uint8_t pk[RELAY_STORE_PK_BYTES];
+    uint8_t *body;     /* in flight: the JetStream entry */
+    size_t body_len;
+    unsigned flags;
+    uint64_t time_ms;
+    uint64_t seq;      /* in the log: its seq (ACCEPTED once the replica has it) */
+} csub;
+
 struct v2room {
     relay_map_node node;
     uint8_t id[RELAY_DS_ROOM_BYTES];
     lws_dll2_owner_t sessions;
+    /* --cluster (relay_v2c) */
+    void *cw;          /* the watch feeding this relay's replica of the room */
+    uint8_t opening;   /* relay_v2c_open under way */
+    uint8_t ready;     /* the room exists in the cluster and the replica is fed */
+    uint8_t creating;  /* relay_v2c_create under way for creator */
+    uint8_t inflight;  /* a batch is being appended */
+    uint8_t broken;    /* the replica cannot follow the log (a gap or a bad hash) */
+    uint8_t resync;    /* a gap sent the room back to the record's snapshot once */
+    struct s2 *creator;
+    csub *q, **q_tail; /* SUBMITs waiting for the next round */
+    csub *fl;          /* the batch in flight, in order */
+    csub *acks, **acks_tail; /* in the log, ACCEPTED once the replica has them: a RESUME
+                                after ACCEPTED must find the entry (docs/PROTOCOL.md 5) */
+    uint64_t expect_last; /* of the batch in flight */
+    uint64_t wait_head;   /* no round before the replica has this seq */
+    lws_dll2_t round_node; /* v2->rounds: has SUBMITs queued */
 };
 
 /* A reply waiting for the verdict of an earlier SUBMIT that is being made durable: replies
  * go out in the order of their requests (docs/PROTOCOL.md 5). */
 typedef struct slot {
     struct slot *next;
+    uint64_t hold; /* --cluster: in flight after seq hold - 1: LOG stops there until ready */
     uint8_t ready;
     uint8_t len;
     uint8_t env[SC2_ENV_HEADER_BYTES + 2 + SC2_ENV_MAX_REASON];
@@ -73,6 +112,8 @@ struct s2 {
     uint8_t held; /* its key is an earlier one, it read up to the replacing commit, and
                      was sent ERROR OLD_KEY for it: nothing more until an AUTH */
     uint8_t state, reason, peer_closed, rx_paused;
+    uint8_t waiting;      /* --cluster: CHALLENGE once the room's log is open */
+    uint8_t create_wait;  /* --cluster: input paused until the cluster took its CREATE */
     uint16_t close_code, err_code;
     const char *err_text; /* static, printable ASCII */
     uint64_t cursor;      /* last seq written to it (M_CATCHUP, M_LIVE); RESUME's after_seq */
@@ -98,6 +139,7 @@ struct relay_v2 {
     uint8_t hkey[crypto_shorthash_KEYBYTES];
     lws_dll2_owner_t sessions;
     lws_dll2_owner_t wake;
+    lws_dll2_owner_t rounds; /* --cluster: rooms with SUBMITs queued */
     lws_sorted_usec_list_t turn_sul;
     relay_keepalive ka;
     pend *pend_head, **pend_tail;
@@ -187,9 +229,33 @@ static struct v2room *room_get(struct relay_v2 *v, const uint8_t *id)
     return rm;
 }
 
+static void csub_free(csub *c)
+{
+    if (c) {
+        free(c->buf);
+        free(c->body);
+        free(c);
+    }
+}
+
 static void room_unref(struct relay_v2 *v, struct v2room *rm)
 {
     if (rm && !rm->sessions.count) {
+        if (rm->opening || rm->creating || rm->inflight)
+            return; /* freed when the broker's answer comes */
+        if (rm->cw)
+            relay_v2c_unwatch(v->r->v2c, rm->cw);
+        while (rm->q) {
+            csub *c = rm->q;
+            rm->q = c->next;
+            csub_free(c);
+        }
+        while (rm->acks) {
+            csub *c = rm->acks;
+            rm->acks = c->next;
+            csub_free(c);
+        }
+        lws_dll2_remove(&rm->round_node);
         if (v->last_room == rm)
             v->last_room = NULL;
         if (v->rd.room == rm)
@@ -202,6 +268,9 @@ static void room_unref(struct relay_v2 *v, struct v2room *rm)
 /* ---- the turn: one store transaction, then the writes ---- */
 
 static void turn_cb(lws_sorted_usec_list_t *sul);
+static void run_rounds(struct relay *r);
+static void c_acks(struct relay *r, struct v2room *rm);
+static void send_challenge(struct relay *r, struct s2 *s);
 
 static void schedule_turn(struct relay *r)
 {
@@ -407,6 +476,8 @@ static void on_done(void *ctx, uint64_t tag, const uint8_t *room_id, size_t room
         if (m->mode != M_NONE || m->gi_due)
             wake(r, m);
     } lws_end_foreach_dll(d);
+    if (rm->acks)
+        c_acks(r, rm);
 }
 
 static void flush_store(struct relay *r)
@@ -533,7 +604,8 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         s->out_envs = s->out_len ? s->out_envs - 1 : 0;
         if (s->out_len)
             *more = 1;
-        if (s->rx_paused && s->out_len < OUT_PAUSE / 4 && s->state == T_OPEN) {
+        if (s->rx_paused && s->out_len < OUT_PAUSE / 4 && s->state == T_OPEN &&
+            !s->create_wait) {
             s->rx_paused = 0;
             lws_rx_flow_control(s->wsi, 1);
         }
@@ -598,6 +670,7 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         uint64_t last = s->cursor;
         uint64_t head = m.durable_head; /* what this connection may read now */
         uint64_t until = UINT64_MAX;
+        int acc_hold = 0;
         f.cursor = s->cursor;
         if (sodium_memcmp(s->key, m.join_pk, sizeof s->key) != 0) {
             /* an earlier key reads up to the commit that replaced it (PROTOCOL.md 5) */
@@ -610,6 +683,15 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
             }
             if (until < head)
                 head = until;
+        }
+        if (r->v2c) {
+            /* a SUBMIT of s in flight to JetStream: its ACCEPTED precedes its LOG */
+            for (slot *sl = s->slots; sl; sl = sl->next)
+                if (!sl->ready) {
+                    if (sl->hold && sl->hold - 1 < head)
+                        head = sl->hold - 1, acc_hold = 1;
+                    break;
+                }
         }
         if (s->cursor < head) {
             relay_store_err e = RELAY_STORE_OK;
@@ -664,6 +746,8 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         }
         if (s->cursor < head || f.stopped) {
             *more = 1;
+        } else if (acc_hold) {
+            /* the rest after the ACCEPTED (relay_ws2_c_appended wakes s) */
         } else if (until != UINT64_MAX) {
             /* no LIVE with an earlier key: once it has the replacing commit, say why
              * nothing follows (once per key); AUTH with the new key goes on from here */
@@ -723,6 +807,8 @@ static void turn_cb(lws_sorted_usec_list_t *sul)
 
     if (relay_store_staged(r->store))
         flush_store(r);
+    if (r->v2c)
+        run_rounds(r);
     while ((d = lws_dll2_get_head(&v->wake))) {
         struct s2 *s = lws_container_of(d, struct s2, wake_node);
         int more = 0;
@@ -788,8 +874,639 @@ static void not_staged(struct relay *r, struct s2 *s, relay_ds_res res)
         fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE, "relay storage failed");
 }
 
+/* ---- --cluster: the room log in JetStream (relay_v2c) ---- */
+
+static void c_release(struct relay *r, struct s2 *s)
+{
+    slots_release(r, s);
+    wake(r, s); /* a LOG held behind the SUBMIT may go now */
+}
+
+/* ACCEPTED for the appended entries the replica has made durable. */
+static void c_acks(struct relay *r, struct v2room *rm)
+{
+    relay_store_meta m;
+    if (!rm->acks ||
+        relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) != RELAY_STORE_OK)
+        return;
+    while (rm->acks && rm->acks->seq <= m.durable_head) {
+        csub *c = rm->acks;
+        rm->acks = c->next;
+        if (c->s && c->sl) {
+            r->metrics.v2.accepted++;
+            c->sl->len = (uint8_t)sc2_env_encode_accepted(c->sl->env, sizeof c->sl->env,
+                                                          c->token, c->seq);
+            c->sl->ready = 1;
+            c->sl->hold = 0;
+            c_release(r, c->s);
+        }
+        csub_free(c);
+    }
+    if (!rm->acks)
+        rm->acks_tail = &rm->acks;
+}
+
+static const uint8_t *sub_pk(const csub *c)
+{
+    return c->has_pk ? c->pk : NULL;
+}
+
+static void reply_rejected(struct relay *r, struct s2 *s, uint64_t token, uint16_t code,
+                           uint64_t epoch);
+
+/* A verdict for a queued SUBMIT: into its slot (replies stay in request order). */
+static void c_reject(struct relay *r, csub *c, uint16_t code, uint64_t epoch)
+{
+    if (!c->s || !c->sl)
+        return;
+    if (code == SC2_C_STALE_EPOCH)
+        r->metrics.v2.rejected_stale++;
+    else
+        r->metrics.v2.rejected_other++;
+    c->sl->len = (uint8_t)sc2_env_encode_rejected(c->sl->env, sizeof c->sl->env, c->token,
+                                                  code, epoch);
+    c->sl->ready = 1;
+    c->sl->hold = 0;
+    c_release(r, c->s);
+}
+
+/* Asks the cluster for the room (its creation record, a watch from the replica's head). */
+static void c_open(struct relay *r, struct v2room *rm)
+{
+    relay_store_meta m;
+    uint64_t head = 0;
+
+    if (rm->opening || rm->ready)
+        return;
+    if (relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK)
+        head = m.durable_head;
+    if (relay_v2c_open(r->v2c, rm->id, head)) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory opening a room");
+        return;
+    }
+    rm->opening = 1;
+}
+
+/* Stages the replica's room, if the store has none yet: from the record's creation
+ * (base 0), or from its snapshot after the commit at base (the log was cut by
+ * retention before this relay read it). */
+static int c_local_create(struct relay *r, struct v2room *rm, const uint8_t *meta,
+                          size_t meta_len, uint64_t base)
+{
+    relay_store_meta m;
+    relay_v2c_meta mp;
+    uint64_t tag = 0;
+
+    int have = relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK;
+    if (have && (!base || m.durable_head >= base))
+        return 0;
+    if (relay_v2c_meta_parse(meta, meta_len, &mp) || (base && (!mp.has_snap || mp.gi_seq != base))) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: a room's record is malformed");
+        return -1;
+    }
+    pend *p = malloc(sizeof *p);
+    if (!p)
+        return -1;
+    p->s = NULL;
+    p->sl = NULL;
+    p->token = 0;
+    p->create = 1;
+    p->tag = tag = ++V(r)->next_tag;
+    uint8_t l0[SC2_LH_BYTES];
+    relay_store_err e;
+    if (base && have) { /* retention overtook this replica: jump to the snapshot */
+        memcpy(l0, mp.snap_hash, sizeof l0);
+        e = relay_store_room_reset(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.snap_pk,
+                                   mp.snap_gi, mp.snap_gi_len, mp.epoch, base, tag);
+        relay_log(RELAY_LOG_NOTICE, "cluster v2: retention overtook this relay's replica of a "
+                  "room (at seq %llu): reset to its snapshot at seq %llu",
+                  (unsigned long long)m.durable_head, (unsigned long long)base);
+        rm->resync = 0;
+    } else if (base) {
+        memcpy(l0, mp.snap_hash, sizeof l0);
+        e = relay_store_room_create_at(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.snap_pk,
+                                       mp.snap_gi, mp.snap_gi_len, mp.created_ms, mp.epoch,
+                                       base, tag);
+        relay_log(RELAY_LOG_NOTICE, "cluster v2: a room's log starts past this relay's "
+                  "replica (retention): replica made from its snapshot at seq %llu",
+                  (unsigned long long)base);
+    } else {
+        sc2_lh_genesis(rm->id, l0);
+        e = relay_store_room_create(r->store, rm->id, RELAY_DS_ROOM_BYTES, mp.join_pk, mp.gi,
+                                    mp.gi_len, mp.created_ms, tag);
+    }
+    if (e != RELAY_STORE_OK || relay_store_stage_hash(r->store, l0) != RELAY_STORE_OK) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: replica: %s", relay_store_errmsg(r->store));
+        free(p);
+        return -1;
+    }
+    pend_push(V(r), p);
+    return 0;
+}
+
+/* The room could not be followed: every connection of it goes (they reconnect). */
+static void c_room_fail(struct relay *r, struct v2room *rm, uint16_t code, const char *why)
+{
+    if (rm->broken)
+        r->metrics.v2.c_broken++;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {
+        struct s2 *m = lws_container_of(d, struct s2, room_node);
+        m->waiting = 0;
+        fail(r, m, RELAY_CLOSE_INTERNAL, 1011, code, why);
+    } lws_end_foreach_dll(d);
+}
+
+static void c_ready(struct relay *r, struct v2room *rm, const uint8_t *meta, size_t meta_len,
+                    void *watch, uint64_t base)
+{
+    if (rm->cw) /* cannot happen: one open or create at a time */
+        relay_v2c_unwatch(r->v2c, rm->cw);
+    rm->cw = watch;
+    if (c_local_create(r, rm, meta, meta_len, base)) {
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
+        return;
+    }
+    rm->ready = 1;
+    flush_store(r);
+    schedule_turn(r);
+}
+
+static void c_release_waiting(struct relay *r, struct v2room *rm)
+{
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {
+        struct s2 *m = lws_container_of(d, struct s2, room_node);
+        if (m->waiting && m->state == T_OPEN) {
+            m->waiting = 0;
+            send_challenge(r, m);
+        }
+    } lws_end_foreach_dll(d);
+}
+
+static struct v2room *c_room(struct relay *r, const uint8_t *room)
+{
+    return room_find(V(r), room);
+}
+
+void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                        size_t meta_len, void *watch, uint64_t base)
+{
+    struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
+    if (!rm) { /* cannot happen: a room with an open under way is kept */
+        relay_v2c_unwatch(r->v2c, watch);
+        return;
+    }
+    rm->opening = 0;
+    if (err == RELAY_JSLOG_OK) {
+        c_ready(r, rm, meta, meta_len, watch, base);
+    } else if (relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS) {
+        lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {
+            struct s2 *m = lws_container_of(d, struct s2, room_node);
+            m->waiting = 0;
+            fail(r, m, RELAY_CLOSE_CLUSTER, 4003, SC2_C_RELAY_FULL, NO_JS_TEXT);
+        } lws_end_foreach_dll(d);
+    } else if (err != RELAY_JSLOG_ERR_NO_ROOM) {
+        c_room_fail(r, rm, SC2_C_RELAY_FULL, "the cluster's log is unavailable; try again");
+    }
+    /* NO_ROOM: the cluster has no such room; AUTH says NO_ROOM, CREATE may make it */
+    c_release_waiting(r, rm);
+    room_unref(V(r), rm);
+}
+
+void relay_ws2_c_created(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                         size_t meta_len, void *watch)
+{
+    struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
+    if (!rm) {
+        relay_v2c_unwatch(r->v2c, watch);
+        return;
+    }
+    struct s2 *s = rm->creator;
+    rm->creating = 0;
+    rm->creator = NULL;
+    if (s) {
+        s->create_wait = 0;
+        if (!s->rx_paused && s->state == T_OPEN)
+            lws_rx_flow_control(s->wsi, 1);
+    }
+    if (err == RELAY_JSLOG_OK) {
+        c_ready(r, rm, meta, meta_len, watch, 0);
+        if (s) {
+            relay_log(RELAY_LOG_INFO, "v2: room created in the cluster");
+            wake(r, s);
+        }
+    } else if (err == RELAY_JSLOG_ERR_EXISTS) {
+        if (s)
+            fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC2_C_ROOM_EXISTS, "the room exists");
+        if (rm->sessions.count > (s ? 1u : 0u))
+            c_open(r, rm); /* the others want the room that won */
+    } else if (s) {
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+             "the cluster's log did not take the room; try again");
+    }
+    room_unref(V(r), rm);
+}
+
+void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t stored,
+                          uint64_t expect_last)
+{
+    struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
+    if (!rm)
+        return;
+    rm->inflight = 0;
+    relay_log(RELAY_LOG_DEBUG, "cluster v2: %zu stored after seq %llu (%s)", stored,
+              (unsigned long long)expect_last, relay_jslog_err_name((relay_jslog_err)err));
+    csub *c = rm->fl, *rest;
+    rm->fl = NULL;
+    for (size_t i = 0; i < stored && c; i++) { /* in the log: ACCEPTED once replicated */
+        csub *nx = c->next;
+        c->seq = expect_last + 1 + i;
+        c->next = NULL;
+        free(c->buf);
+        free(c->body);
+        c->buf = c->body = NULL;
+        if (!rm->acks)
+            rm->acks_tail = &rm->acks;
+        *rm->acks_tail = c;
+        rm->acks_tail = &c->next;
+        c = nx;
+    }
+    c_acks(r, rm);
+    rest = c;
+    rm->wait_head = expect_last + stored;
+    r->metrics.v2.c_appended += stored;
+    if (err == RELAY_JSLOG_ERR_CONFLICT && rest) {
+        /* another relay appended first: decide these again once the replica has it */
+        rm->wait_head++;
+        r->metrics.v2.c_conflicts++;
+        csub **t = &rest;
+        while (*t) {
+            if ((*t)->sl)
+                (*t)->sl->hold = 0;
+            free((*t)->body);
+            (*t)->body = NULL;
+            t = &(*t)->next;
+        }
+        *t = rm->q;
+        if (!rm->q)
+            rm->q_tail = t;
+        rm->q = rest;
+        if (lws_dll2_is_detached(&rm->round_node))
+            lws_dll2_add_tail(&rm->round_node, &V(r)->rounds);
+        relay_log(RELAY_LOG_DEBUG, "cluster v2: SUBMITs lost a race; deciding them again");
+    } else {
+        /* the outcome is unknown (timeout) or the log failed: the member resumes by seq */
+        while (rest) {
+            csub *nx = rest->next;
+            r->metrics.v2.c_unknown++;
+            if (rest->s)
+                fail(r, rest->s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+                     "the cluster's log did not confirm the message; reconnect and resume");
+            csub_free(rest);
+            rest = nx;
+        }
+    }
+    schedule_turn(r);
+    room_unref(V(r), rm);
+}
+
+void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint64_t time_ms,
+                       unsigned flags, const uint8_t *body, size_t len)
+{
+    struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
+    relay_store_meta m;
+    relay_v2c_entry e;
+
+    if (!rm || !rm->ready || rm->broken ||
+        relay_store_meta_get(r->store, room, RELAY_DS_ROOM_BYTES, &m) != RELAY_STORE_OK)
+        return; /* not followed here: a later open reads from the replica's head */
+    if (seq <= m.head_seq)
+        return; /* the replica has it */
+    if (seq != m.head_seq + 1 && !rm->resync && !rm->opening && m.head_seq == m.durable_head) {
+        /* entries removed by retention before this relay read them: start again from the
+         * room record's snapshot, if it reaches the oldest kept entry (relay_v2c_open) */
+        relay_log(RELAY_LOG_WARN, "cluster v2: the room log jumps from %llu to %llu: "
+                  "resynchronising from the room's snapshot", (unsigned long long)m.head_seq,
+                  (unsigned long long)seq);
+        rm->resync = 1;
+        rm->ready = 0;
+        relay_v2c_unwatch(r->v2c, rm->cw);
+        rm->cw = NULL;
+        if (relay_v2c_open(r->v2c, rm->id, 0) == 0) {
+            rm->opening = 1;
+            return;
+        }
+        rm->ready = 1; /* out of memory: give up below */
+    }
+    if (seq != m.head_seq + 1) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: the room log jumps from %llu to %llu (entries "
+                  "removed by retention before this relay read them): not serving the room",
+                  (unsigned long long)m.head_seq, (unsigned long long)seq);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "this relay cannot serve the room; use another");
+        return;
+    }
+    int has_pk = (flags & RELAY_STORE_F_JOIN_PK) != 0, commit = (flags & RELAY_STORE_F_COMMIT) != 0;
+    if (relay_v2c_entry_decode(body, len, has_pk, &e) || (flags & ~3u) ||
+        (commit != (e.gi_len != 0)) || (has_pk && !commit)) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: log entry %llu is malformed: not serving the "
+                  "room", (unsigned long long)seq);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "this relay cannot serve the room; use another");
+        return;
+    }
+    /* the hash its appender computed must be ours: same bytes, same chain */
+    size_t n = sc2_env_encode_log(NULL, 0, seq, time_ms, (uint8_t)flags, e.join_pk, e.mls,
+                                  e.mls_len);
+    uint8_t *log = n ? malloc(n) : NULL, l[SC2_LH_BYTES];
+    if (!log || sc2_env_encode_log(log, n, seq, time_ms, (uint8_t)flags, e.join_pk, e.mls,
+                                   e.mls_len) != n) {
+        free(log);
+        relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory replicating an entry");
+        return;
+    }
+    sc2_lh_step(m.head_hash, seq, log + SC2_ENV_HEADER_BYTES, n - SC2_ENV_HEADER_BYTES, l);
+    free(log);
+    if (sodium_memcmp(l, e.hash, SC2_LH_BYTES)) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: log entry %llu does not extend this relay's "
+                  "log hash (a fork in the cluster's log): not serving the room",
+                  (unsigned long long)seq);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "this relay cannot serve the room; use another");
+        return;
+    }
+    uint64_t tag = ++V(r)->next_tag, got = 0;
+    pend *p = malloc(sizeof *p);
+    if (!p) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory replicating an entry");
+        return; /* the replica stops here; the room's next open reads on from its head */
+    }
+    p->s = NULL;
+    p->sl = NULL;
+    p->token = 0;
+    p->create = 0;
+    p->tag = tag;
+    relay_store_err se = relay_store_append(r->store, room, RELAY_DS_ROOM_BYTES, e.mls,
+                                            e.mls_len, time_ms, commit, e.gi, e.gi_len,
+                                            e.join_pk, tag, &got);
+    if (se == RELAY_STORE_ERR_STAGED) { /* a long catch-up: make room, then again */
+        flush_store(r);
+        se = relay_store_append(r->store, room, RELAY_DS_ROOM_BYTES, e.mls, e.mls_len, time_ms,
+                                commit, e.gi, e.gi_len, e.join_pk, tag, &got);
+    }
+    if (se != RELAY_STORE_OK) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: replica: %s", relay_store_errmsg(r->store));
+        free(p);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
+        return;
+    }
+    pend_push(V(r), p); /* staged: its done callback comes with the flush */
+    r->metrics.v2.c_replicated++;
+    if (got != seq || relay_store_stage_hash(r->store, l) != RELAY_STORE_OK) {
+        /* cannot happen: the store assigns head + 1 and has just staged */
+        relay_log(RELAY_LOG_ERROR, "cluster v2: replica out of step at seq %llu",
+                  (unsigned long long)seq);
+        rm->broken = 1;
+        c_room_fail(r, rm, SC2_C_STORAGE, "relay storage failed");
+    }
+}
+
+void relay_ws2_c_drained(struct relay *r)
+{
+    if (!r->v2)
+        return;
+    if (relay_store_staged(r->store))
+        flush_store(r);
+    schedule_turn(r);
+    if (relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS) {
+        struct relay_v2 *v = V(r);
+        lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&v->sessions)) {
+            struct s2 *m = lws_container_of(d, struct s2, node);
+            fail(r, m, RELAY_CLOSE_CLUSTER, 4003, SC2_C_RELAY_FULL,
+                 NO_JS_TEXT);
+        } lws_end_foreach_dll(d);
+    }
+}
+
+/* One round of a room: decide its queued SUBMITs against the replica (relay_ds stages
+ * them, then the staging is discarded) and append the accepted ones in one batch. */
+static void c_round(struct relay *r, struct v2room *rm)
+{
+    relay_store_meta m;
+    relay_jslog_item items[RELAY_JSLOG_BATCH_MAX];
+    relay_v2c_snap snap;
+    size_t n = 0;
+    csub **fl_tail = &rm->fl;
+
+    snap.commit_at = RELAY_JSLOG_BATCH_MAX; /* none */
+
+    if (!rm->ready || rm->broken || rm->inflight || !rm->q)
+        return;
+    if (relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) != RELAY_STORE_OK ||
+        m.durable_head < rm->wait_head || m.head_seq != m.durable_head)
+        return; /* the replica first */
+    uint64_t expect = m.durable_head;
+    while (rm->q && n < RELAY_JSLOG_BATCH_MAX) {
+        csub *c = rm->q;
+        relay_ds_verdict vd;
+        if (!c->s) {
+            rm->q = c->next;
+            csub_free(c);
+            continue;
+        }
+        relay_ds_res res = relay_ds_may(r->store, rm->id, RELAY_DS_ROOM_BYTES, c->s->key,
+                                        RELAY_DS_OP_SUBMIT);
+        if (res == RELAY_DS_OK) {
+            relay_ds_submission sub = {c->buf, c->mls_len, c->has_gi ? c->buf + c->mls_len : NULL,
+                                       c->gi_len, c->has_pk ? c->pk : NULL};
+            c->time_ms = wall_ms();
+            res = relay_ds_submit(r->store, rm->id, RELAY_DS_ROOM_BYTES, &sub, c->time_ms, 0, &vd);
+        }
+        if (res == RELAY_DS_OK) {
+            relay_store_meta after;
+            if (relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &after) ||
+                relay_v2c_entry_encode(after.head_hash, sub_pk(c), c->has_gi ? c->buf + c->mls_len : NULL,
+                                       c->has_gi ? c->gi_len : 0, c->buf, c->mls_len, &c->body,
+                                       &c->body_len))
+                break; /* out of memory: the next turn tries again */
+            c->flags = (vd.is_commit ? RELAY_STORE_F_COMMIT : 0) |
+                       (c->has_pk ? RELAY_STORE_F_JOIN_PK : 0);
+            items[n].body = c->body;
+            items[n].len = c->body_len;
+            items[n].flags = c->flags;
+            items[n].time_ms = c->time_ms;
+            if (vd.is_commit) { /* the record's snapshot after it (relay_v2c_snap) */
+                snap.commit_at = n;
+                snap.epoch = after.epoch;
+                memcpy(snap.hash, after.head_hash, sizeof snap.hash);
+                memcpy(snap.join_pk, after.join_pk, sizeof snap.join_pk);
+                snap.gi = c->buf + c->mls_len;
+                snap.gi_len = c->gi_len;
+            }
+            n++;
+            if (c->sl)
+                c->sl->hold = expect + 1;
+            rm->q = c->next;
+            c->next = NULL;
+            *fl_tail = c;
+            fl_tail = &c->next;
+            continue;
+        }
+        if (n)
+            break; /* a verdict after an entry that may yet lose its race: next round */
+        uint64_t epoch = vd.epoch;
+        switch (res) {
+        case RELAY_DS_EARLIER_KEY:
+        case RELAY_DS_UNKNOWN_KEY:
+            epoch = m.epoch;
+            c_reject(r, c, SC2_C_KEY_RETIRED, epoch);
+            break;
+        case RELAY_DS_STALE_EPOCH:
+            c_reject(r, c, SC2_C_STALE_EPOCH, epoch);
+            break;
+        case RELAY_DS_NO_GI:
+            c_reject(r, c, SC2_C_NO_GROUPINFO, epoch);
+            break;
+        case RELAY_DS_NOT_COMMIT:
+            c_reject(r, c, SC2_C_NOT_COMMIT, epoch);
+            break;
+        case RELAY_DS_BAD_MLS:
+        case RELAY_DS_WRONG_GROUP:
+            c_reject(r, c, SC2_C_BAD_MLS, epoch);
+            break;
+        case RELAY_DS_BAD_GI:
+        case RELAY_DS_TOO_BIG:
+            fail(r, c->s, RELAY_CLOSE_TOO_BIG, 1009, SC2_C_TOO_LARGE,
+                 "MLS message over 1 MiB or GroupInfo box over 4 MiB");
+            break;
+        default:
+            not_staged(r, c->s, res);
+            break;
+        }
+        rm->q = c->next;
+        csub_free(c);
+    }
+    if (!rm->q) {
+        rm->q_tail = &rm->q;
+        lws_dll2_remove(&rm->round_node);
+    }
+    relay_store_discard(r->store); /* the replica takes them from the log */
+    if (!n)
+        return;
+    if (relay_v2c_append_snap(r->v2c, rm->id, items, n, expect, &snap)) {
+        relay_log(RELAY_LOG_ERROR, "cluster v2: out of memory appending");
+        relay_ws2_c_appended(r, rm->id, RELAY_JSLOG_ERR_NATS, 0, expect);
+        return;
+    }
+    rm->inflight = 1;
+    rm->expect_last = expect;
+    r->metrics.v2.c_batches++;
+    relay_log(RELAY_LOG_DEBUG, "cluster v2: appending %zu entries after seq %llu", n,
+              (unsigned long long)expect);
+}
+
+static void run_rounds(struct relay *r)
+{
+    struct relay_v2 *v = V(r);
+    if (relay_store_staged(r->store))
+        flush_store(r); /* a round discards what it stages: nothing else may be staged */
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&v->rounds)) {
+        struct v2room *rm = lws_container_of(d, struct v2room, round_node);
+        c_round(r, rm);
+    } lws_end_foreach_dll_safe(d, d1);
+}
+
+static void c_submit(struct relay *r, struct s2 *s, const sc2_env *e)
+{
+    struct v2room *rm = s->room;
+    if (e->mls_len + (e->gi_box ? e->gi_box_len : 0) > RELAY_V2C_SUBMIT_MAX) {
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC2_C_TOO_LARGE,
+             "MLS message and GroupInfo box over 1 MiB together (clustered relay)");
+        return;
+    }
+    csub *c = calloc(1, sizeof *c);
+    size_t gl = e->gi_box ? e->gi_box_len : 0;
+    if (c)
+        c->buf = malloc(e->mls_len + gl + 1);
+    if (!c || !c->buf) {
+        csub_free(c);
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_RELAY_FULL,
+             "relay out of memory; reconnect later");
+        return;
+    }
+    memcpy(c->buf, e->mls, e->mls_len);
+    if (gl)
+        memcpy(c->buf + e->mls_len, e->gi_box, gl);
+    c->mls_len = e->mls_len;
+    c->gi_len = gl;
+    c->has_gi = e->gi_box != NULL;
+    c->has_pk = e->join_pk != NULL;
+    if (e->join_pk)
+        memcpy(c->pk, e->join_pk, sizeof c->pk);
+    c->token = e->token;
+    c->s = s;
+    c->sl = slot_push(r, s);
+    if (!c->sl) {
+        csub_free(c);
+        return;
+    }
+    if (!rm->q)
+        rm->q_tail = &rm->q;
+    *rm->q_tail = c;
+    rm->q_tail = &c->next;
+    if (lws_dll2_is_detached(&rm->round_node))
+        lws_dll2_add_tail(&rm->round_node, &V(r)->rounds);
+    r->metrics.frames_in++;
+    schedule_turn(r);
+}
+
+static void c_create(struct relay *r, struct s2 *s, const sc2_env *e)
+{
+    struct v2room *rm = s->room;
+    relay_store_meta m;
+    uint8_t *meta = NULL;
+    size_t ml = 0;
+
+    if (sc2_link_auth_verify(e->join_pk, rm->id, s->nonce, e->sig) != 0) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC2_C_BAD_PROOF,
+             "the proof does not verify for this join_pk");
+        return;
+    }
+    if (!e->gi_box || e->gi_box_len < RELAY_DS_GI_MIN ||
+        e->gi_box_len > RELAY_JSLOG_META_MAX - RELAY_V2C_META_OVERHEAD) {
+        fail(r, s, RELAY_CLOSE_TOO_BIG, 1009, SC2_C_TOO_LARGE,
+             "gi_box too large (a clustered relay takes up to 1000 KiB at CREATE)");
+        return;
+    }
+    if (rm->ready || rm->creating ||
+        relay_store_meta_get(r->store, rm->id, RELAY_DS_ROOM_BYTES, &m) == RELAY_STORE_OK) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC2_C_ROOM_EXISTS, "the room exists");
+        return;
+    }
+    if (relay_v2c_meta_encode(e->join_pk, wall_ms(), e->gi_box, e->gi_box_len, &meta, &ml) ||
+        relay_v2c_create(r->v2c, rm->id, meta, ml)) {
+        free(meta);
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_RELAY_FULL,
+             "relay out of memory; reconnect later");
+        return;
+    }
+    free(meta);
+    rm->creating = 1;
+    rm->creator = s;
+    memcpy(s->key, e->join_pk, sizeof s->key);
+    s->authed = 1;
+    /* what follows (RESUME, GET_GI, SUBMIT) needs the room: read it once it exists */
+    s->create_wait = 1;
+    lws_rx_flow_control(s->wsi, 0);
+}
+
 static void on_submit(struct relay *r, struct s2 *s, const sc2_env *e)
 {
+    if (r->v2c) { /* the key is checked in the room's round, against the replica */
+        c_submit(r, s, e);
+        return;
+    }
     relay_ds_res res = relay_ds_may(r->store, s->room->id, RELAY_DS_ROOM_BYTES, s->key,
                                     RELAY_DS_OP_SUBMIT);
     relay_ds_verdict vd;
@@ -881,6 +1598,10 @@ static void on_auth(struct relay *r, struct s2 *s, const sc2_env *e)
 static void on_create(struct relay *r, struct s2 *s, const sc2_env *e)
 {
     uint64_t tag = 0;
+    if (r->v2c) {
+        c_create(r, s, e);
+        return;
+    }
     pend *p = stage_pend(r, s, 0, 1, &tag);
     if (!p)
         return;
@@ -935,6 +1656,10 @@ static void on_message(struct relay *r, struct s2 *s, const uint8_t *buf, size_t
         return;
     }
     r->metrics.bytes_in += len;
+    if (s->waiting) {
+        fail(r, s, RELAY_CLOSE_MALFORMED, 1008, SC2_C_BAD_STATE, "wait for CHALLENGE");
+        return;
+    }
     switch (e.type) {
     case SC2_T_AUTH:
         on_auth(r, s, &e);
@@ -1103,10 +1828,10 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
              "relay is at its connection limit; try again later");
         return;
     }
-    if (r->cluster) {
-        /* each relay would keep its own log of the room: a fork; JetStream comes later */
+    if (r->cluster && (!r->v2c || relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS)) {
+        /* without JetStream each relay would keep its own log of the room: a fork */
         fail(r, s, RELAY_CLOSE_CLUSTER, 4003, SC2_C_RELAY_FULL,
-             "protocol v2 rooms are not shared across relays yet: use a relay without --cluster");
+             NO_JS_TEXT);
         return;
     }
     if (parse_room_path(wsi, id)) {
@@ -1122,6 +1847,23 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
     }
     lws_dll2_add_tail(&s->room_node, &s->room->sessions);
     randombytes_buf(s->nonce, sizeof s->nonce);
+    if (r->v2c && s->room->broken) {
+        fail(r, s, RELAY_CLOSE_INTERNAL, 1011, SC2_C_STORAGE,
+             "this relay cannot serve the room; use another");
+        return;
+    }
+    if (r->v2c && !s->room->ready) {
+        /* CHALLENGE once the replica follows the cluster's log */
+        s->waiting = 1;
+        c_open(r, s->room);
+        return;
+    }
+    send_challenge(r, s);
+}
+
+static void send_challenge(struct relay *r, struct s2 *s)
+{
+    const relay_config *cfg = r->cfg;
     /* nothing about the room (not even whether it exists) before a valid proof */
     uint8_t b[SC2_ENV_HEADER_BYTES + 36];
     queue(r, s, b, sc2_env_encode_challenge(b, sizeof b, s->nonce, cfg->max_frame));
@@ -1144,6 +1886,19 @@ static void on_closed(struct relay *r, struct s2 *s)
             p->s = NULL;
             p->sl = NULL;
         }
+    if (s->room) {
+        for (csub *c = s->room->q; c; c = c->next)
+            if (c->s == s)
+                c->s = NULL, c->sl = NULL;
+        for (csub *c = s->room->fl; c; c = c->next)
+            if (c->s == s)
+                c->s = NULL, c->sl = NULL;
+        for (csub *c = s->room->acks; c; c = c->next)
+            if (c->s == s)
+                c->s = NULL, c->sl = NULL;
+        if (s->room->creator == s)
+            s->room->creator = NULL;
+    }
     slots_free(s);
     lws_dll2_remove(&s->node);
     lws_dll2_remove(&s->wake_node);

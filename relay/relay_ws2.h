@@ -10,6 +10,10 @@
  * has a cursor into the durable log and is written to from the store when its socket
  * has room: a slow reader costs no relay memory, and one that falls behind retention
  * gets GONE. v1 (relay_ws) runs beside it on the same port during the transition.
+ *
+ * Under --cluster (relay_v2c) the store is a replica of each room's JetStream log: the
+ * validated SUBMITs of a turn go to JetStream as one batch per room, ACCEPTED once it
+ * acknowledged them and the replica has them; the replica is written only from the log.
  */
 #ifndef RELAY_WS2_H
 #define RELAY_WS2_H
@@ -45,6 +49,25 @@ void relay_ws2_violation(struct lws *wsi, uint16_t code, const char *why);
 /* Starts the graceful shutdown of every v2 connection: flush the store (ACCEPTED for what
  * is durable), deliver the queued replies, send ERROR SHUTDOWN and close with 1001. */
 void relay_ws2_shutdown(struct relay *r);
+
+/*
+ * Under --cluster (relay_v2c): what the JetStream worker and watches report, on the loop
+ * thread from relay_v2c_drain. opened: the room's record (NO_ROOM: none) and, with it, a
+ * running watch of its log (base > 0: from the record's snapshot at seq base, for a new
+ * replica of a log cut by retention); created: this relay's CREATE won (OK), lost
+ * (EXISTS) or failed; appended: of the batch after expect_last, the first `stored` are
+ * in the log; entry: one log entry as JetStream holds it, for the replica; drained: the
+ * end of a drain (flush the replica's writes).
+ */
+void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                        size_t meta_len, void *watch, uint64_t base);
+void relay_ws2_c_created(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
+                         size_t meta_len, void *watch);
+void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t stored,
+                          uint64_t expect_last);
+void relay_ws2_c_entry(struct relay *r, const uint8_t *room, uint64_t seq, uint64_t time_ms,
+                       unsigned flags, const uint8_t *body, size_t len);
+void relay_ws2_c_drained(struct relay *r);
 
 /* Number of open v2 connections. */
 size_t relay_ws2_sessions(const struct relay *r);

@@ -8,7 +8,12 @@ includes the store's fsync per loop turn) and LOG entries/s delivered to the rea
 the relay's store figures from /metrics.
 
   bench/v2/v2_submit.py --relay build/relay/saltchat-relay [--count 5000] [--window 64]
-                        [--readers 4] [--size 256]
+                        [--readers 4] [--size 256] [--cluster NATS_SERVER]
+
+With --cluster (the nats-server binary): a nats-server -js of its own and two relays with
+--cluster; the writer is on the first, the readers on the second, so every entry goes
+through JetStream (docs/CLUSTER.md "Protocol v2 in a cluster"): ACCEPTED then waits for
+JetStream's ack and the first relay's replica, LOG for the second relay's replica.
 """
 import argparse
 import asyncio
@@ -25,11 +30,11 @@ from sctest import envelope2 as e2  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
 
 
-async def bench(relay, a):
+async def bench(relay, a, relay2=None):
     room_id, key, box, w = await t.created(relay)
     readers = []
     for _ in range(a.readers):
-        r = await t.Conn.open(relay, room_id)
+        r = await t.Conn.open(relay2 or relay, room_id)
         await r.auth(key)
         await r.send(e2.resume(0))
         await t.read_log(r, "reader RESUME")
@@ -60,6 +65,8 @@ async def bench(relay, a):
     ends = await asyncio.gather(*tasks)
     m = await asyncio.to_thread(sc_metrics.scrape, relay.port)
     lat.sort()
+    if relay2:
+        print("cluster: writer on relay 1, readers on relay 2, one nats-server -js (R1, file)")
     print(f"submits accepted: {a.count / (t1 - t0):,.0f}/s ({a.count} in {t1 - t0:.2f} s, "
           f"window {a.window}, {a.size} B ciphertext)")
     print(f"ACCEPTED latency: p50 {lat[len(lat) // 2] * 1e3:.2f} ms, "
@@ -81,10 +88,23 @@ def main():
     ap.add_argument("--window", type=int, default=64)
     ap.add_argument("--readers", type=int, default=4)
     ap.add_argument("--size", type=int, default=256)
+    ap.add_argument("--cluster", metavar="NATS_SERVER")
     a = ap.parse_args()
     t.RELAY = os.path.abspath(a.relay)
-    with t.Relay("--rate-limit", "0") as relay:
-        t.run(bench(relay, a), seconds=600)
+    if not a.cluster:
+        with t.Relay("--rate-limit", "0") as relay:
+            t.run(bench(relay, a), seconds=600)
+        return
+    import tempfile
+    from sctest.nats import Nats
+    with tempfile.TemporaryDirectory(prefix="v2bench-") as tmp:
+        nats = Nats(a.cluster, jetstream_dir=os.path.join(tmp, "js")).start()
+        try:
+            with t.Relay("--rate-limit", "0", "--cluster", nats.url) as r1, \
+                    t.Relay("--rate-limit", "0", "--cluster", nats.url) as r2:
+                t.run(bench(r1, a, r2), seconds=600)
+        finally:
+            nats.kill()
 
 
 if __name__ == "__main__":

@@ -995,6 +995,103 @@ static void test_meta_cached(void)
     relay_store_close(s);
 }
 
+/* relay_store_discard drops staged writes (a staged creation included) without a
+ * transaction; relay_store_room_create_at makes a room at a head from a snapshot, which
+ * survives a reopen and goes on from head + 1 (the cluster's replica, relay_v2c). */
+static void test_discard_create_at(void)
+{
+    relay_store *s;
+    relay_store_meta m;
+    uint8_t gi[16], h[32];
+    size_t len;
+    uint64_t seq;
+    struct rd r;
+
+    new_dir();
+    s = open_ok(NULL);
+    CHECK_EQ(relay_store_room_create(s, ROOM_A, 16, PK1, (const uint8_t *)"gi-a", 4, 5, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(flush_ok(s, 5), RELAY_STORE_OK);
+    CHECK_EQ(relay_store_append(s, ROOM_A, 16, (const uint8_t *)"c", 1, 7, 1,
+                                (const uint8_t *)"gi-a2", 5, PK2, 0, &seq),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_room_create(s, ROOM_B, 16, PK1, (const uint8_t *)"gi-b", 4, 5, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_staged(s), 2);
+    relay_store_discard(s);
+    CHECK_EQ(relay_store_staged(s), 0);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_A, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.head_seq, 0);
+    CHECK_EQ(m.epoch, 0);
+    CHECK_MEM(m.join_pk, PK1, 32);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_B, 16, &m), RELAY_STORE_ERR_NO_ROOM);
+    CHECK_EQ(flush_ok(s, 8), RELAY_STORE_OK);
+    CHECK_EQ(dn.n, 0); /* nothing reported for what was discarded */
+
+    memset(h, 7, sizeof h);
+    CHECK_EQ(relay_store_room_create_at(s, ROOM_B, 16, PK3, (const uint8_t *)"gi-snap", 7, 5,
+                                        4, 40, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_stage_hash(s, h), RELAY_STORE_OK);
+    CHECK_EQ(flush_ok(s, 9), RELAY_STORE_OK);
+    relay_store_close(s);
+    s = open_ok(NULL);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_B, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.durable_head, 40);
+    CHECK_EQ(m.oldest_seq, 41);
+    CHECK_EQ(m.epoch, 4);
+    CHECK_EQ(m.gi_seq, 40);
+    CHECK_MEM(m.join_pk, PK3, 32);
+    CHECK_MEM(m.head_hash, h, 32);
+    CHECK_MEM(m.gi_hash, h, 32);
+    CHECK_EQ(relay_store_gi(s, ROOM_B, 16, gi, sizeof gi, &len, &seq), RELAY_STORE_OK);
+    CHECK_EQ(len, 7);
+    CHECK_EQ(seq, 40);
+    CHECK_MEM(gi, "gi-snap", 7);
+    CHECK_EQ(read_all(s, ROOM_B, 0, &r), RELAY_STORE_ERR_GONE);
+    CHECK_EQ(read_all(s, ROOM_B, 40, &r), RELAY_STORE_OK);
+    CHECK_EQ(r.n, 0);
+    CHECK_EQ(relay_store_append(s, ROOM_B, 16, (const uint8_t *)"x", 1, 10, 0, NULL, 0, NULL, 0,
+                                &seq),
+             RELAY_STORE_OK);
+    CHECK_EQ(seq, 41);
+    CHECK_EQ(flush_ok(s, 10), RELAY_STORE_OK);
+    CHECK_EQ(read_all(s, ROOM_B, 40, &r), RELAY_STORE_OK);
+    CHECK_EQ(r.n, 1);
+
+    /* reset to a snapshot past the head: entries gone, the old key an earlier one */
+    int kind = 0;
+    CHECK_EQ(relay_store_room_reset(s, ROOM_B, 16, PK2, (const uint8_t *)"gi-r", 4, 6, 41, 0),
+             RELAY_STORE_ERR_ARG); /* not past the head */
+    memset(h, 9, sizeof h);
+    CHECK_EQ(relay_store_room_reset(s, ROOM_B, 16, PK2, (const uint8_t *)"gi-r", 4, 6, 60, 0),
+             RELAY_STORE_OK);
+    CHECK_EQ(relay_store_stage_hash(s, h), RELAY_STORE_OK);
+    CHECK_EQ(flush_ok(s, 11), RELAY_STORE_OK);
+    relay_store_close(s);
+    s = open_ok(NULL);
+    CHECK_EQ(relay_store_meta_get(s, ROOM_B, 16, &m), RELAY_STORE_OK);
+    CHECK_EQ(m.durable_head, 60);
+    CHECK_EQ(m.oldest_seq, 61);
+    CHECK_EQ(m.entries, 0);
+    CHECK_EQ(m.epoch, 6);
+    CHECK_EQ(m.gi_seq, 60);
+    CHECK_MEM(m.join_pk, PK2, 32);
+    CHECK_MEM(m.gi_hash, h, 32);
+    CHECK_EQ(relay_store_key_kind(s, ROOM_B, 16, PK3, &kind), RELAY_STORE_OK);
+    CHECK_EQ(kind, RELAY_STORE_KEY_EARLIER);
+    CHECK_EQ(relay_store_gi(s, ROOM_B, 16, gi, sizeof gi, &len, &seq), RELAY_STORE_OK);
+    CHECK_EQ(len, 4);
+    CHECK_MEM(gi, "gi-r", 4);
+    CHECK_EQ(read_all(s, ROOM_B, 41, &r), RELAY_STORE_ERR_GONE);
+    CHECK_EQ(read_all(s, ROOM_B, 60, &r), RELAY_STORE_OK);
+    CHECK_EQ(r.n, 0);
+    relay_store_stats st;
+    relay_store_stats_get(s, &st);
+    CHECK_EQ(st.entries, 0); /* ROOM_A has none durable either */
+    relay_store_close(s);
+}
+
 int main(void)
 {
     char cmd[600];
@@ -1017,6 +1114,7 @@ int main(void)
     test_newer_schema();
     test_locked();
     test_names();
+    test_discard_create_at();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", base);

@@ -23,6 +23,20 @@
  *                end LOST with one ROOM_LOST (NO_ROOM) each and stop reconnecting; their
  *                rooms (seq, texts, members) are kept and still export
  *
+ * Cluster scenarios (tests/cluster/v2_cluster.py: v2_e2e cluster_* HOST:PORT1 PORT2 PORT3,
+ * relays 1 and 2 and a proxy to relay 3 sharing a nats-server -js; docs/CLUSTER.md):
+ *   cluster_chat  members on two relays type at once and commit: one total order
+ *   cluster_race  race with its members on two relays: one commit per epoch, re-bases
+ *   cluster_kill  relay 1 SIGKILLed ("CMD kill1") during a burst: failover to relay 2
+ *   cluster_late  relay 3 started late ("CMD start3") serves the whole history
+ *   cluster_retention  relay 3 started after retention cut the log: a replica from the
+ *                 room record's snapshot; a member joins through it
+ *   cluster_broker  the broker is SIGKILLed ("CMD nats_kill") and restarted on its store
+ *                 ("CMD nats_restart") during a burst: everything arrives once, in order
+ *   cluster_overtaken  relay 2's replica falls behind retention while its member is away:
+ *                 it resets to the snapshot, the member gets GONE and rejoins
+ * E2E_VERBOSE=1 in the environment prints every event (SENT, ACCEPTED, MESSAGE too).
+ *
  * The wrapper acts on request: this program writes "CMD cut|kill|restart" on stdout and
  * waits (bounded) for "OK" on stdin. Assertions are made here: a failure prints
  * "FAIL: ..." on stderr and exits 1; success prints "PASS <scenario>" on stdout.
@@ -52,6 +66,7 @@ typedef struct e2e_client {
     uint8_t seed[32];
     sc2_room *r;
     int port;           /* relay or proxy port this client connects to */
+    int alt_port;       /* a second relay of the cluster: each lost connection switches */
     struct lws *wsi;
     int open;
     int online;         /* reconnect when the connection is gone */
@@ -94,7 +109,7 @@ static size_t rec_log_len[E2E_MAX_LOG];
 static uint8_t *rec_gi;
 static size_t rec_gi_len;
 static const char *host = "127.0.0.1";
-static int relay_port, proxy_port;
+static int relay_port, proxy_port, relay3_port;
 static lws_sorted_usec_list_t tick;
 
 __attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
@@ -128,8 +143,8 @@ static void drain(e2e_client *c)
     while (sc2_room_next_event(c->r, &ev)) {
         if ((int)ev.type < 64)
             c->counts[ev.type]++;
-        if (ev.type != SC2_EV_MESSAGE && ev.type != SC2_EV_SENT &&
-            ev.type != SC2_EV_ACCEPTED)
+        if ((ev.type != SC2_EV_MESSAGE && ev.type != SC2_EV_SENT &&
+             ev.type != SC2_EV_ACCEPTED) || getenv("E2E_VERBOSE"))
             fprintf(stderr, "[%s] %s seq=%llu seq2=%llu epoch=%llu code=%d %s%s%s\n", c->name,
                     sc2_room_event_name(ev.type), (unsigned long long)ev.seq,
                     (unsigned long long)ev.seq2, (unsigned long long)ev.epoch, ev.code,
@@ -197,6 +212,11 @@ static void gone(e2e_client *c)
     c->held = NULL;
     sc2_room_disconnected(c->r, now_ms());
     c->next_try = mono_ms() + 100;
+    if (c->alt_port) { /* fail over to the other relay */
+        int p = c->port;
+        c->port = c->alt_port;
+        c->alt_port = p;
+    }
     drain(c);
 }
 
@@ -942,13 +962,13 @@ static void scenario_lost_store(void)
 /* Three members commit at the same epoch and send meanwhile: the relay takes the first
  * commit of each epoch, the others are re-based; everyone ends in the same epoch with
  * everybody's texts once, each sender's in order. */
-static void scenario_race(void)
+static void race_on(int pa, int pb, int pc)
 {
     char link[1100];
     e2e_client *m[3] = { &A, &B, &C };
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", relay_port);
-    client_init(&C, "carol", relay_port);
+    client_init(&A, "alice", pa);
+    client_init(&B, "bob", pb);
+    client_init(&C, "carol", pc);
     create_room(&A);
     get_link(&A, link, sizeof link);
     join_room(&B, link);
@@ -1000,6 +1020,285 @@ static void scenario_race(void)
     fprintf(stderr, "commits re-based after losing an epoch race: %d\n", rebased);
     for (int k = 0; k < 3; k++)
         no_alerts(m[k]);
+}
+
+static void scenario_race(void)
+{
+    race_on(relay_port, relay_port, relay_port);
+}
+
+/* ---- clusters: v2_e2e cluster_* HOST:PORT1 PORT2 [PORT3], relays sharing JetStream ---- */
+
+/* Alice on relay 1, Bob on relay 2: both type at once, Bob commits an update on his
+ * relay; both see every text once, in one total order (same seq, same log hash, no
+ * fork alert) and end in the same epoch with the same authenticator. */
+static void scenario_cluster_chat(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    for (int i = 0; i < 20; i++) {
+        send_text(&A, "a", i);
+        send_text(&B, "b", i);
+    }
+    wait_texts(&A, 20);
+    wait_texts(&B, 20);
+    wait_live(&A);
+    wait_live(&B);
+    check_texts(&A, 0, "b", 0, 20);
+    check_texts(&B, 0, "a", 0, 20);
+    uint64_t e0 = sc2_room_epoch(B.r);
+    if (sc2_room_update(B.r, now_ms(), NULL))
+        fail("bob: sc2_room_update refused");
+    for (int i = 0; i < 5; i++)
+        send_text(&B, "after", i);
+    wait_texts(&A, 25);
+    wait_live(&B);
+    for (int i = 0; i < 5; i++)
+        send_text(&A, "reply", i);
+    wait_texts(&B, 25);
+    wait_live(&A);
+    wait_live(&B);
+    check_texts(&A, 20, "after", 0, 5);
+    check_texts(&B, 20, "reply", 0, 5);
+    check_total(&A, 25);
+    check_total(&B, 25);
+    if (sc2_room_epoch(A.r) != e0 + 1)
+        fail("epoch %llu after bob's update from %llu", (unsigned long long)sc2_room_epoch(A.r),
+             (unsigned long long)e0);
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
+/* The race of scenario_race with alice and carol on relay 1, bob on relay 2: a commit
+ * for an epoch another relay appended first is refused, its member re-bases. */
+static void scenario_cluster_race(void)
+{
+    race_on(relay_port, proxy_port, relay_port);
+}
+
+/* Relay 1 is SIGKILLed during alice's burst; alice fails over to relay 2 and resumes:
+ * bob (on relay 2) gets every text once, in order; alice has every ACCEPTED. */
+static void scenario_cluster_kill(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    wait_live(&A);
+    A.alt_port = proxy_port;
+    for (int i = 0; i < KILL_N; i++)
+        send_text(&A, "burst", i);
+    want_n w = { &A, 10 };
+    wait_for(has_accepted, &w, "alice's first 10 ACCEPTED of the burst");
+    size_t accepted_before = A.n_accepted;
+    want_close wc = { &A, A.closes };
+    command("kill1");
+    wait_for(has_closed, &wc, "alice to notice that relay 1 is gone");
+    wait_texts(&B, KILL_N);
+    wait_live(&A);
+    wait_live(&B);
+    fprintf(stderr, "alice had %zu ACCEPTED before the kill, %zu in all\n", accepted_before,
+            A.n_accepted);
+    if (A.n_accepted != KILL_N)
+        fail("alice had %zu ACCEPTED events for %d texts", A.n_accepted, KILL_N);
+    if (accepted_before >= KILL_N)
+        fail("the whole burst was accepted before the kill: the test did not test");
+    if (A.port != proxy_port || A.connects < 2)
+        fail("alice did not fail over to relay 2 (connects %d)", A.connects);
+    check_texts(&B, 0, "burst", 0, KILL_N);
+    check_total(&B, KILL_N);
+    for (int i = 0; i < 5; i++) /* and the room goes on on relay 2 */
+        send_text(&B, "b", i);
+    wait_texts(&A, 5);
+    check_texts(&A, 0, "b", 0, 5);
+    wait_live(&B);
+    check_same_epoch(&A, &B);
+    if (B.counts[SC2_EV_DUPLICATE])
+        fail("duplicate LOG entries on bob's connection");
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
+/* A relay started after the room's history was written serves all of it: bob, away
+ * meanwhile, resumes through relay 3 and carol joins there. */
+static void scenario_cluster_late(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    client_init(&C, "carol", relay3_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    go_offline(&B);
+    for (int i = 0; i < 30; i++)
+        send_text(&A, "while away", i);
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("alice: sc2_room_update refused");
+    for (int i = 30; i < 40; i++)
+        send_text(&A, "while away", i);
+    wait_live(&A);
+    command("start3");
+    B.port = relay3_port;
+    B.online = 1;
+    wait_texts(&B, 40);
+    wait_live(&B);
+    check_texts(&B, 0, "while away", 0, 40);
+    check_total(&B, 40);
+    join_room(&C, link);
+    for (int i = 0; i < 5; i++)
+        send_text(&C, "c", i);
+    wait_texts(&A, 5);
+    wait_texts(&B, 45);
+    wait_live(&C);
+    check_texts(&A, 0, "c", 0, 5);
+    check_texts(&B, 40, "c", 0, 5);
+    check_same_epoch(&A, &B);
+    check_same_epoch(&A, &C);
+    no_alerts(&A);
+    no_alerts(&B);
+    no_alerts(&C);
+}
+
+/* The relays keep 10 entries (--retain-entries 10, the streams too). Relay 3 starts after
+ * retention cut the room's log: it makes its replica from the snapshot the committing
+ * relay wrote into the room's record, and carol joins through it. */
+static void scenario_cluster_retention(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    client_init(&C, "carol", relay3_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    /* in groups that the running relays' replicas read before retention drops them (a
+     * replica overtaken by retention stops serving the room: docs/CLUSTER.md, Left) */
+    for (int g = 0; g < 6; g++) {
+        for (int i = 5 * g; i < 5 * g + 5; i++)
+            send_text(&A, "old", i);
+        wait_live(&A);
+        wait_texts(&B, (size_t)(5 * g + 5));
+    }
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("alice: sc2_room_update refused");
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "new", i);
+    wait_live(&A);
+    wait_texts(&B, 33);
+    command("start3");
+    join_room(&C, link);
+    for (int i = 0; i < 3; i++)
+        send_text(&C, "c", i);
+    wait_texts(&A, 3);
+    wait_texts(&B, 36);
+    wait_live(&C);
+    check_texts(&B, 0, "old", 0, 30);
+    check_texts(&B, 30, "new", 0, 3);
+    check_texts(&B, 33, "c", 0, 3);
+    check_texts(&A, 0, "c", 0, 3);
+    check_same_epoch(&A, &B);
+    check_same_epoch(&A, &C);
+    no_alerts(&A);
+    no_alerts(&B);
+    no_alerts(&C);
+}
+
+/* The relays keep 10 entries. Bob leaves relay 2 (its replica stops at his position);
+ * retention then drops what relay 2 never read. Bob comes back through relay 2: it finds
+ * the gap, resets its replica to the room record's snapshot, bob gets GONE and rejoins,
+ * and the room goes on for both, in the same epoch. */
+static void settle(int ms);
+
+/* The broker (nats-server -js) is SIGKILLed and restarted on its store directory while
+ * alice sends: the relays reconnect by themselves, the members come back, every text
+ * arrives once, in order. */
+static void scenario_cluster_broker(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    for (int i = 0; i < 10; i++)
+        send_text(&A, "before", i);
+    wait_live(&A);
+    wait_texts(&B, 10);
+    B.expect_error = A.expect_error = 1; /* 1011/RELAY_FULL while the log is away */
+    command("nats_kill");
+    for (int i = 0; i < 10; i++)
+        send_text(&A, "during", i);
+    settle(1500);
+    command("nats_restart");
+    wait_texts(&B, 20);
+    wait_live(&A);
+    wait_live(&B);
+    for (int i = 0; i < 5; i++)
+        send_text(&B, "b", i);
+    wait_texts(&A, 5);
+    wait_live(&B);
+    check_texts(&B, 0, "before", 0, 10);
+    check_texts(&B, 10, "during", 0, 10);
+    check_total(&B, 20);
+    check_texts(&A, 0, "b", 0, 5);
+    check_same_epoch(&A, &B);
+    no_alerts(&A);
+    no_alerts(&B);
+}
+
+static int lost_and_live(void *arg)
+{
+    e2e_client *c = arg;
+    return c->counts[SC2_EV_HISTORY_LOST] && is_live(c);
+}
+
+static void scenario_cluster_overtaken(void)
+{
+    char link[1100];
+    client_init(&A, "alice", relay_port);
+    client_init(&B, "bob", proxy_port);
+    create_room(&A);
+    get_link(&A, link, sizeof link);
+    join_room(&B, link);
+    go_offline(&B);
+    settle(300); /* relay 2 closes the room (its watch stops) */
+    for (int g = 0; g < 6; g++) {
+        for (int i = 5 * g; i < 5 * g + 5; i++)
+            send_text(&A, "away", i);
+        wait_live(&A);
+    }
+    if (sc2_room_update(A.r, now_ms(), NULL))
+        fail("alice: sc2_room_update refused");
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "late", i);
+    wait_live(&A);
+    B.online = 1;
+    /* relay 2 may first answer from its old replica (LIVE at bob's seq), then find the gap */
+    wait_for(lost_and_live, &B, "bob to get HISTORY_LOST and be LIVE again (relay 2 cannot "
+             "have the entries retention dropped)");
+    size_t nb = B.n_texts;
+    for (int i = 0; i < 3; i++)
+        send_text(&A, "after", i);
+    wait_live(&A);
+    wait_texts(&B, nb + 3);
+    for (int i = 0; i < 3; i++)
+        send_text(&B, "b", i);
+    wait_texts(&A, 3);
+    wait_live(&B);
+    check_texts(&B, nb, "after", 0, 3);
+    check_texts(&A, 0, "b", 0, 3);
+    check_same_epoch(&A, &B);
+    B.counts[SC2_EV_HISTORY_LOST] = 0; /* expected: the rest must be clean */
+    no_alerts(&A);
+    no_alerts(&B);
 }
 
 static void scenario_remove(void)
@@ -1746,6 +2045,7 @@ int main(int argc, char **argv)
     const char *colon = strrchr(argv[2], ':');
     relay_port = colon ? atoi(colon + 1) : 0;
     proxy_port = argc > 3 ? atoi(argv[3]) : 0;
+    relay3_port = argc > 4 ? atoi(argv[4]) : 0;
     if (relay_port <= 0 || sodium_init() < 0) {
         fprintf(stderr, "v2_e2e: bad address '%s' or no libsodium\n", argv[2]);
         return 2;
@@ -1771,6 +2071,20 @@ int main(int argc, char **argv)
         scenario_cut_sender();
     else if (!strcmp(s, "kill"))
         scenario_kill();
+    else if (!strcmp(s, "cluster_chat"))
+        scenario_cluster_chat();
+    else if (!strcmp(s, "cluster_race"))
+        scenario_cluster_race();
+    else if (!strcmp(s, "cluster_kill"))
+        scenario_cluster_kill();
+    else if (!strcmp(s, "cluster_late"))
+        scenario_cluster_late();
+    else if (!strcmp(s, "cluster_retention"))
+        scenario_cluster_retention();
+    else if (!strcmp(s, "cluster_overtaken"))
+        scenario_cluster_overtaken();
+    else if (!strcmp(s, "cluster_broker"))
+        scenario_cluster_broker();
     else if (!strcmp(s, "race"))
         scenario_race();
     else if (!strcmp(s, "remove"))

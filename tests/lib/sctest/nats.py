@@ -14,16 +14,19 @@ LISTENING = re.compile(rb"Listening for client connections on 127\.0\.0\.1:(\d+)
 
 class Nats:
     """nats-server BINARY -a 127.0.0.1 -p PORT; its stderr is appended to log_path (or
-    dropped). After start(): .port, .url ("nats://127.0.0.1:PORT"), .proc."""
+    dropped). With jetstream_dir: JetStream on (-js), its store in that directory (kept
+    across restarts). After start(): .port, .url ("nats://127.0.0.1:PORT"), .proc."""
 
-    def __init__(self, binary, log_path=None):
-        self.binary, self.log_path = binary, log_path
+    def __init__(self, binary, log_path=None, jetstream_dir=None):
+        self.binary, self.log_path, self.jetstream_dir = binary, log_path, jetstream_dir
         self.proc, self.port, self.starts = None, None, 0
 
     def start(self, timeout=15.0):
         """Starts it and waits (at most timeout s) for "Server is ready"; returns self."""
         self.starts += 1
-        self.proc = subprocess.Popen([self.binary, "-a", "127.0.0.1", "-p", str(self.port or -1)],
+        js = ["-js", "-sd", self.jetstream_dir] if self.jetstream_dir else []
+        self.proc = subprocess.Popen([self.binary, "-a", "127.0.0.1", "-p", str(self.port or -1)]
+                                     + js,
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE)
         log = open(self.log_path, "ab") if self.log_path else None

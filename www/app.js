@@ -384,13 +384,15 @@ function renderState() {
   const s = app.state;
   const conn = $('conn');
   conn.dataset.state = s.state;
+  conn.dataset.relay = s.relay || '';
+  conn.title = s.relay ? `Relay: ${s.relay}` : '';
   const waiting = app.room ? app.room.outboxLength() : 0;
   const queued = waiting ? ` · ${waiting} message${waiting === 1 ? '' : 's'} waiting` : '';
   let text;
   switch (s.state) {
   case 'connecting': text = 'Connecting…'; break;
   case 'joining': text = 'Catching up…'; break;
-  case 'online': text = 'Online'; break;
+  case 'online': text = s.failover ? `Online · via ${s.relay}` : 'Online'; break;
   case 'offline': {
     const secs = Math.max(0, Math.ceil((s.retryAt - Date.now()) / 1000));
     text = `Offline · reconnecting in ${secs} s`;

@@ -143,9 +143,12 @@ export async function startRelay({ relay, www, port = 0, args = [], logPath, nam
   return { proc, log, dataDir, ...addr, base: `http://${addr.host}:${addr.port}/` };
 }
 
-// nats-server on a free loopback port; resolves { proc, port, url }.
-export async function startNats(binary, opts = {}) {
-  const { proc, m } = await startProcess('nats-server', [binary, '-a', '127.0.0.1', '-p', '-1'],
+// nats-server on a free loopback port; resolves { proc, port, url }. With jetstreamDir:
+// JetStream on (-js, its store in that directory), as protocol v2 rooms in a cluster need.
+export async function startNats(binary, { jetstreamDir, ...opts } = {}) {
+  const js = jetstreamDir ? ['-js', '-sd', jetstreamDir] : [];
+  const { proc, m } = await startProcess('nats-server',
+    [binary, '-a', '127.0.0.1', '-p', '-1', ...js],
     /client connections on 127\.0\.0\.1:(\d+)/, { match: ['stderr'], ...opts });
   return { proc, port: Number(m[1]), url: `nats://127.0.0.1:${m[1]}` };
 }

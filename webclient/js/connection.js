@@ -81,6 +81,10 @@ export class RoomClient {
 
   url() { return this.urls[this.urlIdx]; }
 
+  // The relay in use or being tried, for the header: {relay: host:port, failover: whether
+  // it is not the link's relay (the first one)}.
+  where() { return { relay: new URL(this.url()).host, failover: this.urlIdx !== 0 }; }
+
   stop() {
     this.stopped = true;
     globalThis.removeEventListener('online', this.onOnline);
@@ -115,11 +119,11 @@ export class RoomClient {
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
-    this.onState({ state: 'connecting', attempt: this.attempt, url: this.url() });
+    this.onState({ state: 'connecting', attempt: this.attempt, url: this.url(), ...this.where() });
     ws.onopen = () => {
       if (ws !== this.ws) return;
       this.room.connected();
-      this.onState({ state: 'joining' });
+      this.onState({ state: 'joining', ...this.where() });
       this.pump();
     };
     ws.onmessage = (e) => {
@@ -163,7 +167,7 @@ export class RoomClient {
     for (const ev of this.room.takeEvents()) {
       if (ev.type === 'live') {
         this.attempt = 0;
-        this.onState({ state: 'online' });
+        this.onState({ state: 'online', ...this.where() });
       }
       this.onEvent(ev);
     }

@@ -456,7 +456,15 @@ async function enterRoom(room, meta, restored, hist = null) {
   if (restored) app.away = { count: 0, li: null };
   showInvite();
   $('invite').open = !restored && !!meta.creator;
-  app.client = new RoomClient(room, meta.base, { onEvent, onState, onBatch: saveSoon });
+  // The cluster's other relays are kept with the room (meta.relays) for when this page
+  // is served by its pins while its relay is down (connection.js).
+  const onRelays = (list) => {
+    if (JSON.stringify(list) === JSON.stringify(meta.relays)) return;
+    meta.relays = list;
+    saveSoon();
+  };
+  app.client = new RoomClient(room, meta.base, { onEvent, onState, onBatch: saveSoon,
+    relays: meta.relays, onRelays });
   if (!meta.closed) app.client.start();
   else onState({ state: 'finished', detail: room.state() });
   renderMembers();

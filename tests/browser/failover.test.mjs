@@ -6,7 +6,8 @@
 // more while no relay is reachable (relay 2 is reached, for her only, through a TCP
 // forwarder that refuses for a while); her page must say it lost the connection, move to
 // relay 2 by itself, say which relay it is on, and deliver every message she typed to bob
-// exactly once and in order; bob's messages must reach her there.
+// exactly once and in order; bob's messages must reach her there. Then she reloads while
+// relay 1 is still down: her page, served by its pins, must go back to relay 2.
 //
 // Environment: SALTCHAT_RELAY, SALTCHAT_WWW (the built page), SALTCHAT_NATS_SERVER,
 // SALTCHAT_ARTIFACTS (logs, screenshots), CHROMIUM, SALTCHAT_NODE_MODULES.
@@ -218,6 +219,20 @@ test('the page fails over between clustered v2 relays', { timeout: 300000 }, asy
     await send(alice.page, 'a-after');
     want.push('a-after');
     await waitExactly(bob.page, 'a-', want, 'alice\'s next message reaches bob');
+  });
+
+  await t.test('alice reloads while relay 1 is still down: her pinned page goes back to relay 2', async () => {
+    // The page comes from the service worker's pins (relay 1 cannot serve it, nor its
+    // /cluster.json): the room must still know relay 2 from before.
+    await alice.page.reload();
+    await alice.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await until(async () => (await conn(alice.page)).state === 'online', 'alice online after the reload', T,
+      { detail: async () => JSON.stringify(await conn(alice.page)) });
+    assert.equal((await conn(alice.page)).relay, `127.0.0.1:${pf}`);
+    await send(bob.page, 'b-reloaded');
+    await waitExactly(alice.page, 'b-', ['b-hello', 'b-after', 'b-reloaded'], 'bob\'s message after the reload');
+    await send(alice.page, 'a-reloaded');
+    await until(async () => (await texts(bob.page)).includes('a-reloaded'), 'bob has alice\'s message after the reload', T);
   });
 
   await t.test('no page errors, no CSP refusals', async () => {

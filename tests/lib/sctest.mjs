@@ -23,7 +23,8 @@ export function timeoutMessage(ms, what, detail) {
 }
 
 // Polls pred() (may be async; a throw counts as "not yet") every step ms until it returns
-// a true value, which is returned; fails naming what (and detail) after ms.
+// a true value, which is returned; fails naming what (and detail, a value or a function,
+// which may be async) after ms.
 export async function until(pred, what, ms = 20000, { step = 100, detail } = {}) {
   const end = Date.now() + ms;
   for (;;) {
@@ -31,7 +32,13 @@ export async function until(pred, what, ms = 20000, { step = 100, detail } = {})
       const v = await pred();
       if (v) return v;
     } catch { /* not yet */ }
-    if (Date.now() > end) throw new Error(timeoutMessage(ms, what, detail));
+    if (Date.now() > end) {
+      let d = detail;
+      if (typeof d === 'function') {
+        try { d = await d(); } catch (e) { d = `(no detail: ${e.message})`; }
+      }
+      throw new Error(timeoutMessage(ms, what, d));
+    }
     await sleep(step);
   }
 }

@@ -8,11 +8,15 @@
 // Failover (docs/CLUSTER.md): the relay URLs tried in turn are the link's relay, the
 // page's own origin, and the other relays of its cluster that the page's relay lists at
 // /cluster.json (its --peer-url flags; the same relay puts them in the page's CSP
-// connect-src). Every failed attempt or dropped connection moves to the next one.
+// connect-src). Every failed attempt or dropped connection moves to the next one. The
+// list is also given to the page (onRelays) to keep with the room, and the kept one given
+// back (relays) when the room is opened again: a page served by its pins (www/sw.js)
+// while its own relay is down cannot read /cluster.json, yet must reach the others.
 const SUBPROTOCOL = 'saltchat.v2';
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const CLUSTER_LIST_TIMEOUT_MS = 3000;
+const CLUSTER_LIST_MAX = 16; // relays taken from /cluster.json or from the kept list
 
 // The WebSocket URL of room roomId on the relay at base (an http(s) or ws(s) URL).
 export function roomUrlAt(base, roomId) {
@@ -35,7 +39,8 @@ async function clusterRelays() {
                           { signal: ctl.signal, cache: 'no-store' });
     if (!r.ok) return [];
     const j = await r.json();
-    return Array.isArray(j.relays) ? j.relays.filter((x) => typeof x === 'string') : [];
+    return Array.isArray(j.relays)
+      ? j.relays.filter((x) => typeof x === 'string').slice(0, CLUSTER_LIST_MAX) : [];
   } catch {
     return [];
   } finally {
@@ -46,12 +51,17 @@ async function clusterRelays() {
 export class RoomClient {
   // onEvent(ev) for each room event; onState({state, retryAt, attempt, detail});
   // onBatch() after each received message was processed (the page saves the room then).
-  // base: the relay's http(s) base from the link.
-  constructor(room, base, { onEvent, onState, onBatch }) {
+  // base: the relay's http(s) base from the link. relays: the other relays' bases kept
+  // from before (tried after the link's and the page's own); onRelays(list) when the
+  // page's relay listed its cluster (the bases, to keep with the room).
+  constructor(room, base, { onEvent, onState, onBatch, relays = [], onRelays }) {
     this.room = room;
     this.onEvent = onEvent;
     this.onState = onState;
     this.onBatch = onBatch || (() => {});
+    this.onRelays = onRelays || (() => {});
+    this.kept = Array.isArray(relays)
+      ? relays.filter((x) => typeof x === 'string').slice(0, CLUSTER_LIST_MAX) : [];
     this.ws = null;
     this.attempt = 0;
     this.retryTimer = 0;
@@ -65,8 +75,12 @@ export class RoomClient {
   // Connects at once to the link's relay; learns the failover list meanwhile.
   start() {
     this.addRelay(globalThis.location.origin);
+    this.kept.forEach((base) => this.addRelay(base));
     this.connectNow();
-    clusterRelays().then((list) => list.forEach((base) => this.addRelay(base)));
+    clusterRelays().then((list) => {
+      list.forEach((base) => this.addRelay(base));
+      if (list.length && !this.stopped) this.onRelays(list);
+    });
   }
 
   addRelay(base) {

@@ -7,7 +7,8 @@
 // forwarder that refuses for a while); her page must say it lost the connection, move to
 // relay 2 by itself, say which relay it is on, and deliver every message she typed to bob
 // exactly once and in order; bob's messages must reach her there. Then she reloads while
-// relay 1 is still down: her page, served by its pins, must go back to relay 2.
+// relay 1 is still down: her page, served by its pins, must go back to relay 2; and a
+// relay listed in /cluster.json that her pinned page's CSP refuses is skipped.
 //
 // Environment: SALTCHAT_RELAY, SALTCHAT_WWW (the built page), SALTCHAT_NATS_SERVER,
 // SALTCHAT_ARTIFACTS (logs, screenshots), CHROMIUM, SALTCHAT_NODE_MODULES.
@@ -235,7 +236,37 @@ test('the page fails over between clustered v2 relays', { timeout: 300000 }, asy
     await until(async () => (await texts(bob.page)).includes('a-reloaded'), 'bob has alice\'s message after the reload', T);
   });
 
-  await t.test('no page errors, no CSP refusals', async () => {
+  await t.test('a relay the pinned page\'s CSP refuses is skipped, not waited on', async () => {
+    // Relay 1 back on its port, now also naming a relay (port pz) that alice's pinned page
+    // (its CSP from the first visit) may not connect to: /cluster.json lists it after the
+    // forwarder, so her list is relay 1, relay 2 (kept), pz. Chromium blocks that
+    // WebSocket with an error and no close; the page must go on to the next relay.
+    const pz = await freePort();
+    relay1 = await startRelay({ relay: RELAY, www: WWW, port: p1, name: 'relay1', dataDir: relay1.dataDir,
+      args: ['--cluster', nats.url, '--peer-url', `http://127.0.0.1:${pz}`, '--peer-url', urlf,
+             '--log-level', 'info'], logPath: join(ARTIFACTS, 'relay1-again.log') });
+    await alice.page.reload();
+    await alice.page.waitForSelector('#chat:not([hidden])', { timeout: T });
+    await until(async () => (await conn(alice.page)).state === 'online', 'alice online on relay 1 again', T,
+      { detail: async () => JSON.stringify(await conn(alice.page)) });
+    assert.equal((await conn(alice.page)).relay, `127.0.0.1:${p1}`);
+    const blocked = pageProblems.length;
+    proxy.refuse = true;
+    relay1.proc.kill('SIGKILL');
+    await until(async () => (await conn(alice.page)).relay === `127.0.0.1:${pz}`,
+      'alice\'s page tries the relay its CSP refuses', T,
+      { detail: async () => JSON.stringify(await conn(alice.page)) });
+    proxy.refuse = false;
+    await until(async () => (await conn(alice.page)).state === 'online', 'alice online past the refused relay', 45000,
+      { detail: async () => JSON.stringify(await conn(alice.page)) });
+    assert.equal((await conn(alice.page)).relay, `127.0.0.1:${pf}`);
+    const csp = pageProblems.splice(blocked);
+    assert.ok(csp.length && csp.every((x) => x.includes(`ws://127.0.0.1:${pz}/`) && /CSP/.test(x)), JSON.stringify(csp));
+    await send(alice.page, 'a-past-csp');
+    await until(async () => (await texts(bob.page)).includes('a-past-csp'), 'bob has it', T);
+  });
+
+  await t.test('no page errors, no CSP refusals but the one above', async () => {
     assert.deepEqual(pageProblems, []);
   });
 });

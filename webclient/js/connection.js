@@ -17,6 +17,13 @@ const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
 const CLUSTER_LIST_TIMEOUT_MS = 3000;
 const CLUSTER_LIST_MAX = 16; // relays taken from /cluster.json or from the kept list
+// A connection not open by then is given up (a relay whose packets vanish would otherwise
+// hold the page for the browser's TCP timeout), and the next relay tried.
+const CONNECT_TIMEOUT_MS = 10000;
+// Chromium fires only 'error', never 'close', on a WebSocket the page's CSP blocks (a
+// relay listed by /cluster.json but not in the pinned page's connect-src): a socket still
+// not closed this long after its error counts as closed.
+const ERROR_CLOSE_WAIT_MS = 1000;
 
 // The WebSocket URL of room roomId on the relay at base (an http(s) or ws(s) URL).
 export function roomUrlAt(base, roomId) {
@@ -128,13 +135,24 @@ export class RoomClient {
     try {
       ws = new WebSocket(this.url(), SUBPROTOCOL);
     } catch (e) {
+      // This URL cannot be used at all; with others to try, it is one failed attempt.
       this.onState({ state: 'failed', detail: String(e.message || e) });
+      if (this.urls.length > 1) this.retry(1006, '');
       return;
     }
     ws.binaryType = 'arraybuffer';
     this.ws = ws;
     this.onState({ state: 'connecting', attempt: this.attempt, url: this.url(), ...this.where() });
+    const timer = setTimeout(() => {
+      if (ws === this.ws && ws.readyState === WebSocket.CONNECTING) ws.close();
+    }, CONNECT_TIMEOUT_MS);
+    ws.onerror = () => {
+      setTimeout(() => {
+        if (ws === this.ws && ws.readyState !== WebSocket.OPEN) this.dropped(ws, 1006, '');
+      }, ERROR_CLOSE_WAIT_MS);
+    };
     ws.onopen = () => {
+      clearTimeout(timer);
       if (ws !== this.ws) return;
       this.room.connected();
       this.onState({ state: 'joining', ...this.where() });
@@ -153,24 +171,35 @@ export class RoomClient {
       if (!ok) ws.close(3000);
     };
     ws.onclose = (e) => {
-      if (ws !== this.ws) return;
-      this.ws = null;
-      this.room.disconnected();
-      this.pump();
-      this.onBatch();
-      if (this.stopped) return;
-      if (this.finished()) {
-        this.onState({ state: 'finished', detail: this.room.state() });
-        return;
-      }
-      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
-      const delay = Math.round(base / 2 + Math.random() * (base / 2));
-      this.attempt = Math.min(this.attempt + 1, 10);
-      this.urlIdx = (this.urlIdx + 1) % this.urls.length; // fail over to the next relay
-      this.onState({ state: 'offline', retryAt: Date.now() + delay, code: e.code,
-                     detail: e.reason || '' });
-      this.retryTimer = setTimeout(() => this.connectNow(), delay);
+      clearTimeout(timer);
+      if (ws === this.ws) this.dropped(ws, e.code, e.reason);
     };
+  }
+
+  // The connection ws (the current one) is gone: tells the room, then reconnects.
+  dropped(ws, code, reason) {
+    this.ws = null;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    if (ws.readyState !== WebSocket.CLOSED) ws.close();
+    this.room.disconnected();
+    this.pump();
+    this.onBatch();
+    if (this.stopped) return;
+    if (this.finished()) {
+      this.onState({ state: 'finished', detail: this.room.state() });
+      return;
+    }
+    this.retry(code, reason);
+  }
+
+  // Schedules the next attempt, on the next relay, after the backoff.
+  retry(code, reason) {
+    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.attempt = Math.min(this.attempt + 1, 10);
+    this.urlIdx = (this.urlIdx + 1) % this.urls.length; // fail over to the next relay
+    this.onState({ state: 'offline', retryAt: Date.now() + delay, code, detail: reason || '' });
+    this.retryTimer = setTimeout(() => this.connectNow(), delay);
   }
 
   // Writes pending output and delivers events.

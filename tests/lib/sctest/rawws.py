@@ -4,9 +4,9 @@ any opcode, fragments, reserved bits) and parses what the server sends without j
 it. Timeouts on every read; a read that times out raises WaitTimeout naming what it
 waited for.
 
-    ws = RawWS.connect("127.0.0.1", port, "/room/abc")       # 101 or TestFailure
-    ws.send_binary(sync(7))
-    env = ws.wait_envelope(lambda e: e.type == SYNCED and e.token == 7, "SYNCED token 7")
+    ws = RawWS.connect("127.0.0.1", port, "/room/" + room)    # 101 or TestFailure
+    ws.send_binary(envelope2.get_gi())
+    env = ws.wait_envelope(lambda e: e.type == envelope2.ERROR, "ERROR NOT_AUTHENTICATED")
 """
 import base64
 import hashlib
@@ -15,7 +15,9 @@ import socket
 import struct
 import time
 
-from .envelope import SUBPROTOCOL, parse_message
+from . import envelope as _v1
+from . import envelope2 as _v2
+from .envelope2 import SUBPROTOCOL
 from .errors import TestFailure, WaitTimeout, check
 from .wait import timeout_message
 
@@ -131,6 +133,7 @@ class RawWS:
         self.messages = 0       # binary messages received
         self.max_batch = 0      # most envelopes seen in one message
         self.closed = None      # the close Frame once received
+        self.parse = _v2.parse_message  # the envelope parser of the subprotocol
 
     @classmethod
     def connect(cls, host, port, path, subprotocol=SUBPROTOCOL, extra="", rcvbuf=None,
@@ -152,6 +155,7 @@ class RawWS:
             raise TestFailure(f"cannot connect to {host}:{port}: {e}") from None
         ws = cls(s)
         ws.timeout = timeout
+        ws.parse = _v1.parse_message if subprotocol == _v1.SUBPROTOCOL else _v2.parse_message
         ws.key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(request if request is not None else
                   handshake_request(f"{host}:{port}", path, ws.key, subprotocol, extra))
@@ -282,7 +286,7 @@ class RawWS:
                 code = Frame(True, 0, OP_CLOSE, False, m[1]).close_code() if m else None
                 raise TestFailure(f"connection closed (close {code}) while waiting for {what}")
             check(m[0] == OP_BINARY, f"binary messages only, got opcode {m[0]}")
-            envs = parse_message(m[1])
+            envs = self.parse(m[1])
             self.messages += 1
             self.max_batch = max(self.max_batch, len(envs))
             self.pending.extend(envs)

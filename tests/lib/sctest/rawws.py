@@ -5,7 +5,7 @@ it. Timeouts on every read; a read that times out raises WaitTimeout naming what
 waited for.
 
     ws = RawWS.connect("127.0.0.1", port, "/room/" + room)    # 101 or TestFailure
-    ws.send_binary(envelope2.get_gi())
+    ws.send_binary(envelope2.get_gi())      # envelopes of protocol v2 (sctest.envelope2)
     env = ws.wait_envelope(lambda e: e.type == envelope2.ERROR, "ERROR NOT_AUTHENTICATED")
 """
 import base64
@@ -15,9 +15,7 @@ import socket
 import struct
 import time
 
-from . import envelope as _v1
-from . import envelope2 as _v2
-from .envelope2 import SUBPROTOCOL
+from .envelope2 import SUBPROTOCOL, parse_message
 from .errors import TestFailure, WaitTimeout, check
 from .wait import timeout_message
 
@@ -133,7 +131,6 @@ class RawWS:
         self.messages = 0       # binary messages received
         self.max_batch = 0      # most envelopes seen in one message
         self.closed = None      # the close Frame once received
-        self.parse = _v2.parse_message  # the envelope parser of the subprotocol
 
     @classmethod
     def connect(cls, host, port, path, subprotocol=SUBPROTOCOL, extra="", rcvbuf=None,
@@ -155,7 +152,6 @@ class RawWS:
             raise TestFailure(f"cannot connect to {host}:{port}: {e}") from None
         ws = cls(s)
         ws.timeout = timeout
-        ws.parse = _v1.parse_message if subprotocol == _v1.SUBPROTOCOL else _v2.parse_message
         ws.key = base64.b64encode(os.urandom(16)).decode()
         s.sendall(request if request is not None else
                   handshake_request(f"{host}:{port}", path, ws.key, subprotocol, extra))
@@ -286,7 +282,7 @@ class RawWS:
                 code = Frame(True, 0, OP_CLOSE, False, m[1]).close_code() if m else None
                 raise TestFailure(f"connection closed (close {code}) while waiting for {what}")
             check(m[0] == OP_BINARY, f"binary messages only, got opcode {m[0]}")
-            envs = self.parse(m[1])
+            envs = parse_message(m[1])
             self.messages += 1
             self.max_batch = max(self.max_batch, len(envs))
             self.pending.extend(envs)

@@ -1199,9 +1199,7 @@ static void usage(FILE *f)
           "  --idle               open, join and hold; measure the server's RSS only\n"
           "  --settle SEC         with --server-pid: wait after joining, then read the\n"
           "                       server's RSS (idle memory per connection) (default 1)\n"
-          "  --stall K            the last K members of room 0 stop reading (default 0)\n"
-          "  --stall-max SEC      keep loading (and measuring) until the stalled member is\n"
-          "                       cut off, at most this long from the first send (default 30)\n"
+          "  --stall K            refused: measured protocol v1's slow-consumer cut (4002)\n"
           "  --server-pid PID     read the server's CPU and RSS from /proc\n"
           "  --src-addrs N        spread sources over 127.0.0.1..N (default: 1 per 5000)\n"
           "  --concurrency C      connection handshakes in flight (default 256)\n"
@@ -1300,9 +1298,9 @@ static void parse_args(int argc, char **argv)
         die("--stall must leave at least one reading member in room 0");
     if (O.protocol != 2)
         die("--protocol must be 2: protocol v1 (saltchat.v1) was removed from the relay");
-    if (O.stall || O.idle)
-        die("--stall and --idle measured protocol v1 (slow-consumer cut, WELCOME) and are "
-            "not supported in protocol v2");
+    if (O.stall)
+        die("--stall measured protocol v1's slow-consumer cut (4002) and is not supported "
+            "in protocol v2 (readers pull from the log)");
     if (O.concurrency < 1)
         O.concurrency = 1;
     if (O.src_addrs == 0)

@@ -3,7 +3,8 @@
 
 Times nothing. It checks that the harness still measures what it claims to, in protocol v2
 against the real saltchat-relay (sc_load --protocol 2): CREATE/AUTH, RESUME, SUBMIT, every
-LOG entry of the others complete and in order, every SUBMIT ACCEPTED, latencies recorded.
+LOG entry of the others complete and in order, every SUBMIT ACCEPTED, latencies recorded;
+--idle (every member LIVE, then the server's RSS read) works too.
 
 The peers of bench/peers/ (Python, Node ws, Bun uWebSockets) are relays of the removed
 protocol v1 (SEND_ALL fan-out from memory): they keep no log, so they cannot take part in
@@ -76,6 +77,11 @@ def suite_v2(sc_load, server):
     expect_clean(f"{n} fixed rate, 4 rooms of 5", rc, r, err)
     check(r["p50_us"] > 0 and r["p99_us"] >= r["p50_us"], f"{n}: latency percentiles "
           f"recorded (p50 {r['p50_us']:.0f} us, p99 {r['p99_us']:.0f} us)")
+    rc, r, err = load(sc_load, server, "--protocol", 2, "--conns", 20, "--room-size", 10,
+                      "--idle", "--settle", 0.2)
+    check(rc == 0 and r["ok"] and r.get("mode") == "idle" and r.get("rss_idle_kib", 0) > 0,
+          f"{n} --idle: every member LIVE, the server's idle RSS read (exit {rc}, "
+          f"{r.get('first_error') or 'no error'})")
 
 
 def main():

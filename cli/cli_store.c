@@ -12,12 +12,10 @@
 #include <unistd.h>
 
 #include "cli_file.h"
+#include "cli_seal.h"
 
 #define MAGIC "SCST"
 #define VERSION 1u
-#define NONCE crypto_secretbox_NONCEBYTES
-#define MAC crypto_secretbox_MACBYTES
-#define HEAD (4u + 1u + NONCE)
 
 static void put_be(uint8_t *p, uint64_t v, unsigned n)
 {
@@ -84,7 +82,7 @@ int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room 
                    size_t cap)
 {
     char path[PATH_MAX];
-    cli_buf p = {0}, f = {0};
+    cli_buf p = {0};
     int rc = -1;
     size_t nl = strlen(r->name), bl = strlen(r->base);
     uint8_t hdr[CLI_STORE_ROOM_CHARS + 2], len16[2], len32[4];
@@ -107,31 +105,13 @@ int cli_store_save(const char *dir, const uint8_t key[32], const cli_store_room 
         cli_buf_append(&p, len16, 2) || cli_buf_append(&p, r->base, bl) ||
         cli_buf_append(&p, len32, 4) ||
         cli_buf_append(&p, r->state.data ? r->state.data : (const uint8_t *)"", r->state.len) ||
-        cli_buf_append(&p, r->own.data ? r->own.data : (const uint8_t *)"", r->own.len) ||
-        cli_buf_reserve(&f, HEAD + MAC + p.len, 0)) {
+        cli_buf_append(&p, r->own.data ? r->own.data : (const uint8_t *)"", r->own.len)) {
         snprintf(err, cap, "cannot store the room: out of memory");
         goto fail;
     }
-    memcpy(f.data, MAGIC, 4);
-    f.data[4] = VERSION;
-    randombytes_buf(f.data + 5, NONCE);
-    crypto_secretbox_easy(f.data + HEAD, p.data, p.len, f.data + 5, key);
-    f.len = HEAD + MAC + p.len;
-    if (cli_file_write_private(path, f.data, f.len, 1, err, cap) != CLI_FILE_OK)
-        goto fail;
-    /* the rename is durable once the directory is */
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        snprintf(err, cap, "cannot sync directory %s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        goto fail;
-    }
-    close(dfd);
-    rc = 0;
+    rc = cli_seal_write(dir, path, MAGIC, VERSION, key, p.data, p.len, "the room", err, cap);
 fail:
     cli_buf_free(&p);
-    cli_buf_free(&f);
     return rc;
 }
 
@@ -139,7 +119,7 @@ int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli
                    char *err, size_t cap)
 {
     char path[PATH_MAX];
-    cli_buf f = {0}, p = {0};
+    cli_buf p = {0};
     int rc = -1;
     if (!room_text_ok(room)) {
         snprintf(err, cap, "'%.40s' is not a room id", room);
@@ -147,26 +127,14 @@ int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli
     }
     if (path_of(path, sizeof path, dir, room, "state", err, cap))
         return -1;
-    int got = cli_file_read_private(path, &f, CLI_STORE_MAX_STATE, err, cap);
+    int got = cli_seal_read(path, MAGIC, VERSION, key, CLI_STORE_MAX_STATE, &p, "room state", "",
+                            err, cap);
     if (got == CLI_FILE_MISSING) {
         rc = 1;
         goto fail;
     }
     if (got != CLI_FILE_OK)
         goto fail;
-    if (f.len < HEAD + MAC || memcmp(f.data, MAGIC, 4) != 0 || f.data[4] != VERSION) {
-        snprintf(err, cap, "%s is not a saltchat room state file (version %u)", path, VERSION);
-        goto fail;
-    }
-    if (cli_buf_reserve(&p, f.len - HEAD - MAC, 0) ||
-        crypto_secretbox_open_easy(p.data, f.data + HEAD, f.len - HEAD, f.data + 5, key) != 0) {
-        snprintf(err, cap,
-                 "%s does not decrypt: it is corrupt, or was written with another storage "
-                 "key; restore it from a backup or delete it",
-                 path);
-        goto fail;
-    }
-    p.len = f.len - HEAD - MAC;
     size_t off = CLI_STORE_ROOM_CHARS + 2;
     if (p.len < off + 2 || memcmp(p.data, room, CLI_STORE_ROOM_CHARS) != 0 ||
         p.data[CLI_STORE_ROOM_CHARS] > CLI_STORE_NEEDS_LINK ||
@@ -212,7 +180,6 @@ int cli_store_load(const char *dir, const uint8_t key[32], const char *room, cli
 corrupt:
     snprintf(err, cap, "%s is corrupt (its contents are not a stored room %s)", path, room);
 fail:
-    cli_buf_free(&f);
     cli_buf_free(&p);
     return rc;
 }

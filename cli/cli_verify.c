@@ -11,14 +11,12 @@
 
 #include "cli_buf.h"
 #include "cli_file.h"
+#include "cli_seal.h"
 
 #define MAGIC "SCVF"
 #define VERSION 1u
-#define NONCE crypto_secretbox_NONCEBYTES
-#define MAC crypto_secretbox_MACBYTES
-#define HEAD (4u + 1u + NONCE)
 #define ROOM_CHARS 22u
-#define MAX_FILE (HEAD + MAC + ROOM_CHARS + CLI_VERIFY_MAX * (32u + 1u + CLI_VERIFY_NAME_MAX))
+#define MAX_FILE (CLI_SEAL_OVERHEAD + ROOM_CHARS + CLI_VERIFY_MAX * (32u + 1u + CLI_VERIFY_NAME_MAX))
 
 static int room_ok(const char *s)
 {
@@ -126,7 +124,7 @@ int cli_verify_save(const char *dir, const uint8_t key[32], const char *room,
                     const cli_verify *v, char *err, size_t cap)
 {
     char path[PATH_MAX];
-    cli_buf p = {0}, f = {0};
+    cli_buf p = {0};
     int rc = -1;
     if (path_of(path, sizeof path, dir, room, err, cap))
         goto fail;
@@ -138,30 +136,13 @@ int cli_verify_save(const char *dir, const uint8_t key[32], const char *room,
             cli_buf_append(&p, v->m[i].name, nl))
             goto oom;
     }
-    if (cli_buf_reserve(&f, HEAD + MAC + p.len, 0))
-        goto oom;
-    memcpy(f.data, MAGIC, 4);
-    f.data[4] = VERSION;
-    randombytes_buf(f.data + 5, NONCE);
-    crypto_secretbox_easy(f.data + HEAD, p.data, p.len, f.data + 5, key);
-    f.len = HEAD + MAC + p.len;
-    if (cli_file_write_private(path, f.data, f.len, 1, err, cap) != CLI_FILE_OK)
-        goto fail;
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-        snprintf(err, cap, "cannot sync directory %s: %s", dir, strerror(errno));
-        if (dfd >= 0)
-            close(dfd);
-        goto fail;
-    }
-    close(dfd);
-    rc = 0;
+    rc = cli_seal_write(dir, path, MAGIC, VERSION, key, p.data, p.len, "the verified members",
+                        err, cap);
     goto fail;
 oom:
     snprintf(err, cap, "cannot store the verified members: out of memory");
 fail:
     cli_buf_free(&p);
-    cli_buf_free(&f);
     return rc;
 }
 
@@ -169,12 +150,13 @@ int cli_verify_load(const char *dir, const uint8_t key[32], const char *room, cl
                     char *err, size_t cap)
 {
     char path[PATH_MAX];
-    cli_buf f = {0}, p = {0};
+    cli_buf p = {0};
     cli_verify got = {0};
     int rc = -1;
     if (path_of(path, sizeof path, dir, room, err, cap))
         return -1;
-    int r = cli_file_read_private(path, &f, MAX_FILE, err, cap);
+    int r = cli_seal_read(path, MAGIC, VERSION, key, MAX_FILE, &p, "verified-members",
+                          " (the marks are lost)", err, cap);
     if (r == CLI_FILE_MISSING) {
         cli_verify_free(v);
         rc = 0;
@@ -182,20 +164,6 @@ int cli_verify_load(const char *dir, const uint8_t key[32], const char *room, cl
     }
     if (r != CLI_FILE_OK)
         goto fail;
-    if (f.len < HEAD + MAC || memcmp(f.data, MAGIC, 4) != 0 || f.data[4] != VERSION) {
-        snprintf(err, cap, "%s is not a saltchat verified-members file (version %u)", path,
-                 VERSION);
-        goto fail;
-    }
-    if (cli_buf_reserve(&p, f.len - HEAD - MAC, 0) ||
-        crypto_secretbox_open_easy(p.data, f.data + HEAD, f.len - HEAD, f.data + 5, key) != 0) {
-        snprintf(err, cap,
-                 "%s does not decrypt: it is corrupt, or was written with another storage key; "
-                 "restore it from a backup or delete it (the marks are lost)",
-                 path);
-        goto fail;
-    }
-    p.len = f.len - HEAD - MAC;
     if (p.len < ROOM_CHARS || memcmp(p.data, room, ROOM_CHARS) != 0)
         goto corrupt;
     for (size_t off = ROOM_CHARS; off < p.len;) {
@@ -221,7 +189,6 @@ corrupt:
     snprintf(err, cap, "%s is corrupt (not the verified members of room %s)", path, room);
 fail:
     cli_verify_free(&got);
-    cli_buf_free(&f);
     cli_buf_free(&p);
     return rc;
 }

@@ -8,16 +8,16 @@
 
 #include "relay_log.h"
 #include "relay_origin.h"
-#include "relay_room.h"
-#include "sc_envelope.h"
+
+/* The largest --max-frame (16 MiB). */
+#define MAX_FRAME_LIMIT (16u * 1024u * 1024u)
 
 #define USAGE                                                                              \
     "usage: saltchat-relay [options]\n"                                                    \
     "\n"                                                                                   \
-    "Serves the saltchat web client over HTTP and relays end-to-end encrypted frames\n"    \
-    "between the members of each room over WebSocket (path /room/<id>, subprotocol\n"      \
-    "saltchat.v1), and keeps the rooms of protocol v2 (subprotocol saltchat.v2) as\n"      \
-    "durable logs of ciphertext. The relay never sees a key.\n"                            \
+    "Serves the saltchat web client over HTTP and keeps each room of protocol v2\n"       \
+    "(WebSocket path /room/<base64url room id>, subprotocol saltchat.v2) as a durable\n"  \
+    "log of ciphertext. The relay never sees a key.\n"                                     \
     "\n"                                                                                   \
     "  --listen ADDR:PORT       address to listen on (default 127.0.0.1:8080); ADDR is an\n" \
     "                           IP literal ([::1] for IPv6) or localhost; port 0 picks a\n" \
@@ -26,10 +26,7 @@
     "  --tls-cert FILE          PEM certificate (chain): serve https and wss\n"           \
     "  --tls-key FILE           PEM private key for --tls-cert\n"                         \
     "  --max-frame BYTES        largest WebSocket message accepted (default 64K)\n"       \
-    "  --max-room-members N     members per room (default 1024)\n"                        \
     "  --max-connections N      WebSocket connections (default 16384)\n"                  \
-    "  --max-queue BYTES        room backlog a member may fall behind before it is\n"     \
-    "                           disconnected as a slow consumer (default 1M)\n"           \
     "  --sndbuf BYTES           kernel send buffer of each WebSocket connection, 4K to\n" \
     "                           64M (default: the kernel's autotuning, up to\n"          \
     "                           net.ipv4.tcp_wmem's maximum); smaller bounds what a\n"     \
@@ -44,11 +41,10 @@
     "  --allow-origin URL       also accept WebSocket handshakes from this web origin,\n" \
     "                           e.g. https://chat.example.org (repeatable); same-origin\n" \
     "                           pages and clients sending no Origin are always accepted\n" \
-    "  --cluster nats://HOST:PORT  share rooms with other relays through this NATS\n"    \
-    "                           broker (repeatable: servers of one NATS cluster); see\n"   \
-    "                           docs/CLUSTER.md. Without it rooms are served in-process.\n" \
-    "  --cluster-max-lag BYTES  broker traffic that may wait for this relay before the\n"  \
-    "                           rooms affected are dropped with close 4003 (default 64M)\n" \
+    "  --cluster nats://HOST:PORT  share rooms with other relays: their logs live in\n"  \
+    "                           JetStream on this NATS broker (nats-server -js;\n"       \
+    "                           repeatable: servers of one NATS cluster); see\n"          \
+    "                           docs/CLUSTER.md. Without it the logs are in --data-dir.\n" \
     "  --peer-url URL           another relay of the cluster (e.g. https://relay2.example\n" \
     "                           .org, repeatable): its pages may connect here, and this\n" \
     "                           relay's page lists it (/cluster.json) to fail over to it\n" \
@@ -81,9 +77,7 @@ enum {
     OPT_TLS_CERT,
     OPT_TLS_KEY,
     OPT_MAX_FRAME,
-    OPT_MAX_ROOM_MEMBERS,
     OPT_MAX_CONNECTIONS,
-    OPT_MAX_QUEUE,
     OPT_SNDBUF,
     OPT_RATE_LIMIT,
     OPT_RATE_BURST,
@@ -92,7 +86,6 @@ enum {
     OPT_HTTP_TIMEOUT,
     OPT_ALLOW_ORIGIN,
     OPT_CLUSTER,
-    OPT_CLUSTER_MAX_LAG,
     OPT_PEER_URL,
     OPT_REUSE_PORT,
     OPT_LOG_LEVEL,
@@ -111,9 +104,7 @@ static const struct option options[] = {
     {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
     {"tls-key", required_argument, NULL, OPT_TLS_KEY},
     {"max-frame", required_argument, NULL, OPT_MAX_FRAME},
-    {"max-room-members", required_argument, NULL, OPT_MAX_ROOM_MEMBERS},
     {"max-connections", required_argument, NULL, OPT_MAX_CONNECTIONS},
-    {"max-queue", required_argument, NULL, OPT_MAX_QUEUE},
     {"sndbuf", required_argument, NULL, OPT_SNDBUF},
     {"rate-limit", required_argument, NULL, OPT_RATE_LIMIT},
     {"rate-burst", required_argument, NULL, OPT_RATE_BURST},
@@ -122,7 +113,6 @@ static const struct option options[] = {
     {"http-timeout", required_argument, NULL, OPT_HTTP_TIMEOUT},
     {"allow-origin", required_argument, NULL, OPT_ALLOW_ORIGIN},
     {"cluster", required_argument, NULL, OPT_CLUSTER},
-    {"cluster-max-lag", required_argument, NULL, OPT_CLUSTER_MAX_LAG},
     {"peer-url", required_argument, NULL, OPT_PEER_URL},
     {"reuse-port", no_argument, NULL, OPT_REUSE_PORT},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
@@ -143,16 +133,13 @@ static void defaults(relay_config *cfg)
     cfg->listen_port = 8080;
     cfg->www = SALTCHAT_RELAY_WWW_DEFAULT;
     cfg->max_frame = 64 * 1024;
-    cfg->max_room_members = 1024;
     cfg->max_connections = 16384;
-    cfg->max_queue = 1024 * 1024;
     cfg->rate_limit = 1000;
     cfg->rate_burst = 5000;
     cfg->ping_interval = 30;
     cfg->ping_timeout = 10;
     cfg->http_timeout = 10;
     cfg->log_level = RELAY_LOG_NOTICE;
-    cfg->cluster_max_lag = 64 * 1024 * 1024;
     cfg->retain_age_ms = 30ull * 24 * 3600 * 1000;
     cfg->retain_entries = 100000;
     cfg->retain_bytes = 256ull * 1024 * 1024;
@@ -375,24 +362,14 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
             cfg->tls_key = a;
             break;
         case OPT_MAX_FRAME:
-            if (parse_uint(a, 1, 64, SC_ENV_MAX_BODY, &cfg->max_frame))
+            if (parse_uint(a, 1, 64, MAX_FRAME_LIMIT, &cfg->max_frame))
                 return bad(cfg, err, "--max-frame",
                            "expected a size from 64 to 16M bytes (e.g. 65536 or 64K)", a);
-            break;
-        case OPT_MAX_ROOM_MEMBERS:
-            if (parse_uint(a, 0, 1, SC_ENV_MAX_WELCOME_MEMBERS + 1, &cfg->max_room_members))
-                return bad(cfg, err, "--max-room-members", "expected a number from 1 to 65536",
-                           a);
             break;
         case OPT_MAX_CONNECTIONS:
             if (parse_uint(a, 0, 1, 10000000, &cfg->max_connections))
                 return bad(cfg, err, "--max-connections",
                            "expected a number from 1 to 10000000", a);
-            break;
-        case OPT_MAX_QUEUE:
-            if (parse_uint(a, 1, 16 * 1024, 1024u * 1024 * 1024, &cfg->max_queue))
-                return bad(cfg, err, "--max-queue", "expected a size from 16K to 1024M bytes",
-                           a);
             break;
         case OPT_SNDBUF:
             if (parse_uint(a, 1, 4 * 1024, 64u * 1024 * 1024, &cfg->sndbuf))
@@ -434,11 +411,6 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
                            a);
             if (push(&cfg->cluster_urls, &cfg->n_cluster_urls, a))
                 return bad(cfg, err, "--cluster", "out of memory", NULL);
-            break;
-        case OPT_CLUSTER_MAX_LAG:
-            if (parse_uint(a, 1, 1024 * 1024, 1024u * 1024 * 1024, &cfg->cluster_max_lag))
-                return bad(cfg, err, "--cluster-max-lag",
-                           "expected a size from 1M to 1024M bytes", a);
             break;
         case OPT_PEER_URL: {
             char norm[RELAY_ORIGIN_MAX];
@@ -503,7 +475,7 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
             relay_config_free(cfg);
             return RELAY_CONFIG_DONE;
         case OPT_VERSION:
-            fprintf(out, "saltchat-relay %s (protocols saltchat.v1, saltchat.v2)\n",
+            fprintf(out, "saltchat-relay %s (protocol saltchat.v2)\n",
                     SALTCHAT_VERSION);
             relay_config_free(cfg);
             return RELAY_CONFIG_DONE;
@@ -521,9 +493,5 @@ enum relay_config_result relay_config_parse(relay_config *cfg, int argc, char **
     if (cfg->n_peer_urls && !cfg->n_cluster_urls)
         return bad(cfg, err, "--peer-url",
                    "only makes sense with --cluster (relays that share rooms)", NULL);
-    if (cfg->max_queue < 4u * cfg->max_frame)
-        return bad(cfg, err, "--max-queue",
-                   "must be at least 4 x --max-frame, so that whole frames fit in the backlog",
-                   NULL);
     return RELAY_CONFIG_RUN;
 }

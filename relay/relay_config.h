@@ -21,9 +21,7 @@ typedef struct relay_config {
     const char *tls_cert; /* both set, or both NULL */
     const char *tls_key;
     uint32_t max_frame;        /* largest WebSocket message accepted, bytes */
-    uint32_t max_room_members;
     uint32_t max_connections;  /* WebSocket connections */
-    uint32_t max_queue;        /* slow-consumer bound, bytes of room log */
     uint32_t sndbuf;           /* SO_SNDBUF of WebSocket connections; 0: kernel autotuning */
     uint32_t rate_limit;       /* messages per second per connection; 0: off */
     uint32_t rate_burst;       /* bucket size, messages */
@@ -36,7 +34,6 @@ typedef struct relay_config {
     size_t n_cluster_urls;
     char **peer_urls;          /* --peer-url origins (other relays of the cluster) */
     size_t n_peer_urls;
-    uint32_t cluster_max_lag;  /* bytes from the broker waiting for the loop, at most */
     int reuse_port;            /* --reuse-port: SO_REUSEPORT on the listening socket */
     int log_level;             /* enum relay_log_level */
     /* Protocol v2 (subprotocol saltchat.v2): the durable room logs. */

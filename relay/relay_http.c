@@ -12,7 +12,6 @@
 #include "relay_origin.h"
 #include "relay_rawrx.h"
 #include "relay_server.h"
-#include "relay_ws.h"
 #include "relay_store.h"
 #include "relay_ws2.h"
 
@@ -326,18 +325,23 @@ static int confirm_upgrade(struct relay *r, struct lws *wsi, const char *upgrade
     if (rc)
         return rc;
     if (header(wsi, WSI_TOKEN_GET_URI, uri, sizeof uri) || strncmp(uri, "/room/", 6) ||
-        !relay_room_id_valid(uri + 6, strlen(uri + 6))) {
+        !relay_ws2_room_path_valid(uri + 6)) {
         r->metrics.refused[RELAY_REFUSE_PATH]++;
         return refuse_upgrade(r, wsi, 404, "Not Found",
                               "no such WebSocket endpoint: use /room/<room-id>, the id being "
-                              "1..128 characters of A-Z a-z 0-9 _ -\n");
+                              "the base64url (no padding) of the 16-byte room id\n");
     }
     if (header(wsi, WSI_TOKEN_PROTOCOL, proto, sizeof proto) ||
-        (!has_token(proto, RELAY_WS_SUBPROTOCOL, 0) && !has_token(proto, RELAY_WS2_SUBPROTOCOL, 0))) {
+        !has_token(proto, RELAY_WS2_SUBPROTOCOL, 0)) {
         r->metrics.refused[RELAY_REFUSE_SUBPROTOCOL]++;
+        if (!has_token(proto, "saltchat.v1", 0))
+            return refuse_upgrade(r, wsi, 400, "Bad Request",
+                                  "WebSocket subprotocol " RELAY_WS2_SUBPROTOCOL
+                                  " is required (Sec-WebSocket-Protocol)\n");
+        /* an old client: say why rather than only that the header is wrong */
         return refuse_upgrade(r, wsi, 400, "Bad Request",
-                              "WebSocket subprotocol " RELAY_WS_SUBPROTOCOL " or "
-                              RELAY_WS2_SUBPROTOCOL " is required (Sec-WebSocket-Protocol)\n");
+                              "protocol saltchat.v1 is no longer served: this relay speaks "
+                              RELAY_WS2_SUBPROTOCOL " only; update the client\n");
     }
     int has_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0;
     if (has_origin && header(wsi, WSI_TOKEN_ORIGIN, origin, sizeof origin))
@@ -396,10 +400,8 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
         return done(wsi, respond(r, wsi, 200, "application/json", r->cluster_json,
                                  strlen(r->cluster_json), "no-store", NULL, NULL, head_only));
     if (!strcmp(uri, "/metrics")) {
-        relay_rooms_stats rs;
         char *body = body_area(r, &cap);
-        relay_rooms_get_stats(r->rooms, &rs);
-        size_t n = relay_metrics_render(&r->metrics, &rs, body, cap);
+        size_t n = relay_metrics_render(&r->metrics, body, cap);
         if (n && r->store) {
             relay_store_stats st;
             relay_metrics_v2 *v = &r->metrics.v2;
@@ -416,16 +418,6 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
             size_t m = relay_metrics_render_v2(v, body + n, cap - n);
             n = m ? n + m : 0;
         }
-        if (n && r->cluster) {
-            relay_cluster_stats cs;
-            relay_nats_stats ns;
-            relay_cluster_get_stats(r->cluster, &cs);
-            relay_nats_get_stats(r->nats, &ns);
-            relay_metrics_lag lag = {ns.queued, ns.queued_bytes, ns.max_queued_bytes, ns.dropped,
-                                     ns.flushes};
-            size_t m = relay_metrics_render_cluster(&cs, &lag, rs.remote, body + n, cap - n);
-            n = m ? n + m : 0;
-        }
         if (!n)
             return done(wsi, respond_text(r, wsi, 500, "metrics do not fit\n", head_only));
         return done(wsi, respond(r, wsi, 200, "text/plain; version=0.0.4; charset=utf-8", body,
@@ -433,7 +425,7 @@ static int serve(struct relay *r, struct lws *wsi, const char *uri)
     }
     if (!strncmp(uri, "/room/", 6)) {
         static const char text[] = "this is a WebSocket endpoint: connect with subprotocol "
-                                   RELAY_WS_SUBPROTOCOL " or " RELAY_WS2_SUBPROTOCOL "\n";
+                                   RELAY_WS2_SUBPROTOCOL "\n";
         char *body = body_area(r, &cap);
         if (sizeof text - 1 > cap)
             return done(wsi, -1);

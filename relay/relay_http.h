@@ -2,8 +2,8 @@
  * relay_http: the plain-HTTP side of the relay, on the same port as WebSocket.
  * GET/HEAD of the web client's files (under --www, with MIME types and security
  * headers), GET /healthz, GET /metrics (Prometheus text), and the checks a
- * WebSocket upgrade must pass before it reaches relay_ws (path /room/<id>,
- * subprotocol saltchat.v1, Origin policy).
+ * WebSocket upgrade must pass before it reaches relay_ws2 (path /room/<id>,
+ * subprotocol saltchat.v2, Origin policy).
  */
 #ifndef RELAY_HTTP_H
 #define RELAY_HTTP_H

@@ -19,7 +19,7 @@
  *     atomic decision of CREATE (first wins).
  *
  * BLOCKING: every call waits for the broker (at most opts.timeout_ms each). Never call
- * it on the lws loop thread; relay_nats' threading rule (docs/CLUSTER.md Threads)
+ * it on the lws loop thread (docs/CLUSTER.md Threads: only relay_v2c's worker blocks)
  * applies. One relay_jslog may be used from several threads (libnats is thread-safe).
  */
 #ifndef RELAY_JSLOG_H

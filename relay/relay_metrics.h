@@ -9,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "relay_cluster.h"
-#include "relay_room.h"
 
 /* Why a WebSocket connection ended (label "reason" of saltchat_relay_closed_total). */
 enum relay_close_reason {
@@ -21,12 +19,10 @@ enum relay_close_reason {
     RELAY_CLOSE_TOO_BIG,       /* 1009 */
     RELAY_CLOSE_MALFORMED,     /* 1008 */
     RELAY_CLOSE_RATE_LIMITED,  /* 1008 */
-    RELAY_CLOSE_ROOM_FULL,     /* 4001 */
     RELAY_CLOSE_RELAY_FULL,    /* 1013 */
-    RELAY_CLOSE_SLOW_CONSUMER, /* 4002 */
     RELAY_CLOSE_SHUTDOWN,      /* 1001 */
     RELAY_CLOSE_INTERNAL,      /* 1011: out of memory */
-    RELAY_CLOSE_CLUSTER,       /* 4003: cluster sync lost, or no broker */
+    RELAY_CLOSE_CLUSTER,       /* 4003: no broker with JetStream */
     RELAY_CLOSE_PROTOCOL,      /* 1002, 1007: RFC 6455 violated (docs/RELAY.md) */
     RELAY_CLOSE_COUNT_
 };
@@ -34,8 +30,8 @@ enum relay_close_reason {
 /* Why a WebSocket handshake was refused (HTTP status instead of 101). */
 enum relay_refuse_reason {
     RELAY_REFUSE_ORIGIN,      /* 403 */
-    RELAY_REFUSE_PATH,        /* 404: not /room/<valid id> */
-    RELAY_REFUSE_SUBPROTOCOL, /* 400: saltchat.v1 not offered */
+    RELAY_REFUSE_PATH,        /* 404: not /room/<base64url of a 16-byte room id> */
+    RELAY_REFUSE_SUBPROTOCOL, /* 400: saltchat.v2 not offered (saltchat.v1 is gone) */
     RELAY_REFUSE_FDS,         /* TCP connection closed at once: file descriptors running out */
     RELAY_REFUSE_HANDSHAKE,   /* 400, 426: not an RFC 6455 handshake */
     RELAY_REFUSE_COUNT_
@@ -75,30 +71,17 @@ typedef struct relay_metrics {
     relay_metrics_v2 v2;
 } relay_metrics;
 
-/* Returns the label value for reason ("peer", "slow_consumer", ...). */
+/* Returns the label value for reason ("peer", "relay_full", ...). */
 const char *relay_metrics_close_name(enum relay_close_reason reason);
 
 /*
- * Writes the Prometheus text exposition of m and rooms into out[0..cap).
+ * Writes the Prometheus text exposition of m into out[0..cap).
  * Returns the length written (without a NUL), or 0 if cap is too small.
  */
-size_t relay_metrics_render(const relay_metrics *m, const relay_rooms_stats *rooms, char *out,
-                            size_t cap);
+size_t relay_metrics_render(const relay_metrics *m, char *out, size_t cap);
 
 /* Writes the protocol v2 figures (saltchat_relay_v2_*) into out[0..cap), as
  * relay_metrics_render does. */
 size_t relay_metrics_render_v2(const relay_metrics_v2 *v, char *out, size_t cap);
-
-/* The transport's side of the cluster figures (relay_nats). */
-typedef struct relay_metrics_lag {
-    uint64_t queued, queued_bytes, max_queued_bytes, dropped, flushes;
-} relay_metrics_lag;
-
-/*
- * Writes the cluster figures (saltchat_relay_cluster_*) into out[0..cap), as
- * relay_metrics_render does. remote_members comes from the rooms' stats.
- */
-size_t relay_metrics_render_cluster(const relay_cluster_stats *c, const relay_metrics_lag *lag,
-                                    uint64_t remote_members, char *out, size_t cap);
 
 #endif

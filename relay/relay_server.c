@@ -22,13 +22,10 @@
 #include "relay_listen.h"
 #include "relay_log.h"
 #include "relay_rawrx.h"
-#include "relay_wire.h"
 #include "relay_rxpool.h"
 #include "relay_store.h"
 #include "relay_v2c.h"
-#include "relay_ws.h"
 #include "relay_ws2.h"
-#include "sc_envelope.h"
 
 /* How long connections get to drain and close after SIGINT/SIGTERM. */
 #define SHUTDOWN_GRACE_US (1000 * LWS_US_PER_MS)
@@ -202,40 +199,14 @@ static void keepalive_cb(lws_sorted_usec_list_t *sul)
 {
     struct relay *r = lws_container_of(sul, struct relay, ka_sul);
 
-    relay_ka_tick(&r->ka, relay_now_s());
     relay_ws2_tick(r);
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
 }
 
-/* The cluster's clock: heartbeats, dead relays, held rooms. */
-#define CLUSTER_TICK_US (100 * LWS_US_PER_MS)
-
-static void cluster_cb(lws_sorted_usec_list_t *sul)
-{
-    struct relay *r = lws_container_of(sul, struct relay, cluster_sul);
-
-    relay_cluster_tick(r->cluster, relay_now_ms());
-    lws_sul_schedule(r->ctx, 0, &r->cluster_sul, cluster_cb, CLUSTER_TICK_US);
-}
-
 void relay_server_cluster_wake(struct relay *r)
 {
-    if (r->nats && r->cluster)
-        relay_nats_drain(r->nats, r->cluster);
     if (r->v2c)
         relay_v2c_drain(r->v2c);
-}
-
-/* Stops the broker connection before lws goes: no thread wakes a dead context, and
- * the connections that lws closes publish nothing any more. */
-static void stop_cluster(struct relay *r)
-{
-    if (r->cluster) {
-        relay_cluster_flush(r->cluster); /* the last LEFTs and BYEs still go out */
-        relay_cluster_stop(r->cluster);
-    }
-    if (r->nats)
-        relay_nats_stop(r->nats);
 }
 
 static void stop_cb(lws_sorted_usec_list_t *sul)
@@ -243,7 +214,6 @@ static void stop_cb(lws_sorted_usec_list_t *sul)
     struct relay *r = lws_container_of(sul, struct relay, shutdown_sul);
 
     relay_log(RELAY_LOG_NOTICE, "stopped");
-    stop_cluster(r);
     lws_context_destroy(r->ctx);
 }
 
@@ -262,10 +232,9 @@ void relay_server_sessions_gone(struct relay *r)
 
 static void begin_shutdown(struct relay *r)
 {
-    size_t n = r->sessions.count + relay_ws2_sessions(r);
+    size_t n = relay_ws2_sessions(r);
 
     r->shutting_down = 1;
-    relay_ws_shutdown(r);
     relay_ws2_shutdown(r);
     schedule_stop(r, n ? SHUTDOWN_GRACE_US : 1);
 }
@@ -283,7 +252,7 @@ static void on_signal(void *handle, int signum)
         return;
     }
     relay_log(RELAY_LOG_NOTICE, "signal %d: closing %u connections and stopping", signum,
-              (unsigned)(r->sessions.count + relay_ws2_sessions(r)));
+              (unsigned)relay_ws2_sessions(r));
     begin_shutdown(r);
 }
 
@@ -293,17 +262,6 @@ void relay_server_fatal(struct relay *r, const char *why)
     r->fatal = 1;
     if (!r->shutting_down)
         begin_shutdown(r);
-}
-
-/* relay_rawrx reports violations for both subprotocols' connections. */
-static void on_violation(struct lws *wsi, uint16_t code, const char *why)
-{
-    const struct lws_protocols *p = lws_get_protocol(wsi);
-
-    if (p && p->name && !strcmp(p->name, RELAY_WS2_SUBPROTOCOL))
-        relay_ws2_violation(wsi, code, why);
-    else
-        relay_ws_violation(wsi, code, why);
 }
 
 /* Opens the v2 store in --data-dir (or the default location, whose parents are created).
@@ -349,42 +307,14 @@ static int open_store(struct relay *r)
     return 0;
 }
 
-/* Connects to the broker (retrying in the background) and plugs the cluster into
- * the rooms. Returns 0, or -1 after logging why. */
-static int start_cluster(struct relay *r, uint32_t instance, const relay_room_limits *lim)
+/* Starts relay_v2c on the --cluster broker(s) (it connects in the background). Returns 0,
+ * or -1 after logging why. */
+static int start_cluster(struct relay *r)
 {
     const relay_config *cfg = r->cfg;
     char err[256];
-    relay_cluster_config cc = {1000, 3000, 2000, 1500, lim->max_payload, lim->max_members};
-    uint32_t nonce = 0;
-
-    /* a bundle with one largest DATA */
-    size_t min_payload = (size_t)lim->max_payload + RELAY_WIRE_DATA_OVERHEAD + 4;
-    r->nats = relay_nats_new(cfg->cluster_urls, cfg->n_cluster_urls, r->ctx,
-                             cfg->cluster_max_lag, min_payload, err, sizeof err);
-    if (!r->nats) {
-        relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
-        return -1;
-    }
-    while (!nonce)
-        nonce = randombytes_random();
-    relay_cluster_transport t = relay_nats_transport(r->nats);
-    r->cluster = relay_cluster_new(r->rooms, &cc, &t, instance, nonce);
-    if (!r->cluster) {
-        relay_log(RELAY_LOG_ERROR, "out of memory");
-        return -1;
-    }
-    relay_nats_attach(r->nats, r->cluster);
-    if (relay_nats_start(r->nats, err, sizeof err)) {
-        relay_log(RELAY_LOG_ERROR, "cluster: %s", err);
-        return -1;
-    }
-    relay_log(RELAY_LOG_NOTICE,
-              "cluster: instance %08x; members are refused (4003) until the broker %s%s "
-              "answers",
-              instance, cfg->cluster_urls[0], cfg->n_cluster_urls > 1 ? " (or another)" : "");
-    lws_sul_schedule(r->ctx, 0, &r->cluster_sul, cluster_cb, CLUSTER_TICK_US);
-    /* protocol v2: the room logs in JetStream on the same broker(s) */
+    relay_log(RELAY_LOG_NOTICE, "cluster: room logs in JetStream on %s%s",
+              cfg->cluster_urls[0], cfg->n_cluster_urls > 1 ? " (or another)" : "");
     size_t ul = 1;
     for (size_t i = 0; i < cfg->n_cluster_urls; i++)
         ul += strlen(cfg->cluster_urls[i]) + 1;
@@ -493,11 +423,9 @@ static void announce(struct relay *r, int port)
 int relay_server_run(const relay_config *cfg)
 {
     struct relay *r = calloc(1, sizeof *r);
-    struct lws_protocols protocols[5];
+    struct lws_protocols protocols[4];
     int listen_fd = -1, port = 0;
     lws_retry_bo_t retry;
-    relay_room_limits limits;
-    uint32_t instance = 0;
     int rc = 1;
 
     if (!r) {
@@ -521,17 +449,9 @@ int relay_server_run(const relay_config *cfg)
     if (open_store(r))
         goto fail;
 
-    while (!instance)
-        instance = randombytes_random();
-    limits.max_members = cfg->max_room_members;
-    limits.max_payload = cfg->max_frame - SC_ENV_SEND_TO_OVERHEAD;
-    limits.max_queue = cfg->max_queue;
-    relay_room_ops ops = relay_ws_room_ops(r);
-    r->rooms = relay_rooms_new(&limits, &ops, instance);
-    size_t cap = relay_rooms_max_envelope(r->rooms);
-    r->scratch_cap = cap > RELAY_BATCH_BYTES ? cap : RELAY_BATCH_BYTES;
+    r->scratch_cap = RELAY_BATCH_BYTES;
     r->scratch = malloc(LWS_PRE + r->scratch_cap);
-    if (!r->rooms || !r->scratch || relay_ws2_init(r)) {
+    if (!r->scratch || relay_ws2_init(r)) {
         relay_log(RELAY_LOG_ERROR, "out of memory");
         goto fail;
     }
@@ -539,24 +459,18 @@ int relay_server_run(const relay_config *cfg)
     memset(protocols, 0, sizeof protocols);
     protocols[0].name = "http";
     protocols[0].callback = relay_http_callback;
-    protocols[1].name = RELAY_WS_SUBPROTOCOL;
-    protocols[1].callback = relay_ws_callback;
-    protocols[1].per_session_data_size = relay_ws_session_size();
+    protocols[1].name = RELAY_WS2_SUBPROTOCOL;
+    protocols[1].callback = relay_ws2_callback;
+    protocols[1].per_session_data_size = relay_ws2_session_size();
     protocols[1].rx_buffer_size = RELAY_WS_RX_CHUNK;
-    /* lws cuts every socket write to tx_packet_size: make a whole batch one write. */
-    protocols[1].tx_packet_size = r->scratch_cap;
-    protocols[2].name = RELAY_WS2_SUBPROTOCOL;
-    protocols[2].callback = relay_ws2_callback;
-    protocols[2].per_session_data_size = relay_ws2_session_size();
-    protocols[2].rx_buffer_size = RELAY_WS_RX_CHUNK;
-    protocols[2].tx_packet_size = RELAY_STORE_ENTRY_MAX + 1024u;
-    protocols[3].name = RELAY_LISTEN_PROTOCOL;
-    protocols[3].callback = relay_listen_callback;
+    /* lws cuts every socket write to tx_packet_size: make a whole entry one write. */
+    protocols[1].tx_packet_size = RELAY_STORE_ENTRY_MAX + 1024u;
+    protocols[2].name = RELAY_LISTEN_PROTOCOL;
+    protocols[2].callback = relay_listen_callback;
 
     /* An all-zero policy turns lws's own validity pings off (its timer list is
      * O(n) per re-arm); relay_keepalive does that job in O(1). */
     memset(&retry, 0, sizeof retry);
-    relay_ws_keepalive_init(r);
 
     if (relay_http_init(r))
         goto fail;
@@ -570,7 +484,7 @@ int relay_server_run(const relay_config *cfg)
     if (create_context(r, fd_budget(cfg)))
         goto fail;
     /* before any other thread starts (relay_rawrx.h) */
-    if (relay_rawrx_init(r->fd_limit, cfg->max_frame, on_violation)) {
+    if (relay_rawrx_init(r->fd_limit, cfg->max_frame, relay_ws2_violation)) {
         relay_log(RELAY_LOG_ERROR, "out of memory");
         goto fail;
     }
@@ -596,7 +510,7 @@ int relay_server_run(const relay_config *cfg)
     }
     announce(r, port);
     lws_sul_schedule(r->ctx, 0, &r->ka_sul, keepalive_cb, LWS_US_PER_SEC);
-    if (cfg->n_cluster_urls && start_cluster(r, instance, &limits))
+    if (cfg->n_cluster_urls && start_cluster(r))
         goto fail;
 
     signal_target = r;
@@ -608,19 +522,15 @@ fail:
     if (listen_fd >= 0)
         close(listen_fd);
     if (r->ctx) {
-        stop_cluster(r);
         relay_v2c_detach(r->v2c); /* no thread wakes the context from now on */
         lws_context_destroy(r->ctx);
     }
     if (!relay_rxpool_in_use())
         relay_rxpool_fini();
-    relay_nats_free(r->nats);
     relay_rawrx_free();
-    relay_cluster_free(r->cluster);
-    relay_rooms_free(r->rooms);
     relay_http_free(r);
     relay_ws2_free(r);
-    relay_v2c_free(r->v2c); /* after the rooms: their watches are stopped here */
+    relay_v2c_free(r->v2c); /* after relay_ws2_free: the rooms' watches are stopped here */
     if (r->store && relay_store_staged(r->store))
         relay_log(RELAY_LOG_WARN, "v2: %zu writes were not made durable (nobody was told "
                   "they were)", relay_store_staged(r->store));

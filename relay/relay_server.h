@@ -13,14 +13,10 @@
 
 #include <libwebsockets.h>
 
-#include "relay_cluster.h"
 #include "relay_config.h"
-#include "relay_keepalive.h"
 #include "relay_metrics.h"
-#include "relay_nats.h"
-#include "relay_room.h"
 
-/* Largest batch written to one member in one WebSocket message. */
+/* Largest batch written to one member in one WebSocket message (and the scratch buffer). */
 #define RELAY_BATCH_BYTES (256u * 1024u)
 
 /* The state every module of the running relay shares (lws_context_user()). */
@@ -28,27 +24,16 @@ struct relay {
     const relay_config *cfg;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
-    relay_rooms *rooms;
     relay_metrics metrics;
     char www_root[PATH_MAX]; /* realpath of cfg->www */
     int tls;
     unsigned fd_limit; /* refuse new sockets with an fd number at or above this */
-    /* One buffer for building outgoing messages, LWS_PRE bytes of headroom
-     * included: batches, ERROR envelopes, HTTP responses. */
+    /* One buffer for building HTTP responses, LWS_PRE bytes of headroom included. */
     uint8_t *scratch;
     size_t scratch_cap; /* usable bytes after the LWS_PRE headroom */
-    lws_dll2_owner_t sessions; /* every WebSocket connection */
-    lws_dll2_owner_t kick;     /* sessions waiting for a deferred writeable request */
-    lws_dll2_owner_t flush;    /* sessions with frames to write at the next flush_sul */
-    lws_sorted_usec_list_t flush_sul;
-    relay_keepalive ka; /* ping/pong of every WebSocket connection */
-    lws_sorted_usec_list_t ka_sul;
+    lws_sorted_usec_list_t ka_sul; /* the once-a-second tick (relay_ws2_tick) */
     int shutting_down;
     lws_sorted_usec_list_t shutdown_sul;
-    /* With --cluster (docs/CLUSTER.md); NULL without. */
-    relay_cluster *cluster;
-    relay_nats *nats;
-    lws_sorted_usec_list_t cluster_sul;
     /* HTTP: the Content-Security-Policy (connect-src lists --peer-url relays), the
      * same security headers as one block for lws_serve_http_file, and the body of
      * GET /cluster.json. Built once at start. */
@@ -59,7 +44,7 @@ struct relay {
     /* Protocol v2 (relay_ws2): the durable room logs and the connections' state. */
     struct relay_store *store;
     struct relay_v2 *v2;
-    /* Protocol v2 under --cluster: the room logs in JetStream (relay_v2c); NULL without. */
+    /* --cluster (docs/CLUSTER.md): the room logs in JetStream (relay_v2c); NULL without. */
     struct relay_v2c *v2c;
     int fatal; /* stopping because of an error: exit status 1 */
 };
@@ -87,7 +72,7 @@ void relay_server_sessions_gone(struct relay *r);
 /* The relay's clock in milliseconds (monotonic). */
 uint64_t relay_now_ms(void);
 
-/* On the loop thread after lws_cancel_service: hands what the broker sent to the cluster. */
+/* On the loop thread after lws_cancel_service: hands what JetStream sent to relay_v2c. */
 void relay_server_cluster_wake(struct relay *r);
 
 #endif

@@ -1774,24 +1774,39 @@ static void on_receive(struct relay *r, struct s2 *s, struct lws *wsi, const uin
 /* ---- connection life ---- */
 
 /* /room/<base64url(room_id)>: exactly RELAY_DS_ROOM_BYTES bytes, canonical encoding. */
+/* Decodes the canonical base64url of a room id (id[0..n)); 0, or -1 if it is not one. */
+static int room_id_decode(const char *in, size_t n, uint8_t id[RELAY_DS_ROOM_BYTES])
+{
+    size_t got = 0;
+    const char *end = NULL;
+    char back[sodium_base64_ENCODED_LEN(RELAY_DS_ROOM_BYTES,
+                                        sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+
+    if (!n || n >= sizeof back ||
+        sodium_base642bin(id, RELAY_DS_ROOM_BYTES, in, n, NULL, &got, &end,
+                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
+        got != RELAY_DS_ROOM_BYTES || end != in + n)
+        return -1;
+    sodium_bin2base64(back, sizeof back, id, RELAY_DS_ROOM_BYTES,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    return strlen(back) == n && !memcmp(back, in, n) ? 0 : -1;
+}
+
+int relay_ws2_room_path_valid(const char *id)
+{
+    uint8_t b[RELAY_DS_ROOM_BYTES];
+
+    return room_id_decode(id, strlen(id), b) == 0;
+}
+
 static int parse_room_path(struct lws *wsi, uint8_t id[RELAY_DS_ROOM_BYTES])
 {
     char uri[64];
-    size_t got = 0;
-    const char *end = NULL;
     int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
 
     if (n <= 6 || strncmp(uri, "/room/", 6))
         return -1;
-    if (sodium_base642bin(id, RELAY_DS_ROOM_BYTES, uri + 6, (size_t)n - 6, NULL, &got, &end,
-                          sodium_base64_VARIANT_URLSAFE_NO_PADDING) ||
-        got != RELAY_DS_ROOM_BYTES || end != uri + n)
-        return -1;
-    char back[sodium_base64_ENCODED_LEN(RELAY_DS_ROOM_BYTES,
-                                        sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
-    sodium_bin2base64(back, sizeof back, id, RELAY_DS_ROOM_BYTES,
-                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-    return strcmp(back, uri + 6) ? -1 : 0;
+    return room_id_decode(uri + 6, (size_t)n - 6, id);
 }
 
 static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
@@ -1828,7 +1843,7 @@ static void on_established(struct relay *r, struct s2 *s, struct lws *wsi)
              "relay is at its connection limit; try again later");
         return;
     }
-    if (r->cluster && (!r->v2c || relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS)) {
+    if (cfg->n_cluster_urls && (!r->v2c || relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS)) {
         /* without JetStream each relay would keep its own log of the room: a fork */
         fail(r, s, RELAY_CLOSE_CLUSTER, 4003, SC2_C_RELAY_FULL,
              NO_JS_TEXT);
@@ -1914,7 +1929,7 @@ static void on_closed(struct relay *r, struct s2 *s)
     s->out_len = s->out_cap = 0;
     sodium_memzero(s->nonce, sizeof s->nonce);
     s->state = T_NEW;
-    if (r->shutting_down && !r->sessions.count && !v->sessions.count)
+    if (r->shutting_down && !v->sessions.count)
         relay_server_sessions_gone(r);
 }
 
@@ -1992,6 +2007,10 @@ int relay_ws2_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
     case LWS_CALLBACK_CLOSED:
         on_closed(r, s);
+        return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        /* lws_cancel_service from relay_v2c's threads: hand over what JetStream sent */
+        relay_server_cluster_wake(r);
         return 0;
     default:
         return 0;

@@ -9,7 +9,7 @@
  * the flush's callback, once the entries are durable. A session reading the log (RESUME)
  * has a cursor into the durable log and is written to from the store when its socket
  * has room: a slow reader costs no relay memory, and one that falls behind retention
- * gets GONE. v1 (relay_ws) runs beside it on the same port during the transition.
+ * gets GONE. It is the relay's only WebSocket protocol (v1 is gone).
  *
  * Under --cluster (relay_v2c) the store is a replica of each room's JetStream log: the
  * validated SUBMITs of a turn go to JetStream as one batch per room, ACCEPTED once it
@@ -25,10 +25,20 @@
 
 #define RELAY_WS2_SUBPROTOCOL "saltchat.v2"
 
+/* Bytes lws reads from a WebSocket connection per loop turn and hands over per callback
+ * (rx_buffer_size, also lws' per-connection receive buffer, from relay_rxpool); longer
+ * messages arrive in pieces and are reassembled. At 512 B every loop turn carried two
+ * 256-byte frames per sender (docs/RELAY.md, Reassembly). */
+#define RELAY_WS_RX_CHUNK (16u * 1024u)
+
 struct relay;
 
 /* Bytes of per-connection state (lws per_session_data_size). */
 size_t relay_ws2_session_size(void);
+
+/* 1 if id (NUL-terminated, what follows "/room/" in a request path) is the canonical
+ * base64url (no padding) of a 16-byte room id, else 0. */
+int relay_ws2_room_path_valid(const char *id);
 
 /* The lws protocol callback for RELAY_WS2_SUBPROTOCOL. */
 int relay_ws2_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -2,21 +2,19 @@
  * sc_load: load generator for the saltchat relay and its peers (bench/peers/).
  *
  * One thread, raw epoll, a minimal client-side WebSocket (bl_ws). Opens N
- * connections into rooms of S members (path /room/<id>, subprotocol saltchat.v1),
- * waits until every member has its WELCOME and has heard JOINED for every other
- * member, then sends SEND_ALL envelopes of a fixed payload size either flat out
- * (each sender keeps a bounded window of frames not yet delivered to every other
- * member) or at a fixed total rate. Every payload carries the sender's index, a
- * per-sender sequence number, the instant it was scheduled and the instant it was
- * actually queued (they differ when the generator runs late); every received DATA is checked for
- * sender, order and completeness. See docs/BENCHMARKS.md for the method.
- *
- * With --protocol v2 (subprotocol saltchat.v2, docs/PROTOCOL.md) member 0 of every room
- * CREATEs it with a join key and proof derived by shared/v2/sc2_link from a random link
- * secret, every other member AUTHs once the room is durable, everyone RESUMEs from 0, and
- * each frame is a SUBMIT of an application PrivateMessage (group_id = room id, epoch 0)
- * whose ciphertext is the payload above. A delivery is a LOG entry of another member; the
- * SUBMIT -> ACCEPTED latency (the relay's COMMIT included) is measured beside it.
+ * connections into rooms of S members (protocol v2: path /room/<base64url room id>,
+ * subprotocol saltchat.v2, docs/PROTOCOL.md). Member 0 of every room CREATEs it with a
+ * join key and proof derived by shared/v2/sc2_link from a random link secret, every other
+ * member AUTHs once the room is durable, everyone RESUMEs from 0; then each sender
+ * SUBMITs application PrivateMessages (group_id = room id, epoch 0) whose ciphertext is a
+ * payload of fixed size, either flat out (each sender keeps a bounded window of frames
+ * not yet delivered to every other member, and of SUBMITs not yet ACCEPTED) or at a
+ * fixed total rate. Every payload carries the sender's index, a per-sender sequence
+ * number, the instant it was scheduled and the instant it was actually queued (they
+ * differ when the generator runs late); every LOG entry of another member is a delivery,
+ * checked for sender, order and completeness. The SUBMIT -> ACCEPTED latency (the
+ * relay's COMMIT included) is measured beside it. See docs/BENCHMARKS.md for the method.
+ * (Protocol v1, SEND_ALL fan-out with WELCOME/JOINED, was removed with it from the relay.)
  *
  * The last line on stdout is `RESULT {json}`; the exit status is 0 only when every
  * frame was delivered in order, no connection failed or closed unexpectedly, and
@@ -24,7 +22,6 @@
  */
 #include "bl_hist.h"
 #include "bl_ws.h"
-#include "sc_envelope.h"
 #include "sc2_envelope.h"
 #include "sc2_link.h"
 
@@ -96,7 +93,7 @@ struct room {
 };
 
 struct opts {
-    const char *server, *label, *room_tag;
+    const char *server, *label;
     struct sockaddr_in addr;
     uint32_t conns, room_size, senders_per_room, stall, src_addrs, window, concurrency;
     uint32_t size;
@@ -400,36 +397,12 @@ static void queue_close(struct conn *c, uint16_t code)
 
 static void queue_submit(struct conn *s, uint64_t stamp, uint64_t now);
 
-/* Appends one SEND_ALL carrying the next sequence number of sender s. */
+/* Appends one SUBMIT carrying the next sequence number of sender s. */
 static void queue_data(struct conn *s, uint64_t stamp, uint64_t now)
 {
-    if (O.protocol == 2) {
-        queue_submit(s, stamp, now);
-        return;
-    }
-    size_t env = SC_ENV_HEADER_BYTES + O.size;
-    grow(&s->wbuf, &s->wcap, s->wlen + env + BL_WS_MAX_CLIENT_HEADER);
-    uint32_t mask = (uint32_t)rnd();
-    uint8_t *f = s->wbuf + s->wlen;
-    size_t h = bl_ws_client_header(f, BL_WS_BINARY, env, mask);
-    uint8_t *e = f + h;
-    e[0] = SC_ENV_VERSION;
-    e[1] = SC_ENV_T_SEND_ALL;
-    put32(e + 2, O.size);
-    uint8_t *p = e + SC_ENV_HEADER_BYTES;
-    put32(p, PAYLOAD_MAGIC);
-    put32(p + 4, s->idx);
-    put64(p + 8, s->sent);
-    put64(p + 16, stamp);
-    put64(p + 24, now);
-    memset(p + PAYLOAD_HEAD, (int)((s->sent + s->idx) & 0xff), O.size - PAYLOAD_HEAD);
-    bl_ws_mask(e, env, mask);
-    s->wlen += h + env;
-    s->ring[s->sent % O.window] = 0;
-    s->sent++;
-    S.sent_frames++;
-    mark_dirty(s);
+    queue_submit(s, stamp, now);
 }
+
 
 /* The clear header of the MLSMessage(PrivateMessage) in front of the ciphertext vector:
  * version mls10, wire format private_message, group_id<V> = room id, epoch 0, content type
@@ -497,7 +470,7 @@ static void queue_submit(struct conn *s, uint64_t stamp, uint64_t now)
 static bool window_open(const struct conn *s)
 {
     /* v2: a stamp slot is reused only once its SUBMIT was ACCEPTED */
-    if (O.protocol == 2 && s->sent - s->v2_accepted >= O.window)
+    if (s->sent - s->v2_accepted >= O.window)
         return false;
     return s->state == C_OPEN && s->sent - s->acked < O.window && s->wlen - s->woff < WBUF_SOFT_CAP;
 }
@@ -534,23 +507,8 @@ static void flush(struct conn *c)
 
 /* ---- receive path ---- */
 
-/* One received payload (v1 DATA, v2 LOG ciphertext): checks sender, order, content. */
-static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool v1,
-                       uint64_t member, uint64_t now);
-
-static void on_data(struct conn *c, const sc_env *e, uint64_t now)
-{
-    if (e->mode != SC_ENV_MODE_BROADCAST) {
-        S.bad_payload++;
-        note_error("connection %u got DATA with mode %u; the generator only broadcasts", c->idx,
-                   e->mode);
-        return;
-    }
-    on_payload(c, e->payload, e->payload_len, true, e->member, now);
-}
-
-static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool v1,
-                       uint64_t member, uint64_t now)
+/* One received payload (LOG ciphertext): checks sender, order, content. */
+static void on_payload(struct conn *c, const uint8_t *payload, size_t len, uint64_t now)
 {
     if (len != O.size || be32(payload) != PAYLOAD_MAGIC) {
         S.bad_payload++;
@@ -561,14 +519,12 @@ static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool 
     uint64_t seq = be64(payload + 8);
     uint64_t stamp = be64(payload + 16);
     uint64_t queued = be64(payload + 24);
-    if (!v1 && sidx == c->idx)
-        return; /* v2: the log holds this member's own entries too */
-    if (sidx >= O.conns || C[sidx].room != c->room || sidx == c->idx ||
-        (v1 && C[sidx].member != member)) {
+    if (sidx == c->idx)
+        return; /* the log holds this member's own entries too */
+    if (sidx >= O.conns || C[sidx].room != c->room) {
         S.bad_payload++;
-        note_error("connection %u got a payload claiming sender %u from member %" PRIu64
-                   " (not a matching member of its room)",
-                   c->idx, sidx, member);
+        note_error("connection %u got a payload claiming sender %u (not a member of its room)",
+                   c->idx, sidx);
         return;
     }
     uint8_t fill = (uint8_t)((seq + sidx) & 0xff);
@@ -605,52 +561,6 @@ static void on_payload(struct conn *c, const uint8_t *payload, size_t len, bool 
         s->ring[seq % O.window]++;
         if (seq == s->acked)
             advance_acks(s);
-    }
-}
-
-static void on_envelope(struct conn *c, const sc_env *e, uint64_t now)
-{
-    if (!c->welcomed && e->type != SC_ENV_T_WELCOME) {
-        S.proto_errors++;
-        note_error("connection %u got envelope type 0x%02x before WELCOME", c->idx, e->type);
-        return;
-    }
-    switch (e->type) {
-    case SC_ENV_T_WELCOME:
-        if (c->welcomed) {
-            S.proto_errors++;
-            note_error("connection %u got a second WELCOME", c->idx);
-            return;
-        }
-        c->welcomed = true;
-        c->member = e->member;
-        c->known = e->n_members;
-        break;
-    case SC_ENV_T_JOINED:
-        c->known++;
-        break;
-    case SC_ENV_T_LEFT:
-        if (c->known)
-            c->known--;
-        if (O.stall && !stall_left_ns && !c->stalled && e->member == C[R[0].first + R[0].n - 1].member)
-            stall_left_ns = now;
-        break;
-    case SC_ENV_T_DATA:
-        on_data(c, e, now);
-        break;
-    case SC_ENV_T_SYNCED:
-        break;
-    case SC_ENV_T_ERROR:
-        S.error_envelopes++;
-        c->error_env[e->code < 16 ? e->code : 0]++;
-        if (!c->expected_close)
-            note_error("connection %u got ERROR %u (%s): %.*s", c->idx, e->code,
-                       sc_env_error_code_name(e->code), (int)e->payload_len,
-                       (const char *)e->payload);
-        break;
-    default:
-        S.proto_errors++;
-        break;
     }
 }
 
@@ -711,7 +621,7 @@ static void on_log(struct conn *c, const sc2_env *e, uint64_t now)
         note_error("connection %u: LOG ciphertext of %zu bytes in %zu", c->idx, len, rest - pre);
         return;
     }
-    on_payload(c, v + pre, len, false, 0, now);
+    on_payload(c, v + pre, len, now);
 }
 
 static void on_envelope2(struct conn *c, const sc2_env *e, uint64_t now)
@@ -796,28 +706,7 @@ static void on_message2(struct conn *c, const uint8_t *m, size_t len, uint64_t n
 
 static void on_message(struct conn *c, const uint8_t *m, size_t len, uint64_t now)
 {
-    if (O.protocol == 2) {
-        on_message2(c, m, len, now);
-        return;
-    }
-    size_t off = 0;
-    if (len == 0) {
-        S.proto_errors++;
-        note_error("connection %u got an empty message (no envelope)", c->idx);
-        return;
-    }
-    while (off < len) {
-        sc_env e;
-        int r = sc_env_parse(m + off, len - off, SC_ENV_FROM_RELAY, &e);
-        if (r <= 0) {
-            S.proto_errors++;
-            note_error("connection %u: malformed envelope at offset %zu of a %zu-byte message: %s",
-                       c->idx, off, len, sc_env_strerror(r));
-            return;
-        }
-        on_envelope(c, &e, now);
-        off += (size_t)r;
-    }
+    on_message2(c, m, len, now);
 }
 
 /* Handles one complete frame; returns false if the connection was closed. */
@@ -889,7 +778,7 @@ static bool handshake(struct conn *c, size_t *used)
 {
     const char *err = NULL;
     long h = bl_ws_response((const char *)c->left, c->left_len, c->key,
-                           O.protocol == 2 ? "saltchat.v2" : "saltchat.v1", &err);
+                           "saltchat.v2", &err);
     if (h == 0)
         return false;
     if (h < 0) {
@@ -983,15 +872,10 @@ static void on_connected(struct conn *c)
         uint64_t v = rnd();
         memcpy(nonce + i, &v, 8);
     }
-    if (O.protocol == 2) {
-        char id[SC2_ROOM_ID_CHARS + 1];
-        sc2_link_room_id_text(R[c->room].id, id);
-        snprintf(path, sizeof path, "/room/%s", id);
-    } else {
-        snprintf(path, sizeof path, "/room/%s%035u", O.room_tag, c->room);
-    }
-    size_t n = bl_ws_request(req, sizeof req, O.server, path,
-                             O.protocol == 2 ? "saltchat.v2" : "saltchat.v1", nonce, c->key);
+    char id[SC2_ROOM_ID_CHARS + 1];
+    sc2_link_room_id_text(R[c->room].id, id);
+    snprintf(path, sizeof path, "/room/%s", id);
+    size_t n = bl_ws_request(req, sizeof req, O.server, path, "saltchat.v2", nonce, c->key);
     c->state = C_HANDSHAKE;
     c->reading = true;
     c->out_armed = false;
@@ -1139,7 +1023,7 @@ static uint64_t missing_frames(void)
             if (s != c && s->state == C_OPEN && s->sent > c->next_seq[j])
                 miss += s->sent - c->next_seq[j];
         }
-        if (O.protocol == 2 && c->sent > c->v2_accepted)
+        if (c->sent > c->v2_accepted)
             miss += c->sent - c->v2_accepted;
     }
     return miss;
@@ -1169,7 +1053,7 @@ static void setup(void)
     }
     if (O.window == 0) {
         size_t per = (size_t)(O.room_size > 1 ? O.room_size - 1 : 1) *
-                     (O.size + SC_ENV_DATA_OVERHEAD + 4);
+                     (O.size + SC2_ENV_HEADER_BYTES + 64);
         size_t budget = O.inflight_bytes;
         if (O.total_inflight / O.conns < budget)
             budget = O.total_inflight / O.conns;
@@ -1263,15 +1147,12 @@ static bool print_result(double wall, double gen_cpu, double srv_cpu, long rss0,
     for (int i = 0; i < S.n_close_codes; i++)
         printf("%s\"%d\":%d", i ? "," : "", S.close_codes[i], S.close_counts[i]);
     printf("}");
-    if (O.protocol == 2)
-        printf(",\"protocol\":2,\"accepted\":%" PRIu64 ",\"accepted_per_s\":%.1f,"
+    printf(",\"protocol\":2,\"accepted\":%" PRIu64 ",\"accepted_per_s\":%.1f,"
                "\"rejected\":%" PRIu64 ",\"accepted_p50_us\":%.1f,\"accepted_p99_us\":%.1f,"
                "\"accepted_p999_us\":%.1f",
                S.v2_accepted, wall > 0 ? (double)S.v2_accepted / wall : 0, S.v2_rejected,
                bl_hist_quantile(&HA, 0.50) / 1e3, bl_hist_quantile(&HA, 0.99) / 1e3,
                bl_hist_quantile(&HA, 0.999) / 1e3);
-    else
-        printf(",\"protocol\":1");
     if (O.stall) {
         const struct conn *st = &C[R[0].first + R[0].n - 1];
         printf(",\"stall\":{\"cut_off\":%s,\"close_code\":%d,\"left_after_s\":%.3f,"
@@ -1318,15 +1199,12 @@ static void usage(FILE *f)
           "  --idle               open, join and hold; measure the server's RSS only\n"
           "  --settle SEC         with --server-pid: wait after joining, then read the\n"
           "                       server's RSS (idle memory per connection) (default 1)\n"
-          "  --stall K            the last K members of room 0 stop reading (default 0)\n"
-          "  --stall-max SEC      keep loading (and measuring) until the stalled member is\n"
-          "                       cut off, at most this long from the first send (default 30)\n"
+          "  --stall K            refused: measured protocol v1's slow-consumer cut (4002)\n"
           "  --server-pid PID     read the server's CPU and RSS from /proc\n"
           "  --src-addrs N        spread sources over 127.0.0.1..N (default: 1 per 5000)\n"
           "  --concurrency C      connection handshakes in flight (default 256)\n"
           "  --timeout SEC        setup and drain limit (default 60)\n"
-          "  --protocol 1|2       saltchat.v1 SEND_ALL (default) or saltchat.v2: CREATE/AUTH,\n"
-          "                       RESUME, SUBMIT; LOG entries are the deliveries\n"
+          "  --protocol 2         saltchat.v2 (the only one; 1, saltchat.v1, was removed)\n"
           "  --label NAME         name in the result line\n"
           "  --quiet              only the RESULT line\n",
           f);
@@ -1356,7 +1234,7 @@ static void parse_args(int argc, char **argv)
     O.concurrency = 256;
     O.senders_per_room = UINT32_MAX;
     O.label = "server";
-    O.protocol = 1;
+    O.protocol = 2;
     int o;
     while ((o = getopt_long(argc, argv, "", lo, NULL)) != -1) {
         char *end = NULL;
@@ -1418,10 +1296,11 @@ static void parse_args(int argc, char **argv)
         die("--size must be between %u and 16 MiB", PAYLOAD_HEAD);
     if (O.stall >= (O.conns < O.room_size ? O.conns : O.room_size))
         die("--stall must leave at least one reading member in room 0");
-    if (O.protocol != 1 && O.protocol != 2)
-        die("--protocol must be 1 or 2");
-    if (O.protocol == 2 && (O.stall || O.idle))
-        die("--protocol 2 does not support --stall or --idle");
+    if (O.protocol != 2)
+        die("--protocol must be 2: protocol v1 (saltchat.v1) was removed from the relay");
+    if (O.stall)
+        die("--stall measured protocol v1's slow-consumer cut (4002) and is not supported "
+            "in protocol v2 (readers pull from the log)");
     if (O.concurrency < 1)
         O.concurrency = 1;
     if (O.src_addrs == 0)
@@ -1448,11 +1327,6 @@ int main(int argc, char **argv)
     }
     uint64_t seed = now_ns() ^ ((uint64_t)getpid() << 32);
     rng_state ^= seed ? seed : 1;
-    static char tag[9];
-    static const char b64u[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    for (int i = 0; i < 8; i++)
-        tag[i] = b64u[rnd() & 63];
-    O.room_tag = tag;
     ep = epoll_create1(EPOLL_CLOEXEC);
     if (ep < 0)
         die("epoll_create1: %s", strerror(errno));

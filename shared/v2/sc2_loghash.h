@@ -17,7 +17,7 @@
  *   format:u8 = 1 || seq:u64 || L_seq(32)      of the sender's last processed entry
  *
  * Sans-I/O; the state is a plain struct the caller owns (about 8 KiB), no allocation.
- * Prefix sc2_lh_ (as sc_envelope uses sc_env_). Functions return 0 or a negative SC2_LH_E_*; on error the state is
+ * Prefix sc2_lh_. Functions return 0 or a negative SC2_LH_E_*; on error the state is
  * unchanged.
  */
 #ifndef SC2_LOGHASH_H

@@ -603,6 +603,7 @@ static int spec_build(sc2_room *r, const ob_entry *e, uint64_t now, const char *
     } else {
         o.force_path = 1;
     }
+    o.as_private = 1; /* the relay reads the clear header only (PROTOCOL.md 8.9) */
     int ret = -2; /* memory, unless an MLS refusal says otherwise */
     mls_group *c = clone_group(r->g);
     if (!c)

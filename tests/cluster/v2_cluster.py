@@ -18,18 +18,16 @@ cluster_retention, cluster_overtaken (relays with --retain-entries 10).
 """
 import argparse
 import os
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from sctest import relay as sc_relay  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
+from sctest.driven import run_driven  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 from sctest.nats import Nats  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
@@ -46,7 +44,7 @@ def run_case(relay_bin, client_bin, nats_bin, case):
     tmp = tempfile.mkdtemp(prefix="v2cluster-")
     nats = Nats(nats_bin, log_path=os.path.join(tmp, "nats.log"),
                 jetstream_dir=os.path.join(tmp, "js")).start()
-    relays, proc, proxy3 = [], None, None
+    relays, proxy3 = [], None
 
     def relay(i):
         r = sc_relay.Relay(relay_bin, "--cluster", nats.url, *RELAY_ARGS.get(case, []),
@@ -58,44 +56,22 @@ def run_case(relay_bin, client_bin, nats_bin, case):
     try:
         r1, r2 = relay(1), relay(2)
         proxy3 = TcpProxy(1)  # nothing behind it until start3
-        proc = subprocess.Popen([client_bin, case, r1.addr, str(r2.port), str(proxy3.port)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        out, buf = [], b""
-        deadline = time.monotonic() + BOUND_S
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TestFailure(f"timed out after {BOUND_S} s waiting for v2_e2e {case}; "
-                                  f"it printed {out!r}")
-            r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
-            if not r:
-                continue
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                line = line.decode("utf-8", "replace")
-                out.append(line)
-                print("v2_e2e:", line, flush=True)
-                if not line.startswith("CMD "):
-                    continue
-                cmd = line[4:]
-                if cmd == "kill1":
-                    r1.proc.kill()
-                    r1.proc.wait()
-                elif cmd == "nats_kill":
-                    nats.kill()
-                elif cmd == "nats_restart":
-                    nats.start()
-                elif cmd == "start3":
-                    proxy3.upstream_port = relay(3).port
-                else:
-                    raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
-                proc.stdin.write(b"OK\n")
-                proc.stdin.flush()
-        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+
+        def on_cmd(cmd):
+            if cmd == "kill1":
+                r1.proc.kill()
+                r1.proc.wait()
+            elif cmd == "nats_kill":
+                nats.kill()
+            elif cmd == "nats_restart":
+                nats.start()
+            elif cmd == "start3":
+                proxy3.upstream_port = relay(3).port
+            else:
+                raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
+
+        rc, out = run_driven([client_bin, case, r1.addr, str(r2.port), str(proxy3.port)],
+                             "v2_e2e", on_cmd, BOUND_S)
         if rc != 0:
             raise TestFailure(f"v2_e2e {case} exited {rc} (its stderr above says why)")
         if f"PASS {case}" not in out:
@@ -138,9 +114,6 @@ def run_case(relay_bin, client_bin, nats_bin, case):
             sys.stderr.write(f"--- relay {i + 1} stderr ---\n{r.stderr()[-4000:]}\n")
         raise
     finally:
-        if proc and proc.poll() is None:
-            proc.kill()
-            proc.wait()
         if proxy3:
             proxy3.close()
         for r in relays:

@@ -30,7 +30,6 @@ from sctest import cases as sc_cases  # noqa: E402
 from sctest import metrics as sc_metrics  # noqa: E402
 from sctest import rawws  # noqa: E402
 from sctest import relay as sc_relay  # noqa: E402
-from sctest import envelope as v1  # noqa: E402
 from sctest import envelope2 as e2  # noqa: E402
 from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.wait import bounded, until  # noqa: E402
@@ -254,21 +253,36 @@ def case_create_auth():
         await c.closed_with(1008, e2.BAD_PROOF, "CREATE with a proof by another key")
         await creator.send(e2.create(key.pk, key.proof(room_id, creator.nonce), gi_box()))
         await creator.closed_with(1008, e2.BAD_STATE, "CREATE on an authenticated connection")
-        # a bad room path
-        c = await Conn.open(relay, room_id, path="c2hvcnQ", challenge=False)
-        await c.closed_with(1008, e2.MALFORMED, "a room path that is not 16 bytes")
+        # a bad room path: refused at the handshake (404)
+        host, port = relay.addr.rsplit(":", 1)
+        for path in ("c2hvcnQ", room_path(room_id) + "A", room_path(room_id)[:-1] + "B",
+                     "v1room"):
+            raw = rawws.RawWS.connect(host, int(port), "/room/" + path,
+                                      subprotocol=e2.SUBPROTOCOL, expect=404)
+            raw.close()
         # the CHALLENGE tells nothing about the room before a proof (no head_seq): the
         # same for a room with entries as for one that does not exist
         c = await Conn.open(relay, room_id)
         check(c.max_payload >= 1024, "CHALLENGE max_payload is the frame limit")
         check(c.nonce != b.nonce, "every connection has its own nonce")
-        # v1 still works beside v2 on the same port
-        ws = await bounded(websockets.connect("ws://%s/room/v1room" % relay.addr,
-                                              subprotocols=[v1.SUBPROTOCOL]), 10, "a v1 handshake")
-        check(ws.subprotocol == v1.SUBPROTOCOL, "saltchat.v1 still selected")
-        first = v1.parse_message(await bounded(ws.recv(), 10, "v1 WELCOME"))
-        check(first[0].type == v1.WELCOME, "v1 gets its WELCOME")
-        await ws.close()
+        # protocol v1 is gone: a v1 client is refused with 400 saying so
+        for offer in ("saltchat.v1", "saltchat.v1, chat"):
+            raw = rawws.RawWS.connect(host, int(port), "/room/" + room_path(room_id),
+                                      subprotocol=offer, expect=400)
+            body = raw.buf
+            n = int(raw.headers.get("content-length", "0"))
+            while len(body) < n:
+                chunk = raw.sock.recv(4096)
+                if not chunk:
+                    break
+                body += chunk
+            check(b"saltchat.v1 is no longer served" in body and b"saltchat.v2" in body,
+                  "the refusal of a v1 client says v1 is gone, got %r" % body)
+            raw.close()
+        m = sc_metrics.scrape(int(port))
+        check(m['saltchat_relay_handshakes_refused_total{reason="subprotocol"}'] == 2 and
+              m['saltchat_relay_handshakes_refused_total{reason="path"}'] == 4,
+              "refusals counted: %r" % {k: v for k, v in m.items() if "refused" in k})
 
     with Relay() as relay:
         run(body(relay))
@@ -681,7 +695,7 @@ def case_limits():
         check(n <= 22, f"at most the burst was accepted ({n})")
         await c.closed_with(1008, e2.RATE_LIMITED, "a connection over its rate limit")
 
-    with Relay("--max-frame", "4K", "--max-queue", "16K", "--rate-limit", "1",
+    with Relay("--max-frame", "4K", "--rate-limit", "1",
                "--rate-burst", "22") as relay:
         run(body(relay))
 
@@ -742,7 +756,7 @@ def case_big_groupinfo():
         await submit(a, 6, e2.mls_private(room_id, 1, ciphertext=os.urandom(1100 * 1024)))
         await a.closed_with(1009, e2.TOO_LARGE, "an MLS message over the 1 MiB entry limit")
 
-    with Relay("--max-frame", "2M", "--max-queue", "8M") as relay:
+    with Relay("--max-frame", "2M") as relay:
         run(body(relay))
 
 

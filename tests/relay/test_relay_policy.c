@@ -199,20 +199,22 @@ static void test_keepalive(void)
 static void test_metrics(void)
 {
     relay_metrics m;
-    relay_rooms_stats rs = {2, 5, 4096, 1, 0, 0};
     char out[8192];
 
     memset(&m, 0, sizeof m);
     m.frames_in = 42;
-    m.closed[RELAY_CLOSE_SLOW_CONSUMER] = 3;
-    size_t n = relay_metrics_render(&m, &rs, out, sizeof out);
+    m.closed[RELAY_CLOSE_RELAY_FULL] = 3;
+    m.refused[RELAY_REFUSE_SUBPROTOCOL] = 2;
+    size_t n = relay_metrics_render(&m, out, sizeof out);
     CHECK(n > 0 && n < sizeof out);
     out[n] = '\0';
     CHECK(strstr(out, "\nsaltchat_relay_frames_in_total 42\n") != NULL);
-    CHECK(strstr(out, "saltchat_relay_closed_total{reason=\"slow_consumer\"} 3\n") != NULL);
-    CHECK(strstr(out, "\nsaltchat_relay_slow_consumer_disconnects_total 3\n") != NULL);
-    CHECK(strstr(out, "\nsaltchat_relay_rooms 2\n") != NULL);
-    CHECK_EQ(relay_metrics_render(&m, &rs, out, 100), 0);
+    CHECK(strstr(out, "saltchat_relay_closed_total{reason=\"relay_full\"} 3\n") != NULL);
+    CHECK(strstr(out, "saltchat_relay_handshakes_refused_total{reason=\"subprotocol\"} 2\n"));
+    /* the v1 path's figures are gone */
+    CHECK(strstr(out, "slow_consumer") == NULL && strstr(out, "room_full") == NULL);
+    CHECK(strstr(out, "saltchat_relay_rooms") == NULL);
+    CHECK_EQ(relay_metrics_render(&m, out, 100), 0);
 }
 
 static int parse(int argc, const char **argv, relay_config *cfg)
@@ -226,13 +228,12 @@ static int parse(int argc, const char **argv, relay_config *cfg)
 static void test_config(void)
 {
     relay_config c;
-    const char *ok[] = {"relay", "--listen", "[::1]:0", "--max-frame", "1K", "--max-queue", "1M",
+    const char *ok[] = {"relay", "--listen", "[::1]:0", "--max-frame", "1K",
                         "--allow-origin", "https://a.example", "--allow-origin",
                         "http://b.example:81", "--rate-limit", "0", "--log-level", "debug"};
-    CHECK_EQ(parse(15, ok, &c), RELAY_CONFIG_RUN);
+    CHECK_EQ(parse(13, ok, &c), RELAY_CONFIG_RUN);
     CHECK(c.listen_ipv6 && !strcmp(c.listen_host, "::1") && c.listen_port == 0);
     CHECK_EQ(c.max_frame, 1024);
-    CHECK_EQ(c.max_queue, 1024 * 1024);
     CHECK_EQ(c.n_origins, 2);
     CHECK(!strcmp(c.origins[0], "https://a.example:443"));
     CHECK_EQ(c.rate_limit, 0);
@@ -251,7 +252,8 @@ static void test_config(void)
         {"relay", "--max-frame", "1G"},       {"relay", "--max-frame", "64x"},
         {"relay", "--bogus", "1"},            {"relay", "--allow-origin", "null"},
         {"relay", "--log-level", "loud"},     {"relay", "--tls-cert", "a.pem"},
-        {"relay", "--max-room-members", "0"}, {"relay", "--max-queue", "64K"},
+        {"relay", "--max-room-members", "2"}, {"relay", "--max-queue", "1M"}, /* v1's, gone */
+        {"relay", "--cluster-max-lag", "64M"},
         {"relay", "extra", "args"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -22,17 +22,15 @@ Cases: create_join, cut, cut_sender, kill, race, remove, lost_store. `v2_e2e.py 
 """
 import argparse
 import os
-import select
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 
 from sctest import relay as sc_relay  # noqa: E402
+from sctest.driven import run_driven  # noqa: E402
 from sctest.errors import TestFailure  # noqa: E402
 from sctest.tcpproxy import TcpProxy  # noqa: E402
 
@@ -54,62 +52,39 @@ def run_case(relay_bin, client_bin, case):
     relay = sc_relay.Relay(relay_bin, *extra, data_dir=data).start()
     relays = [relay]
     proxy = TcpProxy(relay.port)
-    proc = subprocess.Popen([client_bin, case, relay.addr, str(proxy.port)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    out = []
-    deadline = time.monotonic() + BOUND_S
+    def on_cmd(cmd):
+        nonlocal data
+        if cmd == "cut":
+            n = proxy.cut()
+            if n == 0:
+                raise TestFailure("cut: the proxy carried no connection")
+        elif cmd in ("hold_down", "hold_up"):
+            if proxy.hold(cmd[5:]) == 0:
+                raise TestFailure(f"{cmd}: the proxy carried no connection")
+        elif cmd == "kill":
+            relays[-1].proc.kill()
+            relays[-1].proc.wait()
+        elif cmd in ("restart", "restart_empty", "snapshot", "restore_snapshot"):
+            if cmd in ("snapshot", "restore_snapshot"):
+                relays[-1].proc.kill()
+                relays[-1].proc.wait()
+            if cmd == "restart_empty":
+                data = os.path.join(tmp, f"empty{len(relays)}")
+            elif cmd == "snapshot":
+                shutil.copytree(data, os.path.join(tmp, "snap"))
+            elif cmd == "restore_snapshot":
+                data = os.path.join(tmp, f"restored{len(relays)}")
+                shutil.copytree(os.path.join(tmp, "snap"), data)
+            nr = sc_relay.Relay(relay_bin, *extra, data_dir=data)
+            nr.start()
+            relays.append(nr)
+            proxy.upstream_port = nr.port
+        else:
+            raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
+
     try:
-        buf = b""
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TestFailure(f"timed out after {BOUND_S} s waiting for v2_e2e {case} to"
-                                  f" finish; it printed {out!r}")
-            r, _, _ = select.select([proc.stdout], [], [], min(left, 1.0))
-            if not r:
-                continue
-            chunk = os.read(proc.stdout.fileno(), 4096)
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                line = line.decode("utf-8", "replace")
-                out.append(line)
-                print("v2_e2e:", line, flush=True)
-                if not line.startswith("CMD "):
-                    continue
-                cmd = line[4:]
-                if cmd == "cut":
-                    n = proxy.cut()
-                    if n == 0:
-                        raise TestFailure("cut: the proxy carried no connection")
-                elif cmd in ("hold_down", "hold_up"):
-                    if proxy.hold(cmd[5:]) == 0:
-                        raise TestFailure(f"{cmd}: the proxy carried no connection")
-                elif cmd == "kill":
-                    relays[-1].proc.kill()
-                    relays[-1].proc.wait()
-                elif cmd in ("restart", "restart_empty", "snapshot", "restore_snapshot"):
-                    if cmd in ("snapshot", "restore_snapshot"):
-                        relays[-1].proc.kill()
-                        relays[-1].proc.wait()
-                    if cmd == "restart_empty":
-                        data = os.path.join(tmp, f"empty{len(relays)}")
-                    elif cmd == "snapshot":
-                        shutil.copytree(data, os.path.join(tmp, "snap"))
-                    elif cmd == "restore_snapshot":
-                        data = os.path.join(tmp, f"restored{len(relays)}")
-                        shutil.copytree(os.path.join(tmp, "snap"), data)
-                    nr = sc_relay.Relay(relay_bin, *extra, data_dir=data)
-                    nr.start()
-                    relays.append(nr)
-                    proxy.upstream_port = nr.port
-                else:
-                    raise TestFailure(f"v2_e2e asked for an unknown command {cmd!r}")
-                proc.stdin.write(b"OK\n")
-                proc.stdin.flush()
-        rc = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+        rc, out = run_driven([client_bin, case, relay.addr, str(proxy.port)], "v2_e2e", on_cmd,
+                             BOUND_S)
         if rc != 0:
             raise TestFailure(f"v2_e2e {case} exited {rc} (its stderr above says why)")
         if f"PASS {case}" not in out:
@@ -128,9 +103,6 @@ def run_case(relay_bin, client_bin, case):
             sys.stderr.write(f"--- relay stderr ---\n{r.stderr()[-3000:]}\n")
         raise
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
         proxy.close()
         for r in relays:
             r.cleanup()

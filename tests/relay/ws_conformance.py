@@ -5,7 +5,8 @@ Each case starts the real relay binary on 127.0.0.1:0, does a real upgrade on a 
 socket (sctest.rawws), sends bytes that break a rule of RFC 6455 section 5 (framing)
 or 4.2.1 (handshake), and asserts the exact answer: the close code of the relay's
 close frame, or the HTTP status and headers. Then the relay must still be running
-and serve a fresh client (WELCOME, then SYNC answered by SYNCED). The rules and who
+and serve a fresh client of protocol v2 (saltchat.v2: CHALLENGE, then CREATE and GET_GI
+answered by GI). The rules and who
 enforces them (lws 4.1.6 or the relay) are listed in docs/RELAY.md, "WebSocket
 conformance".
 
@@ -16,6 +17,7 @@ client sends nothing more was decided on the header alone.
     ws_conformance.py --relay PATH all      run every case
     ws_conformance.py --list                list the cases
 """
+import base64
 import os
 import shutil
 import socket
@@ -25,7 +27,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from sctest.envelope import ERR_TOO_BIG, ERROR, SYNCED, WELCOME, parse_message, sync  # noqa: E402
+import nacl.signing  # noqa: E402
+
+from sctest import envelope2 as e2  # noqa: E402
+from sctest.envelope2 import CHALLENGE, ERROR, GI, parse_message  # noqa: E402
 from sctest.errors import TestFailure, check  # noqa: E402
 from sctest.rawws import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG,  # noqa: E402
                           OP_TEXT, RawWS, accept_key, encode_frame, handshake_request)
@@ -33,12 +38,37 @@ from sctest.relay import Relay  # noqa: E402
 from sctest import cases as sc_cases, metrics, tls  # noqa: E402
 from sctest.wait import until_sync  # noqa: E402
 
+ERR_TOO_BIG = e2.TOO_LARGE
+
 RELAY = None
 MAX_FRAME = 4096      # --max-frame of the cases that test size limits
 WAIT = 10.0           # bound of every read: a close must come while we send nothing
 
 
 KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+ROOM = "AAECAwQFBgcICQoLDA0ODw"    # base64url of the 16-byte room id 00 01 .. 0f
+
+
+def sync(n):
+    """A valid client envelope to carry in frames (RESUME after seq n)."""
+    return e2.resume(n)
+
+
+def fresh_room():
+    return base64.urlsafe_b64encode(os.urandom(e2.ROOM_ID_LEN)).rstrip(b"=").decode()
+
+
+def created(ws, room, what):
+    """ws got its CHALLENGE in room (a fresh one): CREATE it and read the GroupInfo back."""
+    env = ws.next_envelope(what=f"CHALLENGE for {what}")
+    check(env.type == CHALLENGE, f"{what}: CHALLENGE first, got {env!r}")
+    sk = nacl.signing.SigningKey.generate()
+    room_id = base64.urlsafe_b64decode(room + "==")
+    ws.send_binary(e2.create(sk.verify_key.encode(), e2.auth_sig(sk, room_id, env.nonce),
+                             b"gi" + os.urandom(60)))
+    ws.send_binary(e2.get_gi())
+    gi = ws.wait_envelope(lambda e: e.type in (GI, ERROR), f"GI for {what}", timeout=WAIT)
+    check(gi.type == GI and gi.seq == 0, f"{what}: GI of the new room, got {gi!r}")
 
 
 def send_request(relay, req, status, what):
@@ -61,11 +91,11 @@ def start(*args):
     return Relay(RELAY, *args).start()
 
 
-def member(relay, room="conf"):
-    """A raw client past the upgrade and its WELCOME (so its session is established)."""
+def member(relay, room=ROOM):
+    """A raw client past the upgrade and its CHALLENGE (so its session is established)."""
     ws = RawWS.connect("127.0.0.1", relay.port, "/room/" + room, timeout=WAIT)
-    env = ws.next_envelope(what="WELCOME after the upgrade")
-    check(env.type == WELCOME, f"WELCOME first, got {env!r}")
+    env = ws.next_envelope(what="CHALLENGE after the upgrade")
+    check(env.type == CHALLENGE, f"CHALLENGE first, got {env!r}")
     return ws
 
 
@@ -98,13 +128,11 @@ def expect_close(ws, code, what, error=None):
 
 
 def still_serving(relay, what):
-    """The relay runs and a fresh client joins and gets SYNC answered."""
+    """The relay runs and a fresh client creates a room and reads its GroupInfo."""
     check(relay.running(), f"the relay still runs after {what}")
-    ws = member(relay, "fresh")
-    ws.send_binary(sync(77))
-    env = ws.wait_envelope(lambda e: e.type == SYNCED and e.token == 77,
-                           f"SYNCED 77 for a fresh client after {what}", timeout=WAIT)
-    check(env.token == 77, "SYNCED token 77")
+    room = fresh_room()
+    ws = RawWS.connect("127.0.0.1", relay.port, "/room/" + room, timeout=WAIT)
+    created(ws, room, f"a fresh client after {what}")
     ws.close()
 
 
@@ -157,7 +185,7 @@ def case_huge_length():
 def case_version_8():
     with start() as relay:
         for extra, status in (("8", 426), ("12", 426), ("14", 426), ("", 400), (None, 400)):
-            req = handshake_request(relay.addr, "/room/conf", KEY)
+            req = handshake_request(relay.addr, "/room/" + ROOM, KEY)
             if extra is None:
                 req = req.replace(b"Sec-WebSocket-Version: 13\r\n", b"")
             else:
@@ -197,9 +225,16 @@ def case_control_fragmented():
 
 
 def case_continuation_alone():
-    frame_case([encode_frame(OP_CONT, sync(1)),
-                [encode_frame(OP_BINARY, sync(1)), encode_frame(OP_CONT, b"x")]],
-               1002, "a continuation frame without a started message")
+    what = "a continuation frame without a started message"
+    frame_case([encode_frame(OP_CONT, sync(1))], 1002, what)
+    # after a complete message the relay answers (an authenticated member: GET_GI, GI)
+    with start() as relay:
+        room = fresh_room()
+        ws = RawWS.connect("127.0.0.1", relay.port, "/room/" + room, timeout=WAIT)
+        created(ws, room, what)
+        ws.send_raw(encode_frame(OP_BINARY, e2.get_gi()) + encode_frame(OP_CONT, b"x"))
+        expect_close(ws, 1002, what + " after a complete GET_GI")
+        still_serving(relay, what)
 
 
 def case_data_inside_fragmented():
@@ -213,7 +248,7 @@ def case_control_inside_fragmented():
     """Control frames may come between fragments (5.4): the message still arrives."""
     with start() as relay:
         ws = member(relay)
-        msg = sync(5)
+        msg = e2.get_gi()  # answered before AUTH: ERROR NOT_AUTHENTICATED
         ws.send_raw(encode_frame(OP_BINARY, msg[:3], fin=False) +
                     encode_frame(OP_PING, b"between") +
                     encode_frame(OP_CONT, msg[3:]))
@@ -221,17 +256,17 @@ def case_control_inside_fragmented():
         deadline = time.monotonic() + WAIT
         while True:
             f = ws.recv_frame(timeout=max(0.1, deadline - time.monotonic()),
-                              what="the pong and SYNCED of a fragmented SYNC")
+                              what="the pong and the answer to a fragmented GET_GI")
             check(f is not None, "the connection stays open")
             if f.opcode == OP_PONG and f.payload == b"between":
                 pong = f
             elif f.opcode == OP_BINARY:
                 envs = parse_message(f.payload)
-                if any(e.type == SYNCED and e.token == 5 for e in envs):
+                if any(e.type == ERROR and e.code == e2.NOT_AUTHENTICATED for e in envs):
                     break
             elif f.opcode == OP_CLOSE:
                 raise TestFailure(f"closed: {f.close_code()}")
-        if pong is None:  # the pong may follow the SYNCED
+        if pong is None:  # the pong may follow the answer
             f = ws.recv_frame(timeout=WAIT, what="the pong to a ping between fragments")
             check(f is not None and f.opcode == OP_PONG and f.payload == b"between",
                   f"a pong with the ping's payload, got {f!r}")
@@ -277,7 +312,7 @@ def case_text_invalid_utf8():
 def case_text_valid():
     """Valid text is still refused, as data the relay does not accept (1003)."""
     frame_case([encode_frame(OP_TEXT, "héllo".encode())], 1003, "a valid text frame",
-               error=1)  # ERROR malformed
+               error=e2.MALFORMED)
 
 
 def case_close_one_byte():
@@ -333,7 +368,7 @@ def case_with_handshake():
                            (header(0x82, 1 << 62), 1009),
                            (header(0x82, MAX_FRAME + 1), 1009),
                            (encode_frame(OP_BINARY, sync(1), rsv=1), 1002)):
-            req = handshake_request(relay.addr, "/room/conf", KEY) + data
+            req = handshake_request(relay.addr, "/room/" + ROOM, KEY) + data
             ws = send_request(relay, req, 101, "an upgrade followed by a frame")
             expect_close(ws, code, f"{data[:2].hex()} sent with the handshake",
                          ERR_TOO_BIG if code == 1009 else None)
@@ -347,7 +382,7 @@ def case_tls():
         cert, key, ctx = tls.self_signed(tmp)
         relay = Relay(RELAY, "--max-frame", str(MAX_FRAME), tls=(cert, key, ctx))
         with relay.start():
-            def tls_member(room="conf"):
+            def tls_member(room=ROOM, challenge=True):
                 raw = socket.create_connection(("127.0.0.1", relay.port), timeout=WAIT)
                 s = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
                 ws = RawWS(s)
@@ -355,8 +390,9 @@ def case_tls():
                 s.sendall(handshake_request(relay.addr, "/room/" + room, KEY))
                 ws._read_head("the answer to an upgrade over TLS")
                 check(ws.status == 101, f"101 over TLS, got {ws.status} {ws.reason}")
-                env = ws.next_envelope(what="WELCOME over TLS")
-                check(env.type == WELCOME, f"WELCOME first over TLS, got {env!r}")
+                if challenge:
+                    env = ws.next_envelope(what="CHALLENGE over TLS")
+                    check(env.type == CHALLENGE, f"CHALLENGE first over TLS, got {env!r}")
                 return ws
 
             for data, code in ((encode_frame(OP_BINARY, sync(1), mask=False), 1002),
@@ -369,10 +405,9 @@ def case_tls():
                 expect_close(ws, code, f"{data[:2].hex()} over TLS",
                              ERR_TOO_BIG if code == 1009 else None)
             check(relay.running(), "the relay still runs after bad frames over TLS")
-            ws = tls_member("fresh")
-            ws.send_binary(sync(78))
-            ws.wait_envelope(lambda e: e.type == SYNCED and e.token == 78,
-                             "SYNCED 78 for a fresh client over TLS", timeout=WAIT)
+            room = fresh_room()
+            ws = tls_member(room, challenge=False)
+            created(ws, room, "a fresh client over TLS")
             ws.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -416,10 +451,10 @@ def case_reuse_port():
 def request(method="GET", version="HTTP/1.1", headers=None, drop=()):
     h = {"Host": "127.0.0.1", "Upgrade": "websocket", "Connection": "Upgrade",
          "Sec-WebSocket-Key": KEY, "Sec-WebSocket-Version": "13",
-         "Sec-WebSocket-Protocol": "saltchat.v1"}
+         "Sec-WebSocket-Protocol": e2.SUBPROTOCOL}
     h.update(headers or {})
     lines = "".join("%s: %s\r\n" % (k, v) for k, v in h.items() if k not in drop)
-    return ("%s /room/conf %s\r\n%s\r\n" % (method, version, lines)).encode()
+    return ("%s /room/%s %s\r\n%s\r\n" % (method, ROOM, version, lines)).encode()
 
 
 def refused(relay, req, status, what, says):

@@ -418,6 +418,22 @@ static void test_removal(void)
     CHECK(strcmp(b.last_removed_by, "alice") == 0);
     CHECK_EQ(a.counts[SC2_EV_LINK_ROTATED], 1);
     CHECK_EQ(b.counts[SC2_EV_LINK_ROTATED], 1);
+    {
+        /* in the log the joins are public (external commits must be) and the removal is
+         * a PrivateMessage: the relay does not learn whom it removed (PROTOCOL.md 8.9) */
+        size_t pub = 0, priv = 0;
+        for (size_t i = 0; i < d.n_log; i++) {
+            const ds_entry *le = &d.log[i];
+            size_t at = 17 + ((le->body[16] & SC2_LOG_F_JOIN_PK) ? 32 : 0);
+            if (!le->commit || le->body_len < at + 4)
+                continue;
+            uint16_t wf = (uint16_t)(le->body[at + 2] << 8 | le->body[at + 3]);
+            pub += wf == 1;
+            priv += wf == 2;
+        }
+        CHECK_EQ(pub, 2);  /* bob's and carol's joins */
+        CHECK_EQ(priv, 1); /* carol's removal */
+    }
     CHECK_EQ(a.counts[SC2_EV_LINK_MISMATCH] + b.counts[SC2_EV_LINK_MISMATCH], 0);
     uint8_t pa[32], pb[32];
     sc2_room_join_pk(a.r, pa);

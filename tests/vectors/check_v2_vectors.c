@@ -5,8 +5,7 @@
  *
  *   check_v2_vectors <vectors-dir>
  *
- * Plain C and stdio only (no POSIX), so it can run as WebAssembly under Node like
- * check_vectors.c. Exit status 0 only if every record of every file checked and every
+ * Plain C and stdio only (no POSIX), so it can run as WebAssembly under Node. Exit status 0 only if every record of every file checked and every
  * field of every record was used.
  */
 #include <sodium.h>

@@ -5,7 +5,7 @@
  *
  *   gen_v2_vectors <vectors-dir> [<fuzz-corpus-dir>]
  *
- * Same format as gen_vectors.c (README.md). Deterministic: running it again gives
+ * The format is README.md's. Deterministic: running it again gives
  * identical files.
  */
 #include <sodium.h>

@@ -4,9 +4,9 @@ any opcode, fragments, reserved bits) and parses what the server sends without j
 it. Timeouts on every read; a read that times out raises WaitTimeout naming what it
 waited for.
 
-    ws = RawWS.connect("127.0.0.1", port, "/room/abc")       # 101 or TestFailure
-    ws.send_binary(sync(7))
-    env = ws.wait_envelope(lambda e: e.type == SYNCED and e.token == 7, "SYNCED token 7")
+    ws = RawWS.connect("127.0.0.1", port, "/room/" + room)    # 101 or TestFailure
+    ws.send_binary(envelope2.get_gi())      # envelopes of protocol v2 (sctest.envelope2)
+    env = ws.wait_envelope(lambda e: e.type == envelope2.ERROR, "ERROR NOT_AUTHENTICATED")
 """
 import base64
 import hashlib
@@ -15,7 +15,7 @@ import socket
 import struct
 import time
 
-from .envelope import SUBPROTOCOL, parse_message
+from .envelope2 import SUBPROTOCOL, parse_message
 from .errors import TestFailure, WaitTimeout, check
 from .wait import timeout_message
 

@@ -530,6 +530,10 @@ static void run_job(relay_v2c *c, job *jb)
                 st.first_seq > 1 && mp.gi_seq + 1 >= st.first_seq)
                 after = res->seq = mp.gi_seq;
             w = watch_start(c, jb->room, after, &res->err);
+            /* the head the replica must reach before it answers (the watch delivers it) */
+            if (w && relay_jslog_state_get(c->j, jb->room, RELAY_V2C_ROOM_BYTES, &st) ==
+                         RELAY_JSLOG_OK)
+                res->expect_last = st.last_seq;
         }
         break;
     }
@@ -727,7 +731,8 @@ void relay_v2c_drain(relay_v2c *c)
         q = e->next;
         switch (e->type) {
         case EV_OPENED:
-            relay_ws2_c_opened(c->r, e->room, e->err, e->data, e->len, e->watch, e->seq);
+            relay_ws2_c_opened(c->r, e->room, e->err, e->data, e->len, e->watch, e->seq,
+                               e->expect_last);
             break;
         case EV_CREATED:
             relay_ws2_c_created(c->r, e->room, e->err, e->data, e->len, e->watch);

@@ -75,7 +75,9 @@ void relay_v2c_drain(relay_v2c *c);
  *           relay_ws2_c_opened (NO_ROOM: the cluster has no such room). With after_seq 0
  *           (no replica yet) and a log whose oldest entry is past the record's snapshot,
  *           the watch starts after the snapshot's gi_seq instead, which opened reports
- *           as base (else 0): the replica is then made from the snapshot.
+ *           as base (else 0): the replica is then made from the snapshot. opened also
+ *           reports the log's last seq read after the watch started, which the replica
+ *           must reach before it answers RESUME or GET_GI.
  *   create: write the creation record meta (first writer wins), make the stream, watch it
  *           from the start -> relay_ws2_c_created (EXISTS: another creator won).
  *   append: append bodies[0..n) (copied) with flags[i] and time_ms[i] after expect_last

@@ -85,6 +85,9 @@ struct v2room {
                                 after ACCEPTED must find the entry (docs/PROTOCOL.md 5) */
     uint64_t expect_last; /* of the batch in flight */
     uint64_t wait_head;   /* no round before the replica has this seq */
+    uint64_t sync_seq;    /* the log's last seq when the watch started: RESUME and GET_GI
+                             are answered once the replica has it (else a replica that is
+                             behind says SEQ_AHEAD to a member that read further elsewhere) */
     lws_dll2_t round_node; /* v2->rounds: has SUBMITs queued */
 };
 
@@ -614,6 +617,8 @@ static int write_session(struct relay *r, struct s2 *s, int *more)
         goto write;
     if (relay_store_meta_get(r->store, s->room->id, RELAY_DS_ROOM_BYTES, &m) != RELAY_STORE_OK)
         goto write; /* not created (yet): replies only */
+    if (r->v2c && m.durable_head < s->room->sync_seq)
+        m.durable = 0; /* the replica is catching up: answer as of the cluster's log */
     if (s->gi_due && m.durable && !*more) {
         size_t gl = 0;
         uint64_t seq = 0;
@@ -1049,7 +1054,7 @@ static struct v2room *c_room(struct relay *r, const uint8_t *room)
 }
 
 void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
-                        size_t meta_len, void *watch, uint64_t base)
+                        size_t meta_len, void *watch, uint64_t base, uint64_t sync_seq)
 {
     struct v2room *rm = r->v2 ? c_room(r, room) : NULL;
     if (!rm) { /* cannot happen: a room with an open under way is kept */
@@ -1058,6 +1063,7 @@ void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uin
     }
     rm->opening = 0;
     if (err == RELAY_JSLOG_OK) {
+        rm->sync_seq = sync_seq;
         c_ready(r, rm, meta, meta_len, watch, base);
     } else if (relay_v2c_state_get(r->v2c) == RELAY_V2C_NO_JS) {
         lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&rm->sessions)) {

@@ -64,13 +64,14 @@ void relay_ws2_shutdown(struct relay *r);
  * Under --cluster (relay_v2c): what the JetStream worker and watches report, on the loop
  * thread from relay_v2c_drain. opened: the room's record (NO_ROOM: none) and, with it, a
  * running watch of its log (base > 0: from the record's snapshot at seq base, for a new
- * replica of a log cut by retention); created: this relay's CREATE won (OK), lost
+ * replica of a log cut by retention; sync_seq: the log's last seq once the watch ran,
+ * which the replica must reach before it answers RESUME or GET_GI; 0: unknown); created: this relay's CREATE won (OK), lost
  * (EXISTS) or failed; appended: of the batch after expect_last, the first `stored` are
  * in the log; entry: one log entry as JetStream holds it, for the replica; drained: the
  * end of a drain (flush the replica's writes).
  */
 void relay_ws2_c_opened(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
-                        size_t meta_len, void *watch, uint64_t base);
+                        size_t meta_len, void *watch, uint64_t base, uint64_t sync_seq);
 void relay_ws2_c_created(struct relay *r, const uint8_t *room, int err, const uint8_t *meta,
                          size_t meta_len, void *watch);
 void relay_ws2_c_appended(struct relay *r, const uint8_t *room, int err, size_t stored,

@@ -242,10 +242,10 @@ test('the page fails over between clustered v2 relays', { timeout: 300000 }, asy
     // forwarder, so her list is relay 1, relay 2 (kept), pz. Chromium blocks that
     // WebSocket with an error and no close; the page must go on to the next relay.
     const pz = await freePort();
-    // A fresh --data-dir: its replica of the room is made anew from JetStream. (On its old
-    // one, 3 entries behind the stream, the relay sometimes checked alice's RESUME before
-    // its watch caught up, answered SEQ_AHEAD and her page took the room for lost.)
-    relay1 = await startRelay({ relay: RELAY, www: WWW, port: p1, name: 'relay1',
+    // Its old --data-dir: its replica is entries behind the stream, and it must not answer
+    // alice's RESUME (she read further on relay 2) before its watch caught up, else it says
+    // SEQ_AHEAD and her page takes the room for lost (relay_ws2's sync_seq).
+    relay1 = await startRelay({ relay: RELAY, www: WWW, port: p1, name: 'relay1', dataDir: relay1.dataDir,
       args: ['--cluster', nats.url, '--peer-url', `http://127.0.0.1:${pz}`, '--peer-url', urlf,
              '--log-level', 'info'], logPath: join(ARTIFACTS, 'relay1-again.log') });
     await alice.page.reload();

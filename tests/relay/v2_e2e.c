@@ -705,6 +705,17 @@ static void go_offline(e2e_client *c)
 
 static e2e_client A, B, C, D, E;
 
+/* Alice (through port pa) creates a room and Bob (through pb) joins it by its link, which
+ * is left in link. */
+static void alice_and_bob(int pa, int pb, char *link, size_t cap)
+{
+    client_init(&A, "alice", pa);
+    client_init(&B, "bob", pb);
+    create_room(&A);
+    get_link(&A, link, cap);
+    join_room(&B, link);
+}
+
 static void scenario_create_join(void)
 {
     char link[1100];
@@ -741,11 +752,7 @@ static void scenario_create_join(void)
 static void scenario_cut(void)
 {
     char link[1100];
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, proxy_port, link, sizeof link);
     send_text(&A, "before", 0);
     wait_texts(&B, 1);
     int connects = B.connects;
@@ -801,11 +808,7 @@ static int output_empty(void *arg)
 static void scenario_cut_sender(void)
 {
     char link[1100];
-    client_init(&A, "alice", proxy_port);
-    client_init(&B, "bob", relay_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(proxy_port, relay_port, link, sizeof link);
     wait_live(&A);
     for (int i = 0; i < CS_N; i++)
         send_text(&A, "pre", i);
@@ -852,11 +855,7 @@ static void scenario_kill(void)
 {
     char link[1100];
     /* through the proxy: the restarted relay gets a free port, the proxy follows it */
-    client_init(&A, "alice", proxy_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(proxy_port, proxy_port, link, sizeof link);
     for (int i = 0; i < KILL_N; i++)
         send_text(&A, "burst", i);
     want_n w = { &A, 40 };
@@ -900,11 +899,7 @@ static int is_lost(void *arg)
 static void scenario_lost_store(void)
 {
     char link[1100];
-    client_init(&A, "alice", proxy_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(proxy_port, proxy_port, link, sizeof link);
     for (int i = 0; i < 5; i++)
         send_text(&A, "before", i);
     wait_texts(&B, 5);
@@ -1035,11 +1030,7 @@ static void scenario_race(void)
 static void scenario_cluster_chat(void)
 {
     char link[1100];
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, proxy_port, link, sizeof link);
     for (int i = 0; i < 20; i++) {
         send_text(&A, "a", i);
         send_text(&B, "b", i);
@@ -1086,11 +1077,7 @@ static void scenario_cluster_race(void)
 static void scenario_cluster_kill(void)
 {
     char link[1100];
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, proxy_port, link, sizeof link);
     wait_live(&A);
     A.alt_port = proxy_port;
     for (int i = 0; i < KILL_N; i++)
@@ -1223,11 +1210,7 @@ static void settle(int ms);
 static void scenario_cluster_broker(void)
 {
     char link[1100];
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, proxy_port, link, sizeof link);
     for (int i = 0; i < 10; i++)
         send_text(&A, "before", i);
     wait_live(&A);
@@ -1263,11 +1246,7 @@ static int lost_and_live(void *arg)
 static void scenario_cluster_overtaken(void)
 {
     char link[1100];
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, proxy_port, link, sizeof link);
     go_offline(&B);
     settle(300); /* relay 2 closes the room (its watch stops) */
     for (int g = 0; g < 6; g++) {
@@ -1395,11 +1374,7 @@ static void two_members(const char *link_out_unused)
 {
     char link[1100];
     (void)link_out_unused;
-    client_init(&A, "alice", relay_port);
-    client_init(&B, "bob", relay_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(relay_port, relay_port, link, sizeof link);
     wait_live(&A);
 }
 
@@ -1742,11 +1717,7 @@ static void scenario_restart(void)
 static void scenario_seq_ahead(void)
 {
     char link[1100];
-    client_init(&A, "alice", proxy_port);
-    client_init(&B, "bob", proxy_port);
-    create_room(&A);
-    get_link(&A, link, sizeof link);
-    join_room(&B, link);
+    alice_and_bob(proxy_port, proxy_port, link, sizeof link);
     send_text(&A, "kept", 0);
     wait_texts(&B, 1);
     wait_live(&A);
